@@ -1,0 +1,9 @@
+//! patcher: keeps CI workflows and Helm charts in a known-good shape, as code.
+//!
+//! Data flows one way: [`recipe`] (KDL → typed recipes) → [`plan`] (recipes × documents →
+//! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
+//! [`doc`] is the only module that reads YAML.
+
+pub mod path;
+pub mod recipe;
+pub mod doc;

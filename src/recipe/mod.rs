@@ -1,0 +1,5 @@
+//! Recipes: KDL files that say what must hold, parsed into typed [`model`] values with
+//! miette diagnostics that point at the recipe's file, line and column.
+
+pub mod model;
+pub use model::*;
