@@ -7,3 +7,6 @@
 pub mod path;
 pub mod recipe;
 pub mod doc;
+pub mod plan;
+pub mod edit;
+pub mod engine;

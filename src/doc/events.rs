@@ -1,0 +1,195 @@
+//! A safe wrapper over libyaml's event parser (the same parser `yaml_serde` uses), exposing
+//! each event with its start and end byte offsets in the input.
+
+use std::mem::MaybeUninit;
+use std::ptr::{addr_of_mut, NonNull};
+
+use libyaml_rs as sys;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarStyle {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    StreamStart,
+    StreamEnd,
+    DocumentStart { explicit: bool },
+    DocumentEnd,
+    Alias { name: String },
+    Scalar { value: String, style: ScalarStyle, tag: Option<String>, anchor: Option<String> },
+    SequenceStart { flow: bool, tag: Option<String>, anchor: Option<String> },
+    SequenceEnd,
+    MappingStart { flow: bool, tag: Option<String>, anchor: Option<String> },
+    MappingEnd,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub kind: EventKind,
+    /// Byte offsets into the input (libyaml-rs counts UTF-8 bytes).
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A YAML syntax error with a 0-based byte offset and 1-based line/column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub message: String,
+    pub offset: usize,
+    pub line: usize,
+    pub col: usize,
+}
+
+struct Pinned<'a> {
+    sys: sys::yaml_parser_t,
+    _input: &'a [u8],
+}
+
+/// Parses `input` into the full event list.
+pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
+    let mut out = Vec::with_capacity(input.len() / 8);
+    // The parser keeps a pointer into its own struct and into `input`: keep it boxed.
+    let mut pinned: Box<MaybeUninit<Pinned>> = Box::new(MaybeUninit::uninit());
+    unsafe {
+        let p = pinned.as_mut_ptr();
+        let parser = addr_of_mut!((*p).sys);
+        if sys::yaml_parser_initialize(parser).fail {
+            return Err(SyntaxError { message: "out of memory".into(), offset: 0, line: 1, col: 1 });
+        }
+        sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
+        sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
+        addr_of_mut!((*p)._input).write(input.as_bytes());
+    }
+    let result = (|| loop {
+        let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+        unsafe {
+            let parser = addr_of_mut!((*pinned.as_mut_ptr()).sys);
+            if sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
+                return Err(syntax_error(parser));
+            }
+            let ev = event.as_mut_ptr();
+            let converted = convert(&*ev);
+            sys::yaml_event_delete(ev);
+            let done = converted.kind == EventKind::StreamEnd;
+            out.push(converted);
+            if done {
+                return Ok(());
+            }
+        }
+    })();
+    unsafe {
+        sys::yaml_parser_delete(addr_of_mut!((*pinned.as_mut_ptr()).sys));
+    }
+    result.map(|()| out)
+}
+
+unsafe fn syntax_error(parser: *mut sys::yaml_parser_t) -> SyntaxError {
+    unsafe {
+        let prefix = &*parser;
+        let problem = cstr((*prefix).problem).unwrap_or_else(|| "syntax error".to_string());
+        let context = cstr((*prefix).context);
+        let mark = (*prefix).problem_mark;
+        let message = match context {
+            Some(ctx) => format!("{problem} ({ctx})"),
+            None => problem,
+        };
+        SyntaxError {
+            message,
+            offset: mark.index as usize,
+            line: mark.line as usize + 1,
+            col: mark.column as usize + 1,
+        }
+    }
+}
+
+unsafe fn cstr(ptr: *const i8) -> Option<String> {
+    let ptr = NonNull::new(ptr as *mut i8)?;
+    let c = unsafe { std::ffi::CStr::from_ptr(ptr.as_ptr()) };
+    Some(c.to_string_lossy().into_owned())
+}
+
+unsafe fn opt_bytes(ptr: *const u8) -> Option<String> {
+    unsafe { cstr(ptr as *const i8) }
+}
+
+unsafe fn convert(ev: &sys::yaml_event_t) -> Event {
+    let start = ev.start_mark.index as usize;
+    let end = ev.end_mark.index as usize;
+    let kind = unsafe {
+        match ev.type_ {
+            sys::YAML_STREAM_START_EVENT => EventKind::StreamStart,
+            sys::YAML_STREAM_END_EVENT => EventKind::StreamEnd,
+            sys::YAML_DOCUMENT_START_EVENT => {
+                EventKind::DocumentStart { explicit: !ev.data.document_start.implicit }
+            }
+            sys::YAML_DOCUMENT_END_EVENT => EventKind::DocumentEnd,
+            sys::YAML_ALIAS_EVENT => {
+                EventKind::Alias { name: opt_bytes(ev.data.alias.anchor).unwrap_or_default() }
+            }
+            sys::YAML_SCALAR_EVENT => {
+                let s = ev.data.scalar;
+                let bytes = std::slice::from_raw_parts(s.value, s.length as usize);
+                EventKind::Scalar {
+                    value: String::from_utf8_lossy(bytes).into_owned(),
+                    style: match s.style {
+                        sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
+                        sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,
+                        sys::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
+                        sys::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
+                        _ => ScalarStyle::Plain,
+                    },
+                    tag: opt_bytes(s.tag),
+                    anchor: opt_bytes(s.anchor),
+                }
+            }
+            sys::YAML_SEQUENCE_START_EVENT => {
+                let s = ev.data.sequence_start;
+                EventKind::SequenceStart {
+                    flow: s.style == sys::YAML_FLOW_SEQUENCE_STYLE,
+                    tag: opt_bytes(s.tag),
+                    anchor: opt_bytes(s.anchor),
+                }
+            }
+            sys::YAML_SEQUENCE_END_EVENT => EventKind::SequenceEnd,
+            sys::YAML_MAPPING_START_EVENT => {
+                let s = ev.data.mapping_start;
+                EventKind::MappingStart {
+                    flow: s.style == sys::YAML_FLOW_MAPPING_STYLE,
+                    tag: opt_bytes(s.tag),
+                    anchor: opt_bytes(s.anchor),
+                }
+            }
+            _ => EventKind::MappingEnd,
+        }
+    };
+    Event { kind, start, end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_offsets_are_bytes() {
+        let src = "é: \"x\"\nb: [1, 2]\n";
+        let evs = parse(src).unwrap();
+        let scalars: Vec<_> = evs
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Scalar { .. }))
+            .map(|e| &src[e.start..e.end])
+            .collect();
+        assert_eq!(scalars, vec!["é", "\"x\"", "b", "1", "2"]);
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_col() {
+        let err = parse("a: b\n  c: d\n").unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+}

@@ -1,0 +1,499 @@
+//! The pipeline, in one direction: find the files each recipe names, load each once, plan,
+//! edit, verify (including an empty re-plan), and hand back the changes. Also the all-or-none
+//! in-place writer. This is the only module that calls more than one stage.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobSetBuilder};
+use serde_json::Value;
+
+use crate::doc::{Document, FileKind};
+use crate::edit::{self, Refusal};
+use crate::plan::{self, Finding, PlannedOp, Probe};
+use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
+
+/// One file the plan changes, already verified.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// Relative to the root, with `/` separators.
+    pub path: String,
+    pub old_text: String,
+    pub new_text: String,
+    /// The file did not exist (`create=#true`).
+    pub created: bool,
+    /// Ops by document index.
+    pub docs: Vec<(usize, Vec<PlannedOp>)>,
+}
+
+impl FileChange {
+    /// Names of the recipes with ops in this file, in order of first appearance.
+    pub fn recipes(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, ops) in &self.docs {
+            for op in ops {
+                if !out.iter().any(|r| **r == *op.recipe) {
+                    out.push(op.recipe.to_string());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Everything a run found: verified changes, warnings, errors, and a status per recipe.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<FileChange>,
+    pub warnings: Vec<Finding>,
+    pub errors: Vec<Finding>,
+    /// Per recipe, in recipe order: (name, files that matched, ops planned).
+    pub recipes: Vec<RecipeStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipeStatus {
+    pub name: String,
+    pub files_matched: usize,
+    pub ops: usize,
+    pub files_changed: usize,
+}
+
+/// Plans every recipe against the files under `root`.
+pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
+    let mut out = Outcome::default();
+    let root_canon = match root.canonicalize() {
+        Ok(p) => p,
+        Err(e) => {
+            out.errors.push(finding_plain(format!("cannot open root {}: {e}", root.display())));
+            return out;
+        }
+    };
+    // file -> the (recipe, rule) pairs that name it, in recipe order; a file matched twice is edited once.
+    let mut targets: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    let mut creatable: HashMap<String, bool> = HashMap::new();
+    let mut files_matched = vec![0usize; recipes.recipes.len()];
+    let walk = FileList::new(&root_canon);
+    for (ri, recipe) in recipes.recipes.iter().enumerate() {
+        for (fi, rule) in recipe.files.iter().enumerate() {
+            match expand(&root_canon, &walk, rule) {
+                Ok((files, missing_literals)) => {
+                    if files.is_empty() && missing_literals.is_empty() && !rule.optional {
+                        out.warnings.push(finding(recipe, &rule.origin, None, no_file_message(rule, &walk)));
+                    }
+                    for lit in missing_literals {
+                        if rule.create {
+                            creatable.insert(lit.clone(), true);
+                            targets.entry(lit).or_default().push((ri, fi));
+                        } else if !rule.optional {
+                            out.warnings.push(finding(recipe, &rule.origin, Some(&lit), format!("file {lit} does not exist (add create=#true to create it)")));
+                        }
+                    }
+                    for f in files {
+                        files_matched[ri] += 1;
+                        let list = targets.entry(f).or_default();
+                        if !list.contains(&(ri, fi)) {
+                            list.push((ri, fi));
+                        }
+                    }
+                }
+                Err(msg) => out.errors.push(finding(recipe, &rule.origin, None, msg)),
+            }
+        }
+    }
+
+    let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
+    let results = parallel_map(&jobs, |(path, rules)| plan_file(&root_canon, path, rules, creatable.contains_key(path), recipes));
+
+    let mut probes: BTreeMap<(usize, String, String), (Origin, usize, Vec<String>, bool)> = BTreeMap::new();
+    let mut ops_per_recipe = vec![0usize; recipes.recipes.len()];
+    let mut files_changed = vec![0usize; recipes.recipes.len()];
+    for r in results {
+        out.errors.extend(r.errors);
+        for (ri, p) in r.probes {
+            let optional = false;
+            let e = probes.entry((ri, p.origin.to_string(), p.what.clone())).or_insert((p.origin.clone(), 0, Vec::new(), optional));
+            e.1 += p.matched;
+            for s in p.seen {
+                if !e.2.contains(&s) {
+                    e.2.push(s);
+                }
+            }
+        }
+        if let Some(change) = r.change {
+            for (ri, recipe) in recipes.recipes.iter().enumerate() {
+                let n: usize = change.docs.iter().flat_map(|(_, ops)| ops).filter(|o| *o.recipe == *recipe.name).count();
+                ops_per_recipe[ri] += n;
+                files_changed[ri] += (n > 0) as usize;
+            }
+            out.changes.push(change);
+        }
+    }
+    for ((ri, _, what), (origin, matched, seen, _)) in probes {
+        if matched == 0 {
+            let recipe = &recipes.recipes[ri];
+            if recipe.files.iter().any(|f| f.optional && origin_within(&f.origin, &origin, recipe)) {
+                continue;
+            }
+            out.warnings.push(finding(recipe, &origin, None, nearest_miss(&what, &seen)));
+        }
+    }
+    out.recipes = recipes
+        .recipes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RecipeStatus { name: r.name.clone(), files_matched: files_matched[i], ops: ops_per_recipe[i], files_changed: files_changed[i] })
+        .collect();
+    out
+}
+
+/// Whether `origin` lies inside the file rule starting at `rule_origin` (same file, later line,
+/// before the next rule of the recipe).
+fn origin_within(rule_origin: &Origin, origin: &Origin, recipe: &Recipe) -> bool {
+    if rule_origin.file != origin.file || origin.line < rule_origin.line {
+        return false;
+    }
+    let next = recipe.files.iter().map(|f| f.origin.line).filter(|l| *l > rule_origin.line).min();
+    next.is_none_or(|n| origin.line < n)
+}
+
+fn nearest_miss(what: &str, seen: &[String]) -> String {
+    if let Some(rest) = what.strip_prefix("document with ") {
+        let key = rest.split(" == ").next().unwrap_or("").rsplit('/').next().unwrap_or("value");
+        if seen.is_empty() {
+            return format!("no document with {rest}; no document has {key}");
+        }
+        return format!("no document with {rest}; {key}s seen: {}", seen.join(", "));
+    }
+    if what.starts_with("when ") {
+        return if seen.is_empty() {
+            format!("`{what}` held for no node")
+        } else {
+            format!("`{what}` held for no node; values seen: {}", seen.join(", "))
+        };
+    }
+    if seen.is_empty() {
+        format!("{what} matched nothing")
+    } else {
+        format!("{what} matched nothing; nearest: {}", seen.join(", "))
+    }
+}
+
+struct FileResult {
+    change: Option<FileChange>,
+    errors: Vec<Finding>,
+    probes: Vec<(usize, Probe)>,
+}
+
+fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool, recipes: &RecipeSet) -> FileResult {
+    let mut res = FileResult { change: None, errors: Vec::new(), probes: Vec::new() };
+    let first = &recipes.recipes[rules[0].0];
+    let origin = &first.files[rules[0].1].origin;
+    let full = root.join(path);
+    let (text, created) = match std::fs::read(&full) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => (t, false),
+            Err(e) => {
+                res.errors.push(finding(first, origin, Some(path), format!("is not UTF-8 text (invalid byte at offset {}); patcher edits YAML and text files only", e.utf8_error().valid_up_to())));
+                return res;
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && creatable => (String::new(), true),
+        Err(e) => {
+            res.errors.push(finding(first, origin, Some(path), format!("cannot read: {e}")));
+            return res;
+        }
+    };
+    let kind = FileKind::detect(root, Path::new(path));
+    let doc = match Document::parse(path, text, kind) {
+        Ok(d) => d,
+        Err(e) => {
+            res.errors.push(finding(first, origin, Some(path), e.to_string()));
+            return res;
+        }
+    };
+    let (ops, errors, probes) = plan_rules(&doc, rules, recipes);
+    res.probes = probes;
+    if !errors.is_empty() {
+        res.errors.extend(errors.into_iter().map(|(ri, o, m)| finding(&recipes.recipes[ri], &o, Some(path), m)));
+        return res;
+    }
+    if ops.iter().all(|(_, o)| o.is_empty()) {
+        return res;
+    }
+    let refusal_finding = |r: Refusal| {
+        let recipe = ops.iter().flat_map(|(_, o)| o).next().map(|o| o.recipe.to_string()).unwrap_or_default();
+        Finding { recipe, origin: origin.to_string(), file: Some(path.to_string()), message: r.to_string() }
+    };
+    let edited = match edit::edit(&doc, &ops) {
+        Ok(e) => e,
+        Err(r) => {
+            res.errors.push(refusal_finding(r));
+            return res;
+        }
+    };
+    let new_doc = match edit::verify::verify(&doc, &edited.text, &edited.splices, &ops) {
+        Ok(d) => d,
+        Err(r) => {
+            res.errors.push(refusal_finding(r));
+            return res;
+        }
+    };
+    // Idempotence: the recipes must hold on the new text.
+    let (again, _, _) = plan_rules(&new_doc, rules, recipes);
+    if let Some(op) = again.iter().flat_map(|(_, o)| o).next() {
+        res.errors.push(refusal_finding(Refusal {
+            path: PathBuf::from(path),
+            line: None,
+            pointer: op.path().to_string(),
+            message: format!("after the edit, recipe `{}` would still change {}: the plan does not converge", op.recipe, op.path()),
+        }));
+        return res;
+    }
+    res.change = Some(FileChange { path: path.to_string(), old_text: doc.text.clone(), new_text: edited.text, created, docs: ops });
+    res
+}
+
+type RuleErrors = Vec<(usize, Origin, String)>;
+
+/// Plans all rules that name this file against each of its documents, in recipe order; each
+/// rule sees the effect of the ones before it.
+fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> (Vec<(usize, Vec<PlannedOp>)>, RuleErrors, Vec<(usize, Probe)>) {
+    let mut models: Vec<Value> = doc.models();
+    if models.is_empty() {
+        models.push(Value::Null);
+    }
+    let mut ops: Vec<(usize, Vec<PlannedOp>)> = (0..models.len()).map(|i| (i, Vec::new())).collect();
+    let mut errors = Vec::new();
+    let mut probes = Vec::new();
+    for &(ri, fi) in rules {
+        let recipe = &recipes.recipes[ri];
+        let rule: &FileRule = &recipe.files[fi];
+        let name: Arc<str> = Arc::from(recipe.name.as_str());
+        for (di, model) in models.iter_mut().enumerate() {
+            let (ok, p) = plan::document_matches(rule, model);
+            probes.extend(p.into_iter().map(|p| (ri, p)));
+            if !ok {
+                continue;
+            }
+            let dp = plan::plan_document(&name, rule, model);
+            probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
+            errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, m)));
+            let raw: Vec<_> = dp.ops.iter().map(|o| o.op.clone()).collect();
+            if json_patch::patch(model, &raw).is_ok() {
+                ops[di].1.extend(dp.ops);
+            }
+        }
+    }
+    ops.retain(|(_, o)| !o.is_empty());
+    (ops, errors, probes)
+}
+
+fn finding(recipe: &Recipe, origin: &Origin, file: Option<&str>, message: String) -> Finding {
+    Finding { recipe: recipe.name.clone(), origin: origin.to_string(), file: file.map(str::to_string), message }
+}
+
+fn finding_plain(message: String) -> Finding {
+    Finding { recipe: String::new(), origin: String::new(), file: None, message }
+}
+
+/// All regular files under the root (relative, `/`-separated), skipping `.git` and whatever
+/// `.gitignore` excludes (such as `target/`). Built once per run, only as deep as needed.
+struct FileList {
+    root: PathBuf,
+    cache: std::sync::Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl FileList {
+    fn new(root: &Path) -> Self {
+        FileList { root: root.to_path_buf(), cache: Default::default() }
+    }
+
+    /// Files under the directory `base` (relative).
+    fn under(&self, base: &str) -> Arc<Vec<String>> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some(v) = cache.get(base)
+        {
+            return v.clone();
+        }
+        let dir = if base.is_empty() { self.root.clone() } else { self.root.join(base) };
+        let mut files = Vec::new();
+        if dir.is_dir() {
+            let walker = ignore::WalkBuilder::new(&dir)
+                .hidden(false)
+                .git_ignore(true)
+                .git_global(false)
+                .git_exclude(false)
+                .require_git(false)
+                .parents(true)
+                .follow_links(false)
+                .filter_entry(|e| e.file_name() != ".git")
+                .build();
+            for entry in walker.flatten() {
+                let ft = entry.file_type();
+                if ft.is_some_and(|t| t.is_file() || t.is_symlink())
+                    && let Ok(rel) = entry.path().strip_prefix(&self.root)
+                {
+                    files.push(rel_string(rel));
+                }
+            }
+        }
+        files.sort();
+        let files = Arc::new(files);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(base.to_string(), files.clone());
+        }
+        files
+    }
+}
+
+fn rel_string(p: &Path) -> String {
+    p.components().filter_map(|c| match c {
+        Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+        _ => None,
+    }).collect::<Vec<_>>().join("/")
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+/// The files a rule's globs match, and its literal paths that do not exist.
+fn expand(root: &Path, walk: &FileList, rule: &FileRule) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut files = Vec::new();
+    let mut missing = Vec::new();
+    for g in &rule.globs {
+        if Path::new(g).is_absolute() || Path::new(g).components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(format!("`{g}` leaves the repository root; paths must be relative and stay inside it"));
+        }
+        if !is_glob(g) {
+            let full = root.join(g);
+            match std::fs::symlink_metadata(&full) {
+                Ok(_) => {
+                    check_inside(root, &full, g)?;
+                    files.push(rel_string(Path::new(g)));
+                }
+                Err(_) => missing.push(rel_string(Path::new(g))),
+            }
+            continue;
+        }
+        let base: Vec<&str> = g.split('/').take_while(|c| !is_glob(c)).collect();
+        let base = base.join("/");
+        let matcher = Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}"))?;
+        let set = GlobSetBuilder::new().add(matcher).build().map_err(|e| format!("bad glob `{g}`: {e}"))?;
+        for f in walk.under(&base).iter() {
+            if set.is_match(f) {
+                check_inside(root, &root.join(f), f)?;
+                files.push(f.clone());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok((files, missing))
+}
+
+/// Refuses a file that resolves (through symlinks) outside the root.
+fn check_inside(root: &Path, full: &Path, shown: &str) -> Result<(), String> {
+    match full.canonicalize() {
+        Ok(c) if c.starts_with(root) => Ok(()),
+        Ok(c) => Err(format!("`{shown}` resolves to {} outside the repository root; refusing to follow the symlink", c.display())),
+        Err(e) => Err(format!("cannot resolve `{shown}`: {e}")),
+    }
+}
+
+fn no_file_message(rule: &FileRule, walk: &FileList) -> String {
+    let globs = rule.globs.join("`, `");
+    let mut near: Vec<(usize, String)> = Vec::new();
+    for g in &rule.globs {
+        let base: Vec<&str> = g.split('/').take_while(|c| !is_glob(c)).collect();
+        let parent = if is_glob(g) { base.join("/") } else { base[..base.len().saturating_sub(1)].join("/") };
+        for f in walk.under(&parent).iter().take(5000) {
+            let d = strsim_distance(g, f);
+            near.push((d, f.clone()));
+        }
+    }
+    near.sort();
+    let names: Vec<String> = near.into_iter().take(3).map(|(_, f)| f).collect();
+    if names.is_empty() {
+        format!("no file matches `{globs}`")
+    } else {
+        format!("no file matches `{globs}`; nearest: {}", names.join(", "))
+    }
+}
+
+fn strsim_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + (ca != cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Maps `f` over `items` on all cores, keeping order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    if threads <= 1 || items.len() < 4 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+/// Writes all changes or none: every new text goes to a temp file beside its target first,
+/// then all are renamed into place; if a rename fails, the ones done are put back.
+pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String> {
+    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, PathBuf)]| {
+        for (tmp, _) in temps {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    for c in changes {
+        let target = root.join(&c.path);
+        let dir = target.parent().unwrap_or(root).to_path_buf();
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            cleanup(&temps);
+            return Err(format!("{}: cannot create directory: {e}", c.path));
+        }
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.patcher-{}.tmp", std::process::id()));
+        let written = std::fs::write(&tmp, c.new_text.as_bytes()).and_then(|()| {
+            if let Ok(meta) = std::fs::metadata(&target) {
+                std::fs::set_permissions(&tmp, meta.permissions())?;
+            }
+            std::fs::File::open(&tmp)?.sync_all()
+        });
+        temps.push((tmp, target));
+        if let Err(e) = written {
+            cleanup(&temps);
+            return Err(format!("{}: cannot write: {e}; nothing was changed", c.path));
+        }
+    }
+    for (i, (tmp, target)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            // Put back what was already replaced, then drop the rest.
+            for (j, (_, done)) in temps[..i].iter().enumerate() {
+                let c = &changes[j];
+                if c.created {
+                    let _ = std::fs::remove_file(done);
+                } else {
+                    let _ = std::fs::write(done, c.old_text.as_bytes());
+                }
+            }
+            cleanup(&temps[i..]);
+            return Err(format!("{}: cannot replace: {e}; the files written before it were restored", changes[i].path));
+        }
+    }
+    Ok(())
+}
