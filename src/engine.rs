@@ -58,6 +58,8 @@ pub struct RecipeStatus {
     pub files_matched: usize,
     pub ops: usize,
     pub files_changed: usize,
+    /// Errors attributed to this recipe (its changes were not made).
+    pub errors: usize,
 }
 
 /// Plans every recipe against the files under `root`.
@@ -143,7 +145,13 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
         .recipes
         .iter()
         .enumerate()
-        .map(|(i, r)| RecipeStatus { name: r.name.clone(), files_matched: files_matched[i], ops: ops_per_recipe[i], files_changed: files_changed[i] })
+        .map(|(i, r)| RecipeStatus {
+            name: r.name.clone(),
+            files_matched: files_matched[i],
+            ops: ops_per_recipe[i],
+            files_changed: files_changed[i],
+            errors: out.errors.iter().filter(|e| e.recipe == r.name).count(),
+        })
         .collect();
     out
 }
@@ -223,8 +231,16 @@ fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool,
         return res;
     }
     let refusal_finding = |r: Refusal| {
-        let recipe = ops.iter().flat_map(|(_, o)| o).next().map(|o| o.recipe.to_string()).unwrap_or_default();
-        Finding { recipe, origin: origin.to_string(), file: Some(path.to_string()), message: r.to_string() }
+        // Blame the op whose path leads to the refused node (else the first op).
+        let all: Vec<&PlannedOp> = ops.iter().flat_map(|(_, o)| o).collect();
+        let blamed = all
+            .iter()
+            .filter(|o| !r.pointer.is_empty() && (r.pointer.starts_with(o.path()) || o.path().starts_with(&r.pointer)))
+            .max_by_key(|o| o.path().len())
+            .or(all.first());
+        let recipe = blamed.map(|o| o.recipe.to_string()).unwrap_or_default();
+        let origin = blamed.map(|o| o.origin.to_string()).unwrap_or_else(|| origin.to_string());
+        Finding { recipe, origin, file: Some(path.to_string()), message: r.to_string() }
     };
     let edited = match edit::edit(&doc, &ops) {
         Ok(e) => e,

@@ -10,3 +10,4 @@ pub mod doc;
 pub mod plan;
 pub mod edit;
 pub mod engine;
+pub mod report;

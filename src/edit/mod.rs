@@ -386,8 +386,11 @@ impl<'a> Editor<'a> {
         {
             let _ = s;
             let indicator = if style == ScalarStyle::Folded { header.replacen('|', ">", 1) } else { header };
-            let content_line = self.doc.line_of(start) + 1;
-            let indent = leading_spaces(self.doc.line_text(content_line)).max(self.col(start) + 1);
+            // Keep the old content indentation when it is deeper than the key's line.
+            let header_line = self.doc.line_of(start);
+            let key_indent = leading_spaces(self.doc.line_text(header_line));
+            let old_indent = leading_spaces(self.doc.line_text(header_line + 1));
+            let indent = if old_indent > key_indent { old_indent } else { key_indent + self.style.unit };
             let pad = " ".repeat(indent);
             let mut text = indicator;
             for l in lines {

@@ -1,0 +1,127 @@
+//! Output: the unified diff (git-apply compatible, optionally colored), the per-recipe
+//! summary, and the JSON form of a plan.
+
+use serde_json::{Value, json};
+use similar::TextDiff;
+
+use crate::engine::{FileChange, Outcome};
+
+/// Whether to color the text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Always,
+    Never,
+}
+
+/// The unified diff of one change: `a/` and `b/` prefixes like git, `/dev/null` for new files.
+pub fn unified_diff(change: &FileChange) -> String {
+    let old_name = if change.created { "/dev/null".to_string() } else { format!("a/{}", change.path) };
+    let new_name = format!("b/{}", change.path);
+    let diff = TextDiff::from_lines(&change.old_text, &change.new_text);
+    let body = diff.unified_diff().context_radius(3).header(&old_name, &new_name).to_string();
+    let mut out = format!("diff --git a/{p} b/{p}\n", p = change.path);
+    if change.created {
+        out.push_str("new file mode 100644\n");
+    }
+    out.push_str(&body);
+    out
+}
+
+/// Colors a diff line by line (ANSI): red removals, green additions, cyan hunk headers.
+pub fn colorize(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() + diff.len() / 4);
+    for line in diff.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let code = if body.starts_with("+++") || body.starts_with("---") || body.starts_with("diff --git") || body.starts_with("new file") {
+            "1"
+        } else if body.starts_with('+') {
+            "32"
+        } else if body.starts_with('-') {
+            "31"
+        } else if body.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&format!("\x1b[{code}m{body}\x1b[0m{nl}"));
+        }
+    }
+    out
+}
+
+/// The text report: every diff, then one summary line per recipe and the findings.
+pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
+    let mut stdout = String::new();
+    for change in &outcome.changes {
+        let d = unified_diff(change);
+        stdout.push_str(&if color == Color::Always { colorize(&d) } else { d });
+    }
+    let mut stderr = String::new();
+    for r in &outcome.recipes {
+        let status = if r.errors > 0 {
+            format!("error ({} problem{}; see below)", r.errors, plural(r.errors))
+        } else if r.files_matched == 0 {
+            "not applicable (no file matched)".to_string()
+        } else if r.ops == 0 {
+            format!("holds ({} file{})", r.files_matched, plural(r.files_matched))
+        } else {
+            format!("{} change{} in {} file{}", r.ops, plural(r.ops), r.files_changed, plural(r.files_changed))
+        };
+        stderr.push_str(&format!("recipe {}: {status}\n", r.name));
+    }
+    for w in &outcome.warnings {
+        stderr.push_str(&format!("warning: {}\n", finding_line(w)));
+    }
+    for e in &outcome.errors {
+        stderr.push_str(&format!("error: {}\n", finding_line(e)));
+    }
+    (stdout, stderr)
+}
+
+fn finding_line(f: &crate::plan::Finding) -> String {
+    let mut s = String::new();
+    if !f.recipe.is_empty() {
+        s.push_str(&format!("recipe `{}` ({}): ", f.recipe, f.origin));
+    }
+    if let Some(file) = &f.file
+        && !f.message.starts_with(file.as_str())
+    {
+        s.push_str(&format!("{file}: "));
+    }
+    s.push_str(&f.message);
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The JSON report: `{"files":[{"path", "documents":[{"index","patch"}]}], "warnings", "errors"}`.
+pub fn json(outcome: &Outcome) -> Value {
+    let files: Vec<Value> = outcome
+        .changes
+        .iter()
+        .map(|c| {
+            json!({
+                "path": c.path,
+                "created": c.created,
+                "documents": c.docs.iter().map(|(i, ops)| json!({
+                    "index": i,
+                    "patch": ops.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "files": files,
+        "recipes": outcome.recipes.iter().map(|r| json!({"name": r.name, "files_matched": r.files_matched, "ops": r.ops})).collect::<Vec<_>>(),
+        "warnings": outcome.warnings,
+        "errors": outcome.errors,
+    })
+}

@@ -1,0 +1,81 @@
+//! Shared harness: a temp repository with files and recipes, and the `patcher` binary run on it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Repo {
+    pub fn new(files: &[(&str, &str)]) -> Repo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo { dir };
+        for (path, text) in files {
+            repo.write(path, text);
+        }
+        repo
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, path: &str, text: &str) {
+        let full = self.root().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.root().join(path)).expect("read")
+    }
+
+    /// Runs `patcher <args> --root <repo>` with color off.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(bin());
+        cmd.args(args).arg("--root").arg(self.root()).arg("--color").arg("never").env("NO_COLOR", "1");
+        let out = cmd.output().expect("run patcher");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).replace(&self.root().display().to_string(), "<root>"),
+        }
+    }
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_patcher"))
+}
+
+/// Plans `recipe` against one file and returns (exit code, diff, stderr).
+pub fn plan_one(path: &str, text: &str, recipe: &str) -> Run {
+    let repo = Repo::new(&[(path, text), ("recipes/r.kdl", recipe)]);
+    repo.run(&["plan"])
+}
+
+/// Plans, applies in place, and checks idempotence; returns the new text.
+pub fn apply_one(path: &str, text: &str, recipe: &str) -> (Run, String) {
+    let repo = Repo::new(&[(path, text), ("recipes/r.kdl", recipe)]);
+    let plan = repo.run(&["plan"]);
+    let apply = repo.run(&["apply", "--in-place"]);
+    assert_eq!(apply.code, if plan.code == 2 { 0 } else { plan.code.min(1) }, "apply: {}", apply.stderr);
+    let after = repo.run(&["plan"]);
+    if plan.code == 2 {
+        assert_eq!(after.code, 0, "plan after apply must be empty:\n{}\n{}", after.stdout, after.stderr);
+    }
+    (plan, repo.read(path))
+}
+
+/// The path to the shared directory beside this repository, if present.
+pub fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    p.is_dir().then_some(p)
+}
