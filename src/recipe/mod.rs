@@ -3,3 +3,6 @@
 
 pub mod model;
 pub use model::*;
+
+pub mod parse;
+pub use parse::{RecipeDiagnostic, RecipeError, load, parse_str};

@@ -24,12 +24,12 @@ impl std::fmt::Display for Origin {
 }
 
 /// All recipes loaded from one or more KDL files, in file order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecipeSet {
     pub recipes: Vec<Recipe>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recipe {
     pub name: String,
     pub description: Option<String>,
@@ -38,7 +38,7 @@ pub struct Recipe {
 }
 
 /// `file "glob" ... { ... }`: which files a recipe edits and what must hold in them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileRule {
     /// Globs relative to the root, matched with `globset` (literal paths are globs too).
     pub globs: Vec<String>,
@@ -54,14 +54,14 @@ pub struct FileRule {
     pub origin: Origin,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Match {
     pub path: PathExpr,
     pub value: Value,
     pub origin: Origin,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct When {
     pub path: PathExpr,
     pub cond: Cond,
@@ -81,10 +81,12 @@ pub enum Cond {
 pub struct NewValue {
     pub value: Value,
     /// The snippet's YAML source, dedented to column 0, when the value came from `(yaml)`.
+    /// Every line, the last included, ends in `\n` (the parser adds the final one, which a
+    /// KDL string lacks; `value` is parsed from this text).
     pub yaml: Option<Arc<str>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// `set PATH VALUE`: the node equals VALUE (missing parent mappings are created).
     Set { path: PathExpr, value: NewValue, origin: Origin },
