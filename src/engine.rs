@@ -68,7 +68,10 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
     let root_canon = match root.canonicalize() {
         Ok(p) => p,
         Err(e) => {
-            out.errors.push(finding_plain(format!("cannot open root {}: {e}", root.display())));
+            out.errors.push(finding_plain(format!(
+                "cannot open root {}: {e}",
+                root.display()
+            )));
             return out;
         }
     };
@@ -82,14 +85,26 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
             match expand(&root_canon, &walk, rule) {
                 Ok((files, missing_literals)) => {
                     if files.is_empty() && missing_literals.is_empty() && !rule.optional {
-                        out.warnings.push(finding(recipe, &rule.origin, None, no_file_message(rule, &walk)));
+                        out.warnings.push(finding(
+                            recipe,
+                            &rule.origin,
+                            None,
+                            no_file_message(rule, &walk),
+                        ));
                     }
                     for lit in missing_literals {
                         if rule.create {
                             creatable.insert(lit.clone(), true);
                             targets.entry(lit).or_default().push((ri, fi));
                         } else if !rule.optional {
-                            out.warnings.push(finding(recipe, &rule.origin, Some(&lit), format!("file {lit} does not exist (add create=#true to create it)")));
+                            out.warnings.push(finding(
+                                recipe,
+                                &rule.origin,
+                                Some(&lit),
+                                format!(
+                                    "file {lit} does not exist (add create=#true to create it)"
+                                ),
+                            ));
                         }
                     }
                     for f in files {
@@ -106,39 +121,72 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
     }
 
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
-    let results = parallel_map(&jobs, |(path, rules)| plan_file(&root_canon, path, rules, creatable.contains_key(path), recipes));
+    let results = parallel_map(&jobs, |(path, rules)| {
+        plan_file(
+            &root_canon,
+            path,
+            rules,
+            creatable.contains_key(path),
+            recipes,
+        )
+    });
 
-    let mut probes: BTreeMap<(usize, String, String), (Origin, usize, Vec<String>, bool)> = BTreeMap::new();
+    // Selector outcomes summed over every file and document, keyed by (recipe, origin, what).
+    let mut probes: BTreeMap<(usize, String, String), Probe> = BTreeMap::new();
     let mut ops_per_recipe = vec![0usize; recipes.recipes.len()];
     let mut files_changed = vec![0usize; recipes.recipes.len()];
     for r in results {
         out.errors.extend(r.errors);
         for (ri, p) in r.probes {
-            let optional = false;
-            let e = probes.entry((ri, p.origin.to_string(), p.what.clone())).or_insert((p.origin.clone(), 0, Vec::new(), optional));
-            e.1 += p.matched;
+            let e = probes
+                .entry((ri, p.origin.to_string(), p.what.clone()))
+                .or_insert_with(|| Probe {
+                    matched: 0,
+                    seen: Vec::new(),
+                    ..p.clone()
+                });
+            e.matched += p.matched;
             for s in p.seen {
-                if !e.2.contains(&s) {
-                    e.2.push(s);
+                if !e.seen.contains(&s) {
+                    e.seen.push(s);
                 }
             }
         }
         if let Some(change) = r.change {
             for (ri, recipe) in recipes.recipes.iter().enumerate() {
-                let n: usize = change.docs.iter().flat_map(|(_, ops)| ops).filter(|o| *o.recipe == *recipe.name).count();
+                let n: usize = change
+                    .docs
+                    .iter()
+                    .flat_map(|(_, ops)| ops)
+                    .filter(|o| *o.recipe == *recipe.name)
+                    .count();
                 ops_per_recipe[ri] += n;
                 files_changed[ri] += (n > 0) as usize;
             }
             out.changes.push(change);
         }
     }
-    for ((ri, _, what), (origin, matched, seen, _)) in probes {
+    for (
+        (ri, _, what),
+        Probe {
+            origin,
+            matched,
+            seen,
+            ..
+        },
+    ) in probes
+    {
         if matched == 0 {
             let recipe = &recipes.recipes[ri];
-            if recipe.files.iter().any(|f| f.optional && origin_within(&f.origin, &origin, recipe)) {
+            if recipe
+                .files
+                .iter()
+                .any(|f| f.optional && origin_within(&f.origin, &origin, recipe))
+            {
                 continue;
             }
-            out.warnings.push(finding(recipe, &origin, None, nearest_miss(&what, &seen)));
+            out.warnings
+                .push(finding(recipe, &origin, None, nearest_miss(&what, &seen)));
         }
     }
     out.recipes = recipes
@@ -162,13 +210,24 @@ fn origin_within(rule_origin: &Origin, origin: &Origin, recipe: &Recipe) -> bool
     if rule_origin.file != origin.file || origin.line < rule_origin.line {
         return false;
     }
-    let next = recipe.files.iter().map(|f| f.origin.line).filter(|l| *l > rule_origin.line).min();
+    let next = recipe
+        .files
+        .iter()
+        .map(|f| f.origin.line)
+        .filter(|l| *l > rule_origin.line)
+        .min();
     next.is_none_or(|n| origin.line < n)
 }
 
 fn nearest_miss(what: &str, seen: &[String]) -> String {
     if let Some(rest) = what.strip_prefix("document with ") {
-        let key = rest.split(" == ").next().unwrap_or("").rsplit('/').next().unwrap_or("value");
+        let key = rest
+            .split(" == ")
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("value");
         if seen.is_empty() {
             return format!("no document with {rest}; no document has {key}");
         }
@@ -178,7 +237,10 @@ fn nearest_miss(what: &str, seen: &[String]) -> String {
         return if seen.is_empty() {
             format!("`{what}` held for no node")
         } else {
-            format!("`{what}` held for no node; values seen: {}", seen.join(", "))
+            format!(
+                "`{what}` held for no node; values seen: {}",
+                seen.join(", ")
+            )
         };
     }
     if seen.is_empty() {
@@ -194,8 +256,18 @@ struct FileResult {
     probes: Vec<(usize, Probe)>,
 }
 
-fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool, recipes: &RecipeSet) -> FileResult {
-    let mut res = FileResult { change: None, errors: Vec::new(), probes: Vec::new() };
+fn plan_file(
+    root: &Path,
+    path: &str,
+    rules: &[(usize, usize)],
+    creatable: bool,
+    recipes: &RecipeSet,
+) -> FileResult {
+    let mut res = FileResult {
+        change: None,
+        errors: Vec::new(),
+        probes: Vec::new(),
+    };
     let first = &recipes.recipes[rules[0].0];
     let origin = &first.files[rules[0].1].origin;
     let full = root.join(path);
@@ -209,7 +281,12 @@ fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool,
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && creatable => (String::new(), true),
         Err(e) => {
-            res.errors.push(finding(first, origin, Some(path), format!("cannot read: {e}")));
+            res.errors.push(finding(
+                first,
+                origin,
+                Some(path),
+                format!("cannot read: {e}"),
+            ));
             return res;
         }
     };
@@ -217,14 +294,23 @@ fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool,
     let doc = match Document::parse(path, text, kind) {
         Ok(d) => d,
         Err(e) => {
-            res.errors.push(finding(first, origin, Some(path), e.to_string()));
+            res.errors
+                .push(finding(first, origin, Some(path), e.to_string()));
             return res;
         }
     };
-    let (ops, errors, probes) = plan_rules(&doc, rules, recipes);
+    let RulePlan {
+        ops,
+        errors,
+        probes,
+    } = plan_rules(&doc, rules, recipes);
     res.probes = probes;
     if !errors.is_empty() {
-        res.errors.extend(errors.into_iter().map(|(ri, o, m)| finding(&recipes.recipes[ri], &o, Some(path), m)));
+        res.errors.extend(
+            errors
+                .into_iter()
+                .map(|(ri, o, m)| finding(&recipes.recipes[ri], &o, Some(path), m)),
+        );
         return res;
     }
     if ops.iter().all(|(_, o)| o.is_empty()) {
@@ -235,12 +321,22 @@ fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool,
         let all: Vec<&PlannedOp> = ops.iter().flat_map(|(_, o)| o).collect();
         let blamed = all
             .iter()
-            .filter(|o| !r.pointer.is_empty() && (r.pointer.starts_with(o.path()) || o.path().starts_with(&r.pointer)))
+            .filter(|o| {
+                !r.pointer.is_empty()
+                    && (r.pointer.starts_with(o.path()) || o.path().starts_with(&r.pointer))
+            })
             .max_by_key(|o| o.path().len())
             .or(all.first());
         let recipe = blamed.map(|o| o.recipe.to_string()).unwrap_or_default();
-        let origin = blamed.map(|o| o.origin.to_string()).unwrap_or_else(|| origin.to_string());
-        Finding { recipe, origin, file: Some(path.to_string()), message: r.to_string() }
+        let origin = blamed
+            .map(|o| o.origin.to_string())
+            .unwrap_or_else(|| origin.to_string());
+        Finding {
+            recipe,
+            origin,
+            file: Some(path.to_string()),
+            message: r.to_string(),
+        }
     };
     let edited = match edit::edit(&doc, &ops) {
         Ok(e) => e,
@@ -257,30 +353,47 @@ fn plan_file(root: &Path, path: &str, rules: &[(usize, usize)], creatable: bool,
         }
     };
     // Idempotence: the recipes must hold on the new text.
-    let (again, _, _) = plan_rules(&new_doc, rules, recipes);
+    let again = plan_rules(&new_doc, rules, recipes).ops;
     if let Some(op) = again.iter().flat_map(|(_, o)| o).next() {
         res.errors.push(refusal_finding(Refusal {
             path: PathBuf::from(path),
             line: None,
             pointer: op.path().to_string(),
-            message: format!("after the edit, recipe `{}` would still change {}: the plan does not converge", op.recipe, op.path()),
+            message: format!(
+                "after the edit, recipe `{}` would still change {}: the plan does not converge",
+                op.recipe,
+                op.path()
+            ),
         }));
         return res;
     }
-    res.change = Some(FileChange { path: path.to_string(), old_text: doc.text.clone(), new_text: edited.text, created, docs: ops });
+    res.change = Some(FileChange {
+        path: path.to_string(),
+        old_text: doc.text.clone(),
+        new_text: edited.text,
+        created,
+        docs: ops,
+    });
     res
 }
 
-type RuleErrors = Vec<(usize, Origin, String)>;
+/// What planning all of a file's rules produced; `usize` is the recipe index.
+#[derive(Default)]
+struct RulePlan {
+    ops: Vec<(usize, Vec<PlannedOp>)>,
+    errors: Vec<(usize, Origin, String)>,
+    probes: Vec<(usize, Probe)>,
+}
 
 /// Plans all rules that name this file against each of its documents, in recipe order; each
 /// rule sees the effect of the ones before it.
-fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> (Vec<(usize, Vec<PlannedOp>)>, RuleErrors, Vec<(usize, Probe)>) {
+fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> RulePlan {
     let mut models: Vec<Value> = doc.models();
     if models.is_empty() {
         models.push(Value::Null);
     }
-    let mut ops: Vec<(usize, Vec<PlannedOp>)> = (0..models.len()).map(|i| (i, Vec::new())).collect();
+    let mut ops: Vec<(usize, Vec<PlannedOp>)> =
+        (0..models.len()).map(|i| (i, Vec::new())).collect();
     let mut errors = Vec::new();
     let mut probes = Vec::new();
     for &(ri, fi) in rules {
@@ -303,15 +416,29 @@ fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> 
         }
     }
     ops.retain(|(_, o)| !o.is_empty());
-    (ops, errors, probes)
+    RulePlan {
+        ops,
+        errors,
+        probes,
+    }
 }
 
 fn finding(recipe: &Recipe, origin: &Origin, file: Option<&str>, message: String) -> Finding {
-    Finding { recipe: recipe.name.clone(), origin: origin.to_string(), file: file.map(str::to_string), message }
+    Finding {
+        recipe: recipe.name.clone(),
+        origin: origin.to_string(),
+        file: file.map(str::to_string),
+        message,
+    }
 }
 
 fn finding_plain(message: String) -> Finding {
-    Finding { recipe: String::new(), origin: String::new(), file: None, message }
+    Finding {
+        recipe: String::new(),
+        origin: String::new(),
+        file: None,
+        message,
+    }
 }
 
 /// All regular files under the root (relative, `/`-separated), skipping `.git` and whatever
@@ -323,7 +450,10 @@ struct FileList {
 
 impl FileList {
     fn new(root: &Path) -> Self {
-        FileList { root: root.to_path_buf(), cache: Default::default() }
+        FileList {
+            root: root.to_path_buf(),
+            cache: Default::default(),
+        }
     }
 
     /// Files under the directory `base` (relative).
@@ -333,7 +463,11 @@ impl FileList {
         {
             return v.clone();
         }
-        let dir = if base.is_empty() { self.root.clone() } else { self.root.join(base) };
+        let dir = if base.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(base)
+        };
         let mut files = Vec::new();
         if dir.is_dir() {
             let walker = ignore::WalkBuilder::new(&dir)
@@ -365,10 +499,13 @@ impl FileList {
 }
 
 fn rel_string(p: &Path) -> String {
-    p.components().filter_map(|c| match c {
-        Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-        _ => None,
-    }).collect::<Vec<_>>().join("/")
+    p.components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn is_glob(s: &str) -> bool {
@@ -376,12 +513,22 @@ fn is_glob(s: &str) -> bool {
 }
 
 /// The files a rule's globs match, and its literal paths that do not exist.
-fn expand(root: &Path, walk: &FileList, rule: &FileRule) -> Result<(Vec<String>, Vec<String>), String> {
+fn expand(
+    root: &Path,
+    walk: &FileList,
+    rule: &FileRule,
+) -> Result<(Vec<String>, Vec<String>), String> {
     let mut files = Vec::new();
     let mut missing = Vec::new();
     for g in &rule.globs {
-        if Path::new(g).is_absolute() || Path::new(g).components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(format!("`{g}` leaves the repository root; paths must be relative and stay inside it"));
+        if Path::new(g).is_absolute()
+            || Path::new(g)
+                .components()
+                .any(|c| matches!(c, Component::ParentDir))
+        {
+            return Err(format!(
+                "`{g}` leaves the repository root; paths must be relative and stay inside it"
+            ));
         }
         if !is_glob(g) {
             let full = root.join(g);
@@ -397,7 +544,10 @@ fn expand(root: &Path, walk: &FileList, rule: &FileRule) -> Result<(Vec<String>,
         let base: Vec<&str> = g.split('/').take_while(|c| !is_glob(c)).collect();
         let base = base.join("/");
         let matcher = Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}"))?;
-        let set = GlobSetBuilder::new().add(matcher).build().map_err(|e| format!("bad glob `{g}`: {e}"))?;
+        let set = GlobSetBuilder::new()
+            .add(matcher)
+            .build()
+            .map_err(|e| format!("bad glob `{g}`: {e}"))?;
         for f in walk.under(&base).iter() {
             if set.is_match(f) {
                 check_inside(root, &root.join(f), f)?;
@@ -414,7 +564,10 @@ fn expand(root: &Path, walk: &FileList, rule: &FileRule) -> Result<(Vec<String>,
 fn check_inside(root: &Path, full: &Path, shown: &str) -> Result<(), String> {
     match full.canonicalize() {
         Ok(c) if c.starts_with(root) => Ok(()),
-        Ok(c) => Err(format!("`{shown}` resolves to {} outside the repository root; refusing to follow the symlink", c.display())),
+        Ok(c) => Err(format!(
+            "`{shown}` resolves to {} outside the repository root; refusing to follow the symlink",
+            c.display()
+        )),
         Err(e) => Err(format!("cannot resolve `{shown}`: {e}")),
     }
 }
@@ -424,7 +577,11 @@ fn no_file_message(rule: &FileRule, walk: &FileList) -> String {
     let mut near: Vec<(usize, String)> = Vec::new();
     for g in &rule.globs {
         let base: Vec<&str> = g.split('/').take_while(|c| !is_glob(c)).collect();
-        let parent = if is_glob(g) { base.join("/") } else { base[..base.len().saturating_sub(1)].join("/") };
+        let parent = if is_glob(g) {
+            base.join("/")
+        } else {
+            base[..base.len().saturating_sub(1)].join("/")
+        };
         for f in walk.under(&parent).iter().take(5000) {
             let d = strsim_distance(g, f);
             near.push((d, f.clone()));
@@ -446,7 +603,9 @@ fn strsim_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + (ca != cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + (ca != cb) as usize)
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -455,14 +614,22 @@ fn strsim_distance(a: &str, b: &str) -> usize {
 
 /// Maps `f` over `items` on all cores, keeping order.
 fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
     if threads <= 1 || items.len() < 4 {
         return items.iter().map(&f).collect();
     }
     let chunk = items.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<_>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     })
 }
 
@@ -482,7 +649,10 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
             cleanup(&temps);
             return Err(format!("{}: cannot create directory: {e}", c.path));
         }
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.patcher-{}.tmp", std::process::id()));
         let written = std::fs::write(&tmp, c.new_text.as_bytes()).and_then(|()| {
             if let Ok(meta) = std::fs::metadata(&target) {
@@ -493,7 +663,10 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
         temps.push((tmp, target));
         if let Err(e) = written {
             cleanup(&temps);
-            return Err(format!("{}: cannot write: {e}; nothing was changed", c.path));
+            return Err(format!(
+                "{}: cannot write: {e}; nothing was changed",
+                c.path
+            ));
         }
     }
     for (i, (tmp, target)) in temps.iter().enumerate() {
@@ -508,7 +681,10 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
                 }
             }
             cleanup(&temps[i..]);
-            return Err(format!("{}: cannot replace: {e}; the files written before it were restored", changes[i].path));
+            return Err(format!(
+                "{}: cannot replace: {e}; the files written before it were restored",
+                changes[i].path
+            ));
         }
     }
     Ok(())

@@ -4,10 +4,10 @@
 //! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
 //! [`doc`] is the only module that reads YAML.
 
-pub mod path;
-pub mod recipe;
 pub mod doc;
-pub mod plan;
 pub mod edit;
 pub mod engine;
+pub mod path;
+pub mod plan;
+pub mod recipe;
 pub mod report;

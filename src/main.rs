@@ -12,7 +12,11 @@ use patcher::recipe::{self, RecipeSet};
 use patcher::report::{self, Color};
 
 #[derive(Parser)]
-#[command(name = "patcher", version, about = "Keeps CI workflows and Helm charts in a known-good shape, as code")]
+#[command(
+    name = "patcher",
+    version,
+    about = "Keeps CI workflows and Helm charts in a known-good shape, as code"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,20 +79,31 @@ impl Selection {
             ColorChoice::Never => Color::Never,
             ColorChoice::Auto => {
                 let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-                if !no_color && std::io::stdout().is_terminal() { Color::Always } else { Color::Never }
+                if !no_color && std::io::stdout().is_terminal() {
+                    Color::Always
+                } else {
+                    Color::Never
+                }
             }
         }
     }
 
     /// Loads the recipes and applies `--only`.
     fn load(&self) -> Result<RecipeSet, String> {
-        let paths = if self.recipes.is_empty() { vec![self.root.join("recipes")] } else { self.recipes.clone() };
+        let paths = if self.recipes.is_empty() {
+            vec![self.root.join("recipes")]
+        } else {
+            self.recipes.clone()
+        };
         let mut set = recipe::load(&paths).map_err(|e| render_diagnostic(&e, self.color()))?;
         if !self.only.is_empty() {
             for name in &self.only {
                 if !set.recipes.iter().any(|r| &r.name == name) {
                     let names: Vec<&str> = set.recipes.iter().map(|r| r.name.as_str()).collect();
-                    return Err(format!("error: --only {name}: no such recipe; recipes: {}", names.join(", ")));
+                    return Err(format!(
+                        "error: --only {name}: no such recipe; recipes: {}",
+                        names.join(", ")
+                    ));
                 }
             }
             set.recipes.retain(|r| self.only.contains(&r.name));
@@ -103,7 +118,10 @@ fn render_diagnostic(e: &dyn miette::Diagnostic, color: Color) -> String {
         Color::Never => miette::GraphicalTheme::unicode_nocolor(),
     };
     let mut out = String::new();
-    if miette::GraphicalReportHandler::new_themed(theme).render_report(&mut out, e).is_err() {
+    if miette::GraphicalReportHandler::new_themed(theme)
+        .render_report(&mut out, e)
+        .is_err()
+    {
         out = e.to_string();
     }
     out
@@ -157,7 +175,10 @@ fn exit_code(outcome: &Outcome) -> u8 {
 
 fn apply(sel: &Selection, in_place: bool) -> u8 {
     if !in_place {
-        emit("", "error: only `patcher apply --in-place` is available in this version (branch/PR mode is not built yet)\n");
+        emit(
+            "",
+            "error: only `patcher apply --in-place` is available in this version (branch/PR mode is not built yet)\n",
+        );
         return 1;
     }
     let recipes = match sel.load() {
@@ -184,7 +205,12 @@ fn apply(sel: &Selection, in_place: bool) -> u8 {
     }
     let mut msg = String::new();
     for c in &outcome.changes {
-        msg.push_str(&format!("wrote {}{} ({})\n", c.path, if c.created { " (new)" } else { "" }, c.recipes().join(", ")));
+        msg.push_str(&format!(
+            "wrote {}{} ({})\n",
+            c.path,
+            if c.created { " (new)" } else { "" },
+            c.recipes().join(", ")
+        ));
     }
     emit("", &msg);
     0

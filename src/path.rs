@@ -70,9 +70,15 @@ fn parse_segment(raw: &str, offset: usize) -> Result<Segment, PathError> {
             });
         };
         if key.is_empty() {
-            return Err(PathError { message: format!("selector `{raw}` has an empty key"), offset });
+            return Err(PathError {
+                message: format!("selector `{raw}` has an empty key"),
+                offset,
+            });
         }
-        return Ok(Segment::Filter { key: unescape(key, offset)?, value: unescape(value, offset)? });
+        return Ok(Segment::Filter {
+            key: unescape(key, offset)?,
+            value: unescape(value, offset)?,
+        });
     }
     if raw.is_empty() {
         return Err(PathError {
@@ -156,7 +162,10 @@ mod tests {
             vec![
                 Segment::Key("spec".into()),
                 Segment::Key("containers".into()),
-                Segment::Filter { key: "name".into(), value: "web".into() },
+                Segment::Filter {
+                    key: "name".into(),
+                    value: "web".into()
+                },
                 Segment::Any,
                 Segment::Key("a/b".into()),
             ]

@@ -18,7 +18,9 @@ fn sample_repo() -> Repo {
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(from) else { return };
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
     std::fs::create_dir_all(to).expect("mkdir");
     for e in entries.flatten() {
         let p = e.path();
@@ -64,14 +66,28 @@ fn sample_plan_shows_the_seed_fixes_then_apply_converges() {
         "+            initialDelaySeconds: 20",
         "+            failureThreshold: 10",
     ] {
-        assert!(plan.stdout.contains(needle), "missing `{needle}` in:\n{}", plan.stdout);
+        assert!(
+            plan.stdout.contains(needle),
+            "missing `{needle}` in:\n{}",
+            plan.stdout
+        );
     }
     // The human's 45 s liveness delay in viral-metrics is already above 30 and must stay.
-    assert!(!plan.stdout.contains("-          initialDelaySeconds: 45"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("-          initialDelaySeconds: 45"),
+        "{}",
+        plan.stdout
+    );
 
     let apply = repo.run(&["apply", "--in-place"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
-    assert!(apply.stderr.contains("wrote chart/templates/migrations.yaml"), "{}", apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains("wrote chart/templates/migrations.yaml"),
+        "{}",
+        apply.stderr
+    );
     let after = repo.run(&["plan"]);
     assert_eq!(after.code, 0, "{}\n{}", after.stdout, after.stderr);
     assert!(after.stdout.is_empty());
@@ -80,7 +96,11 @@ fn sample_plan_shows_the_seed_fixes_then_apply_converges() {
     let again = repo.run(&["apply", "--in-place"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stderr.contains("nothing to do"), "{}", again.stderr);
-    assert_eq!(before_second, snapshot_tree(&repo), "a second apply must change nothing");
+    assert_eq!(
+        before_second,
+        snapshot_tree(&repo),
+        "a second apply must change nothing"
+    );
 }
 
 #[test]
@@ -90,9 +110,19 @@ fn plan_diff_applies_with_git_apply() {
     assert_eq!(plan.code, 2);
     let patch = repo.root().join("plan.patch");
     std::fs::write(&patch, &plan.stdout).expect("write patch");
-    let git = Command::new("git").arg("apply").arg("--check").arg("-v").arg(&patch).current_dir(repo.root()).output();
+    let git = Command::new("git")
+        .arg("apply")
+        .arg("--check")
+        .arg("-v")
+        .arg(&patch)
+        .current_dir(repo.root())
+        .output();
     match git {
-        Ok(out) => assert!(out.status.success(), "git apply --check failed:\n{}", String::from_utf8_lossy(&out.stderr)),
+        Ok(out) => assert!(
+            out.status.success(),
+            "git apply --check failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
         Err(e) => eprintln!("SKIPPED: git not available ({e})"),
     }
 }
@@ -107,7 +137,15 @@ fn json_format_lists_rfc6902_ops_with_their_recipe() {
     assert_eq!(files.len(), 1);
     assert_eq!(files[0]["path"], "chart/templates/migrations.yaml");
     let patch = files[0]["documents"][0]["patch"].as_array().expect("patch");
-    let ops: Vec<(&str, &str)> = patch.iter().map(|o| (o["op"].as_str().unwrap_or(""), o["path"].as_str().unwrap_or(""))).collect();
+    let ops: Vec<(&str, &str)> = patch
+        .iter()
+        .map(|o| {
+            (
+                o["op"].as_str().unwrap_or(""),
+                o["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
     assert_eq!(
         ops,
         vec![
@@ -123,7 +161,13 @@ fn json_format_lists_rfc6902_ops_with_their_recipe() {
 
 #[test]
 fn nothing_to_do_exits_zero_never_two() {
-    let repo = Repo::new(&[("a.yaml", "a: 1\n"), ("recipes/r.kdl", "recipe \"r\" {\n  file \"a.yaml\" {\n    set \"/a\" 1\n  }\n}\n")]);
+    let repo = Repo::new(&[
+        ("a.yaml", "a: 1\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"r\" {\n  file \"a.yaml\" {\n    set \"/a\" 1\n  }\n}\n",
+        ),
+    ]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("recipe r: holds"), "{}", run.stderr);
@@ -133,18 +177,29 @@ fn nothing_to_do_exits_zero_never_two() {
 fn selector_that_matches_nothing_warns_with_nearest_misses() {
     let repo = Repo::new(&[
         ("a.yaml", "kind: Deployment\n---\nkind: Service\n"),
-        ("recipes/r.kdl", "recipe \"r\" {\n  file \"a.yaml\" {\n    match \"/kind\" \"Deploymnet\"\n    set \"/x\" 1\n  }\n}\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"r\" {\n  file \"a.yaml\" {\n    match \"/kind\" \"Deploymnet\"\n    set \"/x\" 1\n  }\n}\n",
+        ),
     ]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("no document with /kind == Deploymnet; kinds seen: Deployment, Service"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no document with /kind == Deploymnet; kinds seen: Deployment, Service"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn optional_rules_are_silent_when_nothing_matches() {
     let repo = Repo::new(&[
         ("a.yaml", "kind: Service\n"),
-        ("recipes/r.kdl", "recipe \"r\" {\n  file \"a.yaml\" \"nope/*.yaml\" optional=#true {\n    match \"/kind\" \"Job\"\n    set \"/x\" 1\n  }\n}\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"r\" {\n  file \"a.yaml\" \"nope/*.yaml\" optional=#true {\n    match \"/kind\" \"Job\"\n    set \"/x\" 1\n  }\n}\n",
+        ),
     ]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 0);
@@ -153,12 +208,18 @@ fn optional_rules_are_silent_when_nothing_matches() {
 
 #[test]
 fn create_true_creates_a_missing_file() {
-    let repo = Repo::new(&[("recipes/r.kdl", "recipe \"r\" {\n  file \"chart/values-ci.yaml\" create=#true {\n    set \"/hpa/enabled\" #false\n  }\n}\n")]);
+    let repo = Repo::new(&[(
+        "recipes/r.kdl",
+        "recipe \"r\" {\n  file \"chart/values-ci.yaml\" create=#true {\n    set \"/hpa/enabled\" #false\n  }\n}\n",
+    )]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stdout.contains("--- /dev/null"), "{}", run.stdout);
     assert_eq!(repo.run(&["apply", "--in-place"]).code, 0);
-    assert_eq!(repo.read("chart/values-ci.yaml"), "hpa:\n  enabled: false\n");
+    assert_eq!(
+        repo.read("chart/values-ci.yaml"),
+        "hpa:\n  enabled: false\n"
+    );
     assert_eq!(repo.run(&["plan"]).code, 0);
 }
 
@@ -166,7 +227,10 @@ fn create_true_creates_a_missing_file() {
 fn a_file_matched_by_two_globs_is_edited_once() {
     let repo = Repo::new(&[
         ("a.yaml", "a: 1\n"),
-        ("recipes/r.kdl", "recipe \"r\" {\n  file \"a.yaml\" \"*.yaml\" {\n    set \"/b\" 2\n  }\n}\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"r\" {\n  file \"a.yaml\" \"*.yaml\" {\n    set \"/b\" 2\n  }\n}\n",
+        ),
     ]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 2);
@@ -175,7 +239,10 @@ fn a_file_matched_by_two_globs_is_edited_once() {
 
 #[test]
 fn bad_kdl_is_a_diagnostic_with_file_line_and_exit_one() {
-    let repo = Repo::new(&[("recipes/r.kdl", "recipe \"r\" {\n  file \"a.yaml\" {\n    sett \"/a\" 1\n  }\n}\n")]);
+    let repo = Repo::new(&[(
+        "recipes/r.kdl",
+        "recipe \"r\" {\n  file \"a.yaml\" {\n    sett \"/a\" 1\n  }\n}\n",
+    )]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("r.kdl:3:5"), "{}", run.stderr);
@@ -187,13 +254,20 @@ fn invalid_yaml_target_is_an_error_with_position_and_other_files_are_still_plann
     let repo = Repo::new(&[
         ("bad.yaml", "a: [1\nb: 2\n"),
         ("good.yaml", "a: 1\n"),
-        ("recipes/r.kdl", "recipe \"r\" {\n  file \"*.yaml\" {\n    set \"/a\" 5\n  }\n}\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"r\" {\n  file \"*.yaml\" {\n    set \"/a\" 5\n  }\n}\n",
+        ),
     ]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("bad.yaml:"), "{}", run.stderr);
     assert!(run.stderr.contains("invalid YAML"), "{}", run.stderr);
-    assert!(run.stdout.contains("+a: 5"), "good.yaml must still be planned:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("+a: 5"),
+        "good.yaml must still be planned:\n{}",
+        run.stdout
+    );
     let apply = repo.run(&["apply", "--in-place"]);
     assert_eq!(apply.code, 1);
     assert_eq!(repo.read("good.yaml"), "a: 1\n", "apply writes all or none");
@@ -201,18 +275,32 @@ fn invalid_yaml_target_is_an_error_with_position_and_other_files_are_still_plann
 
 #[test]
 fn binary_and_non_utf8_targets_are_clear_errors() {
-    let repo = Repo::new(&[("recipes/r.kdl", "recipe \"r\" {\n  file \"*.yaml\" {\n    set \"/a\" 5\n  }\n}\n")]);
+    let repo = Repo::new(&[(
+        "recipes/r.kdl",
+        "recipe \"r\" {\n  file \"*.yaml\" {\n    set \"/a\" 5\n  }\n}\n",
+    )]);
     std::fs::write(repo.root().join("latin1.yaml"), b"a: caf\xe9\n").expect("write");
     std::fs::write(repo.root().join("bin.yaml"), b"a: 1\n\x00\x01").expect("write");
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("latin1.yaml") && run.stderr.contains("not UTF-8"), "{}", run.stderr);
-    assert!(run.stderr.contains("bin.yaml") && run.stderr.contains("binary"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("latin1.yaml") && run.stderr.contains("not UTF-8"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("bin.yaml") && run.stderr.contains("binary"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn paths_that_leave_the_root_are_refused() {
-    let repo = Repo::new(&[("recipes/r.kdl", "recipe \"r\" {\n  file \"../outside.yaml\" {\n    set \"/a\" 5\n  }\n}\n")]);
+    let repo = Repo::new(&[(
+        "recipes/r.kdl",
+        "recipe \"r\" {\n  file \"../outside.yaml\" {\n    set \"/a\" 5\n  }\n}\n",
+    )]);
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("root"), "{}", run.stderr);
@@ -223,12 +311,23 @@ fn paths_that_leave_the_root_are_refused() {
 fn symlinks_that_leave_the_root_are_refused() {
     let outside = tempfile::tempdir().expect("tempdir");
     std::fs::write(outside.path().join("x.yaml"), "a: 1\n").expect("write");
-    let repo = Repo::new(&[("recipes/r.kdl", "recipe \"r\" {\n  file \"link.yaml\" {\n    set \"/a\" 5\n  }\n}\n")]);
-    std::os::unix::fs::symlink(outside.path().join("x.yaml"), repo.root().join("link.yaml")).expect("symlink");
+    let repo = Repo::new(&[(
+        "recipes/r.kdl",
+        "recipe \"r\" {\n  file \"link.yaml\" {\n    set \"/a\" 5\n  }\n}\n",
+    )]);
+    std::os::unix::fs::symlink(outside.path().join("x.yaml"), repo.root().join("link.yaml"))
+        .expect("symlink");
     let run = repo.run(&["plan"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("outside the repository root"), "{}", run.stderr);
-    assert_eq!(std::fs::read_to_string(outside.path().join("x.yaml")).expect("read"), "a: 1\n");
+    assert!(
+        run.stderr.contains("outside the repository root"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("x.yaml")).expect("read"),
+        "a: 1\n"
+    );
 }
 
 #[test]
@@ -246,7 +345,11 @@ fn only_selects_recipes_and_rejects_unknown_names() {
 fn color_always_colors_the_diff_and_never_does_not() {
     let repo = sample_repo();
     let mut cmd = Command::new(common::bin());
-    let out = cmd.args(["plan", "--color", "always", "--root"]).arg(repo.root()).output().expect("run");
+    let out = cmd
+        .args(["plan", "--color", "always", "--root"])
+        .arg(repo.root())
+        .output()
+        .expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b[32m+"));
     let plain = repo.run(&["plan"]);
     assert!(!plain.stdout.contains('\x1b'));

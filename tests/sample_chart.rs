@@ -33,7 +33,11 @@ fn shim() -> Result<&'static Path, &'static str> {
             .map_err(|e| format!("cannot run {}: {e}", dir.join("setup").display()))?;
         if !out.status.success() {
             let why = String::from_utf8_lossy(&out.stderr);
-            let why = why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+            let why = why
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message");
             return Err(format!("helm shim setup failed ({}): {why}", out.status));
         }
         Ok(helm)
@@ -92,14 +96,26 @@ fn manifests(rendered: &str) -> Vec<Manifest> {
                     .map(|v| v.trim().to_string())
                     .unwrap_or_default()
             };
-            Manifest { source: field("# Source: "), kind: field("kind: "), text: d.to_string() }
+            Manifest {
+                source: field("# Source: "),
+                kind: field("kind: "),
+                text: d.to_string(),
+            }
         })
         .collect()
 }
 
 fn one<'a>(docs: &'a [Manifest], kind: &str, source: &str) -> &'a Manifest {
-    let found: Vec<_> = docs.iter().filter(|m| m.kind == kind && m.source.ends_with(source)).collect();
-    assert_eq!(found.len(), 1, "expected one {kind} from {source}, got {}", found.len());
+    let found: Vec<_> = docs
+        .iter()
+        .filter(|m| m.kind == kind && m.source.ends_with(source))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {kind} from {source}, got {}",
+        found.len()
+    );
     found[0]
 }
 
@@ -114,8 +130,16 @@ fn render(shim: &Path, chart: &Path, values: Option<&Path>) -> Vec<Manifest> {
         args.extend(["-f", v.to_str().unwrap()]);
     }
     let docs = manifests(&helm(shim, &args));
-    let kinds: Vec<_> = docs.iter().map(|m| format!("{} ({})", m.kind, m.source)).collect();
-    eprintln!("helm {}: {} manifests: {}", args.join(" "), docs.len(), kinds.join(", "));
+    let kinds: Vec<_> = docs
+        .iter()
+        .map(|m| format!("{} ({})", m.kind, m.source))
+        .collect();
+    eprintln!(
+        "helm {}: {} manifests: {}",
+        args.join(" "),
+        docs.len(),
+        kinds.join(", ")
+    );
     docs
 }
 
@@ -130,8 +154,14 @@ fn sample_chart_lints() {
     ] {
         let out = helm(shim, &args);
         eprintln!("helm {}:\n{out}", args.join(" "));
-        assert!(out.contains("1 chart(s) linted, 0 chart(s) failed"), "{out}");
-        assert!(!out.contains("[ERROR]") && !out.contains("[WARNING]"), "{out}");
+        assert!(
+            out.contains("1 chart(s) linted, 0 chart(s) failed"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("[ERROR]") && !out.contains("[WARNING]"),
+            "{out}"
+        );
     }
 }
 
@@ -148,9 +178,17 @@ fn sample_chart_renders_in_its_broken_state() {
         one(&docs, "Service", "templates/viral-metrics.yaml");
 
         // Fix 2's symptom: the HPA renders, in CI too, and needs the metrics API.
-        let hpa = one(&docs, "HorizontalPodAutoscaler", "templates/viral-metrics-hpa.yaml");
+        let hpa = one(
+            &docs,
+            "HorizontalPodAutoscaler",
+            "templates/viral-metrics-hpa.yaml",
+        );
         assert!(has_line(hpa, "apiVersion: autoscaling/v2"), "{}", hpa.text);
-        assert!(has_line(hpa, "minReplicas: 1") && has_line(hpa, "maxReplicas: 5"), "{}", hpa.text);
+        assert!(
+            has_line(hpa, "minReplicas: 1") && has_line(hpa, "maxReplicas: 5"),
+            "{}",
+            hpa.text
+        );
         assert!(has_line(hpa, "averageUtilization: 70"), "{}", hpa.text);
 
         // Fix 1's symptom: 3 tries, no deadline, no wait for PostgreSQL.
@@ -171,7 +209,11 @@ fn sample_chart_renders_in_its_broken_state() {
 
 /// Replace exactly one occurrence of `from`, or fail.
 fn replace_once(text: &str, from: &str, to: &str) -> String {
-    assert_eq!(text.matches(from).count(), 1, "expected exactly one {from:?}");
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "expected exactly one {from:?}"
+    );
     text.replacen(from, to, 1)
 }
 
@@ -201,8 +243,14 @@ impl Drop for TempDir {
 #[test]
 fn hand_patched_chart_renders() {
     let shim = helm_or_skip!("hand_patched_chart_renders");
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let tmp = TempDir(std::env::temp_dir().join(format!("patcher-sample-chart-{}-{nanos}", std::process::id())));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let tmp = TempDir(std::env::temp_dir().join(format!(
+        "patcher-sample-chart-{}-{nanos}",
+        std::process::id()
+    )));
     let chart = tmp.0.join("chart");
     copy_dir(&repo_root().join("chart"), &chart);
     let edit = |file: &str, edits: &[(&str, &str)]| {
@@ -218,7 +266,10 @@ fn hand_patched_chart_renders() {
     edit(
         "templates/migrations.yaml",
         &[
-            ("  backoffLimit: 3\n", "  backoffLimit: 6\n  activeDeadlineSeconds: 600\n"),
+            (
+                "  backoffLimit: 3\n",
+                "  backoffLimit: 6\n  activeDeadlineSeconds: 600\n",
+            ),
             (
                 "      restartPolicy: Never\n",
                 concat!(
@@ -256,29 +307,64 @@ fn hand_patched_chart_renders() {
         "templates/deployment.yaml",
         &[
             ("initialDelaySeconds: 10\n", "initialDelaySeconds: 30\n"),
-            ("            failureThreshold: 3\n          readinessProbe:", "            failureThreshold: 6\n          readinessProbe:"),
+            (
+                "            failureThreshold: 3\n          readinessProbe:",
+                "            failureThreshold: 6\n          readinessProbe:",
+            ),
             ("initialDelaySeconds: 5\n", "initialDelaySeconds: 20\n"),
-            ("            failureThreshold: 3\n          resources:", "            failureThreshold: 10\n          resources:"),
+            (
+                "            failureThreshold: 3\n          resources:",
+                "            failureThreshold: 10\n          resources:",
+            ),
         ],
     );
 
     let ci_values = chart.join("values-ci.yaml");
-    let out = helm(shim, &["lint", chart.to_str().unwrap(), "-f", ci_values.to_str().unwrap()]);
+    let out = helm(
+        shim,
+        &[
+            "lint",
+            chart.to_str().unwrap(),
+            "-f",
+            ci_values.to_str().unwrap(),
+        ],
+    );
     assert!(out.contains("0 chart(s) failed"), "{out}");
 
     let docs = render(shim, &chart, Some(&ci_values));
-    assert!(!docs.iter().any(|m| m.kind == "HorizontalPodAutoscaler"), "HPA must be off in CI");
+    assert!(
+        !docs.iter().any(|m| m.kind == "HorizontalPodAutoscaler"),
+        "HPA must be off in CI"
+    );
     let job = one(&docs, "Job", "templates/migrations.yaml");
-    for line in ["backoffLimit: 6", "activeDeadlineSeconds: 600", "restartPolicy: OnFailure", "- name: wait-for-postgres"] {
+    for line in [
+        "backoffLimit: 6",
+        "activeDeadlineSeconds: 600",
+        "restartPolicy: OnFailure",
+        "- name: wait-for-postgres",
+    ] {
         assert!(has_line(job, line), "{line:?} missing:\n{}", job.text);
     }
-    assert!(has_line(job, &format!("until nc -z {RELEASE}-postgresql 5432; do")), "{}", job.text);
+    assert!(
+        has_line(job, &format!("until nc -z {RELEASE}-postgresql 5432; do")),
+        "{}",
+        job.text
+    );
     let api = one(&docs, "Deployment", "templates/deployment.yaml");
-    for line in ["initialDelaySeconds: 30", "failureThreshold: 6", "initialDelaySeconds: 20", "failureThreshold: 10"] {
+    for line in [
+        "initialDelaySeconds: 30",
+        "failureThreshold: 6",
+        "initialDelaySeconds: 20",
+        "failureThreshold: 10",
+    ] {
         assert!(has_line(api, line), "{line:?} missing:\n{}", api.text);
     }
 
     // Without the CI values the HPA is still there: only CI turns it off.
     let docs = render(shim, &chart, None);
-    one(&docs, "HorizontalPodAutoscaler", "templates/viral-metrics-hpa.yaml");
+    one(
+        &docs,
+        "HorizontalPodAutoscaler",
+        "templates/viral-metrics-hpa.yaml",
+    );
 }

@@ -2,7 +2,7 @@
 //! each event with its start and end byte offsets in the input.
 
 use std::mem::MaybeUninit;
-use std::ptr::{addr_of_mut, NonNull};
+use std::ptr::{NonNull, addr_of_mut};
 
 use libyaml_rs as sys;
 
@@ -19,13 +19,30 @@ pub enum ScalarStyle {
 pub enum EventKind {
     StreamStart,
     StreamEnd,
-    DocumentStart { explicit: bool },
+    DocumentStart {
+        explicit: bool,
+    },
     DocumentEnd,
-    Alias { name: String },
-    Scalar { value: String, style: ScalarStyle, tag: Option<String>, anchor: Option<String> },
-    SequenceStart { flow: bool, tag: Option<String>, anchor: Option<String> },
+    Alias {
+        name: String,
+    },
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tag: Option<String>,
+        anchor: Option<String>,
+    },
+    SequenceStart {
+        flow: bool,
+        tag: Option<String>,
+        anchor: Option<String>,
+    },
     SequenceEnd,
-    MappingStart { flow: bool, tag: Option<String>, anchor: Option<String> },
+    MappingStart {
+        flow: bool,
+        tag: Option<String>,
+        anchor: Option<String>,
+    },
     MappingEnd,
 }
 
@@ -60,7 +77,12 @@ pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
         let p = pinned.as_mut_ptr();
         let parser = addr_of_mut!((*p).sys);
         if sys::yaml_parser_initialize(parser).fail {
-            return Err(SyntaxError { message: "out of memory".into(), offset: 0, line: 1, col: 1 });
+            return Err(SyntaxError {
+                message: "out of memory".into(),
+                offset: 0,
+                line: 1,
+                col: 1,
+            });
         }
         sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
         sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
@@ -92,9 +114,9 @@ pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
 unsafe fn syntax_error(parser: *mut sys::yaml_parser_t) -> SyntaxError {
     unsafe {
         let prefix = &*parser;
-        let problem = cstr((*prefix).problem).unwrap_or_else(|| "syntax error".to_string());
-        let context = cstr((*prefix).context);
-        let mark = (*prefix).problem_mark;
+        let problem = cstr(prefix.problem).unwrap_or_else(|| "syntax error".to_string());
+        let context = cstr(prefix.context);
+        let mark = prefix.problem_mark;
         let message = match context {
             Some(ctx) => format!("{problem} ({ctx})"),
             None => problem,
@@ -125,13 +147,13 @@ unsafe fn convert(ev: &sys::yaml_event_t) -> Event {
         match ev.type_ {
             sys::YAML_STREAM_START_EVENT => EventKind::StreamStart,
             sys::YAML_STREAM_END_EVENT => EventKind::StreamEnd,
-            sys::YAML_DOCUMENT_START_EVENT => {
-                EventKind::DocumentStart { explicit: !ev.data.document_start.implicit }
-            }
+            sys::YAML_DOCUMENT_START_EVENT => EventKind::DocumentStart {
+                explicit: !ev.data.document_start.implicit,
+            },
             sys::YAML_DOCUMENT_END_EVENT => EventKind::DocumentEnd,
-            sys::YAML_ALIAS_EVENT => {
-                EventKind::Alias { name: opt_bytes(ev.data.alias.anchor).unwrap_or_default() }
-            }
+            sys::YAML_ALIAS_EVENT => EventKind::Alias {
+                name: opt_bytes(ev.data.alias.anchor).unwrap_or_default(),
+            },
             sys::YAML_SCALAR_EVENT => {
                 let s = ev.data.scalar;
                 let bytes = std::slice::from_raw_parts(s.value, s.length as usize);

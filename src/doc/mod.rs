@@ -40,7 +40,11 @@ impl FileKind {
         let mut under_templates = false;
         while let Some(d) = dir {
             if root.join(d).join("Chart.yaml").is_file() {
-                return if under_templates { FileKind::HelmTemplate } else { FileKind::HelmValues };
+                return if under_templates {
+                    FileKind::HelmTemplate
+                } else {
+                    FileKind::HelmValues
+                };
             }
             if d.file_name().is_some_and(|n| n == "templates") {
                 under_templates = true;
@@ -86,7 +90,14 @@ pub struct LoadError {
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.col,
+            self.message
+        )
     }
 }
 
@@ -94,12 +105,21 @@ impl std::error::Error for LoadError {}
 
 impl Document {
     /// Parses `text` as the file `path`, masking templates when `kind` says so.
-    pub fn parse(path: impl Into<PathBuf>, text: String, kind: FileKind) -> Result<Document, LoadError> {
+    pub fn parse(
+        path: impl Into<PathBuf>,
+        text: String,
+        kind: FileKind,
+    ) -> Result<Document, LoadError> {
         let path = path.into();
         let line_starts = line_starts(&text);
         let err_at = |offset: usize, message: String| {
             let (line, col) = line_col(&line_starts, &text, offset);
-            LoadError { path: path.clone(), line, col, message }
+            LoadError {
+                path: path.clone(),
+                line,
+                col,
+                message,
+            }
         };
         if text.as_bytes().contains(&0) {
             return Err(err_at(
@@ -120,11 +140,28 @@ impl Document {
         };
         let parse_text = masked.as_ref().map_or(text.as_str(), |m| m.text.as_str());
         let events = events::parse(parse_text).map_err(|e| {
-            let hint = if masked.is_some() { " (after masking template actions)" } else { "" };
-            LoadError { path: path.clone(), line: e.line, col: e.col, message: format!("invalid YAML{hint}: {}", e.message) }
+            let hint = if masked.is_some() {
+                " (after masking template actions)"
+            } else {
+                ""
+            };
+            LoadError {
+                path: path.clone(),
+                line: e.line,
+                col: e.col,
+                message: format!("invalid YAML{hint}: {}", e.message),
+            }
         })?;
-        let docs = build_docs(&events, parse_text, kind.dialect()).map_err(|(off, msg)| err_at(off, msg))?;
-        Ok(Document { path, text, kind, masked, docs, line_starts })
+        let docs = build_docs(&events, parse_text, kind.dialect())
+            .map_err(|(off, msg)| err_at(off, msg))?;
+        Ok(Document {
+            path,
+            text,
+            kind,
+            masked,
+            docs,
+            line_starts,
+        })
     }
 
     /// Parses a standalone YAML snippet (a recipe's `(yaml)` value).
@@ -139,12 +176,17 @@ impl Document {
 
     /// Byte offset where 0-based line `line` starts (the text length past the end).
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts.get(line).copied().unwrap_or(self.text.len())
+        self.line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len())
     }
 
     /// 0-based line index of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1)
+        self.line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
     }
 
     pub fn line_count(&self) -> usize {
@@ -163,7 +205,10 @@ impl Document {
     pub fn masked_line_text(&self, line: usize) -> &str {
         let start = self.line_start(line);
         let end = self.line_start(line + 1);
-        let text = self.masked.as_ref().map_or(self.text.as_str(), |m| m.text.as_str());
+        let text = self
+            .masked
+            .as_ref()
+            .map_or(self.text.as_str(), |m| m.text.as_str());
         text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -183,7 +228,12 @@ impl Document {
 
 fn line_starts(text: &str) -> Vec<usize> {
     let mut v = vec![0];
-    v.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i + 1));
+    v.extend(
+        text.bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
     v
 }
 
@@ -191,11 +241,18 @@ fn line_col(starts: &[usize], text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let line = starts.partition_point(|&s| s <= offset).saturating_sub(1);
     let start = starts[line];
-    let col = text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
+    let col = text
+        .get(start..offset)
+        .map_or(offset - start, |s| s.chars().count())
+        + 1;
     (line + 1, col)
 }
 
-fn build_docs(events: &[events::Event], src: &str, dialect: Dialect) -> Result<Vec<YamlDoc>, (usize, String)> {
+fn build_docs(
+    events: &[events::Event],
+    src: &str,
+    dialect: Dialect,
+) -> Result<Vec<YamlDoc>, (usize, String)> {
     use events::EventKind;
     let mut docs = Vec::new();
     let mut i = 0;
@@ -213,7 +270,13 @@ fn build_docs(events: &[events::Event], src: &str, dialect: Dialect) -> Result<V
                     }
                     _ => return Err((start, "document is not closed".into())),
                 };
-                docs.push(YamlDoc { index: docs.len(), start, end, tree, model });
+                docs.push(YamlDoc {
+                    index: docs.len(),
+                    start,
+                    end,
+                    tree,
+                    model,
+                });
             }
             _ => i += 1,
         }
@@ -226,7 +289,9 @@ mod tests {
     use super::*;
 
     fn models(src: &str, kind: FileKind) -> Vec<Value> {
-        Document::parse("t.yaml", src.to_string(), kind).unwrap().models()
+        Document::parse("t.yaml", src.to_string(), kind)
+            .unwrap()
+            .models()
     }
 
     #[test]
@@ -246,7 +311,14 @@ mod tests {
     #[test]
     fn multi_document_files_have_one_model_each() {
         let m = models("a: 1\n---\nb: 2\n---\n", FileKind::Yaml);
-        assert_eq!(m, vec![serde_json::json!({"a": 1}), serde_json::json!({"b": 2}), Value::Null]);
+        assert_eq!(
+            m,
+            vec![
+                serde_json::json!({"a": 1}),
+                serde_json::json!({"b": 2}),
+                Value::Null
+            ]
+        );
     }
 
     #[test]

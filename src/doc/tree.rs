@@ -20,9 +20,17 @@ pub enum Dialect {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
-    Scalar { style: ScalarStyle },
-    Mapping { flow: bool, entries: Vec<Entry> },
-    Sequence { flow: bool, items: Vec<NodeId> },
+    Scalar {
+        style: ScalarStyle,
+    },
+    Mapping {
+        flow: bool,
+        entries: Vec<Entry>,
+    },
+    Sequence {
+        flow: bool,
+        items: Vec<NodeId>,
+    },
     /// `*name`: the value is a copy of the anchored node; its text is not editable in place.
     Alias,
 }
@@ -70,7 +78,15 @@ const MAX_DEPTH: usize = 256;
 
 impl<'a> Builder<'a> {
     pub(super) fn new(events: &'a [Event], pos: usize, src: &'a str, dialect: Dialect) -> Self {
-        Builder { events, pos, src, dialect, nodes: Vec::new(), anchors: HashMap::new(), depth: 0 }
+        Builder {
+            events,
+            pos,
+            src,
+            dialect,
+            nodes: Vec::new(),
+            anchors: HashMap::new(),
+            depth: 0,
+        }
     }
 
     pub(super) fn pos(&self) -> usize {
@@ -82,11 +98,20 @@ impl<'a> Builder<'a> {
         self.nodes.clear();
         self.anchors.clear();
         let (root, value) = self.node()?;
-        Ok((Tree { nodes: std::mem::take(&mut self.nodes), root }, value))
+        Ok((
+            Tree {
+                nodes: std::mem::take(&mut self.nodes),
+                root,
+            },
+            value,
+        ))
     }
 
     fn next(&mut self) -> Result<&'a Event, String> {
-        let ev = self.events.get(self.pos).ok_or("unexpected end of events")?;
+        let ev = self
+            .events
+            .get(self.pos)
+            .ok_or("unexpected end of events")?;
         self.pos += 1;
         Ok(ev)
     }
@@ -103,7 +128,12 @@ impl<'a> Builder<'a> {
         }
         let ev = self.next()?;
         let out = match &ev.kind {
-            EventKind::Scalar { value, style, tag, anchor } => {
+            EventKind::Scalar {
+                value,
+                style,
+                tag,
+                anchor,
+            } => {
                 let (resolved, special) = self.resolve_scalar(value, *style, tag.as_deref());
                 let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
                     trim_block_scalar_end(self.src, ev.start, ev.end)
@@ -124,7 +154,11 @@ impl<'a> Builder<'a> {
                 (id, resolved)
             }
             EventKind::Alias { name } => {
-                let value = self.anchors.get(name).cloned().ok_or_else(|| format!("unknown anchor *{name}"))?;
+                let value = self
+                    .anchors
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| format!("unknown anchor *{name}"))?;
                 let id = self.push(Node {
                     kind: NodeKind::Alias,
                     start: ev.start,
@@ -136,7 +170,10 @@ impl<'a> Builder<'a> {
             }
             EventKind::SequenceStart { flow, tag, anchor } => {
                 let id = self.push(Node {
-                    kind: NodeKind::Sequence { flow: *flow, items: Vec::new() },
+                    kind: NodeKind::Sequence {
+                        flow: *flow,
+                        items: Vec::new(),
+                    },
                     start: ev.start,
                     end: ev.end,
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:seq", anchor.is_some()),
@@ -171,7 +208,10 @@ impl<'a> Builder<'a> {
             }
             EventKind::MappingStart { flow, tag, anchor } => {
                 let id = self.push(Node {
-                    kind: NodeKind::Mapping { flow: *flow, entries: Vec::new() },
+                    kind: NodeKind::Mapping {
+                        flow: *flow,
+                        entries: Vec::new(),
+                    },
                     start: ev.start,
                     end: ev.end,
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:map", anchor.is_some()),
@@ -200,10 +240,17 @@ impl<'a> Builder<'a> {
                     let (child, v) = self.node()?;
                     end = end.max(self.nodes[child].end).max(key_ev.end);
                     duplicate |= map.insert(key.clone(), v).is_some();
-                    entries.push(Entry { key, key_span, value: child });
+                    entries.push(Entry {
+                        key,
+                        key_span,
+                        value: child,
+                    });
                 }
                 let node = &mut self.nodes[id];
-                node.kind = NodeKind::Mapping { flow: *flow, entries };
+                node.kind = NodeKind::Mapping {
+                    flow: *flow,
+                    entries,
+                };
                 node.end = end;
                 node.duplicate_keys = duplicate;
                 let value = Value::Object(map);
@@ -218,7 +265,12 @@ impl<'a> Builder<'a> {
         Ok(out)
     }
 
-    fn resolve_scalar(&self, value: &str, style: ScalarStyle, tag: Option<&str>) -> (Value, Option<&'static str>) {
+    fn resolve_scalar(
+        &self,
+        value: &str,
+        style: ScalarStyle,
+        tag: Option<&str>,
+    ) -> (Value, Option<&'static str>) {
         match tag {
             None | Some("!") if style == ScalarStyle::Plain && tag.is_none() => {
                 (resolve_plain(value, self.dialect), None)
@@ -226,7 +278,9 @@ impl<'a> Builder<'a> {
             None | Some("!") => (Value::String(value.to_string()), None),
             Some("tag:yaml.org,2002:str") => (Value::String(value.to_string()), None),
             Some(
-                "tag:yaml.org,2002:int" | "tag:yaml.org,2002:float" | "tag:yaml.org,2002:bool"
+                "tag:yaml.org,2002:int"
+                | "tag:yaml.org,2002:float"
+                | "tag:yaml.org,2002:bool"
                 | "tag:yaml.org,2002:null",
             ) => (resolve_plain(value, self.dialect), Some("an explicit tag")),
             Some(_) => (Value::String(value.to_string()), Some("a custom tag")),
@@ -276,7 +330,9 @@ pub fn resolve_plain(v: &str, dialect: Dialect) -> Value {
     if !digits_but_not_number(v)
         && let Some(f) = parse_f64(v)
     {
-        return Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
+        return Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null);
     }
     Value::String(v.to_string())
 }
@@ -299,7 +355,9 @@ fn parse_int(v: &str) -> Option<Number> {
             return None;
         }
         if neg {
-            i64::from_str_radix(&format!("-{digits}"), radix).ok().map(Number::from)
+            i64::from_str_radix(&format!("-{digits}"), radix)
+                .ok()
+                .map(Number::from)
         } else {
             u64::from_str_radix(digits, radix).ok().map(Number::from)
         }
@@ -348,7 +406,9 @@ impl Tree {
         for key in keys {
             let key = key.as_ref();
             id = match &self.nodes[id].kind {
-                NodeKind::Mapping { entries, .. } => entries.iter().rev().find(|e| e.key == key)?.value,
+                NodeKind::Mapping { entries, .. } => {
+                    entries.iter().rev().find(|e| e.key == key)?.value
+                }
                 NodeKind::Sequence { items, .. } => *items.get(key.parse::<usize>().ok()?)?,
                 _ => return None,
             };

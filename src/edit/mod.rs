@@ -39,8 +39,21 @@ pub struct Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {
-            Some(l) => write!(f, "{}:{}: refused to edit {}: {}", self.path.display(), l, self.pointer, self.message),
-            None => write!(f, "{}: refused to edit {}: {}", self.path.display(), self.pointer, self.message),
+            Some(l) => write!(
+                f,
+                "{}:{}: refused to edit {}: {}",
+                self.path.display(),
+                l,
+                self.pointer,
+                self.message
+            ),
+            None => write!(
+                f,
+                "{}: refused to edit {}: {}",
+                self.path.display(),
+                self.pointer,
+                self.message
+            ),
         }
     }
 }
@@ -62,12 +75,18 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
         if doc_ops.is_empty() {
             continue;
         }
-        let refuse = |message: String| Refusal { path: doc.path.clone(), line: None, pointer: String::new(), message };
+        let refuse = |message: String| Refusal {
+            path: doc.path.clone(),
+            line: None,
+            pointer: String::new(),
+            message,
+        };
         match doc.docs.get(*index) {
             Some(ydoc) => {
                 let mut new = ydoc.model.clone();
                 let raw: Vec<_> = doc_ops.iter().map(|o| o.op.clone()).collect();
-                json_patch::patch(&mut new, &raw).map_err(|e| refuse(format!("the plan does not apply: {e}")))?;
+                json_patch::patch(&mut new, &raw)
+                    .map_err(|e| refuse(format!("the plan does not apply: {e}")))?;
                 let mut ed = Editor::new(doc, ydoc, doc_ops, &lines);
                 let mut path = Vec::new();
                 let root = ydoc.tree.root;
@@ -79,7 +98,8 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
                 // An empty (or comments-only) file: the new document is appended.
                 let mut new = Value::Null;
                 let raw: Vec<_> = doc_ops.iter().map(|o| o.op.clone()).collect();
-                json_patch::patch(&mut new, &raw).map_err(|e| refuse(format!("the plan does not apply: {e}")))?;
+                json_patch::patch(&mut new, &raw)
+                    .map_err(|e| refuse(format!("the plan does not apply: {e}")))?;
                 splices.push(new_document_splice(doc, &new, doc_ops));
             }
             None => return Err(refuse(format!("document {index} does not exist"))),
@@ -97,12 +117,16 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
             });
         }
     }
-    Ok(Edited { text: apply_splices(&doc.text, &splices), splices })
+    Ok(Edited {
+        text: apply_splices(&doc.text, &splices),
+        splices,
+    })
 }
 
 /// The text with `splices` (sorted, non-overlapping) applied.
 pub fn apply_splices(text: &str, splices: &[Splice]) -> String {
-    let mut out = String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
     let mut at = 0;
     for s in splices {
         out.push_str(&text[at..s.start]);
@@ -122,7 +146,11 @@ fn new_document_splice(doc: &Document, new: &Value, ops: &[PlannedOp]) -> Splice
     }
     text.push_str(&lines.join(nl));
     text.push_str(nl);
-    Splice { start: doc.text.len(), end: doc.text.len(), text }
+    Splice {
+        start: doc.text.len(),
+        end: doc.text.len(),
+        text,
+    }
 }
 
 fn lines_for_new_value(new: &Value, ops: &[PlannedOp], style: Style) -> Vec<String> {
@@ -134,7 +162,10 @@ fn lines_for_new_value(new: &Value, ops: &[PlannedOp], style: Style) -> Vec<Stri
                 index: 0,
                 start: 0,
                 end: 0,
-                tree: Tree { nodes: vec![], root: 0 },
+                tree: Tree {
+                    nodes: vec![],
+                    root: 0,
+                },
                 model: Value::Null,
             };
             let mut ed = Editor::new(d, &fake, ops, &lines);
@@ -200,7 +231,12 @@ struct Editor<'a> {
 }
 
 impl<'a> Editor<'a> {
-    fn new(doc: &'a Document, ydoc: &'a YamlDoc, ops: &'a [PlannedOp], lines: &'a LineActions) -> Self {
+    fn new(
+        doc: &'a Document,
+        ydoc: &'a YamlDoc,
+        ops: &'a [PlannedOp],
+        lines: &'a LineActions,
+    ) -> Self {
         let style = detect_style(doc, &ydoc.tree);
         Editor {
             doc,
@@ -241,10 +277,16 @@ impl<'a> Editor<'a> {
         }
         let node = self.tree.node(id);
         if let Some(what) = node.special {
-            return Err(self.refuse(node.start, path, format!("the node uses {what}; patcher does not edit through it")));
+            return Err(self.refuse(
+                node.start,
+                path,
+                format!("the node uses {what}; patcher does not edit through it"),
+            ));
         }
         match (&node.kind, old, new) {
-            (NodeKind::Mapping { entries, flow }, Value::Object(o), Value::Object(n)) if !n.is_empty() => {
+            (NodeKind::Mapping { entries, flow }, Value::Object(o), Value::Object(n))
+                if !n.is_empty() =>
+            {
                 let flow = *flow;
                 let line = self.doc.line_of(node.start);
                 self.check_not_repeated(line, node.start, path)?;
@@ -255,12 +297,25 @@ impl<'a> Editor<'a> {
                         Some(nv) => {
                             let ov = o.get(&e.key).unwrap_or(&Value::Null);
                             if !values_equal(ov, nv) {
-                                if node.duplicate_keys && entries.iter().filter(|x| x.key == e.key).count() > 1 {
-                                    return Err(self.refuse(e.key_span.0, path, format!("key `{}` appears twice in this mapping", e.key)));
+                                if node.duplicate_keys
+                                    && entries.iter().filter(|x| x.key == e.key).count() > 1
+                                {
+                                    return Err(self.refuse(
+                                        e.key_span.0,
+                                        path,
+                                        format!("key `{}` appears twice in this mapping", e.key),
+                                    ));
                                 }
                                 path.push(e.key.clone());
                                 let key_line = self.doc.line_of(e.key_span.0);
-                                self.reconcile(e.value, ov, nv, path, Slot::Entry { map: id, idx }, key_line)?;
+                                self.reconcile(
+                                    e.value,
+                                    ov,
+                                    nv,
+                                    path,
+                                    Slot::Entry { map: id, idx },
+                                    key_line,
+                                )?;
                                 path.pop();
                             }
                         }
@@ -269,13 +324,16 @@ impl<'a> Editor<'a> {
                 for idx in removed.into_iter().rev() {
                     self.remove_entry(id, idx, flow, path)?;
                 }
-                let added: Vec<(&String, &Value)> = n.iter().filter(|(k, _)| !o.contains_key(*k)).collect();
+                let added: Vec<(&String, &Value)> =
+                    n.iter().filter(|(k, _)| !o.contains_key(*k)).collect();
                 if !added.is_empty() {
                     self.insert_entries(id, flow, &added, path, owner_line)?;
                 }
                 Ok(())
             }
-            (NodeKind::Sequence { items, flow }, Value::Array(o), Value::Array(n)) if !n.is_empty() => {
+            (NodeKind::Sequence { items, flow }, Value::Array(o), Value::Array(n))
+                if !n.is_empty() =>
+            {
                 let flow = *flow;
                 self.check_not_repeated(self.doc.line_of(node.start), node.start, path)?;
                 if o.len() == n.len() {
@@ -302,14 +360,22 @@ impl<'a> Editor<'a> {
                         }
                     }
                     if j != n.len() {
-                        return Err(self.refuse(node.start, path, "the list changes in a way that is not a removal of items"));
+                        return Err(self.refuse(
+                            node.start,
+                            path,
+                            "the list changes in a way that is not a removal of items",
+                        ));
                     }
                     for idx in removed.into_iter().rev() {
                         self.remove_item(id, idx, flow, path)?;
                     }
                     Ok(())
                 } else {
-                    Err(self.refuse(node.start, path, "the list changes in a way that is not an append or a removal"))
+                    Err(self.refuse(
+                        node.start,
+                        path,
+                        "the list changes in a way that is not an append or a removal",
+                    ))
                 }
             }
             (NodeKind::Scalar { style }, _, _) if !is_collection(new) => {
@@ -325,13 +391,21 @@ impl<'a> Editor<'a> {
     }
 
     /// Refuses edits inside `range`/`define` blocks, where one text node stands for many.
-    fn check_not_repeated(&self, line: usize, offset: usize, path: &[String]) -> Result<(), Refusal> {
+    fn check_not_repeated(
+        &self,
+        line: usize,
+        offset: usize,
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let Some(m) = &self.doc.masked else {
             return Ok(());
         };
         for b in m.open_blocks_at_line(line + 1) {
             let block = &m.blocks[b];
-            if matches!(block.kind, BlockKind::Range | BlockKind::Define | BlockKind::Block) {
+            if matches!(
+                block.kind,
+                BlockKind::Range | BlockKind::Define | BlockKind::Block
+            ) {
                 return Err(self.refuse(
                     offset,
                     path,
@@ -347,7 +421,12 @@ impl<'a> Editor<'a> {
     }
 
     /// Refuses to replace a value whose text is, or comes from, a template action.
-    fn check_not_template_supplied(&self, id: NodeId, slot: Slot, path: &[String]) -> Result<(), Refusal> {
+    fn check_not_template_supplied(
+        &self,
+        id: NodeId,
+        slot: Slot,
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let Some(m) = &self.doc.masked else {
             return Ok(());
         };
@@ -378,19 +457,33 @@ impl<'a> Editor<'a> {
         Ok(())
     }
 
-    fn replace_scalar(&mut self, id: NodeId, new: &Value, style: ScalarStyle, path: &[String]) -> Result<(), Refusal> {
+    fn replace_scalar(
+        &mut self,
+        id: NodeId,
+        new: &Value,
+        style: ScalarStyle,
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let node = self.tree.node(id);
         let (start, end) = (node.start, node.end);
         if let (ScalarStyle::Literal | ScalarStyle::Folded, Value::String(s)) = (style, new)
             && let Rendered::Scalar { header, lines } = render::block(new, self.style)
         {
             let _ = s;
-            let indicator = if style == ScalarStyle::Folded { header.replacen('|', ">", 1) } else { header };
+            let indicator = if style == ScalarStyle::Folded {
+                header.replacen('|', ">", 1)
+            } else {
+                header
+            };
             // Keep the old content indentation when it is deeper than the key's line.
             let header_line = self.doc.line_of(start);
             let key_indent = leading_spaces(self.doc.line_text(header_line));
             let old_indent = leading_spaces(self.doc.line_text(header_line + 1));
-            let indent = if old_indent > key_indent { old_indent } else { key_indent + self.style.unit };
+            let indent = if old_indent > key_indent {
+                old_indent
+            } else {
+                key_indent + self.style.unit
+            };
             let pad = " ".repeat(indent);
             let mut text = indicator;
             for l in lines {
@@ -406,37 +499,72 @@ impl<'a> Editor<'a> {
         };
         if is_empty_value(self.doc, node) {
             // `key:` with nothing after it: write ` value` after the colon.
-            self.splices.push(Splice { start, end, text: format!(" {}", render::scalar(new, None)) });
+            self.splices.push(Splice {
+                start,
+                end,
+                text: format!(" {}", render::scalar(new, None)),
+            });
             return Ok(());
         }
         let _ = path;
-        self.splices.push(Splice { start, end, text: render::scalar(new, prefer) });
+        self.splices.push(Splice {
+            start,
+            end,
+            text: render::scalar(new, prefer),
+        });
         Ok(())
     }
 
     /// Replaces a node whose type changes (or a collection that becomes empty).
-    fn replace_value(&mut self, id: NodeId, slot: Slot, new: &Value, path: &[String]) -> Result<(), Refusal> {
+    fn replace_value(
+        &mut self,
+        id: NodeId,
+        slot: Slot,
+        new: &Value,
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let node = self.tree.node(id);
         let in_flow = match slot {
-            Slot::Entry { map, .. } => matches!(self.tree.node(map).kind, NodeKind::Mapping { flow: true, .. }),
-            Slot::Item { seq, .. } => matches!(self.tree.node(seq).kind, NodeKind::Sequence { flow: true, .. }),
+            Slot::Entry { map, .. } => matches!(
+                self.tree.node(map).kind,
+                NodeKind::Mapping { flow: true, .. }
+            ),
+            Slot::Item { seq, .. } => matches!(
+                self.tree.node(seq).kind,
+                NodeKind::Sequence { flow: true, .. }
+            ),
             Slot::Root => false,
         };
-        let flow_node = matches!(node.kind, NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. });
+        let flow_node = matches!(
+            node.kind,
+            NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
+        );
         if in_flow || (flow_node && !is_collection(new)) {
-            let text = if in_flow { render::flow(new) } else { render::scalar(new, None) };
-            self.splices.push(Splice { start: node.start, end: node.end, text });
+            let text = if in_flow {
+                render::flow(new)
+            } else {
+                render::scalar(new, None)
+            };
+            self.splices.push(Splice {
+                start: node.start,
+                end: node.end,
+                text,
+            });
             return Ok(());
         }
         let rendering = self.value_rendering(path, new);
         let (region_start, base_col) = match slot {
             Slot::Entry { map, idx } => {
-                let NodeKind::Mapping { entries, .. } = &self.tree.node(map).kind else { unreachable_kind() };
+                let NodeKind::Mapping { entries, .. } = &self.tree.node(map).kind else {
+                    unreachable_kind()
+                };
                 let e = &entries[idx];
                 (self.after_colon(e.key_span.1), self.col(e.key_span.0))
             }
             Slot::Item { seq, idx } => {
-                let dash = self.dash_of(seq, idx).ok_or_else(|| self.refuse(node.start, path, "cannot find the item's `-`"))?;
+                let dash = self
+                    .dash_of(seq, idx)
+                    .ok_or_else(|| self.refuse(node.start, path, "cannot find the item's `-`"))?;
                 (dash + 1, self.col(dash))
             }
             Slot::Root => {
@@ -454,19 +582,35 @@ impl<'a> Editor<'a> {
                 let text = lines
                     .into_iter()
                     .enumerate()
-                    .map(|(i, l)| if i == 0 { l } else { render::indent_line(&pad, l) })
+                    .map(|(i, l)| {
+                        if i == 0 {
+                            l
+                        } else {
+                            render::indent_line(&pad, l)
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(self.nl);
-                self.splices.push(Splice { start: node.start, end: node.end, text });
+                self.splices.push(Splice {
+                    start: node.start,
+                    end: node.end,
+                    text,
+                });
                 return Ok(());
             }
         };
         let is_item = matches!(slot, Slot::Item { .. });
         let mut end = node.end.max(region_start);
         // Keep a trailing comment of the old value on the key line.
-        let eol = self.doc.line_start(self.doc.line_of(end.saturating_sub(1).max(region_start)) + 1);
+        let eol = self
+            .doc
+            .line_start(self.doc.line_of(end.saturating_sub(1).max(region_start)) + 1);
         let rest = self.doc.text[end..eol].trim_end_matches(['\n', '\r']);
-        let comment = if rest.trim_start().starts_with('#') { rest.to_string() } else { String::new() };
+        let comment = if rest.trim_start().starts_with('#') {
+            rest.to_string()
+        } else {
+            String::new()
+        };
         if !comment.is_empty() {
             end += rest.len();
         }
@@ -489,7 +633,13 @@ impl<'a> Editor<'a> {
                     }
                     t
                 } else {
-                    let offset = if is_item { 2 } else if seq { self.style.seq_offset } else { self.style.unit };
+                    let offset = if is_item {
+                        2
+                    } else if seq {
+                        self.style.seq_offset
+                    } else {
+                        self.style.unit
+                    };
                     let pad = " ".repeat(base_col + offset);
                     let mut t = comment.clone();
                     for l in lines {
@@ -509,7 +659,11 @@ impl<'a> Editor<'a> {
                 t
             }
         };
-        self.splices.push(Splice { start: region_start, end, text });
+        self.splices.push(Splice {
+            start: region_start,
+            end,
+            text,
+        });
         Ok(())
     }
 
@@ -520,7 +674,11 @@ impl<'a> Editor<'a> {
         while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
             i += 1;
         }
-        if i < bytes.len() && bytes[i] == b':' { i + 1 } else { key_end }
+        if i < bytes.len() && bytes[i] == b':' {
+            i + 1
+        } else {
+            key_end
+        }
     }
 
     /// Offset of the `-` of block sequence item `idx`.
@@ -544,7 +702,12 @@ impl<'a> Editor<'a> {
                 _ => {
                     // Skip a comment line between the dash and the item.
                     let line = self.doc.line_of(i);
-                    if self.doc.masked_line_text(line).trim_start().starts_with('#') {
+                    if self
+                        .doc
+                        .masked_line_text(line)
+                        .trim_start()
+                        .starts_with('#')
+                    {
                         i = self.doc.line_start(line);
                         continue;
                     }
@@ -562,8 +725,10 @@ impl<'a> Editor<'a> {
         let mut line = self.doc.line_of(node.end.max(key_end).saturating_sub(1)) + 1;
         let empty = is_empty_value(self.doc, node);
         while let Some((kind, col)) = self.lines.get(line) {
-            let belongs = matches!(kind, ActionKind::Output | ActionKind::Comment | ActionKind::Assign)
-                && (empty || col > key_col);
+            let belongs = matches!(
+                kind,
+                ActionKind::Output | ActionKind::Comment | ActionKind::Assign
+            ) && (empty || col > key_col);
             if !belongs {
                 break;
             }
@@ -573,7 +738,13 @@ impl<'a> Editor<'a> {
     }
 
     /// Moves an insertion point past `end` lines of blocks that the parent does not share.
-    fn template_safe_point(&self, mut at: usize, owner_line: usize, offset: usize, path: &[String]) -> Result<usize, Refusal> {
+    fn template_safe_point(
+        &self,
+        mut at: usize,
+        owner_line: usize,
+        offset: usize,
+        path: &[String],
+    ) -> Result<usize, Refusal> {
         let Some(m) = &self.doc.masked else {
             return Ok(at);
         };
@@ -587,7 +758,10 @@ impl<'a> Editor<'a> {
             if here == target {
                 return Ok(at);
             }
-            if here.len() > target.len() && here.starts_with(&target) && matches!(self.lines.get(line), Some((ActionKind::End, _))) {
+            if here.len() > target.len()
+                && here.starts_with(&target)
+                && matches!(self.lines.get(line), Some((ActionKind::End, _)))
+            {
                 at = self.doc.line_start(line + 1);
                 continue;
             }
@@ -602,9 +776,18 @@ impl<'a> Editor<'a> {
         }
     }
 
-    fn insert_entries(&mut self, map: NodeId, flow: bool, added: &[(&String, &Value)], path: &mut Vec<String>, owner_line: usize) -> Result<(), Refusal> {
+    fn insert_entries(
+        &mut self,
+        map: NodeId,
+        flow: bool,
+        added: &[(&String, &Value)],
+        path: &mut Vec<String>,
+        owner_line: usize,
+    ) -> Result<(), Refusal> {
         let node = self.tree.node(map);
-        let NodeKind::Mapping { entries, .. } = &node.kind else { unreachable_kind() };
+        let NodeKind::Mapping { entries, .. } = &node.kind else {
+            unreachable_kind()
+        };
         if flow {
             let mut text = String::new();
             for (i, (k, v)) in added.iter().enumerate() {
@@ -617,7 +800,11 @@ impl<'a> Editor<'a> {
                 Some(e) => self.tree.node(e.value).end.max(e.key_span.1),
                 None => node.start + 1,
             };
-            self.splices.push(Splice { start: at, end: at, text });
+            self.splices.push(Splice {
+                start: at,
+                end: at,
+                text,
+            });
             return Ok(());
         }
         let Some(last) = entries.last() else {
@@ -636,17 +823,29 @@ impl<'a> Editor<'a> {
             push_entry(&mut lines, &render::key(k), rendering, self.style);
         }
         let pad = " ".repeat(indent);
-        let lines: Vec<String> = lines.into_iter().map(|l| render::indent_line(&pad, l)).collect();
+        let lines: Vec<String> = lines
+            .into_iter()
+            .map(|l| render::indent_line(&pad, l))
+            .collect();
         self.insert_lines(at, lines);
         Ok(())
     }
 
     /// Refuses to add a key that a hidden template branch (an `else`) of this mapping defines.
-    fn check_hidden_keys(&self, from: usize, to: usize, indent: usize, added: &[(&String, &Value)], path: &[String]) -> Result<(), Refusal> {
+    fn check_hidden_keys(
+        &self,
+        from: usize,
+        to: usize,
+        indent: usize,
+        added: &[(&String, &Value)],
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let Some(m) = &self.doc.masked else {
             return Ok(());
         };
-        for h in m.hidden.iter().filter(|h| h.start >= self.doc.line_start(self.doc.line_of(from)) && h.start < to.max(from)) {
+        for h in m.hidden.iter().filter(|h| {
+            h.start >= self.doc.line_start(self.doc.line_of(from)) && h.start < to.max(from)
+        }) {
             let line = &self.doc.text[h.clone()];
             if leading_spaces(line) != indent {
                 continue;
@@ -667,17 +866,34 @@ impl<'a> Editor<'a> {
 
     fn insert_lines(&mut self, at: usize, lines: Vec<String>) {
         let body = lines.join(self.nl);
-        let text = if at >= self.doc.text.len() && !self.doc.text.is_empty() && !self.doc.text.ends_with('\n') {
+        let text = if at >= self.doc.text.len()
+            && !self.doc.text.is_empty()
+            && !self.doc.text.ends_with('\n')
+        {
             format!("{}{}", self.nl, body)
         } else {
             format!("{}{}", body, self.nl)
         };
-        self.splices.push(Splice { start: at, end: at, text });
+        self.splices.push(Splice {
+            start: at,
+            end: at,
+            text,
+        });
     }
 
-    fn append_items(&mut self, seq: NodeId, flow: bool, new_items: &[Value], first_index: usize, path: &mut Vec<String>, owner_line: usize) -> Result<(), Refusal> {
+    fn append_items(
+        &mut self,
+        seq: NodeId,
+        flow: bool,
+        new_items: &[Value],
+        first_index: usize,
+        path: &mut Vec<String>,
+        owner_line: usize,
+    ) -> Result<(), Refusal> {
         let node = self.tree.node(seq);
-        let NodeKind::Sequence { items, .. } = &node.kind else { unreachable_kind() };
+        let NodeKind::Sequence { items, .. } = &node.kind else {
+            unreachable_kind()
+        };
         if flow {
             let mut text = String::new();
             for (i, v) in new_items.iter().enumerate() {
@@ -690,16 +906,29 @@ impl<'a> Editor<'a> {
                 Some(&last) => self.tree.node(last).end,
                 None => node.start + 1,
             };
-            self.splices.push(Splice { start: at, end: at, text });
+            self.splices.push(Splice {
+                start: at,
+                end: at,
+                text,
+            });
             return Ok(());
         }
         let Some(last_idx) = items.len().checked_sub(1) else {
             return Err(self.refuse(node.start, path, "empty block sequence"));
         };
-        let dash = self.dash_of(seq, last_idx).ok_or_else(|| self.refuse(node.start, path, "cannot find the last item's `-`"))?;
+        let dash = self
+            .dash_of(seq, last_idx)
+            .ok_or_else(|| self.refuse(node.start, path, "cannot find the last item's `-`"))?;
         let dash_col = self.col(dash);
-        if !self.doc.line_text(self.doc.line_of(dash))[..dash_col].trim().is_empty() {
-            return Err(self.refuse(dash, path, "the last item shares its line with another `-`; edit it by hand"));
+        if !self.doc.line_text(self.doc.line_of(dash))[..dash_col]
+            .trim()
+            .is_empty()
+        {
+            return Err(self.refuse(
+                dash,
+                path,
+                "the last item shares its line with another `-`; edit it by hand",
+            ));
         }
         let end = self.extent_end(items[last_idx], dash_col, dash + 1);
         let at = self.template_safe_point(end, owner_line, node.start, path)?;
@@ -718,32 +947,57 @@ impl<'a> Editor<'a> {
             }
         }
         let pad = " ".repeat(dash_col);
-        let lines = lines.into_iter().map(|l| render::indent_line(&pad, l)).collect();
+        let lines = lines
+            .into_iter()
+            .map(|l| render::indent_line(&pad, l))
+            .collect();
         self.insert_lines(at, lines);
         Ok(())
     }
 
-    fn remove_entry(&mut self, map: NodeId, idx: usize, flow: bool, path: &[String]) -> Result<(), Refusal> {
+    fn remove_entry(
+        &mut self,
+        map: NodeId,
+        idx: usize,
+        flow: bool,
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let node = self.tree.node(map);
-        let NodeKind::Mapping { entries, .. } = &node.kind else { unreachable_kind() };
+        let NodeKind::Mapping { entries, .. } = &node.kind else {
+            unreachable_kind()
+        };
         let e = &entries[idx];
         let mut child_path = path.to_vec();
         child_path.push(e.key.clone());
         if let Some(m) = &self.doc.masked
             && let Some(a) = m.inline_action_in(e.key_span.0..e.key_span.1.max(e.key_span.0 + 1))
         {
-            return Err(self.refuse(e.key_span.0, &child_path, format!("the key comes from the template action at line {}", a.line)));
+            return Err(self.refuse(
+                e.key_span.0,
+                &child_path,
+                format!("the key comes from the template action at line {}", a.line),
+            ));
         }
         self.check_not_repeated(self.doc.line_of(e.key_span.0), e.key_span.0, &child_path)?;
         let value = self.tree.node(e.value);
         if flow {
             let (start, end) = if idx > 0 {
                 let prev = &entries[idx - 1];
-                (self.tree.node(prev.value).end.max(prev.key_span.1), value.end.max(e.key_span.1))
+                (
+                    self.tree.node(prev.value).end.max(prev.key_span.1),
+                    value.end.max(e.key_span.1),
+                )
             } else {
-                (e.key_span.0, entries.get(1).map_or(value.end, |n| n.key_span.0))
+                (
+                    e.key_span.0,
+                    entries.get(1).map_or(value.end, |n| n.key_span.0),
+                )
             };
-            self.splices.push(Splice { start, end, text: String::new() });
+            self.splices.push(Splice {
+                start,
+                end,
+                text: String::new(),
+            });
             return Ok(());
         }
         let line = self.doc.line_of(e.key_span.0);
@@ -751,19 +1005,39 @@ impl<'a> Editor<'a> {
         let key_col = e.key_span.0 - line_start;
         let end = self.extent_end(e.value, key_col, e.key_span.1);
         if self.doc.text[line_start..e.key_span.0].trim().is_empty() {
-            self.splices.push(Splice { start: line_start, end, text: String::new() });
+            self.splices.push(Splice {
+                start: line_start,
+                end,
+                text: String::new(),
+            });
         } else if let Some(next) = entries.get(idx + 1) {
             // `- key: v` as the first key of an item: the next key moves up behind the dash.
-            self.splices.push(Splice { start: e.key_span.0, end: next.key_span.0, text: String::new() });
+            self.splices.push(Splice {
+                start: e.key_span.0,
+                end: next.key_span.0,
+                text: String::new(),
+            });
         } else {
-            return Err(self.refuse(e.key_span.0, &child_path, "the key shares its line with other syntax; edit it by hand"));
+            return Err(self.refuse(
+                e.key_span.0,
+                &child_path,
+                "the key shares its line with other syntax; edit it by hand",
+            ));
         }
         Ok(())
     }
 
-    fn remove_item(&mut self, seq: NodeId, idx: usize, flow: bool, path: &[String]) -> Result<(), Refusal> {
+    fn remove_item(
+        &mut self,
+        seq: NodeId,
+        idx: usize,
+        flow: bool,
+        path: &[String],
+    ) -> Result<(), Refusal> {
         let node = self.tree.node(seq);
-        let NodeKind::Sequence { items, .. } = &node.kind else { unreachable_kind() };
+        let NodeKind::Sequence { items, .. } = &node.kind else {
+            unreachable_kind()
+        };
         let item = self.tree.node(items[idx]);
         let mut child_path = path.to_vec();
         child_path.push(idx.to_string());
@@ -772,25 +1046,45 @@ impl<'a> Editor<'a> {
             let (start, end) = if idx > 0 {
                 (self.tree.node(items[idx - 1]).end, item.end)
             } else {
-                (item.start, items.get(1).map_or(item.end, |&n| self.tree.node(n).start))
+                (
+                    item.start,
+                    items.get(1).map_or(item.end, |&n| self.tree.node(n).start),
+                )
             };
-            self.splices.push(Splice { start, end, text: String::new() });
+            self.splices.push(Splice {
+                start,
+                end,
+                text: String::new(),
+            });
             return Ok(());
         }
-        let dash = self.dash_of(seq, idx).ok_or_else(|| self.refuse(item.start, &child_path, "cannot find the item's `-`"))?;
+        let dash = self
+            .dash_of(seq, idx)
+            .ok_or_else(|| self.refuse(item.start, &child_path, "cannot find the item's `-`"))?;
         let line_start = self.doc.line_start(self.doc.line_of(dash));
         if !self.doc.text[line_start..dash].trim().is_empty() {
-            return Err(self.refuse(dash, &child_path, "the item shares its line with other syntax; edit it by hand"));
+            return Err(self.refuse(
+                dash,
+                &child_path,
+                "the item shares its line with other syntax; edit it by hand",
+            ));
         }
         let end = self.extent_end(items[idx], dash - line_start, dash + 1);
-        self.splices.push(Splice { start: line_start, end, text: String::new() });
+        self.splices.push(Splice {
+            start: line_start,
+            end,
+            text: String::new(),
+        });
         Ok(())
     }
 
     /// Renders the new value at `path`, from the recipe's YAML snippet where it has one.
     fn value_rendering(&mut self, path: &[String], v: &Value) -> Rendered {
         if let Some(lines) = self.snippet_lines(path, v) {
-            return Rendered::Block { lines, seq: v.is_array() };
+            return Rendered::Block {
+                lines,
+                seq: v.is_array(),
+            };
         }
         match v {
             Value::Object(m) if !m.is_empty() => {
@@ -833,14 +1127,23 @@ impl<'a> Editor<'a> {
         }
         let ops = self.ops;
         for op in ops {
-            let Some((at, yaml)) = &op.snippet else { continue };
-            let at_keys: Vec<String> = jsonptr::Pointer::parse(at.as_str()).ok()?.tokens().map(|t| t.decoded().into_owned()).collect();
+            let Some((at, yaml)) = &op.snippet else {
+                continue;
+            };
+            let at_keys: Vec<String> = jsonptr::Pointer::parse(at.as_str())
+                .ok()?
+                .tokens()
+                .map(|t| t.decoded().into_owned())
+                .collect();
             if at_keys.len() > path.len() || path[..at_keys.len()] != at_keys[..] {
                 continue;
             }
             let rel = &path[at_keys.len()..];
             let key = Arc::as_ptr(yaml) as *const u8;
-            let snippet = self.snippets.entry(key).or_insert_with(|| Document::parse_snippet(yaml).ok());
+            let snippet = self
+                .snippets
+                .entry(key)
+                .or_insert_with(|| Document::parse_snippet(yaml).ok());
             let snippet = snippet.as_ref()?;
             let sdoc = snippet.docs.first()?;
             let id = sdoc.tree.lookup(rel)?;
@@ -848,7 +1151,10 @@ impl<'a> Editor<'a> {
                 continue;
             }
             let node = sdoc.tree.node(id);
-            if matches!(node.kind, NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }) {
+            if matches!(
+                node.kind,
+                NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
+            ) {
                 return None;
             }
             let col = node.start - snippet.line_start(snippet.line_of(node.start));
@@ -893,8 +1199,12 @@ fn is_collection(v: &Value) -> bool {
 
 fn is_empty_value(doc: &Document, node: &crate::doc::Node) -> bool {
     match node.kind {
-        NodeKind::Scalar { style: ScalarStyle::Plain } => node.start == node.end,
-        NodeKind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded } => {
+        NodeKind::Scalar {
+            style: ScalarStyle::Plain,
+        } => node.start == node.end,
+        NodeKind::Scalar {
+            style: ScalarStyle::Literal | ScalarStyle::Folded,
+        } => {
             // A block scalar with no content lines.
             !doc.text[node.start..node.end].contains('\n')
         }
@@ -928,7 +1238,13 @@ fn detect_style(doc: &Document, tree: &Tree) -> Style {
     let mut unit = None;
     let mut seq = None;
     for node in &tree.nodes {
-        let NodeKind::Mapping { entries, flow: false } = &node.kind else { continue };
+        let NodeKind::Mapping {
+            entries,
+            flow: false,
+        } = &node.kind
+        else {
+            continue;
+        };
         for e in entries {
             let child = tree.node(e.value);
             let key_line = doc.line_of(e.key_span.0);
@@ -938,8 +1254,12 @@ fn detect_style(doc: &Document, tree: &Tree) -> Style {
             let key_col = e.key_span.0 - doc.line_start(key_line);
             let child_col = child.start - doc.line_start(doc.line_of(child.start));
             match child.kind {
-                NodeKind::Mapping { flow: false, .. } if unit.is_none() && child_col > key_col => unit = Some(child_col - key_col),
-                NodeKind::Sequence { flow: false, .. } if seq.is_none() && child_col >= key_col => seq = Some(child_col - key_col),
+                NodeKind::Mapping { flow: false, .. } if unit.is_none() && child_col > key_col => {
+                    unit = Some(child_col - key_col)
+                }
+                NodeKind::Sequence { flow: false, .. } if seq.is_none() && child_col >= key_col => {
+                    seq = Some(child_col - key_col)
+                }
                 _ => {}
             }
             if unit.is_some() && seq.is_some() {
@@ -948,5 +1268,8 @@ fn detect_style(doc: &Document, tree: &Tree) -> Style {
         }
     }
     let unit = unit.unwrap_or(2);
-    Style { unit, seq_offset: seq.unwrap_or(unit) }
+    Style {
+        unit,
+        seq_offset: seq.unwrap_or(unit),
+    }
 }

@@ -18,7 +18,10 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Self {
-        Style { unit: 2, seq_offset: 2 }
+        Style {
+            unit: 2,
+            seq_offset: 2,
+        }
     }
 }
 
@@ -46,10 +49,15 @@ pub fn plain_safe(s: &str) -> bool {
     let second = s.chars().nth(1);
     match first {
         '-' | '?' | ':' if second.is_none_or(|c| c == ' ') => return false,
-        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => return false,
+        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+        | '@' | '`' => return false,
         _ => {}
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains([',', '[', ']', '{', '}']) {
+    if s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.contains([',', '[', ']', '{', '}'])
+    {
         return false;
     }
     if !matches!(resolve_plain(s, Dialect::Yaml12), Value::String(_))
@@ -71,18 +79,24 @@ fn looks_numeric_in_yaml11(s: &str) -> bool {
     if !c.is_ascii_digit() {
         return false;
     }
-    t.chars().all(|c| c.is_ascii_digit() || matches!(c, '_' | ':' | '.' | 'e' | 'E' | '-' | '+' | 'x' | 'o' | 'b'))
-        || (t.len() >= 8 && t.as_bytes()[4] == b'-' && t[..4].bytes().all(|b| b.is_ascii_digit()))
+    t.chars().all(|c| {
+        c.is_ascii_digit() || matches!(c, '_' | ':' | '.' | 'e' | 'E' | '-' | '+' | 'x' | 'o' | 'b')
+    }) || (t.len() >= 8 && t.as_bytes()[4] == b'-' && t[..4].bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A double-quoted YAML scalar (JSON string syntax is valid YAML).
 pub fn double_quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+    serde_json::to_string(s)
+        .unwrap_or_else(|_| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 
 /// Renders a mapping key.
 pub fn key(k: &str) -> String {
-    if plain_safe(k) { k.to_string() } else { double_quoted(k) }
+    if plain_safe(k) {
+        k.to_string()
+    } else {
+        double_quoted(k)
+    }
 }
 
 /// Renders a scalar for inline use, keeping `prefer` (the old node's style) when it can
@@ -93,7 +107,9 @@ pub fn scalar(v: &Value, prefer: Option<ScalarStyle>) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => match prefer {
-            Some(ScalarStyle::SingleQuoted) if !s.contains(['\n', '\r']) && !s.chars().any(char::is_control) => {
+            Some(ScalarStyle::SingleQuoted)
+                if !s.contains(['\n', '\r']) && !s.chars().any(char::is_control) =>
+            {
                 format!("'{}'", s.replace('\'', "''"))
             }
             Some(ScalarStyle::DoubleQuoted) => double_quoted(s),
@@ -111,7 +127,13 @@ pub fn flow(v: &Value) -> String {
     match v {
         Value::Array(a) => format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => {
-            format!("{{{}}}", m.iter().map(|(k, v)| format!("{}: {}", key(k), flow(v))).collect::<Vec<_>>().join(", "))
+            format!(
+                "{{{}}}",
+                m.iter()
+                    .map(|(k, v)| format!("{}: {}", key(k), flow(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         Value::String(s) if s.contains('\n') => double_quoted(s),
         other => scalar(other, None),
@@ -138,7 +160,10 @@ pub fn block(v: &Value, style: Style) -> Rendered {
         Value::String(s) if s.contains('\n') && block_scalar_ok(s) => {
             let body = s.strip_suffix('\n').unwrap_or(s);
             let header = if s.ends_with('\n') { "|" } else { "|-" };
-            Rendered::Scalar { header: header.into(), lines: body.split('\n').map(str::to_string).collect() }
+            Rendered::Scalar {
+                header: header.into(),
+                lines: body.split('\n').map(str::to_string).collect(),
+            }
         }
         other => Rendered::Inline(scalar(other, None)),
     }
@@ -205,10 +230,32 @@ mod tests {
 
     #[test]
     fn ambiguous_strings_are_quoted() {
-        for s in ["yes", "on", "true", "1", "0755", "1:30", "1e3", "", " x", "a: b", "#x", "- x", "null", "2024-01-01"] {
+        for s in [
+            "yes",
+            "on",
+            "true",
+            "1",
+            "0755",
+            "1:30",
+            "1e3",
+            "",
+            " x",
+            "a: b",
+            "#x",
+            "- x",
+            "null",
+            "2024-01-01",
+        ] {
             assert!(!plain_safe(s), "{s:?} must be quoted");
         }
-        for s in ["OnFailure", "60s", "busybox:1.36", "--atomic", "http://x/y", "a-b_c"] {
+        for s in [
+            "OnFailure",
+            "60s",
+            "busybox:1.36",
+            "--atomic",
+            "http://x/y",
+            "a-b_c",
+        ] {
             assert!(plain_safe(s), "{s:?} can be plain");
         }
     }
@@ -216,13 +263,26 @@ mod tests {
     #[test]
     fn block_mapping_uses_style() {
         let v = json!({"a": {"b": 1}, "c": [1, {"d": "x"}]});
-        let Rendered::Block { lines, .. } = block(&v, Style { unit: 4, seq_offset: 0 }) else { panic!() };
+        let Rendered::Block { lines, .. } = block(
+            &v,
+            Style {
+                unit: 4,
+                seq_offset: 0,
+            },
+        ) else {
+            panic!()
+        };
         assert_eq!(lines, vec!["a:", "    b: 1", "c:", "- 1", "- d: x"]);
     }
 
     #[test]
     fn multi_line_string_is_literal_block() {
-        let Rendered::Scalar { header, lines } = block(&json!("a\nb\n"), Style::default()) else { panic!() };
-        assert_eq!((header.as_str(), lines), ("|", vec!["a".to_string(), "b".to_string()]));
+        let Rendered::Scalar { header, lines } = block(&json!("a\nb\n"), Style::default()) else {
+            panic!()
+        };
+        assert_eq!(
+            (header.as_str(), lines),
+            ("|", vec!["a".to_string(), "b".to_string()])
+        );
     }
 }

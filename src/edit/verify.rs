@@ -10,14 +10,41 @@ use crate::plan::{PlannedOp, values_equal};
 use super::{Refusal, Splice};
 
 /// Checks `new_text` (the result of `splices` on `old`) against the planned ops.
-pub fn verify(old: &Document, new_text: &str, splices: &[Splice], ops: &[(usize, Vec<PlannedOp>)]) -> Result<Document, Refusal> {
-    let refuse = |line: Option<usize>, pointer: String, message: String| Refusal { path: old.path.clone(), line, pointer, message };
-    check_untouched_bytes(&old.text, new_text, splices).map_err(|m| refuse(None, String::new(), m))?;
-    let new = Document::parse(old.path.clone(), new_text.to_string(), old.kind)
-        .map_err(|e| refuse(Some(e.line), String::new(), format!("the edited text does not parse ({}); nothing was written", e.message)))?;
+pub fn verify(
+    old: &Document,
+    new_text: &str,
+    splices: &[Splice],
+    ops: &[(usize, Vec<PlannedOp>)],
+) -> Result<Document, Refusal> {
+    let refuse = |line: Option<usize>, pointer: String, message: String| Refusal {
+        path: old.path.clone(),
+        line,
+        pointer,
+        message,
+    };
+    check_untouched_bytes(&old.text, new_text, splices)
+        .map_err(|m| refuse(None, String::new(), m))?;
+    let new = Document::parse(old.path.clone(), new_text.to_string(), old.kind).map_err(|e| {
+        refuse(
+            Some(e.line),
+            String::new(),
+            format!(
+                "the edited text does not parse ({}); nothing was written",
+                e.message
+            ),
+        )
+    })?;
     let old_count = old.docs.len().max(1);
     if new.docs.len() != old_count && !(old.docs.is_empty() && new.docs.len() == 1) {
-        return Err(refuse(None, String::new(), format!("the edit changed the number of documents from {} to {}", old.docs.len(), new.docs.len())));
+        return Err(refuse(
+            None,
+            String::new(),
+            format!(
+                "the edit changed the number of documents from {} to {}",
+                old.docs.len(),
+                new.docs.len()
+            ),
+        ));
     }
     for (i, got) in new.models().iter().enumerate() {
         let mut expected = old.docs.get(i).map_or(Value::Null, |d| d.model.clone());
@@ -26,20 +53,32 @@ pub fn verify(old: &Document, new_text: &str, splices: &[Splice], ops: &[(usize,
             .filter(|(idx, _)| *idx == i)
             .flat_map(|(_, o)| o.iter().map(|p| canonical_op(&p.op, old.masked.is_some())))
             .collect();
-        json_patch::patch(&mut expected, &doc_ops).map_err(|e| refuse(None, String::new(), format!("the plan does not apply to the model: {e}")))?;
+        json_patch::patch(&mut expected, &doc_ops).map_err(|e| {
+            refuse(
+                None,
+                String::new(),
+                format!("the plan does not apply to the model: {e}"),
+            )
+        })?;
         if !values_equal(got, &expected) {
             let pointer = first_difference(got, &expected, String::new());
             return Err(refuse(
                 None,
                 pointer.clone(),
-                format!("the edited text does not mean exactly the planned patch (first difference at `{pointer}`)"),
+                format!(
+                    "the edited text does not mean exactly the planned patch (first difference at `{pointer}`)"
+                ),
             ));
         }
     }
     if let (Some(a), Some(b)) = (&old.masked, &new.masked)
         && a.blocks.len() != b.blocks.len()
     {
-        return Err(refuse(None, String::new(), "the edit changed the template's block structure".into()));
+        return Err(refuse(
+            None,
+            String::new(),
+            "the edit changed the template's block structure".into(),
+        ));
     }
     Ok(new)
 }
@@ -67,7 +106,11 @@ fn mask_strings(v: &mut Value) {
             let old = std::mem::take(m);
             for (k, mut child) in old {
                 mask_strings(&mut child);
-                let k = if template::has_actions(&k) { template::mask_fragment(&k) } else { k };
+                let k = if template::has_actions(&k) {
+                    template::mask_fragment(&k)
+                } else {
+                    k
+                };
                 m.insert(k, child);
             }
         }
@@ -82,7 +125,10 @@ fn check_untouched_bytes(old: &str, new: &str, splices: &[Splice]) -> Result<(),
     for s in splices {
         let keep = &old[old_at..s.start];
         if new.get(new_at..new_at + keep.len()) != Some(keep) {
-            return Err(format!("bytes before offset {} changed outside the planned edits", s.start));
+            return Err(format!(
+                "bytes before offset {} changed outside the planned edits",
+                s.start
+            ));
         }
         new_at += keep.len() + s.text.len();
         old_at = s.end;
@@ -99,11 +145,21 @@ fn first_difference(a: &Value, b: &Value, at: String) -> String {
             for (k, v) in x {
                 match y.get(k) {
                     Some(w) if values_equal(v, w) => {}
-                    Some(w) => return first_difference(v, w, format!("{at}/{}", crate::path::escape_key(k))),
+                    Some(w) => {
+                        return first_difference(
+                            v,
+                            w,
+                            format!("{at}/{}", crate::path::escape_key(k)),
+                        );
+                    }
                     None => return format!("{at}/{}", crate::path::escape_key(k)),
                 }
             }
-            y.keys().find(|k| !x.contains_key(*k)).map_or(at.clone(), |k| format!("{at}/{}", crate::path::escape_key(k)))
+            y.keys()
+                .find(|k| !x.contains_key(*k))
+                .map_or(at.clone(), |k| {
+                    format!("{at}/{}", crate::path::escape_key(k))
+                })
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
             for (i, (v, w)) in x.iter().zip(y).enumerate() {
@@ -113,6 +169,12 @@ fn first_difference(a: &Value, b: &Value, at: String) -> String {
             }
             at
         }
-        _ => if at.is_empty() { "/".into() } else { at },
+        _ => {
+            if at.is_empty() {
+                "/".into()
+            } else {
+                at
+            }
+        }
     }
 }

@@ -103,7 +103,11 @@ pub fn document_matches(rule: &FileRule, model: &Value) -> (bool, Vec<Probe>) {
 /// Plans one document: `rules` applied in order to `model`, each op seeing the effect of
 /// the ones before it.
 pub fn plan_document(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPlan {
-    let mut p = Planner { recipe: recipe.clone(), working: model.clone(), out: DocPlan::default() };
+    let mut p = Planner {
+        recipe: recipe.clone(),
+        working: model.clone(),
+        out: DocPlan::default(),
+    };
     let root: Vec<String> = Vec::new();
     if p.whens_hold(&rule.whens, &root) {
         p.rules(&rule.rules, &root);
@@ -126,7 +130,11 @@ impl Planner {
 
     fn rule(&mut self, rule: &Rule, base: &[String]) {
         match rule {
-            Rule::Set { path, value, origin } => {
+            Rule::Set {
+                path,
+                value,
+                origin,
+            } => {
                 for target in self.targets(path, base, origin, true) {
                     self.ensure_value(&target, value, origin);
                 }
@@ -138,21 +146,42 @@ impl Planner {
                 for target in targets {
                     if lookup(&self.working, &target).is_some() {
                         self.push(
-                            PatchOperation::Remove(RemoveOperation { path: to_pointer(&target) }),
+                            PatchOperation::Remove(RemoveOperation {
+                                path: to_pointer(&target),
+                            }),
                             origin,
                             None,
                         );
                     }
                 }
             }
-            Rule::Ensure { path, key, item, merge, origin } => {
+            Rule::Ensure {
+                path,
+                key,
+                item,
+                merge,
+                origin,
+            } => {
                 for target in self.targets(path, base, origin, true) {
                     self.ensure_item(&target, key, item, *merge, origin);
                 }
             }
-            Rule::AtLeast { path, value, origin } => self.bound(path, base, value, origin, true),
-            Rule::AtMost { path, value, origin } => self.bound(path, base, value, origin, false),
-            Rule::Each { path, whens, rules, origin } => {
+            Rule::AtLeast {
+                path,
+                value,
+                origin,
+            } => self.bound(path, base, value, origin, true),
+            Rule::AtMost {
+                path,
+                value,
+                origin,
+            } => self.bound(path, base, value, origin, false),
+            Rule::Each {
+                path,
+                whens,
+                rules,
+                origin,
+            } => {
                 let targets = self.targets(path, base, origin, false);
                 for target in targets {
                     if self.whens_hold(whens, &target) {
@@ -165,7 +194,13 @@ impl Planner {
 
     /// Concrete key paths a rule's path selects. With `allow_missing`, a path whose tail
     /// does not exist yet still yields its one target (to be created).
-    fn targets(&mut self, path: &PathExpr, base: &[String], origin: &Origin, allow_missing: bool) -> Vec<Vec<String>> {
+    fn targets(
+        &mut self,
+        path: &PathExpr,
+        base: &[String],
+        origin: &Origin,
+        allow_missing: bool,
+    ) -> Vec<Vec<String>> {
         let start: &[String] = if path.absolute { &[] } else { base };
         let res = resolve(&self.working, start, &path.segments, allow_missing);
         self.out.probes.push(Probe {
@@ -208,23 +243,43 @@ impl Planner {
     fn push(&mut self, op: PatchOperation, origin: &Origin, snippet: Option<(String, Arc<str>)>) {
         // Keep the working model in step so later rules see this op's effect.
         match json_patch::patch(&mut self.working, std::slice::from_ref(&op)) {
-            Ok(()) => self.out.ops.push(PlannedOp { op, recipe: self.recipe.clone(), origin: origin.clone(), snippet }),
-            Err(e) => self.out.errors.push((origin.clone(), format!("internal: planned op does not apply: {e}"))),
+            Ok(()) => self.out.ops.push(PlannedOp {
+                op,
+                recipe: self.recipe.clone(),
+                origin: origin.clone(),
+                snippet,
+            }),
+            Err(e) => self.out.errors.push((
+                origin.clone(),
+                format!("internal: planned op does not apply: {e}"),
+            )),
         }
     }
 
     /// Makes the node at `target` equal `value`, creating missing parent mappings.
     fn ensure_value(&mut self, target: &[String], value: &NewValue, origin: &Origin) {
-        let snippet = value.yaml.clone().map(|y| (to_pointer(target).to_string(), y));
+        let snippet = value
+            .yaml
+            .clone()
+            .map(|y| (to_pointer(target).to_string(), y));
         self.ensure_json(target, &value.value, origin, snippet);
     }
 
-    fn ensure_json(&mut self, target: &[String], value: &Value, origin: &Origin, snippet: Option<(String, Arc<str>)>) {
+    fn ensure_json(
+        &mut self,
+        target: &[String],
+        value: &Value,
+        origin: &Origin,
+        snippet: Option<(String, Arc<str>)>,
+    ) {
         if let Some(current) = lookup(&self.working, target) {
             if values_equal(current, value) {
                 return;
             }
-            let op = ReplaceOperation { path: to_pointer(target), value: value.clone() };
+            let op = ReplaceOperation {
+                path: to_pointer(target),
+                value: value.clone(),
+            };
             self.push(PatchOperation::Replace(op), origin, snippet);
             return;
         }
@@ -240,7 +295,10 @@ impl Planner {
         let nested = nest(&target[depth..], value.clone());
         match parent {
             Value::Object(_) => {
-                let op = AddOperation { path: to_pointer(&target[..depth]), value: nested };
+                let op = AddOperation {
+                    path: to_pointer(&target[..depth]),
+                    value: nested,
+                };
                 self.push(PatchOperation::Add(op), origin, snippet);
             }
             Value::Array(items) => {
@@ -248,18 +306,28 @@ impl Planner {
                 if key == "-" || key.parse::<usize>().ok() == Some(items.len()) {
                     let mut path = target[..depth].to_vec();
                     path[depth - 1] = items.len().to_string();
-                    let op = AddOperation { path: to_pointer(&path), value: nested };
+                    let op = AddOperation {
+                        path: to_pointer(&path),
+                        value: nested,
+                    };
                     self.push(PatchOperation::Add(op), origin, snippet);
                 } else {
                     self.out.errors.push((
                         origin.clone(),
-                        format!("cannot set {}: {} is a list without item {key}", to_pointer(target), to_pointer(parent_path)),
+                        format!(
+                            "cannot set {}: {} is a list without item {key}",
+                            to_pointer(target),
+                            to_pointer(parent_path)
+                        ),
                     ));
                 }
             }
             Value::Null => {
                 // `spec:` with no value (or an empty document): it becomes a mapping.
-                let op = ReplaceOperation { path: to_pointer(parent_path), value: nest(&target[depth - 1..], value.clone()) };
+                let op = ReplaceOperation {
+                    path: to_pointer(parent_path),
+                    value: nest(&target[depth - 1..], value.clone()),
+                };
                 self.push(PatchOperation::Replace(op), origin, snippet);
             }
             other => self.out.errors.push((
@@ -275,30 +343,56 @@ impl Planner {
         }
     }
 
-    fn ensure_item(&mut self, target: &[String], key: &str, item: &NewValue, merge: bool, origin: &Origin) {
+    fn ensure_item(
+        &mut self,
+        target: &[String],
+        key: &str,
+        item: &NewValue,
+        merge: bool,
+        origin: &Origin,
+    ) {
         let wanted_key = item.value.get(key).cloned().unwrap_or(Value::Null);
         match lookup(&self.working, target) {
             None | Some(Value::Null) => {
                 let mut first = target.to_vec();
                 first.push("0".into());
-                let snippet = item.yaml.clone().map(|y| (to_pointer(&first).to_string(), y));
-                self.ensure_json(target, &Value::Array(vec![item.value.clone()]), origin, snippet);
+                let snippet = item
+                    .yaml
+                    .clone()
+                    .map(|y| (to_pointer(&first).to_string(), y));
+                self.ensure_json(
+                    target,
+                    &Value::Array(vec![item.value.clone()]),
+                    origin,
+                    snippet,
+                );
             }
             Some(Value::Array(items)) => {
-                let found = items.iter().position(|it| it.get(key).is_some_and(|v| values_equal(v, &wanted_key)));
+                let found = items
+                    .iter()
+                    .position(|it| it.get(key).is_some_and(|v| values_equal(v, &wanted_key)));
                 let len = items.len();
                 match found {
                     None => {
                         let mut path = target.to_vec();
                         path.push(len.to_string());
-                        let snippet = item.yaml.clone().map(|y| (to_pointer(&path).to_string(), y));
-                        let op = AddOperation { path: to_pointer(&path), value: item.value.clone() };
+                        let snippet = item
+                            .yaml
+                            .clone()
+                            .map(|y| (to_pointer(&path).to_string(), y));
+                        let op = AddOperation {
+                            path: to_pointer(&path),
+                            value: item.value.clone(),
+                        };
                         self.push(PatchOperation::Add(op), origin, snippet);
                     }
                     Some(i) if merge => {
                         let mut path = target.to_vec();
                         path.push(i.to_string());
-                        let snippet = item.yaml.clone().map(|y| (to_pointer(&path).to_string(), y));
+                        let snippet = item
+                            .yaml
+                            .clone()
+                            .map(|y| (to_pointer(&path).to_string(), y));
                         self.merge(&path, &item.value, origin, &snippet);
                     }
                     Some(_) => {}
@@ -306,13 +400,23 @@ impl Planner {
             }
             Some(other) => self.out.errors.push((
                 origin.clone(),
-                format!("cannot ensure an item in {}: it is {}, not a list", to_pointer(target), type_name(other)),
+                format!(
+                    "cannot ensure an item in {}: it is {}, not a list",
+                    to_pointer(target),
+                    type_name(other)
+                ),
             )),
         }
     }
 
     /// Makes the mapping at `path` contain every key of `value` (recursively for mappings).
-    fn merge(&mut self, path: &[String], value: &Value, origin: &Origin, snippet: &Option<(String, Arc<str>)>) {
+    fn merge(
+        &mut self,
+        path: &[String],
+        value: &Value,
+        origin: &Origin,
+        snippet: &Option<(String, Arc<str>)>,
+    ) {
         let Value::Object(wanted) = value else {
             self.ensure_json(path, value, origin, snippet.clone());
             return;
@@ -321,13 +425,22 @@ impl Planner {
             let mut child = path.to_vec();
             child.push(k.clone());
             match (lookup(&self.working, &child), v) {
-                (Some(Value::Object(_)), Value::Object(_)) => self.merge(&child, v, origin, snippet),
+                (Some(Value::Object(_)), Value::Object(_)) => {
+                    self.merge(&child, v, origin, snippet)
+                }
                 _ => self.ensure_json(&child, v, origin, snippet.clone()),
             }
         }
     }
 
-    fn bound(&mut self, path: &PathExpr, base: &[String], bound: &serde_json::Number, origin: &Origin, at_least: bool) {
+    fn bound(
+        &mut self,
+        path: &PathExpr,
+        base: &[String],
+        bound: &serde_json::Number,
+        origin: &Origin,
+        at_least: bool,
+    ) {
         let limit = bound.as_f64().unwrap_or(0.0);
         for target in self.targets(path, base, origin, true) {
             match lookup(&self.working, &target) {
@@ -338,7 +451,9 @@ impl Planner {
                         self.ensure_json(&target, &Value::Number(bound.clone()), origin, None);
                     }
                 }
-                None | Some(Value::Null) => self.ensure_json(&target, &Value::Number(bound.clone()), origin, None),
+                None | Some(Value::Null) => {
+                    self.ensure_json(&target, &Value::Number(bound.clone()), origin, None)
+                }
                 Some(other) => self.out.errors.push((
                     origin.clone(),
                     format!(
@@ -395,7 +510,11 @@ pub fn lookup<'a, S: AsRef<str>>(value: &'a Value, keys: &[S]) -> Option<&'a Val
 }
 
 fn lookup_expr<'a>(model: &'a Value, path: &PathExpr) -> Vec<&'a Value> {
-    resolve(model, &[], &path.segments, false).targets.iter().filter_map(|t| lookup(model, t)).collect()
+    resolve(model, &[], &path.segments, false)
+        .targets
+        .iter()
+        .filter_map(|t| lookup(model, t))
+        .collect()
 }
 
 /// Equality as the consumer sees it (the model is already in the consumer's dialect):
@@ -403,9 +522,13 @@ fn lookup_expr<'a>(model: &'a Value, path: &PathExpr) -> Vec<&'a Value> {
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
     }

@@ -16,7 +16,12 @@ pub struct Resolution {
 
 /// Resolves `segments` from the node at `start`. With `allow_missing`, a concrete tail that
 /// does not exist (only plain keys after the last existing node) still yields a target.
-pub fn resolve(model: &Value, start: &[String], segments: &[Segment], allow_missing: bool) -> Resolution {
+pub fn resolve(
+    model: &Value,
+    start: &[String],
+    segments: &[Segment],
+    allow_missing: bool,
+) -> Resolution {
     let mut res = Resolution::default();
     let Some(node) = super::lookup(model, start) else {
         return res;
@@ -27,7 +32,13 @@ pub fn resolve(model: &Value, start: &[String], segments: &[Segment], allow_miss
     res
 }
 
-fn walk(node: &Value, at: Vec<String>, rest: &[Segment], allow_missing: bool, res: &mut Resolution) {
+fn walk(
+    node: &Value,
+    at: Vec<String>,
+    rest: &[Segment],
+    allow_missing: bool,
+    res: &mut Resolution,
+) {
     let Some((seg, tail)) = rest.split_first() else {
         res.targets.push(at);
         return;
@@ -64,7 +75,9 @@ fn walk(node: &Value, at: Vec<String>, rest: &[Segment], allow_missing: bool, re
                     walk(c, push(&at, &i.to_string()), tail, allow_missing, res);
                 }
             }
-            other => res.seen.push(format!("{} (not a list or mapping)", display_value(other))),
+            other => res
+                .seen
+                .push(format!("{} (not a list or mapping)", display_value(other))),
         },
         Segment::Filter { key, value } => match node {
             Value::Array(a) => {
@@ -83,7 +96,9 @@ fn walk(node: &Value, at: Vec<String>, rest: &[Segment], allow_missing: bool, re
                     res.seen.push(format!("no item has `{key}`"));
                 }
             }
-            other => res.seen.push(format!("{} (not a list)", super::type_name(other))),
+            other => res
+                .seen
+                .push(format!("{} (not a list)", super::type_name(other))),
         },
     }
 }
@@ -98,6 +113,10 @@ fn children_names(node: &Value) -> Vec<String> {
     match node {
         Value::Object(m) => m.keys().cloned().collect(),
         Value::Array(a) => vec![format!("a list of {} items", a.len())],
-        other => vec![format!("{} ({})", display_value(other), super::type_name(other))],
+        other => vec![format!(
+            "{} ({})",
+            display_value(other),
+            super::type_name(other)
+        )],
     }
 }

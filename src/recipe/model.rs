@@ -89,19 +89,42 @@ pub struct NewValue {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// `set PATH VALUE`: the node equals VALUE (missing parent mappings are created).
-    Set { path: PathExpr, value: NewValue, origin: Origin },
+    Set {
+        path: PathExpr,
+        value: NewValue,
+        origin: Origin,
+    },
     /// `remove PATH`: the node does not exist.
     Remove { path: PathExpr, origin: Origin },
     /// `ensure PATH key=K (yaml)"..."`: the list at PATH has an item whose K equals the
     /// snippet's K; `merge=#true` also makes that item contain the snippet's keys.
-    Ensure { path: PathExpr, key: String, item: NewValue, merge: bool, origin: Origin },
+    Ensure {
+        path: PathExpr,
+        key: String,
+        item: NewValue,
+        merge: bool,
+        origin: Origin,
+    },
     /// `at-least PATH N`: the number at PATH is >= N (set to N when missing or lower).
-    AtLeast { path: PathExpr, value: serde_json::Number, origin: Origin },
+    AtLeast {
+        path: PathExpr,
+        value: serde_json::Number,
+        origin: Origin,
+    },
     /// `at-most PATH N`: the number at PATH is <= N.
-    AtMost { path: PathExpr, value: serde_json::Number, origin: Origin },
+    AtMost {
+        path: PathExpr,
+        value: serde_json::Number,
+        origin: Origin,
+    },
     /// `each PATH { when ...; rules }`: for every node PATH selects and every `when` holds,
     /// the nested rules hold, with their paths relative to that node.
-    Each { path: PathExpr, whens: Vec<When>, rules: Vec<Rule>, origin: Origin },
+    Each {
+        path: PathExpr,
+        whens: Vec<When>,
+        rules: Vec<Rule>,
+        origin: Origin,
+    },
 }
 
 impl Rule {

@@ -15,10 +15,18 @@ pub enum Color {
 
 /// The unified diff of one change: `a/` and `b/` prefixes like git, `/dev/null` for new files.
 pub fn unified_diff(change: &FileChange) -> String {
-    let old_name = if change.created { "/dev/null".to_string() } else { format!("a/{}", change.path) };
+    let old_name = if change.created {
+        "/dev/null".to_string()
+    } else {
+        format!("a/{}", change.path)
+    };
     let new_name = format!("b/{}", change.path);
     let diff = TextDiff::from_lines(&change.old_text, &change.new_text);
-    let body = diff.unified_diff().context_radius(3).header(&old_name, &new_name).to_string();
+    let body = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&old_name, &new_name)
+        .to_string();
     let mut out = format!("diff --git a/{p} b/{p}\n", p = change.path);
     if change.created {
         out.push_str("new file mode 100644\n");
@@ -35,7 +43,11 @@ pub fn colorize(diff: &str) -> String {
             Some(b) => (b, "\n"),
             None => (line, ""),
         };
-        let code = if body.starts_with("+++") || body.starts_with("---") || body.starts_with("diff --git") || body.starts_with("new file") {
+        let code = if body.starts_with("+++")
+            || body.starts_with("---")
+            || body.starts_with("diff --git")
+            || body.starts_with("new file")
+        {
             "1"
         } else if body.starts_with('+') {
             "32"
@@ -60,18 +72,36 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
     let mut stdout = String::new();
     for change in &outcome.changes {
         let d = unified_diff(change);
-        stdout.push_str(&if color == Color::Always { colorize(&d) } else { d });
+        stdout.push_str(&if color == Color::Always {
+            colorize(&d)
+        } else {
+            d
+        });
     }
     let mut stderr = String::new();
     for r in &outcome.recipes {
         let status = if r.errors > 0 {
-            format!("error ({} problem{}; see below)", r.errors, plural(r.errors))
+            format!(
+                "error ({} problem{}; see below)",
+                r.errors,
+                plural(r.errors)
+            )
         } else if r.files_matched == 0 {
             "not applicable (no file matched)".to_string()
         } else if r.ops == 0 {
-            format!("holds ({} file{})", r.files_matched, plural(r.files_matched))
+            format!(
+                "holds ({} file{})",
+                r.files_matched,
+                plural(r.files_matched)
+            )
         } else {
-            format!("{} change{} in {} file{}", r.ops, plural(r.ops), r.files_changed, plural(r.files_changed))
+            format!(
+                "{} change{} in {} file{}",
+                r.ops,
+                plural(r.ops),
+                r.files_changed,
+                plural(r.files_changed)
+            )
         };
         stderr.push_str(&format!("recipe {}: {status}\n", r.name));
     }

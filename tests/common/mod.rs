@@ -41,12 +41,18 @@ impl Repo {
     /// Runs `patcher <args> --root <repo>` with color off.
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(bin());
-        cmd.args(args).arg("--root").arg(self.root()).arg("--color").arg("never").env("NO_COLOR", "1");
+        cmd.args(args)
+            .arg("--root")
+            .arg(self.root())
+            .arg("--color")
+            .arg("never")
+            .env("NO_COLOR", "1");
         let out = cmd.output().expect("run patcher");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).replace(&self.root().display().to_string(), "<root>"),
+            stderr: String::from_utf8_lossy(&out.stderr)
+                .replace(&self.root().display().to_string(), "<root>"),
         }
     }
 }
@@ -66,10 +72,19 @@ pub fn apply_one(path: &str, text: &str, recipe: &str) -> (Run, String) {
     let repo = Repo::new(&[(path, text), ("recipes/r.kdl", recipe)]);
     let plan = repo.run(&["plan"]);
     let apply = repo.run(&["apply", "--in-place"]);
-    assert_eq!(apply.code, if plan.code == 2 { 0 } else { plan.code.min(1) }, "apply: {}", apply.stderr);
+    assert_eq!(
+        apply.code,
+        if plan.code == 2 { 0 } else { plan.code.min(1) },
+        "apply: {}",
+        apply.stderr
+    );
     let after = repo.run(&["plan"]);
     if plan.code == 2 {
-        assert_eq!(after.code, 0, "plan after apply must be empty:\n{}\n{}", after.stdout, after.stderr);
+        assert_eq!(
+            after.code, 0,
+            "plan after apply must be empty:\n{}\n{}",
+            after.stdout, after.stderr
+        );
     }
     (plan, repo.read(path))
 }
