@@ -25,6 +25,36 @@ pub struct FileChange {
     pub created: bool,
     /// Ops by document index.
     pub docs: Vec<(usize, Vec<PlannedOp>)>,
+    /// Where each op lands in the old text and what was there, parallel to `docs`.
+    pub sites: Vec<Vec<OpSite>>,
+}
+
+/// Where an op applies in the original file: the node it changes, or the nearest existing
+/// parent when it adds something, and the value found there before the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpSite {
+    /// 1-based line and column.
+    pub line: usize,
+    pub col: usize,
+    /// The old value at the op's path (`None` when the path did not exist).
+    pub found: Option<Value>,
+}
+
+/// Locates `pointer` in document `index` of `doc`: the deepest node along it that exists.
+pub fn locate(doc: &Document, index: usize, pointer: &str) -> OpSite {
+    let Some(ydoc) = doc.docs.get(index) else {
+        return OpSite {
+            line: 1,
+            col: 1,
+            found: None,
+        };
+    };
+    let keys: Vec<String> = jsonptr::Pointer::parse(pointer)
+        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
+        .unwrap_or_default();
+    let found = plan::lookup(&ydoc.model, &keys).cloned();
+    let (line, col) = doc.line_col(ydoc.tree.position(&keys));
+    OpSite { line, col, found }
 }
 
 impl FileChange {
@@ -367,12 +397,17 @@ fn plan_file(
         }));
         return res;
     }
+    let sites = ops
+        .iter()
+        .map(|(i, o)| o.iter().map(|op| locate(&doc, *i, op.path())).collect())
+        .collect();
     res.change = Some(FileChange {
         path: path.to_string(),
         old_text: doc.text.clone(),
         new_text: edited.text,
         created,
         docs: ops,
+        sites,
     });
     res
 }

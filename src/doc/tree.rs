@@ -400,6 +400,38 @@ impl Tree {
         &self.nodes[id]
     }
 
+    /// The byte offset that best names `keys` in the text: the key of the deepest mapping
+    /// entry (or the start of the deepest item) along the path that exists.
+    pub fn position<S: AsRef<str>>(&self, keys: &[S]) -> usize {
+        let mut id = self.root;
+        let mut at = self.nodes[id].start;
+        for key in keys {
+            let key = key.as_ref();
+            match &self.nodes[id].kind {
+                NodeKind::Mapping { entries, .. } => {
+                    match entries.iter().rev().find(|e| e.key == key) {
+                        Some(e) => {
+                            at = e.key_span.0;
+                            id = e.value;
+                        }
+                        None => break,
+                    }
+                }
+                NodeKind::Sequence { items, .. } => {
+                    match key.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                        Some(&item) => {
+                            at = self.nodes[item].start;
+                            id = item;
+                        }
+                        None => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        at
+    }
+
     /// The node at a concrete JSON Pointer path (already split into unescaped keys).
     pub fn lookup<S: AsRef<str>>(&self, keys: &[S]) -> Option<NodeId> {
         let mut id = self.root;

@@ -349,6 +349,35 @@ impl<'a> Editor<'a> {
                     Ok(())
                 } else if n.len() > o.len() && o.iter().zip(n).all(|(a, b)| values_equal(a, b)) {
                     self.append_items(id, flow, &n[o.len()..], o.len(), path, owner_line)
+                } else if n.len() > o.len() {
+                    // Items inserted between existing ones: the old list must be a
+                    // subsequence of the new one.
+                    let mut j = 0;
+                    let mut groups: Vec<(usize, usize)> = Vec::new(); // (before old item, new index)
+                    for (i, nv) in n.iter().enumerate() {
+                        if j < o.len() && values_equal(&o[j], nv) {
+                            j += 1;
+                        } else {
+                            groups.push((j, i));
+                        }
+                    }
+                    if j != o.len() {
+                        return Err(self.refuse(
+                            node.start,
+                            path,
+                            "the list changes in a way that is not an insertion of items",
+                        ));
+                    }
+                    let (tail, middle): (Vec<_>, Vec<_>) = groups
+                        .into_iter()
+                        .partition(|(before, _)| *before == o.len());
+                    for (before, i) in middle {
+                        self.insert_item_before(id, flow, before, &n[i], i, path)?;
+                    }
+                    if let Some(&(_, first)) = tail.first() {
+                        self.append_items(id, flow, &n[first..], first, path, owner_line)?;
+                    }
+                    Ok(())
                 } else if n.len() < o.len() {
                     let mut j = 0;
                     let mut removed = Vec::new();
@@ -881,6 +910,72 @@ impl<'a> Editor<'a> {
         });
     }
 
+    /// Inserts `v` (new index `index`) just before the old item `before`, in its style.
+    fn insert_item_before(
+        &mut self,
+        seq: NodeId,
+        flow: bool,
+        before: usize,
+        v: &Value,
+        index: usize,
+        path: &mut Vec<String>,
+    ) -> Result<(), Refusal> {
+        let node = self.tree.node(seq);
+        let NodeKind::Sequence { items, .. } = &node.kind else {
+            unreachable_kind()
+        };
+        let next = self.tree.node(items[before]);
+        if flow {
+            let text = format!("{}, ", render::flow(v));
+            self.splices.push(Splice {
+                start: next.start,
+                end: next.start,
+                text,
+            });
+            return Ok(());
+        }
+        let dash = self
+            .dash_of(seq, before)
+            .ok_or_else(|| self.refuse(next.start, path, "cannot find the item's `-`"))?;
+        let line = self.doc.line_of(dash);
+        let line_start = self.doc.line_start(line);
+        if !self.doc.text[line_start..dash].trim().is_empty() {
+            return Err(self.refuse(dash, path, "the item shares its line with another `-`"));
+        }
+        self.check_not_repeated(line, dash, path)?;
+        // Comment lines right above the item describe it: insert above them.
+        let mut at_line = line;
+        while at_line > 0
+            && self
+                .doc
+                .masked_line_text(at_line - 1)
+                .trim_start()
+                .starts_with('#')
+        {
+            if self.lines.get(at_line - 1).is_some() {
+                break; // a masked template line, not a comment
+            }
+            at_line -= 1;
+        }
+        let line_start_at = self.doc.line_start(at_line);
+        path.push(index.to_string());
+        let rendering = self.value_rendering(path, v);
+        path.pop();
+        let mut lines = Vec::new();
+        push_item_rendering(&mut lines, rendering);
+        let pad = " ".repeat(dash - line_start);
+        let text: String = lines
+            .into_iter()
+            .map(|l| render::indent_line(&pad, l) + self.nl)
+            .collect();
+        self.splices.push(Splice {
+            start: line_start_at,
+            end: line_start_at,
+            text,
+        });
+        Ok(())
+    }
+
     fn append_items(
         &mut self,
         seq: NodeId,
@@ -937,14 +1032,7 @@ impl<'a> Editor<'a> {
             path.push((first_index + i).to_string());
             let rendering = self.value_rendering(path, v);
             path.pop();
-            match rendering {
-                Rendered::Inline(s) => lines.push(format!("- {s}")),
-                Rendered::Block { lines: l, .. } => render::push_item(&mut lines, l),
-                Rendered::Scalar { header, lines: l } => {
-                    lines.push(format!("- {header}"));
-                    lines.extend(l.into_iter().map(|x| render::indent_line("    ", x)));
-                }
-            }
+            push_item_rendering(&mut lines, rendering);
         }
         let pad = " ".repeat(dash_col);
         let lines = lines
@@ -1103,14 +1191,8 @@ impl<'a> Editor<'a> {
                 let mut p = path.to_vec();
                 for (i, child) in a.iter().enumerate() {
                     p.push(i.to_string());
-                    match self.value_rendering(&p, child) {
-                        Rendered::Inline(s) => lines.push(format!("- {s}")),
-                        Rendered::Block { lines: l, .. } => render::push_item(&mut lines, l),
-                        Rendered::Scalar { header, lines: l } => {
-                            lines.push(format!("- {header}"));
-                            lines.extend(l.into_iter().map(|x| render::indent_line("    ", x)));
-                        }
-                    }
+                    let r = self.value_rendering(&p, child);
+                    push_item_rendering(&mut lines, r);
                     p.pop();
                 }
                 Rendered::Block { lines, seq: true }
@@ -1193,6 +1275,18 @@ fn push_entry(lines: &mut Vec<String>, key_text: &str, r: Rendered, style: Style
     }
 }
 
+/// `- value` lines for one sequence item, at column 0.
+fn push_item_rendering(lines: &mut Vec<String>, r: Rendered) {
+    match r {
+        Rendered::Inline(s) => lines.push(format!("- {s}")),
+        Rendered::Block { lines: l, .. } => render::push_item(lines, l),
+        Rendered::Scalar { header, lines: l } => {
+            lines.push(format!("- {header}"));
+            lines.extend(l.into_iter().map(|x| render::indent_line("  ", x)));
+        }
+    }
+}
+
 fn is_collection(v: &Value) -> bool {
     matches!(v, Value::Object(m) if !m.is_empty()) || matches!(v, Value::Array(a) if !a.is_empty())
 }
@@ -1271,5 +1365,94 @@ fn detect_style(doc: &Document, tree: &Tree) -> Style {
     Style {
         unit,
         seq_offset: seq.unwrap_or(unit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::FileKind;
+    use crate::recipe::Origin;
+
+    /// Applies raw RFC 6902 ops (JSON) to `text`, verifies, and returns the new text.
+    fn apply(text: &str, ops: serde_json::Value) -> Result<String, Refusal> {
+        let doc = Document::parse("t.yaml", text.to_string(), FileKind::Yaml).expect("parse");
+        let origin = Origin {
+            file: Arc::new("r.kdl".into()),
+            line: 1,
+            col: 1,
+        };
+        let ops: Vec<PlannedOp> = serde_json::from_value::<Vec<json_patch::PatchOperation>>(ops)
+            .expect("ops")
+            .into_iter()
+            .map(|op| PlannedOp {
+                op,
+                recipe: Arc::from("t"),
+                origin: origin.clone(),
+                snippet: None,
+            })
+            .collect();
+        let grouped = vec![(0, ops)];
+        let edited = edit(&doc, &grouped)?;
+        verify::verify(&doc, &edited.text, &edited.splices, &grouped)?;
+        Ok(edited.text)
+    }
+
+    #[test]
+    fn inserts_an_item_between_existing_items_in_their_style() {
+        let text = "steps:\n  - name: a\n    run: x\n  # b comes next\n  - name: b\n";
+        let out = apply(
+            text,
+            serde_json::json!([{"op": "add", "path": "/steps/1", "value": {"name": "new", "run": "z"}}]),
+        );
+        assert_eq!(
+            out.expect("edit"),
+            "steps:\n  - name: a\n    run: x\n  - name: new\n    run: z\n  # b comes next\n  - name: b\n"
+        );
+    }
+
+    #[test]
+    fn inserts_into_a_flow_sequence() {
+        let out = apply(
+            "a: [1, 3]\n",
+            serde_json::json!([{"op": "add", "path": "/a/1", "value": 2}]),
+        );
+        assert_eq!(out.expect("edit"), "a: [1, 2, 3]\n");
+    }
+
+    #[test]
+    fn removing_every_key_leaves_an_empty_flow_mapping() {
+        let out = apply(
+            "a:\n  b: 1\nc: 2\n",
+            serde_json::json!([{"op": "remove", "path": "/a/b"}]),
+        );
+        assert_eq!(out.expect("edit"), "a: {}\nc: 2\n");
+    }
+
+    #[test]
+    fn removing_the_first_key_of_a_sequence_item_keeps_the_dash() {
+        let out = apply(
+            "- name: a\n  image: b\n",
+            serde_json::json!([{"op": "remove", "path": "/0/name"}]),
+        );
+        assert_eq!(out.expect("edit"), "- image: b\n");
+    }
+
+    #[test]
+    fn removing_a_sequence_item_deletes_its_lines() {
+        let out = apply(
+            "l:\n- a: 1\n  b: 2\n- c: 3\n",
+            serde_json::json!([{"op": "remove", "path": "/l/0"}]),
+        );
+        assert_eq!(out.expect("edit"), "l:\n- c: 3\n");
+    }
+
+    #[test]
+    fn edits_through_an_alias_are_refused() {
+        let err = apply(
+            "a: &x 1\nb: *x\n",
+            serde_json::json!([{"op": "replace", "path": "/b", "value": 2}]),
+        );
+        assert!(err.expect_err("refused").message.contains("alias"));
     }
 }

@@ -202,7 +202,7 @@ pub fn item_lines(out: &mut Vec<String>, v: &Value, style: Style) {
         Rendered::Block { lines, .. } => push_item(out, lines),
         Rendered::Scalar { header, lines } => {
             out.push(format!("- {header}"));
-            out.extend(lines.into_iter().map(|l| indent_line("    ", l)));
+            out.extend(lines.into_iter().map(|l| indent_line("  ", l)));
         }
     }
 }
