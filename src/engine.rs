@@ -27,6 +27,18 @@ pub struct FileChange {
     pub docs: Vec<(usize, Vec<PlannedOp>)>,
     /// Where each op lands in the old text and what was there, parallel to `docs`.
     pub sites: Vec<Vec<OpSite>>,
+    /// Guarded text edits (`text` rules), for files that are not YAML.
+    pub text_ops: Vec<TextOp>,
+}
+
+/// One applied `text` edit, for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextOp {
+    pub recipe: Arc<str>,
+    pub origin: Origin,
+    pub summary: String,
+    /// 1-based line in the old text.
+    pub line: usize,
 }
 
 /// Where an op applies in the original file: the node it changes, or the nearest existing
@@ -61,11 +73,10 @@ impl FileChange {
     /// Names of the recipes with ops in this file, in order of first appearance.
     pub fn recipes(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for (_, ops) in &self.docs {
-            for op in ops {
-                if !out.iter().any(|r| **r == *op.recipe) {
-                    out.push(op.recipe.to_string());
-                }
+        let names = self.docs.iter().flat_map(|(_, ops)| ops.iter().map(|o| &o.recipe));
+        for name in names.chain(self.text_ops.iter().map(|t| &t.recipe)) {
+            if !out.iter().any(|r| **r == **name) {
+                out.push(name.to_string());
             }
         }
         out
@@ -150,6 +161,41 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
         }
     }
 
+    // Text rules, grouped by file like the YAML rules.
+    let mut text_targets: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+    for (ri, recipe) in recipes.recipes.iter().enumerate() {
+        for (ti, rule) in recipe.texts.iter().enumerate() {
+            let full = root_canon.join(&rule.path);
+            if Path::new(&rule.path).is_absolute()
+                || Path::new(&rule.path).components().any(|c| matches!(c, Component::ParentDir))
+            {
+                let msg = format!("`{}` leaves the repository root; paths must stay inside it", rule.path);
+                out.errors.push(finding(recipe, &rule.origin, None, msg));
+                continue;
+            }
+            if std::fs::symlink_metadata(&full).is_err() {
+                if !rule.optional {
+                    let msg = format!("file {} does not exist", rule.path);
+                    out.warnings.push(finding(recipe, &rule.origin, Some(&rule.path), msg));
+                }
+                continue;
+            }
+            if let Err(msg) = check_inside(&root_canon, &full, &rule.path) {
+                out.errors.push(finding(recipe, &rule.origin, None, msg));
+                continue;
+            }
+            files_matched[ri] += 1;
+            text_targets.entry(rel_string(Path::new(&rule.path))).or_default().push((ri, ti));
+        }
+    }
+    for (path, rules) in &text_targets {
+        match plan_text_file(&root_canon, path, rules, recipes) {
+            Ok(Some(change)) => out.changes.push(change),
+            Ok(None) => {}
+            Err(f) => out.errors.push(f),
+        }
+    }
+
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
     let results = parallel_map(&jobs, |(path, rules)| {
         plan_file(
@@ -183,17 +229,17 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
             }
         }
         if let Some(change) = r.change {
-            for (ri, recipe) in recipes.recipes.iter().enumerate() {
-                let n: usize = change
-                    .docs
-                    .iter()
-                    .flat_map(|(_, ops)| ops)
-                    .filter(|o| *o.recipe == *recipe.name)
-                    .count();
-                ops_per_recipe[ri] += n;
-                files_changed[ri] += (n > 0) as usize;
-            }
             out.changes.push(change);
+        }
+    }
+    out.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    for change in &out.changes {
+        for (ri, recipe) in recipes.recipes.iter().enumerate() {
+            let yaml_ops = change.docs.iter().flat_map(|(_, ops)| ops);
+            let n = yaml_ops.filter(|o| *o.recipe == *recipe.name).count()
+                + change.text_ops.iter().filter(|t| *t.recipe == *recipe.name).count();
+            ops_per_recipe[ri] += n;
+            files_changed[ri] += (n > 0) as usize;
         }
     }
     for (
@@ -408,8 +454,70 @@ fn plan_file(
         created,
         docs: ops,
         sites,
+        text_ops: Vec::new(),
     });
     res
+}
+
+/// Plans, applies and verifies the `text` rules that name one file.
+fn plan_text_file(
+    root: &Path,
+    path: &str,
+    rules: &[(usize, usize)],
+    recipes: &RecipeSet,
+) -> Result<Option<FileChange>, Finding> {
+    let (ri0, ti0) = rules[0];
+    let first = &recipes.recipes[ri0];
+    let fail = |recipe: &Recipe, origin: &Origin, msg: String| finding(recipe, origin, Some(path), msg);
+    let bytes = std::fs::read(root.join(path))
+        .map_err(|e| fail(first, &first.texts[ti0].origin, format!("cannot read: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(first, &first.texts[ti0].origin, "is not UTF-8 text; `text` edits need UTF-8".into())
+    })?;
+    let mut changes = Vec::new();
+    for &(ri, ti) in rules {
+        let recipe = &recipes.recipes[ri];
+        let planned = edit::text::plan(&text, &recipe.texts[ti].edits)
+            .map_err(|(o, m)| fail(recipe, &o, m))?;
+        changes.extend(planned.into_iter().map(|c| (Arc::<str>::from(recipe.name.as_str()), c)));
+    }
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    changes.sort_by_key(|(_, c)| (c.splice.start, c.splice.end));
+    let splices: Vec<edit::Splice> = changes.iter().map(|(_, c)| c.splice.clone()).collect();
+    if splices.windows(2).any(|w| w[0].end > w[1].start) {
+        return Err(fail(first, &first.texts[ti0].origin, "two text edits overlap".into()));
+    }
+    let new_text = edit::apply_splices(&text, &splices);
+    edit::verify::check_untouched_bytes(&text, &new_text, &splices)
+        .map_err(|m| fail(first, &first.texts[ti0].origin, m))?;
+    // Idempotence, as for YAML: every edit must hold on the new text.
+    for &(ri, ti) in rules {
+        let recipe = &recipes.recipes[ri];
+        match edit::text::plan(&new_text, &recipe.texts[ti].edits) {
+            Ok(again) if again.is_empty() => {}
+            Ok(again) => {
+                let msg = format!("after the edit, `{}` would still apply: the text edits do not converge", again[0].summary);
+                return Err(fail(recipe, &again[0].origin, msg));
+            }
+            Err((o, m)) => return Err(fail(recipe, &o, format!("after the edit: {m}"))),
+        }
+    }
+    let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
+    let text_ops = changes
+        .into_iter()
+        .map(|(recipe, c)| TextOp { recipe, origin: c.origin, summary: c.summary, line: line_of(c.splice.start) })
+        .collect();
+    Ok(Some(FileChange {
+        path: path.to_string(),
+        old_text: text,
+        new_text,
+        created: false,
+        docs: Vec::new(),
+        sites: Vec::new(),
+        text_ops,
+    }))
 }
 
 /// What planning all of a file's rules produced; `usize` is the recipe index.

@@ -193,6 +193,7 @@ fn full_example_parses_to_the_expected_model() {
             ],
             origin: origin(3, 5),
         }],
+        texts: vec![],
     }];
     assert_eq!(recipes, expected);
 }

@@ -4,6 +4,7 @@
 //! template lines) stays as it was. Where a template makes an edit unsafe, it refuses.
 
 pub mod render;
+pub mod text;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -336,6 +337,9 @@ impl<'a> Editor<'a> {
             {
                 let flow = *flow;
                 self.check_not_repeated(self.doc.line_of(node.start), node.start, path)?;
+                if let Some(map) = self.index_map(path, o.len()).filter(|m| m.len() == n.len()) {
+                    return self.reconcile_mapped(id, items, flow, o, n, &map, path, owner_line);
+                }
                 if o.len() == n.len() {
                     for (idx, (ov, nv)) in o.iter().zip(n).enumerate() {
                         if !values_equal(ov, nv) {
@@ -419,7 +423,97 @@ impl<'a> Editor<'a> {
         }
     }
 
-    /// Refuses edits inside `range`/`define` blocks, where one text node stands for many.
+    /// How the items of the list at `path` move under the ops: for each new index, the old
+    /// index it came from (`None` for an inserted item). `None` when an op replaces the list
+    /// (or an ancestor) wholesale, so only the values can tell.
+    fn index_map(&self, path: &[String], old_len: usize) -> Option<Vec<Option<usize>>> {
+        let mut map: Vec<Option<usize>> = (0..old_len).map(Some).collect();
+        let mut touched = false;
+        for op in self.ops {
+            let keys: Vec<String> = jsonptr::Pointer::parse(op.path())
+                .ok()?
+                .tokens()
+                .map(|t| t.decoded().into_owned())
+                .collect();
+            if keys.len() <= path.len() {
+                if path.starts_with(&keys) && !matches!(op.op, json_patch::PatchOperation::Test(_)) {
+                    return None;
+                }
+                continue;
+            }
+            if keys.len() != path.len() + 1 || !keys.starts_with(path) {
+                continue;
+            }
+            let last = &keys[path.len()];
+            let index = if last == "-" { Some(map.len()) } else { last.parse::<usize>().ok() };
+            match (&op.op, index) {
+                (json_patch::PatchOperation::Add(_), Some(i)) if i <= map.len() => {
+                    map.insert(i, None);
+                    touched = true;
+                }
+                (json_patch::PatchOperation::Remove(_), Some(i)) if i < map.len() => {
+                    map.remove(i);
+                    touched = true;
+                }
+                (json_patch::PatchOperation::Replace(_), Some(i)) if i < map.len() => {}
+                _ => return None,
+            }
+        }
+        touched.then_some(map)
+    }
+
+    /// Applies a list change described by an index map: removed items go, kept items are
+    /// reconciled in place, inserted items go before the next kept item (or at the end).
+    #[allow(clippy::too_many_arguments)]
+    fn reconcile_mapped(
+        &mut self,
+        seq: NodeId,
+        items: &[NodeId],
+        flow: bool,
+        o: &[Value],
+        n: &[Value],
+        map: &[Option<usize>],
+        path: &mut Vec<String>,
+        owner_line: usize,
+    ) -> Result<(), Refusal> {
+        let kept: Vec<usize> = map.iter().flatten().copied().collect();
+        for j in (0..o.len()).rev() {
+            if !kept.contains(&j) {
+                self.remove_item(seq, j, flow, path)?;
+            }
+        }
+        let mut i = 0;
+        while i < map.len() {
+            match map[i] {
+                Some(j) => {
+                    if !values_equal(&o[j], &n[i]) {
+                        path.push(i.to_string());
+                        let line = self.doc.line_of(self.tree.node(items[j]).start);
+                        self.reconcile(items[j], &o[j], &n[i], path, Slot::Item { seq, idx: j }, line)?;
+                        path.pop();
+                    }
+                    i += 1;
+                }
+                None => {
+                    let run_end = (i..map.len()).find(|&k| map[k].is_some()).unwrap_or(map.len());
+                    match map.get(run_end).copied().flatten() {
+                        Some(before) => {
+                            for k in i..run_end {
+                                self.insert_item_before(seq, flow, before, &n[k], k, path)?;
+                            }
+                        }
+                        None => self.append_items(seq, flow, &n[i..], i, path, owner_line)?,
+                    }
+                    i = run_end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses edits inside `define`/`block` bodies, whose text is rendered wherever they are
+    /// included. (Edits inside `range` are allowed: the body is rendered once per item, and
+    /// the recipe then holds for every item.)
     fn check_not_repeated(
         &self,
         line: usize,
@@ -431,10 +525,7 @@ impl<'a> Editor<'a> {
         };
         for b in m.open_blocks_at_line(line + 1) {
             let block = &m.blocks[b];
-            if matches!(
-                block.kind,
-                BlockKind::Range | BlockKind::Define | BlockKind::Block
-            ) {
+            if matches!(block.kind, BlockKind::Define | BlockKind::Block) {
                 return Err(self.refuse(
                     offset,
                     path,
@@ -495,10 +586,15 @@ impl<'a> Editor<'a> {
     ) -> Result<(), Refusal> {
         let node = self.tree.node(id);
         let (start, end) = (node.start, node.end);
-        if let (ScalarStyle::Literal | ScalarStyle::Folded, Value::String(s)) = (style, new)
+        if let (ScalarStyle::Folded, Value::String(s)) = (style, new)
+            && let Some(splice) = self.refold(start, end, s)
+        {
+            self.splices.push(splice);
+            return Ok(());
+        }
+        if let (ScalarStyle::Literal | ScalarStyle::Folded, Value::String(_)) = (style, new)
             && let Rendered::Scalar { header, lines } = render::block(new, self.style)
         {
-            let _ = s;
             let indicator = if style == ScalarStyle::Folded {
                 header.replacen('|', ">", 1)
             } else {
@@ -542,6 +638,76 @@ impl<'a> Editor<'a> {
             text: render::scalar(new, prefer),
         });
         Ok(())
+    }
+
+    /// Rewrites a folded (`>`) scalar's content lines so they fold to `s`, keeping every
+    /// old line that still matches (a flag added to `args: >-` becomes one new line).
+    /// `None` when the old block is not simple (blank or more-indented lines) or `s` does not
+    /// fit its chomping indicator.
+    fn refold(&self, start: usize, end: usize, s: &str) -> Option<Splice> {
+        let header_line = self.doc.line_of(start);
+        let header = self.doc.line_text(header_line).get(self.col(start)..)?.trim_end();
+        let strip = header.starts_with(">-");
+        let keep_newline = !strip && !header.starts_with(">+");
+        let body = match (strip, s.strip_suffix('\n')) {
+            (true, None) => s,
+            (false, Some(b)) if keep_newline => b,
+            _ => return None,
+        };
+        if body.contains('\n') || body.is_empty() {
+            return None;
+        }
+        let last_line = self.doc.line_of(end.saturating_sub(1));
+        let old: Vec<&str> = (header_line + 1..=last_line).map(|l| self.doc.line_text(l)).collect();
+        let indent = leading_spaces(old.first()?);
+        if old.iter().any(|l| l.trim().is_empty() || leading_spaces(l) != indent) {
+            return None;
+        }
+        let old: Vec<&str> = old.iter().map(|l| l.trim()).collect();
+        // Old lines that still start the text, old lines that still end it, the rest as one line.
+        let mut rest = body;
+        let mut head = Vec::new();
+        for l in &old {
+            if rest == *l {
+                head.push(*l);
+                rest = "";
+                break;
+            }
+            match rest.strip_prefix(l).and_then(|r| r.strip_prefix(' ')) {
+                Some(r) => {
+                    head.push(*l);
+                    rest = r;
+                }
+                None => break,
+            }
+        }
+        let mut tail = Vec::new();
+        for l in old[head.len()..].iter().rev() {
+            if rest.is_empty() {
+                break;
+            }
+            if rest == *l {
+                tail.push(*l);
+                rest = "";
+                break;
+            }
+            match rest.strip_suffix(l).and_then(|r| r.strip_suffix(' ')) {
+                Some(r) => {
+                    tail.push(*l);
+                    rest = r;
+                }
+                None => break,
+            }
+        }
+        let mut lines: Vec<&str> = head;
+        if !rest.is_empty() {
+            lines.push(rest);
+        }
+        lines.extend(tail.into_iter().rev());
+        let pad = " ".repeat(indent);
+        let text: String = lines.iter().map(|l| format!("{}{pad}{l}", self.nl)).collect();
+        let from = self.doc.line_start(header_line + 1) - self.nl.len();
+        Some(Splice { start: from, end, text })
     }
 
     /// Replaces a node whose type changes (or a collection that becomes empty).
@@ -763,7 +929,35 @@ impl<'a> Editor<'a> {
             }
             line += 1;
         }
+        // Blocks opened inside the entry (`{{- if }}` … `{{- else }}` … `{{- end }}` around
+        // its last lines) end with it: include their else branches and `end` lines.
+        if let Some(m) = &self.doc.masked {
+            let base = m.open_blocks_at_line(self.doc.line_of(key_end) + 1);
+            while line < self.doc.line_count() {
+                let here = m.open_blocks_at_line(line + 1);
+                let deeper = here.len() > base.len() && here.starts_with(&base);
+                if !(deeper && self.is_branch_line(line)) {
+                    break;
+                }
+                line += 1;
+            }
+        }
         self.doc.line_start(line)
+    }
+
+    /// A line that only continues or closes template blocks: a whole-line `else`/`end`, a
+    /// line of a hidden (`else`) branch, or a blank line.
+    fn is_branch_line(&self, line: usize) -> bool {
+        if matches!(self.lines.get(line), Some((ActionKind::End | ActionKind::Else, _))) {
+            return true;
+        }
+        let start = self.doc.line_start(line);
+        let hidden = self
+            .doc
+            .masked
+            .as_ref()
+            .is_some_and(|m| m.hidden.iter().any(|h| h.start <= start && start <= h.end));
+        hidden || self.doc.line_text(line).trim().is_empty()
     }
 
     /// Moves an insertion point past `end` lines of blocks that the parent does not share.
@@ -787,10 +981,7 @@ impl<'a> Editor<'a> {
             if here == target {
                 return Ok(at);
             }
-            if here.len() > target.len()
-                && here.starts_with(&target)
-                && matches!(self.lines.get(line), Some((ActionKind::End, _)))
-            {
+            if here.len() > target.len() && here.starts_with(&target) && self.is_branch_line(line) {
                 at = self.doc.line_start(line + 1);
                 continue;
             }
@@ -798,7 +989,7 @@ impl<'a> Editor<'a> {
                 offset,
                 path,
                 format!(
-                    "no template-safe place to add a key here: line {} is inside a template block the mapping does not share",
+                    "no template-safe place to insert here: line {} is inside a template block that the parent does not share",
                     line + 1
                 ),
             ));
@@ -895,11 +1086,21 @@ impl<'a> Editor<'a> {
 
     fn insert_lines(&mut self, at: usize, lines: Vec<String>) {
         let body = lines.join(self.nl);
+        // A block scalar's final line break is part of its value, so it cannot end a file
+        // that has no final newline: the file gains one then.
+        let block_scalar = lines.iter().any(|l| {
+            let t = l.split(" #").next().unwrap_or(l).trim_end();
+            t.ends_with(['|', '>']) || t.ends_with("|-") || t.ends_with(">-")
+        });
         let text = if at >= self.doc.text.len()
             && !self.doc.text.is_empty()
             && !self.doc.text.ends_with('\n')
         {
-            format!("{}{}", self.nl, body)
+            if block_scalar {
+                format!("{}{}{}", self.nl, body, self.nl)
+            } else {
+                format!("{}{}", self.nl, body)
+            }
         } else {
             format!("{}{}", body, self.nl)
         };
@@ -964,10 +1165,14 @@ impl<'a> Editor<'a> {
         let mut lines = Vec::new();
         push_item_rendering(&mut lines, rendering);
         let pad = " ".repeat(dash - line_start);
-        let text: String = lines
+        let mut text: String = lines
             .into_iter()
             .map(|l| render::indent_line(&pad, l) + self.nl)
             .collect();
+        // Items separated by blank lines: keep the separation.
+        if at_line > 0 && self.doc.line_text(at_line - 1).trim().is_empty() {
+            text.push_str(self.nl);
+        }
         self.splices.push(Splice {
             start: line_start_at,
             end: line_start_at,
@@ -1035,10 +1240,15 @@ impl<'a> Editor<'a> {
             push_item_rendering(&mut lines, rendering);
         }
         let pad = " ".repeat(dash_col);
-        let lines = lines
+        let mut lines: Vec<String> = lines
             .into_iter()
             .map(|l| render::indent_line(&pad, l))
             .collect();
+        // Items separated by blank lines: keep the separation.
+        let dash_line = self.doc.line_of(dash);
+        if last_idx > 0 && dash_line > 0 && self.doc.line_text(dash_line - 1).trim().is_empty() {
+            lines.insert(0, String::new());
+        }
         self.insert_lines(at, lines);
         Ok(())
     }
@@ -1454,5 +1664,23 @@ mod tests {
             serde_json::json!([{"op": "replace", "path": "/b", "value": 2}]),
         );
         assert!(err.expect_err("refused").message.contains("alias"));
+    }
+
+    #[test]
+    fn folded_scalar_gains_a_line_instead_of_being_rewritten() {
+        let text = "with:\n  args: >-\n    --agents 1\n    --registry-create r:5111\nnext: 1\n";
+        let value = "--agents 1 --registry-create r:5111 --k3s-arg --disable=metrics-server@server:0";
+        let out = apply(text, serde_json::json!([{"op": "replace", "path": "/with/args", "value": value}]));
+        assert_eq!(
+            out.expect("edit"),
+            "with:\n  args: >-\n    --agents 1\n    --registry-create r:5111\n    --k3s-arg --disable=metrics-server@server:0\nnext: 1\n"
+        );
+    }
+
+    #[test]
+    fn folded_scalar_keeps_unchanged_lines_around_a_change() {
+        let text = "a: >-\n  one\n  two\n  three\n";
+        let out = apply(text, serde_json::json!([{"op": "replace", "path": "/a", "value": "one 2 three"}]));
+        assert_eq!(out.expect("edit"), "a: >-\n  one\n  2\n  three\n");
     }
 }

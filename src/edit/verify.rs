@@ -71,16 +71,59 @@ pub fn verify(
             ));
         }
     }
-    if let (Some(a), Some(b)) = (&old.masked, &new.masked)
-        && a.blocks.len() != b.blocks.len()
-    {
-        return Err(refuse(
-            None,
-            String::new(),
-            "the edit changed the template's block structure".into(),
-        ));
-    }
+    check_template_structure(old, splices).map_err(|m| refuse(None, String::new(), m))?;
     Ok(new)
+}
+
+/// Template actions and blocks are either untouched or removed whole: no splice cuts
+/// through an action, removes one end of a block (or an `else`) without the rest, or inserts
+/// an unbalanced block.
+fn check_template_structure(old: &Document, splices: &[Splice]) -> Result<(), String> {
+    let Some(m) = &old.masked else {
+        return Ok(());
+    };
+    let removed = |at: usize| splices.iter().any(|s| s.start <= at && at < s.end);
+    for a in &m.actions {
+        for s in splices {
+            let overlap = a.span.start < s.end && s.start < a.span.end;
+            let inside = s.start <= a.span.start && a.span.end <= s.end;
+            if overlap && !inside {
+                return Err(format!("an edit cuts through the template action at line {}", a.line));
+            }
+        }
+    }
+    // Pair each block's opening, `else` and `end` actions; they go together or not at all.
+    let mut stack: Vec<Vec<&template::Action>> = Vec::new();
+    for a in &m.actions {
+        match a.kind {
+            template::ActionKind::Open(_) => stack.push(vec![a]),
+            template::ActionKind::Else => {
+                if let Some(top) = stack.last_mut() {
+                    top.push(a);
+                }
+            }
+            template::ActionKind::End => {
+                if let Some(mut parts) = stack.pop() {
+                    parts.push(a);
+                    let gone: Vec<bool> = parts.iter().map(|p| removed(p.span.start)).collect();
+                    if gone.iter().any(|g| *g) && !gone.iter().all(|g| *g) {
+                        return Err(format!(
+                            "the edit would remove part of the template block opened at line {}",
+                            parts[0].line
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for s in splices.iter().filter(|s| template::has_actions(&s.text)) {
+        let inserted = template::mask(&s.text).map_err(|e| format!("inserted text: {}", e.message))?;
+        if inserted.blocks.iter().any(|b| b.end_line.is_none()) {
+            return Err("the inserted text opens a template block it does not close".into());
+        }
+    }
+    Ok(())
 }
 
 /// In templates, expected strings are compared in masked form (actions in recipe snippets
@@ -119,7 +162,7 @@ fn mask_strings(v: &mut Value) {
 }
 
 /// Every byte outside the splices must be where the splices put it.
-fn check_untouched_bytes(old: &str, new: &str, splices: &[Splice]) -> Result<(), String> {
+pub fn check_untouched_bytes(old: &str, new: &str, splices: &[Splice]) -> Result<(), String> {
     let mut old_at = 0;
     let mut new_at = 0;
     for s in splices {

@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::path::{PathExpr, Segment};
-use crate::recipe::{Cond, FileRule, NewValue, Origin, Rule, When};
+use crate::recipe::{
+    Cond, FileRule, FlagEdit, NewValue, Origin, Rule, StepAnchor, StepSelector, When,
+};
 
 pub use resolve::{Resolution, resolve};
 
@@ -176,6 +178,38 @@ impl Planner {
                 value,
                 origin,
             } => self.bound(path, base, value, origin, false),
+            Rule::Step { selector, rules, origin } => {
+                for step in self.steps(selector, origin) {
+                    self.rules(rules, &step);
+                }
+            }
+            Rule::Command { words, path, edits, origin } => {
+                for target in self.targets(path, base, origin, false) {
+                    self.edit_command(&target, words, edits, origin);
+                }
+            }
+            Rule::Retry { attempts, delay, origin } => {
+                let mut target = base.to_vec();
+                target.push("run".into());
+                match lookup(&self.working, &target) {
+                    Some(Value::String(script)) => {
+                        let wrapped = crate::shell::wrap_retry(script, *attempts, *delay);
+                        if wrapped != *script {
+                            self.checked_script(&target, wrapped, origin);
+                        }
+                    }
+                    other => {
+                        let found = other.map_or("missing", type_name);
+                        self.out.errors.push((
+                            origin.clone(),
+                            format!("retry: {} is {found}, not a `run:` script", to_pointer(&target)),
+                        ))
+                    }
+                }
+            }
+            Rule::InsertStep { anchor, job, step, origin } => {
+                self.insert_step(anchor, job.as_deref(), step, origin)
+            }
             Rule::Each {
                 path,
                 whens,
@@ -210,6 +244,141 @@ impl Planner {
             seen: res.seen,
         });
         res.targets
+    }
+
+    /// The workflow steps a selector matches, as `/jobs/<job>/steps/<i>` key paths.
+    fn steps(&mut self, sel: &StepSelector, origin: &Origin) -> Vec<Vec<String>> {
+        let mut found = Vec::new();
+        let mut seen = Vec::new();
+        if let Some(Value::Object(jobs)) = self.working.get("jobs") {
+            for (job_id, job) in jobs {
+                if sel.job.as_deref().is_some_and(|j| j != "*" && j != job_id) {
+                    continue;
+                }
+                let Some(Value::Array(steps)) = job.get("steps") else {
+                    continue;
+                };
+                for (i, step) in steps.iter().enumerate() {
+                    let field = |k: &str| step.get(k).and_then(Value::as_str);
+                    let ok = sel.name.as_deref().is_none_or(|n| field("name") == Some(n))
+                        && sel.id.as_deref().is_none_or(|n| field("id") == Some(n))
+                        && sel
+                            .uses
+                            .as_deref()
+                            .is_none_or(|u| field("uses").is_some_and(|x| wildcard(u, x)));
+                    if ok {
+                        found.push(vec!["jobs".into(), job_id.clone(), "steps".into(), i.to_string()]);
+                    } else if let Some(label) = field("name").or(field("id")).or(field("uses")) {
+                        seen.push(format!("{job_id}: {label}"));
+                    }
+                }
+            }
+        }
+        self.out.probes.push(Probe {
+            origin: origin.clone(),
+            what: describe_step(sel),
+            matched: found.len(),
+            seen,
+        });
+        found
+    }
+
+    fn edit_command(&mut self, target: &[String], words: &[String], edits: &[FlagEdit], origin: &Origin) {
+        let Some(Value::String(script)) = lookup(&self.working, target) else {
+            let found = lookup(&self.working, target).map_or("missing", type_name);
+            self.out.errors.push((
+                origin.clone(),
+                format!("command: {} is {found}, not a shell script", to_pointer(target)),
+            ));
+            return;
+        };
+        let edits: Vec<crate::shell::CommandEdit> = edits.iter().map(shell_edit).collect();
+        // A bare argument list (`with/args`) is edited as the arguments of a stand-in command.
+        const ARGS: &str = "__patcher_args__";
+        let bare = words.is_empty();
+        let (words, script): (Vec<&str>, String) = if bare {
+            (vec![ARGS], format!("{ARGS} {script}"))
+        } else {
+            (words.iter().map(String::as_str).collect(), script.clone())
+        };
+        match crate::shell::edit_commands(&script, &words, &edits) {
+            Ok(mut res) => {
+                if bare {
+                    res.script = res.script.strip_prefix(ARGS).unwrap_or(&res.script).trim_start().to_string();
+                }
+                let words = if bare { vec!["(arguments)"] } else { words };
+                self.out.probes.push(Probe {
+                    origin: origin.clone(),
+                    what: format!("command `{}` in {}", words.join(" "), to_pointer(target)),
+                    matched: res.invocations,
+                    seen: Vec::new(),
+                });
+                if res.changed {
+                    self.checked_script(target, res.script, origin);
+                }
+            }
+            Err(e) => self.out.errors.push((origin.clone(), format!("{}: {e}", to_pointer(target)))),
+        }
+    }
+
+    /// Plans a new shell script only if it parses.
+    fn checked_script(&mut self, target: &[String], script: String, origin: &Origin) {
+        if let Err(e) = crate::shell::check_syntax(&script) {
+            self.out.errors.push((
+                origin.clone(),
+                format!("refusing to write {}: the edited script does not parse ({e})", to_pointer(target)),
+            ));
+            return;
+        }
+        self.ensure_json(target, &Value::String(script), origin, None);
+    }
+
+    fn insert_step(&mut self, anchor: &StepAnchor, job: Option<&str>, step: &NewValue, origin: &Origin) {
+        let (anchor_name, after) = match anchor {
+            StepAnchor::Before(n) => (n, false),
+            StepAnchor::After(n) => (n, true),
+        };
+        let key_of = |v: &Value| (v.get("name").cloned(), v.get("id").cloned());
+        let wanted = key_of(&step.value);
+        let mut inserts = Vec::new();
+        let mut matched = 0;
+        let mut seen = Vec::new();
+        if let Some(Value::Object(jobs)) = self.working.get("jobs") {
+            for (job_id, j) in jobs {
+                if job.is_some_and(|x| x != "*" && x != job_id) {
+                    continue;
+                }
+                let Some(Value::Array(steps)) = j.get("steps") else {
+                    continue;
+                };
+                let name_of = |s: &Value| s.get("name").and_then(Value::as_str).map(str::to_string);
+                let Some(at) = steps.iter().position(|s| name_of(s).as_deref() == Some(anchor_name)) else {
+                    seen.extend(steps.iter().filter_map(name_of).map(|n| format!("{job_id}: {n}")));
+                    continue;
+                };
+                matched += 1;
+                let exists = steps.iter().any(|s| {
+                    let (n, i) = key_of(s);
+                    (wanted.0.is_some() && n == wanted.0) || (wanted.1.is_some() && i == wanted.1)
+                });
+                if !exists {
+                    inserts.push((job_id.clone(), if after { at + 1 } else { at }));
+                }
+            }
+        }
+        let in_job = job.map(|j| format!(" in job `{j}`")).unwrap_or_default();
+        self.out.probes.push(Probe {
+            origin: origin.clone(),
+            what: format!("step named `{anchor_name}`{in_job}"),
+            matched,
+            seen,
+        });
+        for (job_id, index) in inserts {
+            let path = vec!["jobs".into(), job_id, "steps".into(), index.to_string()];
+            let snippet = step.yaml.clone().map(|y| (to_pointer(&path).to_string(), y));
+            let op = AddOperation { path: to_pointer(&path), value: step.value.clone() };
+            self.push(PatchOperation::Add(op), origin, snippet);
+        }
     }
 
     fn whens_hold(&mut self, whens: &[When], base: &[String]) -> bool {
@@ -468,6 +637,48 @@ impl Planner {
             }
         }
     }
+}
+
+fn shell_edit(e: &FlagEdit) -> crate::shell::CommandEdit {
+    use crate::shell::CommandEdit as C;
+    match e.clone() {
+        FlagEdit::Flag { name, value } => C::Flag { name, value },
+        FlagEdit::RemoveFlag { name, takes_value } => C::RemoveFlag { name, takes_value },
+        FlagEdit::ReplaceFlag { old, new } => C::ReplaceFlag { old, new },
+    }
+}
+
+/// `*` matches any run of characters (for `uses="owner/action@*"`).
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn describe_step(sel: &StepSelector) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = &sel.name {
+        parts.push(format!("`{n}`"));
+    }
+    for (k, v) in [("job", &sel.job), ("id", &sel.id), ("uses", &sel.uses)] {
+        if let Some(v) = v {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    format!("step {}", parts.join(" "))
 }
 
 fn nest(keys: &[String], value: Value) -> Value {

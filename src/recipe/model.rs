@@ -35,6 +35,8 @@ pub struct Recipe {
     pub description: Option<String>,
     pub origin: Origin,
     pub files: Vec<FileRule>,
+    /// `text "path" { ... }`: guarded edits of files that are not YAML.
+    pub texts: Vec<TextRule>,
 }
 
 /// `file "glob" ... { ... }`: which files a recipe edits and what must hold in them.
@@ -125,6 +127,17 @@ pub enum Rule {
         rules: Vec<Rule>,
         origin: Origin,
     },
+    /// `step "Name" job= id= uses= { rules }`: for every workflow step the selector matches,
+    /// the nested rules hold, with paths relative to the step.
+    Step { selector: StepSelector, rules: Vec<Rule>, origin: Origin },
+    /// `command "helm upgrade" path="run" { flag ...; remove-flag ...; replace-flag ... }`:
+    /// every invocation of the command in the shell script at `path` (default `run`).
+    Command { words: Vec<String>, path: PathExpr, edits: Vec<FlagEdit>, origin: Origin },
+    /// `retry attempts=3 delay=30`: the step's `run` script is wrapped in a bounded retry loop.
+    Retry { attempts: u32, delay: u32, origin: Origin },
+    /// `insert-step before="Name" job="deploy" (yaml)"..."`: the step exists (by `name` or
+    /// `id`) in every job that has the anchor step.
+    InsertStep { anchor: StepAnchor, job: Option<String>, step: NewValue, origin: Origin },
 }
 
 impl Rule {
@@ -135,7 +148,61 @@ impl Rule {
             | Rule::Ensure { origin, .. }
             | Rule::AtLeast { origin, .. }
             | Rule::AtMost { origin, .. }
-            | Rule::Each { origin, .. } => origin,
+            | Rule::Each { origin, .. }
+            | Rule::Step { origin, .. }
+            | Rule::Command { origin, .. }
+            | Rule::Retry { origin, .. }
+            | Rule::InsertStep { origin, .. } => origin,
         }
     }
+}
+
+/// Which workflow steps a `step` block edits; every given field must match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepSelector {
+    /// The step's `name`.
+    pub name: Option<String>,
+    /// The job id (key under `jobs`); `*` or absent means every job.
+    pub job: Option<String>,
+    /// The step's `id`.
+    pub id: Option<String>,
+    /// The step's `uses`, with `*` as a wildcard (`AbsaOSS/k3d-action@*`).
+    pub uses: Option<String>,
+}
+
+/// One argument-level edit of a shell command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagEdit {
+    /// `flag "--wait"` / `flag "--timeout" "600s"`: present, with this value.
+    Flag { name: String, value: Option<String> },
+    /// `remove-flag "--atomic"` (`takes-value=#true`: also its value word).
+    RemoveFlag { name: String, takes_value: bool },
+    /// `replace-flag "--old" "--new"`: renamed, value kept.
+    ReplaceFlag { old: String, new: String },
+}
+
+/// Where `insert-step` puts the new step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepAnchor {
+    Before(String),
+    After(String),
+}
+
+/// `text "path" { replace ...; ensure-line ... }` for a file that is not YAML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextRule {
+    /// A literal path relative to the root.
+    pub path: String,
+    pub optional: bool,
+    pub edits: Vec<TextEdit>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextEdit {
+    /// `replace "old" "new"`: exactly one occurrence of `old` becomes `new` (holds when
+    /// `old` is gone and `new` is there exactly once).
+    Replace { old: String, new: String, origin: Origin },
+    /// `ensure-line "line" after="anchor"`: the line follows the one line containing `anchor`.
+    EnsureLine { line: String, after: String, origin: Origin },
 }

@@ -13,7 +13,10 @@ use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 use serde_json::{Number, Value};
 
-use super::model::{Cond, FileRule, Match, NewValue, Origin, Recipe, RecipeSet, Rule, When};
+use super::model::{
+    Cond, FileRule, FlagEdit, Match, NewValue, Origin, Recipe, RecipeSet, Rule, StepAnchor,
+    StepSelector, TextEdit, TextRule, When,
+};
 use crate::path::PathExpr;
 
 // ---------------------------------------------------------------------------------------
@@ -501,8 +504,99 @@ const AT_MOST: Spec = Spec {
     block: Block::Forbidden,
 };
 
+const STEP: Spec = Spec {
+    name: "step",
+    usage: "step \"Step name\" job=\"deploy\" id=\"helm\" uses=\"owner/action@*\" { ... }",
+    args: &[],
+    max: Some(1),
+    props: &["job", "id", "uses"],
+    block: Block::Required,
+};
+const COMMAND: Spec = Spec {
+    name: "command",
+    usage: "command \"helm upgrade\" path=\"run\" { flag \"--wait\" }",
+    args: &[],
+    max: Some(1),
+    props: &["path"],
+    block: Block::Required,
+};
+const FLAG: Spec = Spec {
+    name: "flag",
+    usage: "flag \"--timeout\" \"600s\"` or `flag \"--wait\"",
+    args: &["a flag"],
+    max: Some(2),
+    props: &[],
+    block: Block::Forbidden,
+};
+const REMOVE_FLAG: Spec = Spec {
+    name: "remove-flag",
+    usage: "remove-flag \"--atomic\" takes-value=#false",
+    args: &["a flag"],
+    max: Some(1),
+    props: &["takes-value"],
+    block: Block::Forbidden,
+};
+const REPLACE_FLAG: Spec = Spec {
+    name: "replace-flag",
+    usage: "replace-flag \"--old\" \"--new\"",
+    args: &["the old flag", "the new flag"],
+    max: Some(2),
+    props: &[],
+    block: Block::Forbidden,
+};
+const RETRY: Spec = Spec {
+    name: "retry",
+    usage: "retry attempts=3 delay=30",
+    args: &[],
+    max: Some(0),
+    props: &["attempts", "delay"],
+    block: Block::Forbidden,
+};
+const INSERT_STEP: Spec = Spec {
+    name: "insert-step",
+    usage: "insert-step after=\"Step name\" job=\"deploy\" (yaml)\"\"\"...\"\"\"",
+    args: &["the step, as a (yaml) snippet"],
+    max: Some(1),
+    props: &["before", "after", "job"],
+    block: Block::Forbidden,
+};
+const TEXT: Spec = Spec {
+    name: "text",
+    usage: "text \"path/to/file.py\" optional=#false { replace \"old\" \"new\" }",
+    args: &["a file path"],
+    max: Some(1),
+    props: &["optional"],
+    block: Block::Required,
+};
+const REPLACE: Spec = Spec {
+    name: "replace",
+    usage: "replace \"exact old text\" \"new text\"",
+    args: &["the old text", "the new text"],
+    max: Some(2),
+    props: &[],
+    block: Block::Forbidden,
+};
+const ENSURE_LINE: Spec = Spec {
+    name: "ensure-line",
+    usage: "ensure-line \"the line\" after=\"text of the line before it\"",
+    args: &["the line"],
+    max: Some(1),
+    props: &["after"],
+    block: Block::Forbidden,
+};
+
 /// Every node name the language knows, wherever it is allowed.
 const ALL_NODES: &[&str] = &[
+    "step",
+    "command",
+    "flag",
+    "remove-flag",
+    "replace-flag",
+    "retry",
+    "insert-step",
+    "text",
+    "replace",
+    "ensure-line",
     "recipe",
     "description",
     "file",
@@ -530,19 +624,43 @@ const TOP: Place = Place {
 };
 const IN_RECIPE: Place = Place {
     name: "inside `recipe`",
-    allowed: &["description", "file"],
+    allowed: &["description", "file", "text"],
 };
 const IN_FILE: Place = Place {
     name: "inside `file`",
     allowed: &[
-        "match", "when", "each", "set", "remove", "ensure", "at-least", "at-most",
+        "match",
+        "when",
+        "each",
+        "set",
+        "remove",
+        "ensure",
+        "at-least",
+        "at-most",
+        "step",
+        "insert-step",
+        "command",
     ],
 };
 const IN_EACH: Place = Place {
     name: "inside `each`",
     allowed: &[
-        "when", "each", "set", "remove", "ensure", "at-least", "at-most",
+        "when", "each", "set", "remove", "ensure", "at-least", "at-most", "command",
     ],
+};
+const IN_STEP: Place = Place {
+    name: "inside `step`",
+    allowed: &[
+        "each", "set", "remove", "ensure", "at-least", "at-most", "command", "retry",
+    ],
+};
+const IN_COMMAND: Place = Place {
+    name: "inside `command`",
+    allowed: &["flag", "remove-flag", "replace-flag"],
+};
+const IN_TEXT: Place = Place {
+    name: "inside `text`",
+    allowed: &["replace", "ensure-line"],
 };
 
 const PATH_HELP: &str =
@@ -949,6 +1067,7 @@ impl<'a> Parser<'a> {
         let mut description: Option<(String, SourceSpan)> = None;
         let mut description_seen: Option<SourceSpan> = None;
         let mut files = Vec::new();
+        let mut texts = Vec::new();
         let mut file_nodes = 0;
         for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
             match child.name().value() {
@@ -986,6 +1105,12 @@ impl<'a> Parser<'a> {
                         files.push(file);
                     }
                 }
+                "text" => {
+                    file_nodes += 1;
+                    if let Some(text) = self.text_rule(child) {
+                        texts.push(text);
+                    }
+                }
                 _ => self.unknown_node(child, IN_RECIPE),
             }
         }
@@ -998,7 +1123,8 @@ impl<'a> Parser<'a> {
                 self.head_line_span(node),
                 "no `file` in this recipe",
                 what,
-                "add `file \"path/or/glob\" { ... }` inside the recipe to say which files it edits",
+                "add `file \"path/or/glob\" { ... }` (or `text \"path\" { ... }`) inside the recipe to \
+                 say which files it edits",
             );
         }
 
@@ -1007,6 +1133,7 @@ impl<'a> Parser<'a> {
             description: description.map(|(text, _)| text),
             origin,
             files,
+            texts,
         })
     }
 
@@ -1272,6 +1399,10 @@ impl<'a> Parser<'a> {
                 })
             }
             "ensure" => self.ensure(node, origin),
+            "step" => self.step(node, origin),
+            "command" => self.command(node, origin),
+            "retry" => self.retry(node, origin),
+            "insert-step" => self.insert_step(node, origin),
             "at-least" | "at-most" => {
                 let at_least = node.name().value() == "at-least";
                 let spec = if at_least { &AT_LEAST } else { &AT_MOST };
@@ -1307,6 +1438,281 @@ impl<'a> Parser<'a> {
                 None
             }
         }
+    }
+
+    // --- workflows and text files ------------------------------------------------------
+
+    fn opt_string_prop(&mut self, head: &Head<'_>, name: &str, help: &str) -> Result<Option<String>, ()> {
+        match head.props.get(name) {
+            None => Ok(None),
+            Some(entry) => self
+                .string_arg(entry, &format!("`{name}`"), help)
+                .map(Some)
+                .ok_or(()),
+        }
+    }
+
+    fn step(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
+        let head = self.head(node, &STEP);
+        const HELP: &str = "select the step by its name, `job=`, `id=` or `uses=`, e.g. \
+                            step \"Helm upgrade\" job=\"deploy\" { ... }";
+        let name = match head.args.first() {
+            Some(entry) => Some(self.string_arg(entry, "the step name", HELP)?),
+            None => None,
+        };
+        let job = self.opt_string_prop(&head, "job", HELP);
+        let id = self.opt_string_prop(&head, "id", HELP);
+        let uses = self.opt_string_prop(&head, "uses", HELP);
+        let body = self.body(node.children(), IN_STEP);
+        let (Ok(job), Ok(id), Ok(uses)) = (job, id, uses) else {
+            return None;
+        };
+        if name.is_none() && id.is_none() && uses.is_none() {
+            self.error(
+                self.head_line_span(node),
+                "no selector",
+                "`step` needs a step name, `id=` or `uses=` to select steps",
+                HELP,
+            );
+            return None;
+        }
+        if !head.ok {
+            return None;
+        }
+        Some(Rule::Step {
+            selector: StepSelector { name, job, id, uses },
+            rules: body.rules,
+            origin,
+        })
+    }
+
+    fn command(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
+        let head = self.head(node, &COMMAND);
+        if !head.ok {
+            return None;
+        }
+        // No words: the string at `path=` is itself an argument list (e.g. `with/args`).
+        let words: Vec<String> = match head.args.first() {
+            Some(entry) => {
+                let text = self.string_arg(
+                    entry,
+                    "the command",
+                    "write the command's leading words in quotes, e.g. command \"helm upgrade\" { ... }",
+                )?;
+                let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+                if words.is_empty() {
+                    self.error(
+                        entry.span(),
+                        "empty command",
+                        "the command is empty",
+                        "name the command by its leading words, e.g. \"helm upgrade\"",
+                    );
+                    return None;
+                }
+                words
+            }
+            None if head.props.contains_key("path") => Vec::new(),
+            None => {
+                self.error(
+                    self.head_line_span(node),
+                    "no command",
+                    "`command` needs the command's leading words, or `path=` to an argument list",
+                    "write `command \"helm upgrade\" { ... }`, or `command path=\"with/args\" { ... }`",
+                );
+                return None;
+            }
+        };
+        let path = match head.props.get("path") {
+            Some(entry) => self.path_arg(entry)?,
+            None => PathExpr::parse("run").ok()?,
+        };
+        let mut edits = Vec::new();
+        for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
+            let name = child.name().value();
+            if !IN_COMMAND.allowed.contains(&name) {
+                self.unknown_node(child, IN_COMMAND);
+                continue;
+            }
+            const FLAG_HELP: &str = "write the flag in quotes, e.g. \"--wait\"";
+            match name {
+                "flag" => {
+                    let h = self.head(child, &FLAG);
+                    if !h.ok {
+                        continue;
+                    }
+                    let Some(flag) = self.string_arg(h.args[0], "the flag", FLAG_HELP) else {
+                        continue;
+                    };
+                    let value = match h.args.get(1) {
+                        Some(e) => match self.string_arg(e, "the flag's value", "write the value in quotes, e.g. \"600s\"") {
+                            Some(v) => Some(v),
+                            None => continue,
+                        },
+                        None => None,
+                    };
+                    edits.push(FlagEdit::Flag { name: flag, value });
+                }
+                "remove-flag" => {
+                    let h = self.head(child, &REMOVE_FLAG);
+                    let takes_value = self.bool_prop(&h, "takes-value");
+                    if !h.ok {
+                        continue;
+                    }
+                    if let (Some(flag), Ok(takes_value)) =
+                        (self.string_arg(h.args[0], "the flag", FLAG_HELP), takes_value)
+                    {
+                        edits.push(FlagEdit::RemoveFlag { name: flag, takes_value });
+                    }
+                }
+                _ => {
+                    let h = self.head(child, &REPLACE_FLAG);
+                    if !h.ok {
+                        continue;
+                    }
+                    let old = self.string_arg(h.args[0], "the old flag", FLAG_HELP);
+                    let new = self.string_arg(h.args[1], "the new flag", FLAG_HELP);
+                    if let (Some(old), Some(new)) = (old, new) {
+                        edits.push(FlagEdit::ReplaceFlag { old, new });
+                    }
+                }
+            }
+        }
+        Some(Rule::Command { words, path, edits, origin })
+    }
+
+    fn small_number_prop(&mut self, head: &Head<'_>, name: &str, default: u32, max: u32) -> Option<u32> {
+        let Some(entry) = head.props.get(name) else {
+            return Some(default);
+        };
+        match entry.value() {
+            KdlValue::Integer(i) if *i >= 1 && *i <= max as i128 => Some(*i as u32),
+            other => {
+                self.error(
+                    entry.span(),
+                    "not a small positive integer",
+                    format!("`{name}` must be an integer from 1 to {max}, found {}", kdl_kind(other)),
+                    format!("write e.g. `{name}={default}`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn retry(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
+        let head = self.head(node, &RETRY);
+        let attempts = self.small_number_prop(&head, "attempts", 3, 20);
+        let delay = self.small_number_prop(&head, "delay", 30, 3600);
+        if !head.ok {
+            return None;
+        }
+        Some(Rule::Retry { attempts: attempts?, delay: delay?, origin })
+    }
+
+    fn insert_step(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
+        let head = self.head(node, &INSERT_STEP);
+        const HELP: &str = "write `insert-step after=\"Checkout\" (yaml)\"\"\"...\"\"\"` (or `before=`)";
+        let before = self.opt_string_prop(&head, "before", HELP).ok()?;
+        let after = self.opt_string_prop(&head, "after", HELP).ok()?;
+        let job = self.opt_string_prop(&head, "job", HELP).ok()?;
+        if !head.ok {
+            return None;
+        }
+        let anchor = match (before, after) {
+            (Some(b), None) => StepAnchor::Before(b),
+            (None, Some(a)) => StepAnchor::After(a),
+            _ => {
+                self.error(
+                    self.head_line_span(node),
+                    "needs one anchor",
+                    "`insert-step` needs exactly one of `before=` and `after=`",
+                    HELP,
+                );
+                return None;
+            }
+        };
+        let step = self.value(head.args[0])?;
+        let named = step.value.get("name").or_else(|| step.value.get("id"));
+        if !step.value.is_object() || named.is_none() {
+            self.error(
+                head.args[0].span(),
+                "not a named step",
+                "the inserted step must be a mapping with a `name` (or `id`), so a re-run finds it",
+                "give the step a `name:` in the (yaml) snippet",
+            );
+            return None;
+        }
+        Some(Rule::InsertStep { anchor, job, step, origin })
+    }
+
+    fn text_rule(&mut self, node: &KdlNode) -> Option<TextRule> {
+        let head = self.head(node, &TEXT);
+        let origin = self.origin(node.span().offset());
+        let optional = self.bool_prop(&head, "optional");
+        let path = match head.args.first() {
+            Some(entry) if head.ok => self.glob(entry),
+            _ => None,
+        };
+        let mut edits = Vec::new();
+        for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
+            let name = child.name().value();
+            if !IN_TEXT.allowed.contains(&name) {
+                self.unknown_node(child, IN_TEXT);
+                continue;
+            }
+            let child_origin = self.origin(child.span().offset());
+            const HELP: &str = "write the text in quotes; use \"\"\" ... \"\"\" for several lines";
+            if name == "replace" {
+                let h = self.head(child, &REPLACE);
+                if !h.ok {
+                    continue;
+                }
+                let old = self.string_arg(h.args[0], "the old text", HELP);
+                let new = self.string_arg(h.args[1], "the new text", HELP);
+                if let (Some(old), Some(new)) = (old, new) {
+                    if old.is_empty() {
+                        self.error(h.args[0].span(), "empty", "the old text is empty", HELP);
+                        continue;
+                    }
+                    edits.push(TextEdit::Replace { old, new, origin: child_origin });
+                }
+            } else {
+                let h = self.head(child, &ENSURE_LINE);
+                let after = self.opt_string_prop(&h, "after", HELP);
+                if !h.ok {
+                    continue;
+                }
+                let line = self.string_arg(h.args[0], "the line", HELP);
+                match (line, after) {
+                    (Some(line), Ok(Some(after))) if !line.contains('\n') => {
+                        edits.push(TextEdit::EnsureLine { line, after, origin: child_origin })
+                    }
+                    (Some(_), Ok(Some(_))) => {
+                        self.error(h.args[0].span(), "several lines", "`ensure-line` takes one line", "use one `ensure-line` per line");
+                    }
+                    (_, Ok(None)) => {
+                        self.error(
+                            self.head_line_span(child),
+                            "no `after=`",
+                            "`ensure-line` needs `after=` naming text of the line it follows",
+                            HELP,
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(p) = &path
+            && is_glob(p)
+        {
+            self.error(
+                head.args[0].span(),
+                "a glob",
+                format!("`text` takes one literal path, but `{p}` is a glob"),
+                "name the file exactly",
+            );
+            return None;
+        }
+        Some(TextRule { path: path?, optional: optional.ok()?, edits, origin })
     }
 
     fn ensure(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {

@@ -141,6 +141,9 @@ pub fn json(outcome: &Outcome) -> Value {
             json!({
                 "path": c.path,
                 "created": c.created,
+                "text": c.text_ops.iter().map(|t| json!({
+                    "edit": t.summary, "line": t.line, "recipe": &*t.recipe,
+                })).collect::<Vec<_>>(),
                 "documents": c.docs.iter().map(|(i, ops)| json!({
                     "index": i,
                     "patch": ops.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
