@@ -139,6 +139,11 @@ pub fn edit_commands(
     command: &[&str],
     edits: &[CommandEdit],
 ) -> Result<EditResult, ShellError> {
+    if command.is_empty() {
+        return Err(ShellError::new(
+            "no command to match: give its leading words",
+        ));
+    }
     edit_impl(script, command, edits, false)
 }
 
@@ -235,7 +240,7 @@ pub fn lint(script: &str, folded: bool) -> Vec<ShellWarning> {
             }
             Kind::Word => {
                 let raw = text(script, t.start, t.end);
-                let rest = &script[t.end.min(script.len())..];
+                let rest = text(script, t.end, script.len());
                 let line_rest = rest.split('\n').next().unwrap_or("");
                 if ends_with_escaped_blank(raw) && line_rest.trim().is_empty() {
                     warn(
@@ -339,10 +344,23 @@ fn is_safe(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c)
 }
 
-/// `value` as one shell word: bare when safe, single-quoted otherwise.
+/// `value` as one literal shell word: bare when safe, else single-quoted — or, when it holds
+/// `$` or `` ` ``, double-quoted with those escaped (same literal, and shellcheck does not
+/// take it for an expansion that was meant to happen, SC2016).
 fn quote(value: &str) -> String {
     if !value.is_empty() && value.chars().all(is_safe) {
         value.to_string()
+    } else if value.contains(['$', '`']) {
+        let mut out = String::with_capacity(value.len() + 4);
+        out.push('"');
+        for c in value.chars() {
+            if matches!(c, '$' | '`' | '"' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
     } else {
         format!("'{}'", value.replace('\'', r"'\''"))
     }
@@ -474,17 +492,18 @@ impl<'a> Invocation<'a> {
             anchor_line
         } else {
             // The anchor is on the command's first line: use the first continued line.
-            let after = self.src[first_line..]
+            text(self.src, first_line, self.src.len())
                 .find('\n')
-                .map_or(self.src.len(), |p| first_line + p + 1);
-            after
+                .map_or(self.src.len(), |p| first_line + p + 1)
         };
-        let indent: String = self.src[indent_line.min(self.src.len())..]
+        let indent: String = text(self.src, indent_line, self.src.len())
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
-        let sep = if folded { "\n" } else { " \\\n" };
-        Splice::insert(at, format!("{sep}{indent}{flag}"))
+        if folded {
+            return Splice::insert(at, format!("\n{indent}{flag}"));
+        }
+        Splice::insert(at, format!(" \\\n{indent}{flag}"))
     }
 
     /// The splice that removes items `a..=b` (and the layout around them).

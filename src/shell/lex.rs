@@ -110,8 +110,9 @@ impl Lexer<'_> {
             while let Some(c) = self.at(self.i) {
                 if c == b' ' || c == b'\t' || (self.folded && c == b'\n') {
                     self.i += 1;
-                } else if c == b'\\' && self.at(self.i + 1) == Some(b'\n') {
-                    self.i += 2;
+                } else if c == b'\\' && matches!(self.at(self.i + 1), Some(b'\n') | None) {
+                    // A continuation, or a lone `\` at the end of the script (bash drops it).
+                    self.i = (self.i + 2).min(self.b.len());
                 } else {
                     break;
                 }
@@ -251,7 +252,8 @@ impl Lexer<'_> {
                         break;
                     }
                 }
-                b'\\' => j = (j + 2).min(self.b.len()),
+                b'\\' if j + 1 == self.b.len() => break,
+                b'\\' => j += 2,
                 b'\'' => j = self.scan_single(j)?,
                 b'"' => j = self.scan_double(j, 0)?,
                 b'$' => j = self.scan_dollar(j, 0)?,
@@ -296,6 +298,8 @@ impl Lexer<'_> {
             match c {
                 b'\\' => j += 2,
                 b'"' => return Ok(j + 1),
+                // `$"` / `$'` are no quotes inside double quotes.
+                b'$' if matches!(self.at(j + 1), Some(b'"') | Some(b'\'')) => j += 1,
                 b'$' => j = self.scan_dollar(j, depth + 1)?,
                 b'`' => j = self.scan_backtick(j)?,
                 _ => j += 1,
@@ -367,26 +371,16 @@ impl Lexer<'_> {
         err(i, "unterminated `(`: missing `)`")
     }
 
-    /// `i` at `{` of `${`; returns the position after the matching `}`.
+    /// `i` at `{` of `${`; returns the position after the closing `}`: like bash, the first
+    /// `}` outside quotes and nested substitutions (a plain `{` inside does not nest).
     fn scan_braces(&self, i: usize, depth: usize) -> Res<usize> {
         if depth > MAX_DEPTH {
             return err(i, "substitutions nested too deeply");
         }
-        let mut open = 0usize;
-        let mut j = i;
+        let mut j = i + 1;
         while let Some(c) = self.at(j) {
             match c {
-                b'{' => {
-                    open += 1;
-                    j += 1;
-                }
-                b'}' => {
-                    open = open.saturating_sub(1);
-                    j += 1;
-                    if open == 0 {
-                        return Ok(j);
-                    }
-                }
+                b'}' => return Ok(j + 1),
                 b'\\' => j += 2,
                 b'\'' => j = self.scan_single(j)?,
                 b'"' => j = self.scan_double(j, depth + 1)?,

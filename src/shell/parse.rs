@@ -85,9 +85,8 @@ impl Stop {
     }
 }
 
-const RESERVED: &[&str] = &[
-    "then", "elif", "else", "fi", "do", "done", "esac", "}", "in",
-];
+/// Reserved words that cannot start a command.
+const RESERVED: &[&str] = &["then", "elif", "else", "fi", "do", "done", "esac", "}"];
 
 struct Parser<'a> {
     src: &'a str,
@@ -205,14 +204,28 @@ impl Parser<'_> {
     }
 
     fn pipeline(&mut self) -> Res<()> {
+        let mut prefixed = false;
         if self.is_word(self.peek(), "!") {
             self.i += 1;
+            prefixed = true;
         }
         if self.is_word(self.peek(), "time") {
             self.i += 1;
+            prefixed = true;
             if self.is_word(self.peek(), "-p") {
                 self.i += 1;
             }
+        }
+        // bash accepts a bare `!` or `time` (an empty pipeline).
+        let ends = match self.peek() {
+            None => true,
+            Some(t) => matches!(
+                t.kind,
+                Kind::Op(Op::Newline | Op::Semi | Op::Amp | Op::AndIf | Op::OrIf)
+            ),
+        };
+        if prefixed && ends {
+            return Ok(());
         }
         self.command()?;
         while Self::is_op(self.peek(), Op::Pipe) {
@@ -312,7 +325,7 @@ impl Parser<'_> {
                         self.skip_newlines();
                         return self.command();
                     }
-                    w if RESERVED.contains(&w) && w != "in" => return Err(self.unexpected(t)),
+                    w if RESERVED.contains(&w) => return Err(self.unexpected(t)),
                     _ => return self.simple(),
                 }
                 self.redirections()
@@ -475,8 +488,7 @@ impl Parser<'_> {
     fn simple(&mut self) -> Res<()> {
         let mut items = Vec::new();
         let mut named = false;
-        loop {
-            let Some(t) = self.peek() else { break };
+        while let Some(t) = self.peek() {
             match t.kind {
                 Kind::Word => {
                     self.i += 1;
@@ -579,7 +591,7 @@ mod tests {
             "( cd x && make ) && (( i++ ))",
             "[[ ( $a == b ) && -n $c ]] && echo",
             "X=1 Y=(a b) cmd >out <in",
-            "! true\ntime -p sleep 1",
+            "! true\ntime -p sleep 1\n!\ntime; !",
             "cat <<EOF\n(fi\nEOF\n",
         ] {
             assert!(check(src).is_ok(), "{src}: {:?}", check(src));
