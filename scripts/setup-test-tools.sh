@@ -2,6 +2,7 @@
 # Installs the external tools the tests use. Each is optional: a test whose tool is missing
 # prints SKIPPED with the reason instead of passing silently.
 #   - the helm shim in ../shared/tools/helm (real Helm engine, no cluster): renders the sample chart
+#   - shellcheck (Debian package): shell edits must add no shellcheck finding (tests/shell_edits.rs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -14,6 +15,18 @@ if [ -x ../shared/tools/helm/setup ]; then
   fi
 else
   echo "setup: ../shared/tools/helm not found (chart render tests will be skipped)" >&2
+fi
+
+if command -v shellcheck >/dev/null 2>&1; then
+  echo "setup: shellcheck ready"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck) >/dev/null 2>&1; then
+    echo "setup: shellcheck installed"
+  else
+    echo "setup: shellcheck could not be installed (shellcheck comparisons will be skipped)" >&2; status=1
+  fi
+else
+  echo "setup: shellcheck not found (shellcheck comparisons will be skipped)" >&2
 fi
 
 exit $status

@@ -2,7 +2,7 @@
 //!
 //! Data flows one way: [`recipe`] (KDL → typed recipes) → [`plan`] (recipes × documents →
 //! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
-//! [`doc`] is the only module that reads YAML.
+//! [`doc`] is the only module that reads YAML; [`shell`] edits shell commands by argument.
 
 pub mod doc;
 pub mod edit;
@@ -11,3 +11,4 @@ pub mod path;
 pub mod plan;
 pub mod recipe;
 pub mod report;
+pub mod shell;
