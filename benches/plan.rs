@@ -16,9 +16,13 @@ fn main() {
         eprintln!("SKIPPED: ../shared/corpus not found; the benchmark needs it");
         return;
     }
-    let recipes = patcher::recipe::load(&[manifest.join("benches/recipes")]).expect("bench recipes");
+    let recipes =
+        patcher::recipe::load(&[manifest.join("benches/recipes")]).expect("bench recipes");
     let files = corpus_yaml(&corpus);
-    let bytes: usize = files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len() as usize)).sum();
+    let bytes: usize = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len() as usize))
+        .sum();
     let mb = bytes as f64 / 1e6;
     println!("corpus: {} YAML files, {mb:.2} MB", files.len());
 
@@ -30,7 +34,9 @@ fn main() {
     });
     let serde = median(runs, || {
         for f in &files {
-            let Ok(text) = std::fs::read_to_string(f) else { continue };
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
             for d in yaml_serde::Deserializer::from_str(&text) {
                 std::hint::black_box(serde_json::Value::deserialize(d).ok());
             }
@@ -43,9 +49,16 @@ fn main() {
         std::hint::black_box(outcome);
     });
     let rate = |d: Duration| (files.len() as f64 / d.as_secs_f64(), mb / d.as_secs_f64());
-    for (name, d) in [("read only", read), ("yaml_serde parse (baseline)", serde), ("patcher plan", plan)] {
+    for (name, d) in [
+        ("read only", read),
+        ("yaml_serde parse (baseline)", serde),
+        ("patcher plan", plan),
+    ] {
         let (fps, mbps) = rate(d);
-        println!("{name:30} {:8.1} ms  {fps:9.0} files/s  {mbps:7.1} MB/s", d.as_secs_f64() * 1e3);
+        println!(
+            "{name:30} {:8.1} ms  {fps:9.0} files/s  {mbps:7.1} MB/s",
+            d.as_secs_f64() * 1e3
+        );
     }
     println!(
         "plan / yaml_serde parse = {:.2}x   (plan: {changes} files changed, verified, re-planned)",
@@ -56,10 +69,16 @@ fn main() {
     let bin = manifest.join("target/release/patcher");
     if bin.is_file() {
         let one = median(21, || {
-            let out = std::process::Command::new(&bin).args(["plan", "--color", "never"]).current_dir(manifest).output();
+            let out = std::process::Command::new(&bin)
+                .args(["plan", "--color", "never"])
+                .current_dir(manifest)
+                .output();
             std::hint::black_box(out.ok());
         });
-        println!("one `patcher plan` process on the sample app: {:.1} ms (median of 21)", one.as_secs_f64() * 1e3);
+        println!(
+            "one `patcher plan` process on the sample app: {:.1} ms (median of 21)",
+            one.as_secs_f64() * 1e3
+        );
     } else {
         println!("(build --release to also time one `patcher plan` process on the sample app)");
     }

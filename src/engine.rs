@@ -73,7 +73,10 @@ impl FileChange {
     /// Names of the recipes with ops in this file, in order of first appearance.
     pub fn recipes(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let names = self.docs.iter().flat_map(|(_, ops)| ops.iter().map(|o| &o.recipe));
+        let names = self
+            .docs
+            .iter()
+            .flat_map(|(_, ops)| ops.iter().map(|o| &o.recipe));
         for name in names.chain(self.text_ops.iter().map(|t| &t.recipe)) {
             if !out.iter().any(|r| **r == **name) {
                 out.push(name.to_string());
@@ -167,16 +170,22 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
         for (ti, rule) in recipe.texts.iter().enumerate() {
             let full = root_canon.join(&rule.path);
             if Path::new(&rule.path).is_absolute()
-                || Path::new(&rule.path).components().any(|c| matches!(c, Component::ParentDir))
+                || Path::new(&rule.path)
+                    .components()
+                    .any(|c| matches!(c, Component::ParentDir))
             {
-                let msg = format!("`{}` leaves the repository root; paths must stay inside it", rule.path);
+                let msg = format!(
+                    "`{}` leaves the repository root; paths must stay inside it",
+                    rule.path
+                );
                 out.errors.push(finding(recipe, &rule.origin, None, msg));
                 continue;
             }
             if std::fs::symlink_metadata(&full).is_err() {
                 if !rule.optional {
                     let msg = format!("file {} does not exist", rule.path);
-                    out.warnings.push(finding(recipe, &rule.origin, Some(&rule.path), msg));
+                    out.warnings
+                        .push(finding(recipe, &rule.origin, Some(&rule.path), msg));
                 }
                 continue;
             }
@@ -185,7 +194,10 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
                 continue;
             }
             files_matched[ri] += 1;
-            text_targets.entry(rel_string(Path::new(&rule.path))).or_default().push((ri, ti));
+            text_targets
+                .entry(rel_string(Path::new(&rule.path)))
+                .or_default()
+                .push((ri, ti));
         }
     }
     for (path, rules) in &text_targets {
@@ -213,6 +225,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
     let mut files_changed = vec![0usize; recipes.recipes.len()];
     for r in results {
         out.errors.extend(r.errors);
+        out.warnings.extend(r.warnings);
         for (ri, p) in r.probes {
             let e = probes
                 .entry((ri, p.origin.to_string(), p.what.clone()))
@@ -237,7 +250,11 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
         for (ri, recipe) in recipes.recipes.iter().enumerate() {
             let yaml_ops = change.docs.iter().flat_map(|(_, ops)| ops);
             let n = yaml_ops.filter(|o| *o.recipe == *recipe.name).count()
-                + change.text_ops.iter().filter(|t| *t.recipe == *recipe.name).count();
+                + change
+                    .text_ops
+                    .iter()
+                    .filter(|t| *t.recipe == *recipe.name)
+                    .count();
             ops_per_recipe[ri] += n;
             files_changed[ri] += (n > 0) as usize;
         }
@@ -329,6 +346,7 @@ fn nearest_miss(what: &str, seen: &[String]) -> String {
 struct FileResult {
     change: Option<FileChange>,
     errors: Vec<Finding>,
+    warnings: Vec<Finding>,
     probes: Vec<(usize, Probe)>,
 }
 
@@ -342,6 +360,7 @@ fn plan_file(
     let mut res = FileResult {
         change: None,
         errors: Vec::new(),
+        warnings: Vec::new(),
         probes: Vec::new(),
     };
     let first = &recipes.recipes[rules[0].0];
@@ -380,6 +399,10 @@ fn plan_file(
         errors,
         probes,
     } = plan_rules(&doc, rules, recipes);
+    res.warnings = workflow_warnings(&doc)
+        .into_iter()
+        .map(|m| finding(first, origin, Some(path), m))
+        .collect();
     res.probes = probes;
     if !errors.is_empty() {
         res.errors.extend(
@@ -459,6 +482,81 @@ fn plan_file(
     res
 }
 
+/// Shell bugs already present in a workflow: a comment after a `\` continuation in a `run:`
+/// script, or a `#` comment inside a folded (`>`) `with:` value passed as arguments.
+fn workflow_warnings(doc: &Document) -> Vec<String> {
+    let mut out = Vec::new();
+    for ydoc in &doc.docs {
+        let Some(Value::Object(jobs)) = ydoc.model.get("jobs") else {
+            continue;
+        };
+        for (job, j) in jobs {
+            let Some(Value::Array(steps)) = j.get("steps") else {
+                continue;
+            };
+            for (i, step) in steps.iter().enumerate() {
+                let base = ["jobs", job.as_str(), "steps", &i.to_string()].map(str::to_string);
+                let mut check = |rel: &[&str], script: &str, folded: bool| {
+                    let mut keys = base.to_vec();
+                    keys.extend(rel.iter().map(|k| k.to_string()));
+                    let Some(id) = ydoc.tree.lookup(&keys) else {
+                        return;
+                    };
+                    let node = ydoc.tree.node(id);
+                    let (line, _) = doc.line_col(node.start);
+                    // Block scalars start on the line after their `|`/`>` header.
+                    let block = matches!(
+                        node.kind,
+                        crate::doc::NodeKind::Scalar {
+                            style: crate::doc::ScalarStyle::Literal
+                                | crate::doc::ScalarStyle::Folded
+                        }
+                    );
+                    for w in crate::shell::lint(script, folded) {
+                        let at = line + w.line - usize::from(!block);
+                        out.push(format!(
+                            "line {at}: {} (in {})",
+                            w.message,
+                            plan::to_pointer(&keys)
+                        ));
+                    }
+                };
+                if let Some(Value::String(script)) = step.get("run") {
+                    check(&["run"], script, false);
+                }
+                if let Some(Value::Object(with)) = step.get("with") {
+                    for (k, v) in with {
+                        let Value::String(text) = v else { continue };
+                        let mut keys = base.to_vec();
+                        keys.extend(["with".to_string(), k.clone()]);
+                        let folded = ydoc.tree.lookup(&keys).is_some_and(|id| {
+                            matches!(
+                                ydoc.tree.node(id).kind,
+                                crate::doc::NodeKind::Scalar {
+                                    style: crate::doc::ScalarStyle::Folded
+                                }
+                            )
+                        });
+                        if folded && let Some(id) = ydoc.tree.lookup(&keys) {
+                            // Lint the lines as written: folding has already turned them into
+                            // one line in the model.
+                            let node = ydoc.tree.node(id);
+                            let first = doc.line_of(node.start) + 1;
+                            let last = doc.line_of(node.end.saturating_sub(1));
+                            let raw: Vec<&str> = (first..=last)
+                                .map(|l| doc.line_text(l).trim_start())
+                                .collect();
+                            let _ = text;
+                            check(&["with", k.as_str()], &raw.join("\n"), true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Plans, applies and verifies the `text` rules that name one file.
 fn plan_text_file(
     root: &Path,
@@ -468,18 +566,27 @@ fn plan_text_file(
 ) -> Result<Option<FileChange>, Finding> {
     let (ri0, ti0) = rules[0];
     let first = &recipes.recipes[ri0];
-    let fail = |recipe: &Recipe, origin: &Origin, msg: String| finding(recipe, origin, Some(path), msg);
+    let fail =
+        |recipe: &Recipe, origin: &Origin, msg: String| finding(recipe, origin, Some(path), msg);
     let bytes = std::fs::read(root.join(path))
         .map_err(|e| fail(first, &first.texts[ti0].origin, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| {
-        fail(first, &first.texts[ti0].origin, "is not UTF-8 text; `text` edits need UTF-8".into())
+        fail(
+            first,
+            &first.texts[ti0].origin,
+            "is not UTF-8 text; `text` edits need UTF-8".into(),
+        )
     })?;
     let mut changes = Vec::new();
     for &(ri, ti) in rules {
         let recipe = &recipes.recipes[ri];
         let planned = edit::text::plan(&text, &recipe.texts[ti].edits)
             .map_err(|(o, m)| fail(recipe, &o, m))?;
-        changes.extend(planned.into_iter().map(|c| (Arc::<str>::from(recipe.name.as_str()), c)));
+        changes.extend(
+            planned
+                .into_iter()
+                .map(|c| (Arc::<str>::from(recipe.name.as_str()), c)),
+        );
     }
     if changes.is_empty() {
         return Ok(None);
@@ -487,7 +594,11 @@ fn plan_text_file(
     changes.sort_by_key(|(_, c)| (c.splice.start, c.splice.end));
     let splices: Vec<edit::Splice> = changes.iter().map(|(_, c)| c.splice.clone()).collect();
     if splices.windows(2).any(|w| w[0].end > w[1].start) {
-        return Err(fail(first, &first.texts[ti0].origin, "two text edits overlap".into()));
+        return Err(fail(
+            first,
+            &first.texts[ti0].origin,
+            "two text edits overlap".into(),
+        ));
     }
     let new_text = edit::apply_splices(&text, &splices);
     edit::verify::check_untouched_bytes(&text, &new_text, &splices)
@@ -498,7 +609,10 @@ fn plan_text_file(
         match edit::text::plan(&new_text, &recipe.texts[ti].edits) {
             Ok(again) if again.is_empty() => {}
             Ok(again) => {
-                let msg = format!("after the edit, `{}` would still apply: the text edits do not converge", again[0].summary);
+                let msg = format!(
+                    "after the edit, `{}` would still apply: the text edits do not converge",
+                    again[0].summary
+                );
                 return Err(fail(recipe, &again[0].origin, msg));
             }
             Err((o, m)) => return Err(fail(recipe, &o, format!("after the edit: {m}"))),
@@ -507,7 +621,12 @@ fn plan_text_file(
     let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
     let text_ops = changes
         .into_iter()
-        .map(|(recipe, c)| TextOp { recipe, origin: c.origin, summary: c.summary, line: line_of(c.splice.start) })
+        .map(|(recipe, c)| TextOp {
+            recipe,
+            origin: c.origin,
+            summary: c.summary,
+            line: line_of(c.splice.start),
+        })
         .collect();
     Ok(Some(FileChange {
         path: path.to_string(),

@@ -65,6 +65,16 @@ fn sample_plan_shows_the_seed_fixes_then_apply_converges() {
         "+            failureThreshold: 6",
         "+            initialDelaySeconds: 20",
         "+            failureThreshold: 10",
+        // Fix 3: k3d without its metrics-server, an explicit install, helm flags, retry.
+        "+            --k3s-arg --disable=metrics-server@server:0",
+        "+      - name: Install metrics-server",
+        "-            --atomic \\",
+        "+                --timeout 600s \\",
+        "+                --wait",
+        "+          # patcher: retry 3x, 30s apart",
+        "+        continue-on-error: true",
+        // Fix 4: an index on an immutable expression.
+        "+        [text(\"(updated_at AT TIME ZONE 'UTC')\")],",
     ] {
         assert!(
             plan.stdout.contains(needle),
@@ -353,4 +363,89 @@ fn color_always_colors_the_diff_and_never_does_not() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b[32m+"));
     let plain = repo.run(&["plan"]);
     assert!(!plain.stdout.contains('\x1b'));
+}
+
+#[test]
+fn existing_seed_shell_bugs_in_a_workflow_are_warnings() {
+    let workflow = r#"on: workflow_dispatch
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Create k3d cluster
+        uses: AbsaOSS/k3d-action@v2
+        with:
+          args: >-
+            --agents 1
+            --k3s-arg "--disable=metrics-server@server:0"  # Disable built-in
+      - name: Helm upgrade
+        run: |
+          helm upgrade --install threads ./chart \
+            --atomic=false \  # Don't rollback on failure
+            --debug
+"#;
+    let recipe = "recipe \"r\" {\n  file \".github/workflows/ci.yml\" {\n    set \"/jobs/deploy/timeout-minutes\" 30\n  }\n}\n";
+    let repo = Repo::new(&[
+        (".github/workflows/ci.yml", workflow),
+        ("recipes/r.kdl", recipe),
+    ]);
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("line 11: `#` in a folded"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("line 15: comment after `\\`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_command_edit_that_would_not_parse_is_refused() {
+    // The seed's own broken continuation: patcher will not edit (or write) such a script.
+    let workflow = "on: workflow_dispatch\njobs:\n  d:\n    runs-on: x\n    steps:\n      - name: Deploy\n        run: |\n          helm upgrade --install t ./chart \\\n            --atomic=false \\  # no rollback\n            --debug\n";
+    let recipe = "recipe \"r\" {\n  file \".github/workflows/ci.yml\" {\n    step \"Deploy\" {\n      command \"helm upgrade\" {\n        flag \"--wait\"\n      }\n    }\n  }\n}\n";
+    let repo = Repo::new(&[
+        (".github/workflows/ci.yml", workflow),
+        ("recipes/r.kdl", recipe),
+    ]);
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("continuation"), "{}", run.stderr);
+}
+
+#[test]
+fn step_selector_that_matches_nothing_names_the_steps_seen() {
+    let workflow = "on: push\njobs:\n  build:\n    runs-on: x\n    steps:\n      - name: Checkout\n        uses: actions/checkout@v4\n      - name: Test\n        run: make test\n";
+    let recipe = "recipe \"r\" {\n  file \".github/workflows/ci.yml\" {\n    step \"Tset\" {\n      set \"timeout-minutes\" 5\n    }\n  }\n}\n";
+    let repo = Repo::new(&[
+        (".github/workflows/ci.yml", workflow),
+        ("recipes/r.kdl", recipe),
+    ]);
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("step `Tset` matched nothing; nearest: build: Checkout, build: Test"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn text_replace_reports_the_occurrence_count_when_not_unique() {
+    let repo = Repo::new(&[
+        ("m.py", "x = now()\ny = now()\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"r\" {\n  text \"m.py\" {\n    replace \"now()\" \"utc()\"\n  }\n}\n",
+        ),
+    ]);
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("found 2 occurrences"), "{}", run.stderr);
+    assert!(run.stderr.contains("m.py"), "{}", run.stderr);
 }

@@ -26,7 +26,9 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -54,16 +56,28 @@ struct Tally {
 }
 
 /// The kinds of generated edits.
-const KINDS: [&str; 5] = ["replace-leaf", "add-nested-key", "append-item", "remove-key", "ensure-item"];
+const KINDS: [&str; 5] = [
+    "replace-leaf",
+    "add-nested-key",
+    "append-item",
+    "remove-key",
+    "ensure-item",
+];
 
 #[test]
 fn corpus_files_load_and_generated_edits_verify_or_are_refused() {
     let Some(corpus) = corpus() else {
-        eprintln!("\n!!! SKIPPED corpus test: ../shared/corpus not found (clone this repository beside `shared/`) !!!\n");
+        eprintln!(
+            "\n!!! SKIPPED corpus test: ../shared/corpus not found (clone this repository beside `shared/`) !!!\n"
+        );
         return;
     };
     let files = all_files(&corpus);
-    assert!(files.len() > 500, "corpus looks incomplete: {} files", files.len());
+    assert!(
+        files.len() > 500,
+        "corpus looks incomplete: {} files",
+        files.len()
+    );
     let mut load_errors = Vec::new();
     let mut model_mismatch = Vec::new();
     let mut tallies: BTreeMap<(bool, &str), Tally> = BTreeMap::new();
@@ -112,7 +126,9 @@ fn corpus_files_load_and_generated_edits_verify_or_are_refused() {
                     }
                 }
                 Err(reason) => {
-                    if std::env::var_os("CORPUS_VERBOSE").is_some_and(|v| reason.contains(v.to_str().unwrap_or(""))) {
+                    if std::env::var_os("CORPUS_VERBOSE")
+                        .is_some_and(|v| reason.contains(v.to_str().unwrap_or("")))
+                    {
                         eprintln!("verify refusal: {} [{k}]: {reason}", rel.display());
                     }
                     *t.refused.entry(reason).or_default() += 1
@@ -121,17 +137,28 @@ fn corpus_files_load_and_generated_edits_verify_or_are_refused() {
         }
     }
 
-    eprintln!("\ncorpus: {} YAML files, {loaded} loaded, {} load errors", files.len(), load_errors.len());
+    eprintln!(
+        "\ncorpus: {} YAML files, {loaded} loaded, {} load errors",
+        files.len(),
+        load_errors.len()
+    );
     for e in load_errors.iter().take(20) {
         eprintln!("  load error: {e}");
     }
-    eprintln!("model disagreements with yaml_serde: {}", model_mismatch.len());
+    eprintln!(
+        "model disagreements with yaml_serde: {}",
+        model_mismatch.len()
+    );
     for m in model_mismatch.iter().take(10) {
         eprintln!("  {m}");
     }
     let mut summary = BTreeMap::new();
     for ((templated, kind), t) in &tallies {
-        let label = if *templated { "templates" } else { "plain YAML" };
+        let label = if *templated {
+            "templates"
+        } else {
+            "plain YAML"
+        };
         eprintln!(
             "  {label:10} {kind:15} attempted {:4}  verified {:4}  refused {:4}  wrong {}",
             t.attempted,
@@ -154,17 +181,33 @@ fn corpus_files_load_and_generated_edits_verify_or_are_refused() {
         let pct = 100.0 * *verified as f64 / (*attempted).max(1) as f64;
         eprintln!(
             "{}: {verified}/{attempted} edits verified ({pct:.1}%)",
-            if *templated { "templates" } else { "plain YAML" }
+            if *templated {
+                "templates"
+            } else {
+                "plain YAML"
+            }
         );
     }
     assert!(wrong.is_empty(), "{} wrong writes", wrong.len());
-    assert!(model_mismatch.is_empty(), "models disagree with yaml_serde: {model_mismatch:?}");
+    assert!(
+        model_mismatch.is_empty(),
+        "models disagree with yaml_serde: {model_mismatch:?}"
+    );
     let loaded_pct = 100.0 * loaded as f64 / files.len() as f64;
-    assert!(loaded_pct >= 99.0, "only {loaded_pct:.1}% of corpus files load");
+    assert!(
+        loaded_pct >= 99.0,
+        "only {loaded_pct:.1}% of corpus files load"
+    );
     let (pa, pv) = summary.get(&false).copied().unwrap_or((0, 0));
-    assert!(pv as f64 >= 0.98 * pa as f64, "plain YAML: {pv}/{pa} verified (< 98%)");
+    assert!(
+        pv as f64 >= 0.98 * pa as f64,
+        "plain YAML: {pv}/{pa} verified (< 98%)"
+    );
     let (ta, tv) = summary.get(&true).copied().unwrap_or((0, 0));
-    assert!(tv as f64 >= 0.90 * ta as f64, "templates: {tv}/{ta} verified (< 90%)");
+    assert!(
+        tv as f64 >= 0.90 * ta as f64,
+        "templates: {tv}/{ta} verified (< 90%)"
+    );
 }
 
 #[test]
@@ -175,7 +218,10 @@ fn every_corpus_template_masks_and_unmasks_byte_identically() {
     };
     let mut n = 0;
     let mut errors = 0;
-    for path in all_files(&corpus).iter().filter(|p| p.components().any(|c| c.as_os_str() == "templates")) {
+    for path in all_files(&corpus)
+        .iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "templates"))
+    {
         let text = std::fs::read_to_string(path).expect("read");
         match template::mask(&text) {
             Ok(m) => {
@@ -200,16 +246,26 @@ fn serde_models(text: &str) -> Option<Vec<Value>> {
 }
 
 fn origin() -> Origin {
-    Origin { file: Arc::new("corpus-suite.kdl".into()), line: 1, col: 1 }
+    Origin {
+        file: Arc::new("corpus-suite.kdl".into()),
+        line: 1,
+        col: 1,
+    }
 }
 
 fn planned(op: PatchOperation, snippet: Option<(String, &str)>) -> PlannedOp {
-    PlannedOp { op, recipe: Arc::from("suite"), origin: origin(), snippet: snippet.map(|(at, y)| (at, Arc::from(y))) }
+    PlannedOp {
+        op,
+        recipe: Arc::from("suite"),
+        origin: origin(),
+        snippet: snippet.map(|(at, y)| (at, Arc::from(y))),
+    }
 }
 
 fn run_edit(doc: &Document, ops: Vec<(usize, Vec<PlannedOp>)>) -> Result<String, String> {
     let edited = edit::edit(doc, &ops).map_err(|r| normalize(&r.message))?;
-    verify::verify(doc, &edited.text, &edited.splices, &ops).map_err(|r| format!("verify: {}", normalize(&r.message)))?;
+    verify::verify(doc, &edited.text, &edited.splices, &ops)
+        .map_err(|r| format!("verify: {}", normalize(&r.message)))?;
     Ok(edited.text)
 }
 
@@ -241,12 +297,21 @@ fn independent_check(old: &str, new: &str, ops: &[(usize, Vec<PlannedOp>)]) -> R
         json_patch::patch(&mut expected[*i], &raw).map_err(|e| e.to_string())?;
     }
     let got = serde_models(new).ok_or("new text unreadable by yaml_serde")?;
-    if got == expected { Ok(()) } else { Err("yaml_serde reads something else than the planned patch".into()) }
+    if got == expected {
+        Ok(())
+    } else {
+        Err("yaml_serde reads something else than the planned patch".into())
+    }
 }
 
 /// Generates one edit of each kind for the first document with a mapping root.
 fn generate(doc: &Document) -> Vec<(&'static str, Vec<(usize, Vec<PlannedOp>)>)> {
-    let Some((index, ydoc)) = doc.docs.iter().enumerate().find(|(_, d)| d.model.is_object()) else {
+    let Some((index, ydoc)) = doc
+        .docs
+        .iter()
+        .enumerate()
+        .find(|(_, d)| d.model.is_object())
+    else {
         return Vec::new();
     };
     let model = &ydoc.model;
@@ -256,46 +321,109 @@ fn generate(doc: &Document) -> Vec<(&'static str, Vec<(usize, Vec<PlannedOp>)>)>
     collect(model, &mut Vec::new(), &mut paths);
     let block = |p: &[String]| {
         ydoc.tree.lookup(p).is_some_and(|id| {
-            !matches!(ydoc.tree.node(id).kind, NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. })
+            !matches!(
+                ydoc.tree.node(id).kind,
+                NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
+            )
         })
     };
     // replace-leaf: the first scalar leaf.
-    if let Some((p, v)) = paths.iter().find(|(_, v)| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))) {
+    if let Some((p, v)) = paths
+        .iter()
+        .find(|(_, v)| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
+    {
         let new = match v {
             Value::String(s) => Value::String(format!("{s}-patched")),
             Value::Number(n) => json!(n.as_f64().unwrap_or(0.0) as i64 + 1),
             Value::Bool(b) => Value::Bool(!b),
             _ => Value::Null,
         };
-        out.push((KINDS[0], wrap(vec![planned(PatchOperation::Replace(json_patch::ReplaceOperation { path: ptr(p), value: new }), None)])));
+        out.push((
+            KINDS[0],
+            wrap(vec![planned(
+                PatchOperation::Replace(json_patch::ReplaceOperation {
+                    path: ptr(p),
+                    value: new,
+                }),
+                None,
+            )]),
+        ));
     }
     // add-nested-key: the first non-empty mapping at depth >= 2.
-    if let Some((p, _)) = paths.iter().find(|(p, v)| p.len() >= 2 && matches!(v, Value::Object(m) if !m.is_empty()) && block(p)) {
+    if let Some((p, _)) = paths
+        .iter()
+        .find(|(p, v)| p.len() >= 2 && matches!(v, Value::Object(m) if !m.is_empty()) && block(p))
+    {
         let mut k = p.clone();
         k.push("patcherAdded".into());
-        out.push((KINDS[1], wrap(vec![planned(PatchOperation::Add(json_patch::AddOperation { path: ptr(&k), value: json!({"enabled": true, "note": "added by patcher"}) }), None)])));
+        out.push((
+            KINDS[1],
+            wrap(vec![planned(
+                PatchOperation::Add(json_patch::AddOperation {
+                    path: ptr(&k),
+                    value: json!({"enabled": true, "note": "added by patcher"}),
+                }),
+                None,
+            )]),
+        ));
     }
     // append-item: the first non-empty list.
-    if let Some((p, Value::Array(a))) = paths.iter().find(|(p, v)| matches!(v, Value::Array(a) if !a.is_empty()) && block(p)) {
+    if let Some((p, Value::Array(a))) = paths
+        .iter()
+        .find(|(p, v)| matches!(v, Value::Array(a) if !a.is_empty()) && block(p))
+    {
         let mut k = p.clone();
         k.push(a.len().to_string());
-        let value = if a[0].is_object() { json!({"name": "patcher-added", "value": "x"}) } else { json!("patcher-added") };
-        out.push((KINDS[2], wrap(vec![planned(PatchOperation::Add(json_patch::AddOperation { path: ptr(&k), value }), None)])));
+        let value = if a[0].is_object() {
+            json!({"name": "patcher-added", "value": "x"})
+        } else {
+            json!("patcher-added")
+        };
+        out.push((
+            KINDS[2],
+            wrap(vec![planned(
+                PatchOperation::Add(json_patch::AddOperation {
+                    path: ptr(&k),
+                    value,
+                }),
+                None,
+            )]),
+        ));
     }
     // remove-key: the last key of the first nested mapping with at least two keys.
-    if let Some((p, Value::Object(m))) = paths.iter().find(|(p, v)| p.len() >= 1 && matches!(v, Value::Object(m) if m.len() >= 2)) {
+    if let Some((p, Value::Object(m))) = paths
+        .iter()
+        .find(|(p, v)| p.len() >= 1 && matches!(v, Value::Object(m) if m.len() >= 2))
+    {
         let mut k = p.clone();
         k.push(m.keys().last().cloned().unwrap_or_default());
-        out.push((KINDS[3], wrap(vec![planned(PatchOperation::Remove(json_patch::RemoveOperation { path: ptr(&k) }), None)])));
+        out.push((
+            KINDS[3],
+            wrap(vec![planned(
+                PatchOperation::Remove(json_patch::RemoveOperation { path: ptr(&k) }),
+                None,
+            )]),
+        ));
     }
     // ensure-item: a snippet item appended to the first list of mappings.
-    if let Some((p, Value::Array(a))) = paths.iter().find(|(p, v)| matches!(v, Value::Array(a) if a.first().is_some_and(Value::is_object)) && block(p)) {
+    if let Some((p, Value::Array(a))) = paths.iter().find(|(p, v)| {
+        matches!(v, Value::Array(a) if a.first().is_some_and(Value::is_object)) && block(p)
+    }) {
         let mut k = p.clone();
         k.push(a.len().to_string());
         let snippet = "name: wait-for-it  # added by patcher\nimage: busybox:1.36\nargs:\n  - |\n    until nc -z db 5432; do\n      sleep 5\n    done\n";
         let value: Value = yaml_serde::from_str(snippet).expect("snippet");
         let at = ptr(&k).to_string();
-        out.push((KINDS[4], wrap(vec![planned(PatchOperation::Add(json_patch::AddOperation { path: ptr(&k), value }), Some((at, snippet)))])));
+        out.push((
+            KINDS[4],
+            wrap(vec![planned(
+                PatchOperation::Add(json_patch::AddOperation {
+                    path: ptr(&k),
+                    value,
+                }),
+                Some((at, snippet)),
+            )]),
+        ));
     }
     out
 }

@@ -436,7 +436,8 @@ impl<'a> Editor<'a> {
                 .map(|t| t.decoded().into_owned())
                 .collect();
             if keys.len() <= path.len() {
-                if path.starts_with(&keys) && !matches!(op.op, json_patch::PatchOperation::Test(_)) {
+                if path.starts_with(&keys) && !matches!(op.op, json_patch::PatchOperation::Test(_))
+                {
                     return None;
                 }
                 continue;
@@ -445,7 +446,11 @@ impl<'a> Editor<'a> {
                 continue;
             }
             let last = &keys[path.len()];
-            let index = if last == "-" { Some(map.len()) } else { last.parse::<usize>().ok() };
+            let index = if last == "-" {
+                Some(map.len())
+            } else {
+                last.parse::<usize>().ok()
+            };
             match (&op.op, index) {
                 (json_patch::PatchOperation::Add(_), Some(i)) if i <= map.len() => {
                     map.insert(i, None);
@@ -489,13 +494,22 @@ impl<'a> Editor<'a> {
                     if !values_equal(&o[j], &n[i]) {
                         path.push(i.to_string());
                         let line = self.doc.line_of(self.tree.node(items[j]).start);
-                        self.reconcile(items[j], &o[j], &n[i], path, Slot::Item { seq, idx: j }, line)?;
+                        self.reconcile(
+                            items[j],
+                            &o[j],
+                            &n[i],
+                            path,
+                            Slot::Item { seq, idx: j },
+                            line,
+                        )?;
                         path.pop();
                     }
                     i += 1;
                 }
                 None => {
-                    let run_end = (i..map.len()).find(|&k| map[k].is_some()).unwrap_or(map.len());
+                    let run_end = (i..map.len())
+                        .find(|&k| map[k].is_some())
+                        .unwrap_or(map.len());
                     match map.get(run_end).copied().flatten() {
                         Some(before) => {
                             for k in i..run_end {
@@ -646,7 +660,11 @@ impl<'a> Editor<'a> {
     /// fit its chomping indicator.
     fn refold(&self, start: usize, end: usize, s: &str) -> Option<Splice> {
         let header_line = self.doc.line_of(start);
-        let header = self.doc.line_text(header_line).get(self.col(start)..)?.trim_end();
+        let header = self
+            .doc
+            .line_text(header_line)
+            .get(self.col(start)..)?
+            .trim_end();
         let strip = header.starts_with(">-");
         let keep_newline = !strip && !header.starts_with(">+");
         let body = match (strip, s.strip_suffix('\n')) {
@@ -658,9 +676,14 @@ impl<'a> Editor<'a> {
             return None;
         }
         let last_line = self.doc.line_of(end.saturating_sub(1));
-        let old: Vec<&str> = (header_line + 1..=last_line).map(|l| self.doc.line_text(l)).collect();
+        let old: Vec<&str> = (header_line + 1..=last_line)
+            .map(|l| self.doc.line_text(l))
+            .collect();
         let indent = leading_spaces(old.first()?);
-        if old.iter().any(|l| l.trim().is_empty() || leading_spaces(l) != indent) {
+        if old
+            .iter()
+            .any(|l| l.trim().is_empty() || leading_spaces(l) != indent)
+        {
             return None;
         }
         let old: Vec<&str> = old.iter().map(|l| l.trim()).collect();
@@ -705,9 +728,16 @@ impl<'a> Editor<'a> {
         }
         lines.extend(tail.into_iter().rev());
         let pad = " ".repeat(indent);
-        let text: String = lines.iter().map(|l| format!("{}{pad}{l}", self.nl)).collect();
+        let text: String = lines
+            .iter()
+            .map(|l| format!("{}{pad}{l}", self.nl))
+            .collect();
         let from = self.doc.line_start(header_line + 1) - self.nl.len();
-        Some(Splice { start: from, end, text })
+        Some(Splice {
+            start: from,
+            end,
+            text,
+        })
     }
 
     /// Replaces a node whose type changes (or a collection that becomes empty).
@@ -948,7 +978,10 @@ impl<'a> Editor<'a> {
     /// A line that only continues or closes template blocks: a whole-line `else`/`end`, a
     /// line of a hidden (`else`) branch, or a blank line.
     fn is_branch_line(&self, line: usize) -> bool {
-        if matches!(self.lines.get(line), Some((ActionKind::End | ActionKind::Else, _))) {
+        if matches!(
+            self.lines.get(line),
+            Some((ActionKind::End | ActionKind::Else, _))
+        ) {
             return true;
         }
         let start = self.doc.line_start(line);
@@ -1669,8 +1702,12 @@ mod tests {
     #[test]
     fn folded_scalar_gains_a_line_instead_of_being_rewritten() {
         let text = "with:\n  args: >-\n    --agents 1\n    --registry-create r:5111\nnext: 1\n";
-        let value = "--agents 1 --registry-create r:5111 --k3s-arg --disable=metrics-server@server:0";
-        let out = apply(text, serde_json::json!([{"op": "replace", "path": "/with/args", "value": value}]));
+        let value =
+            "--agents 1 --registry-create r:5111 --k3s-arg --disable=metrics-server@server:0";
+        let out = apply(
+            text,
+            serde_json::json!([{"op": "replace", "path": "/with/args", "value": value}]),
+        );
         assert_eq!(
             out.expect("edit"),
             "with:\n  args: >-\n    --agents 1\n    --registry-create r:5111\n    --k3s-arg --disable=metrics-server@server:0\nnext: 1\n"
@@ -1680,7 +1717,10 @@ mod tests {
     #[test]
     fn folded_scalar_keeps_unchanged_lines_around_a_change() {
         let text = "a: >-\n  one\n  two\n  three\n";
-        let out = apply(text, serde_json::json!([{"op": "replace", "path": "/a", "value": "one 2 three"}]));
+        let out = apply(
+            text,
+            serde_json::json!([{"op": "replace", "path": "/a", "value": "one 2 three"}]),
+        );
         assert_eq!(out.expect("edit"), "a: >-\n  one\n  2\n  three\n");
     }
 }

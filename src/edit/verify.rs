@@ -88,7 +88,10 @@ fn check_template_structure(old: &Document, splices: &[Splice]) -> Result<(), St
             let overlap = a.span.start < s.end && s.start < a.span.end;
             let inside = s.start <= a.span.start && a.span.end <= s.end;
             if overlap && !inside {
-                return Err(format!("an edit cuts through the template action at line {}", a.line));
+                return Err(format!(
+                    "an edit cuts through the template action at line {}",
+                    a.line
+                ));
             }
         }
     }
@@ -118,7 +121,8 @@ fn check_template_structure(old: &Document, splices: &[Splice]) -> Result<(), St
         }
     }
     for s in splices.iter().filter(|s| template::has_actions(&s.text)) {
-        let inserted = template::mask(&s.text).map_err(|e| format!("inserted text: {}", e.message))?;
+        let inserted =
+            template::mask(&s.text).map_err(|e| format!("inserted text: {}", e.message))?;
         if inserted.blocks.iter().any(|b| b.end_line.is_none()) {
             return Err("the inserted text opens a template block it does not close".into());
         }

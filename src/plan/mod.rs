@@ -178,38 +178,63 @@ impl Planner {
                 value,
                 origin,
             } => self.bound(path, base, value, origin, false),
-            Rule::Step { selector, rules, origin } => {
+            Rule::Step {
+                selector,
+                rules,
+                origin,
+            } => {
                 for step in self.steps(selector, origin) {
                     self.rules(rules, &step);
                 }
             }
-            Rule::Command { words, path, edits, origin } => {
+            Rule::Command {
+                words,
+                path,
+                edits,
+                origin,
+            } => {
                 for target in self.targets(path, base, origin, false) {
                     self.edit_command(&target, words, edits, origin);
                 }
             }
-            Rule::Retry { attempts, delay, origin } => {
+            Rule::Retry {
+                attempts,
+                delay,
+                origin,
+            } => {
                 let mut target = base.to_vec();
                 target.push("run".into());
                 match lookup(&self.working, &target) {
                     Some(Value::String(script)) => {
-                        let wrapped = crate::shell::wrap_retry(script, *attempts, *delay);
-                        if wrapped != *script {
-                            self.checked_script(&target, wrapped, origin);
+                        match crate::shell::wrap_retry(script, *attempts, *delay) {
+                            Ok(wrapped) if wrapped != *script => {
+                                self.checked_script(&target, wrapped, origin)
+                            }
+                            Ok(_) => {}
+                            Err(e) => self.out.errors.push((
+                                origin.clone(),
+                                format!("retry: {}: {e}", to_pointer(&target)),
+                            )),
                         }
                     }
                     other => {
                         let found = other.map_or("missing", type_name);
                         self.out.errors.push((
                             origin.clone(),
-                            format!("retry: {} is {found}, not a `run:` script", to_pointer(&target)),
+                            format!(
+                                "retry: {} is {found}, not a `run:` script",
+                                to_pointer(&target)
+                            ),
                         ))
                     }
                 }
             }
-            Rule::InsertStep { anchor, job, step, origin } => {
-                self.insert_step(anchor, job.as_deref(), step, origin)
-            }
+            Rule::InsertStep {
+                anchor,
+                job,
+                step,
+                origin,
+            } => self.insert_step(anchor, job.as_deref(), step, origin),
             Rule::Each {
                 path,
                 whens,
@@ -267,7 +292,12 @@ impl Planner {
                             .as_deref()
                             .is_none_or(|u| field("uses").is_some_and(|x| wildcard(u, x)));
                     if ok {
-                        found.push(vec!["jobs".into(), job_id.clone(), "steps".into(), i.to_string()]);
+                        found.push(vec![
+                            "jobs".into(),
+                            job_id.clone(),
+                            "steps".into(),
+                            i.to_string(),
+                        ]);
                     } else if let Some(label) = field("name").or(field("id")).or(field("uses")) {
                         seen.push(format!("{job_id}: {label}"));
                     }
@@ -283,29 +313,35 @@ impl Planner {
         found
     }
 
-    fn edit_command(&mut self, target: &[String], words: &[String], edits: &[FlagEdit], origin: &Origin) {
+    fn edit_command(
+        &mut self,
+        target: &[String],
+        words: &[String],
+        edits: &[FlagEdit],
+        origin: &Origin,
+    ) {
         let Some(Value::String(script)) = lookup(&self.working, target) else {
             let found = lookup(&self.working, target).map_or("missing", type_name);
             self.out.errors.push((
                 origin.clone(),
-                format!("command: {} is {found}, not a shell script", to_pointer(target)),
+                format!(
+                    "command: {} is {found}, not a shell script",
+                    to_pointer(target)
+                ),
             ));
             return;
         };
         let edits: Vec<crate::shell::CommandEdit> = edits.iter().map(shell_edit).collect();
-        // A bare argument list (`with/args`) is edited as the arguments of a stand-in command.
-        const ARGS: &str = "__patcher_args__";
+        // No words: the string is a bare argument list (a folded `with/args`).
         let bare = words.is_empty();
-        let (words, script): (Vec<&str>, String) = if bare {
-            (vec![ARGS], format!("{ARGS} {script}"))
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let result = if bare {
+            crate::shell::edit_folded_args(script, &edits)
         } else {
-            (words.iter().map(String::as_str).collect(), script.clone())
+            crate::shell::edit_commands(script, &words, &edits)
         };
-        match crate::shell::edit_commands(&script, &words, &edits) {
-            Ok(mut res) => {
-                if bare {
-                    res.script = res.script.strip_prefix(ARGS).unwrap_or(&res.script).trim_start().to_string();
-                }
+        match result {
+            Ok(res) => {
                 let words = if bare { vec!["(arguments)"] } else { words };
                 self.out.probes.push(Probe {
                     origin: origin.clone(),
@@ -317,7 +353,10 @@ impl Planner {
                     self.checked_script(target, res.script, origin);
                 }
             }
-            Err(e) => self.out.errors.push((origin.clone(), format!("{}: {e}", to_pointer(target)))),
+            Err(e) => self
+                .out
+                .errors
+                .push((origin.clone(), format!("{}: {e}", to_pointer(target)))),
         }
     }
 
@@ -326,14 +365,23 @@ impl Planner {
         if let Err(e) = crate::shell::check_syntax(&script) {
             self.out.errors.push((
                 origin.clone(),
-                format!("refusing to write {}: the edited script does not parse ({e})", to_pointer(target)),
+                format!(
+                    "refusing to write {}: the edited script does not parse ({e})",
+                    to_pointer(target)
+                ),
             ));
             return;
         }
         self.ensure_json(target, &Value::String(script), origin, None);
     }
 
-    fn insert_step(&mut self, anchor: &StepAnchor, job: Option<&str>, step: &NewValue, origin: &Origin) {
+    fn insert_step(
+        &mut self,
+        anchor: &StepAnchor,
+        job: Option<&str>,
+        step: &NewValue,
+        origin: &Origin,
+    ) {
         let (anchor_name, after) = match anchor {
             StepAnchor::Before(n) => (n, false),
             StepAnchor::After(n) => (n, true),
@@ -352,8 +400,16 @@ impl Planner {
                     continue;
                 };
                 let name_of = |s: &Value| s.get("name").and_then(Value::as_str).map(str::to_string);
-                let Some(at) = steps.iter().position(|s| name_of(s).as_deref() == Some(anchor_name)) else {
-                    seen.extend(steps.iter().filter_map(name_of).map(|n| format!("{job_id}: {n}")));
+                let Some(at) = steps
+                    .iter()
+                    .position(|s| name_of(s).as_deref() == Some(anchor_name))
+                else {
+                    seen.extend(
+                        steps
+                            .iter()
+                            .filter_map(name_of)
+                            .map(|n| format!("{job_id}: {n}")),
+                    );
                     continue;
                 };
                 matched += 1;
@@ -375,8 +431,14 @@ impl Planner {
         });
         for (job_id, index) in inserts {
             let path = vec!["jobs".into(), job_id, "steps".into(), index.to_string()];
-            let snippet = step.yaml.clone().map(|y| (to_pointer(&path).to_string(), y));
-            let op = AddOperation { path: to_pointer(&path), value: step.value.clone() };
+            let snippet = step
+                .yaml
+                .clone()
+                .map(|y| (to_pointer(&path).to_string(), y));
+            let op = AddOperation {
+                path: to_pointer(&path),
+                value: step.value.clone(),
+            };
             self.push(PatchOperation::Add(op), origin, snippet);
         }
     }

@@ -129,15 +129,33 @@ pub enum Rule {
     },
     /// `step "Name" job= id= uses= { rules }`: for every workflow step the selector matches,
     /// the nested rules hold, with paths relative to the step.
-    Step { selector: StepSelector, rules: Vec<Rule>, origin: Origin },
+    Step {
+        selector: StepSelector,
+        rules: Vec<Rule>,
+        origin: Origin,
+    },
     /// `command "helm upgrade" path="run" { flag ...; remove-flag ...; replace-flag ... }`:
     /// every invocation of the command in the shell script at `path` (default `run`).
-    Command { words: Vec<String>, path: PathExpr, edits: Vec<FlagEdit>, origin: Origin },
+    Command {
+        words: Vec<String>,
+        path: PathExpr,
+        edits: Vec<FlagEdit>,
+        origin: Origin,
+    },
     /// `retry attempts=3 delay=30`: the step's `run` script is wrapped in a bounded retry loop.
-    Retry { attempts: u32, delay: u32, origin: Origin },
+    Retry {
+        attempts: u32,
+        delay: u32,
+        origin: Origin,
+    },
     /// `insert-step before="Name" job="deploy" (yaml)"..."`: the step exists (by `name` or
     /// `id`) in every job that has the anchor step.
-    InsertStep { anchor: StepAnchor, job: Option<String>, step: NewValue, origin: Origin },
+    InsertStep {
+        anchor: StepAnchor,
+        job: Option<String>,
+        step: NewValue,
+        origin: Origin,
+    },
 }
 
 impl Rule {
@@ -202,7 +220,15 @@ pub struct TextRule {
 pub enum TextEdit {
     /// `replace "old" "new"`: exactly one occurrence of `old` becomes `new` (holds when
     /// `old` is gone and `new` is there exactly once).
-    Replace { old: String, new: String, origin: Origin },
+    Replace {
+        old: String,
+        new: String,
+        origin: Origin,
+    },
     /// `ensure-line "line" after="anchor"`: the line follows the one line containing `anchor`.
-    EnsureLine { line: String, after: String, origin: Origin },
+    EnsureLine {
+        line: String,
+        after: String,
+        origin: Origin,
+    },
 }

@@ -1442,7 +1442,12 @@ impl<'a> Parser<'a> {
 
     // --- workflows and text files ------------------------------------------------------
 
-    fn opt_string_prop(&mut self, head: &Head<'_>, name: &str, help: &str) -> Result<Option<String>, ()> {
+    fn opt_string_prop(
+        &mut self,
+        head: &Head<'_>,
+        name: &str,
+        help: &str,
+    ) -> Result<Option<String>, ()> {
         match head.props.get(name) {
             None => Ok(None),
             Some(entry) => self
@@ -1480,7 +1485,12 @@ impl<'a> Parser<'a> {
             return None;
         }
         Some(Rule::Step {
-            selector: StepSelector { name, job, id, uses },
+            selector: StepSelector {
+                name,
+                job,
+                id,
+                uses,
+            },
             rules: body.rules,
             origin,
         })
@@ -1544,7 +1554,11 @@ impl<'a> Parser<'a> {
                         continue;
                     };
                     let value = match h.args.get(1) {
-                        Some(e) => match self.string_arg(e, "the flag's value", "write the value in quotes, e.g. \"600s\"") {
+                        Some(e) => match self.string_arg(
+                            e,
+                            "the flag's value",
+                            "write the value in quotes, e.g. \"600s\"",
+                        ) {
                             Some(v) => Some(v),
                             None => continue,
                         },
@@ -1558,10 +1572,14 @@ impl<'a> Parser<'a> {
                     if !h.ok {
                         continue;
                     }
-                    if let (Some(flag), Ok(takes_value)) =
-                        (self.string_arg(h.args[0], "the flag", FLAG_HELP), takes_value)
-                    {
-                        edits.push(FlagEdit::RemoveFlag { name: flag, takes_value });
+                    if let (Some(flag), Ok(takes_value)) = (
+                        self.string_arg(h.args[0], "the flag", FLAG_HELP),
+                        takes_value,
+                    ) {
+                        edits.push(FlagEdit::RemoveFlag {
+                            name: flag,
+                            takes_value,
+                        });
                     }
                 }
                 _ => {
@@ -1577,10 +1595,21 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Some(Rule::Command { words, path, edits, origin })
+        Some(Rule::Command {
+            words,
+            path,
+            edits,
+            origin,
+        })
     }
 
-    fn small_number_prop(&mut self, head: &Head<'_>, name: &str, default: u32, max: u32) -> Option<u32> {
+    fn small_number_prop(
+        &mut self,
+        head: &Head<'_>,
+        name: &str,
+        default: u32,
+        max: u32,
+    ) -> Option<u32> {
         let Some(entry) = head.props.get(name) else {
             return Some(default);
         };
@@ -1590,7 +1619,10 @@ impl<'a> Parser<'a> {
                 self.error(
                     entry.span(),
                     "not a small positive integer",
-                    format!("`{name}` must be an integer from 1 to {max}, found {}", kdl_kind(other)),
+                    format!(
+                        "`{name}` must be an integer from 1 to {max}, found {}",
+                        kdl_kind(other)
+                    ),
                     format!("write e.g. `{name}={default}`"),
                 );
                 None
@@ -1605,12 +1637,17 @@ impl<'a> Parser<'a> {
         if !head.ok {
             return None;
         }
-        Some(Rule::Retry { attempts: attempts?, delay: delay?, origin })
+        Some(Rule::Retry {
+            attempts: attempts?,
+            delay: delay?,
+            origin,
+        })
     }
 
     fn insert_step(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
         let head = self.head(node, &INSERT_STEP);
-        const HELP: &str = "write `insert-step after=\"Checkout\" (yaml)\"\"\"...\"\"\"` (or `before=`)";
+        const HELP: &str =
+            "write `insert-step after=\"Checkout\" (yaml)\"\"\"...\"\"\"` (or `before=`)";
         let before = self.opt_string_prop(&head, "before", HELP).ok()?;
         let after = self.opt_string_prop(&head, "after", HELP).ok()?;
         let job = self.opt_string_prop(&head, "job", HELP).ok()?;
@@ -1641,7 +1678,12 @@ impl<'a> Parser<'a> {
             );
             return None;
         }
-        Some(Rule::InsertStep { anchor, job, step, origin })
+        Some(Rule::InsertStep {
+            anchor,
+            job,
+            step,
+            origin,
+        })
     }
 
     fn text_rule(&mut self, node: &KdlNode) -> Option<TextRule> {
@@ -1673,7 +1715,11 @@ impl<'a> Parser<'a> {
                         self.error(h.args[0].span(), "empty", "the old text is empty", HELP);
                         continue;
                     }
-                    edits.push(TextEdit::Replace { old, new, origin: child_origin });
+                    edits.push(TextEdit::Replace {
+                        old,
+                        new,
+                        origin: child_origin,
+                    });
                 }
             } else {
                 let h = self.head(child, &ENSURE_LINE);
@@ -1684,10 +1730,19 @@ impl<'a> Parser<'a> {
                 let line = self.string_arg(h.args[0], "the line", HELP);
                 match (line, after) {
                     (Some(line), Ok(Some(after))) if !line.contains('\n') => {
-                        edits.push(TextEdit::EnsureLine { line, after, origin: child_origin })
+                        edits.push(TextEdit::EnsureLine {
+                            line,
+                            after,
+                            origin: child_origin,
+                        })
                     }
                     (Some(_), Ok(Some(_))) => {
-                        self.error(h.args[0].span(), "several lines", "`ensure-line` takes one line", "use one `ensure-line` per line");
+                        self.error(
+                            h.args[0].span(),
+                            "several lines",
+                            "`ensure-line` takes one line",
+                            "use one `ensure-line` per line",
+                        );
                     }
                     (_, Ok(None)) => {
                         self.error(
@@ -1712,7 +1767,12 @@ impl<'a> Parser<'a> {
             );
             return None;
         }
-        Some(TextRule { path: path?, optional: optional.ok()?, edits, origin })
+        Some(TextRule {
+            path: path?,
+            optional: optional.ok()?,
+            edits,
+            origin,
+        })
     }
 
     fn ensure(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
