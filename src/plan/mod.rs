@@ -313,6 +313,39 @@ impl Planner {
         found
     }
 
+    /// The shell that runs a step's `run:` script: the step's `shell`, else the job's or the
+    /// workflow's `defaults.run.shell`, else bash (PowerShell on Windows runners).
+    fn step_shell(&self, target: &[String]) -> Option<String> {
+        let [jobs, _, steps, _, run] = target else {
+            return None;
+        };
+        if jobs != "jobs" || steps != "steps" || run != "run" {
+            return None;
+        }
+        let step = lookup(&self.working, &target[..4])?;
+        let job = lookup(&self.working, &target[..2])?;
+        let default = |v: &Value| {
+            v.pointer("/defaults/run/shell")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let shell = step
+            .get("shell")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| default(job))
+            .or_else(|| default(&self.working));
+        Some(shell.unwrap_or_else(|| {
+            let runs_on = job.get("runs-on").map(Value::to_string).unwrap_or_default();
+            if runs_on.contains("windows") {
+                "pwsh"
+            } else {
+                "bash"
+            }
+            .to_string()
+        }))
+    }
+
     fn edit_command(
         &mut self,
         target: &[String],
@@ -320,6 +353,19 @@ impl Planner {
         edits: &[FlagEdit],
         origin: &Origin,
     ) {
+        if let Some(shell) = self.step_shell(target) {
+            let first = shell.split_whitespace().next().unwrap_or("").to_string();
+            if !matches!(first.as_str(), "bash" | "sh") {
+                // Not a POSIX shell script (pwsh, python, cmd): the command rule does not apply.
+                self.out.probes.push(Probe {
+                    origin: origin.clone(),
+                    what: format!("command `{}` in {}", words.join(" "), to_pointer(target)),
+                    matched: 0,
+                    seen: vec![format!("the step runs `{first}`, not bash or sh")],
+                });
+                return;
+            }
+        }
         let Some(Value::String(script)) = lookup(&self.working, target) else {
             let found = lookup(&self.working, target).map_or("missing", type_name);
             self.out.errors.push((
@@ -400,10 +446,14 @@ impl Planner {
                     continue;
                 };
                 let name_of = |s: &Value| s.get("name").and_then(Value::as_str).map(str::to_string);
-                let Some(at) = steps
-                    .iter()
-                    .position(|s| name_of(s).as_deref() == Some(anchor_name))
-                else {
+                // The anchor is a step name, or a `uses` pattern like `actions/checkout@*`.
+                let is_anchor = |s: &Value| {
+                    name_of(s).as_deref() == Some(anchor_name.as_str())
+                        || s.get("uses")
+                            .and_then(Value::as_str)
+                            .is_some_and(|u| wildcard(anchor_name, u))
+                };
+                let Some(at) = steps.iter().position(is_anchor) else {
                     seen.extend(
                         steps
                             .iter()
