@@ -1,7 +1,33 @@
 //! Helm template masking: turns a chart template into same-length text that a YAML parser
 //! accepts, and records where every template action was, so edits can stay template-aware.
 //!
-//! (Interface fixed by the document layer; implementation in progress.)
+//! Rules (see `mask`):
+//!
+//! 1. Actions are lexed like Go's `text/template`: an action runs from `{{` to the first `}}`
+//!    that is not inside a string `"..."`, a raw string `` `...` ``, a char constant `'x'` or a
+//!    comment `/* ... */`. Trim markers (`{{-`, `-}}`) are part of the action.
+//! 2. Each action gets an [`ActionKind`] from its first word.
+//! 3. An action whose line(s) hold only whitespace and actions is *whole-line*: it is masked as
+//!    a comment (`#` on the action's first byte of every line it covers, `~` for the rest, line
+//!    break bytes kept). Inside a YAML block scalar (`key: |` and more-indented lines) the `#`
+//!    is moved right, to the block's content indentation, so the line stays scalar content
+//!    instead of ending the scalar.
+//! 4. Any other action is *inline*: it becomes a same-length placeholder, `_` followed by
+//!    `[a-z0-9_]`, a function of the action's bytes only ([`placeholder`]). One exception:
+//!    an inline action that ends a line in value position (`labels: {{ include .. | nindent
+//!    4 }}`, `- {{ toYaml . | nindent 8 | trim }}`) while the next text line is a `key:` or
+//!    `- ` item nested under it prints structure that those lines continue; a scalar there
+//!    would not parse, so it is masked as a trailing comment (`labels: #~~~`). It stays an
+//!    inline action (`whole_line == false`): its line holds other text.
+//! 5. Lines of `if`/`with` branches after a whole-line `else`, and the bodies of `define`
+//!    blocks, are hidden: their first non-blank byte becomes `#`. The block's first branch
+//!    that holds text is never hidden (`{{- if .x }}{{ fail .. }}{{- else }}<document>`).
+//!
+//! Multi-line inline actions (rare) keep their line breaks; their continuation lines keep
+//! whitespace as spaces and fill the rest with `_`.
+//!
+//! The masked text has the source's length and line breaks at the same offsets, so node spans
+//! found in it are valid spans of the source.
 
 use std::ops::Range;
 
@@ -64,6 +90,8 @@ pub struct Masked {
     /// Byte ranges of source lines hidden as comments (else branches, `define` bodies), so
     /// that branches defining the same key do not collide.
     pub hidden: Vec<Range<usize>>,
+    /// Index for [`Masked::open_blocks_at_line`].
+    open_index: OpenIndex,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,31 +102,1693 @@ pub struct MaskError {
     pub message: String,
 }
 
+impl std::fmt::Display for MaskError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
+impl std::error::Error for MaskError {}
+
 /// True when `src` contains template syntax worth masking.
 pub fn has_actions(src: &str) -> bool {
     src.contains("{{")
 }
 
 /// Masks every template action in `src` (see module docs for the rules).
-pub fn mask(_src: &str) -> Result<Masked, MaskError> {
-    unimplemented!("template masking lands with the document layer")
+pub fn mask(src: &str) -> Result<Masked, MaskError> {
+    if !has_actions(src) {
+        return Ok(Masked {
+            text: src.to_owned(),
+            actions: Vec::new(),
+            blocks: Vec::new(),
+            hidden: Vec::new(),
+            open_index: OpenIndex::default(),
+        });
+    }
+    let bytes = src.as_bytes();
+    let spans = lex(src)?;
+    let lines = LineIndex::new(bytes);
+    let mut out = bytes.to_vec();
+    let actions = mask_actions(bytes, &spans, &lines, &mut out, Mode::File);
+    let (blocks, else_whole_line) = build_blocks(&actions);
+    let hidden = hide_lines(&blocks, &else_whole_line, &lines, &mut out);
+    let open_index = OpenIndex::new(&blocks);
+    let text = String::from_utf8(out).map_err(|e| MaskError {
+        line: 1,
+        col: 1,
+        message: format!("internal error: masking produced invalid UTF-8 ({e})"),
+    })?;
+    Ok(Masked {
+        text,
+        actions,
+        blocks,
+        hidden,
+        open_index,
+    })
+}
+
+/// Masks one string value with the lexing and masking rules of [`mask`] only (no hidden
+/// branches, no blocks), treating each line of `s` as a file line: an action alone on its
+/// line becomes a `#~~~` comment, any other becomes its content-addressed placeholder.
+///
+/// This matches how a *block scalar's* lines (`|`, `|-`) are masked inside a file. A
+/// single-line plain or quoted scalar always shares its file line with a key, `- ` or a
+/// quote, so its actions are inline there: canonicalize such values with
+/// [`mask_fragment_inline`]. On an unterminated action, returns `s` unchanged.
+pub fn mask_fragment(s: &str) -> String {
+    mask_fragment_with(s, Mode::FragmentLines)
+}
+
+/// Like [`mask_fragment`], but every action becomes its inline placeholder, as it does in a
+/// plain or quoted scalar that shares its line with other text (`key: "{{ .Values.x }}"`).
+/// On an unterminated action, returns `s` unchanged.
+pub fn mask_fragment_inline(s: &str) -> String {
+    mask_fragment_with(s, Mode::FragmentInline)
+}
+
+fn mask_fragment_with(s: &str, mode: Mode) -> String {
+    if !has_actions(s) {
+        return s.to_owned();
+    }
+    let bytes = s.as_bytes();
+    let Ok(spans) = lex(s) else {
+        return s.to_owned();
+    };
+    let lines = LineIndex::new(bytes);
+    let mut out = bytes.to_vec();
+    mask_actions(bytes, &spans, &lines, &mut out, mode);
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+/// The content-addressed inline placeholder for an action's bytes: `_` followed by the base-36
+/// digits of the action's 64-bit FNV-1a hash, truncated or padded with `_` to `len` bytes.
+/// Always a valid YAML plain scalar (as a key, a value, in flow collections, inside quotes)
+/// that resolves to a string.
+pub fn placeholder(action: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len.max(14));
+    out.push(b'_');
+    let mut h = fnv1a64(action);
+    let mut digits = [0u8; 13];
+    let mut n = 0;
+    loop {
+        let d = (h % 36) as u8;
+        digits[n] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+        n += 1;
+        h /= 36;
+        if h == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..n].iter().rev());
+    out.resize(len, b'_');
+    out
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 impl Masked {
     /// Indices into `blocks` of the blocks open at the start of 1-based `line`, outermost
     /// first (a line holding an `end` still counts as inside its block).
-    pub fn open_blocks_at_line(&self, _line: usize) -> Vec<usize> {
-        unimplemented!()
+    pub fn open_blocks_at_line(&self, line: usize) -> Vec<usize> {
+        self.open_index.at_line(line)
     }
 
-    /// The inline-placeholder action overlapping `range`, if any.
-    pub fn inline_action_in(&self, _range: Range<usize>) -> Option<&Action> {
-        unimplemented!()
+    /// The inline-placeholder action overlapping `range`, if any. An empty range is a point:
+    /// it overlaps an action it falls strictly inside of.
+    pub fn inline_action_in(&self, range: Range<usize>) -> Option<&Action> {
+        let first = self.actions.partition_point(|a| a.span.end <= range.start);
+        self.actions[first..]
+            .iter()
+            .take_while(|a| a.span.start < range.end.max(range.start.saturating_add(1)))
+            .find(|a| {
+                !a.whole_line
+                    && if range.is_empty() {
+                        a.span.start < range.start && range.start < a.span.end
+                    } else {
+                        a.span.start < range.end && range.start < a.span.end
+                    }
+            })
     }
 
-    /// Restores the source from the masked text: the inverse of `mask`.
-    pub fn unmask(&self, _source: &str) -> String {
-        unimplemented!()
+    /// Restores the source from the masked text: the inverse of `mask`. Copies the source's
+    /// bytes back over every masked range (action spans and hidden lines) of `self.text`;
+    /// `source` must be the text `mask` was called with (given any other text, of another
+    /// length or splitting a character, it returns `source` unchanged).
+    pub fn unmask(&self, source: &str) -> String {
+        if source.len() != self.text.len() {
+            return source.to_owned();
+        }
+        let mut out = self.text.as_bytes().to_vec();
+        let src = source.as_bytes();
+        for r in self
+            .actions
+            .iter()
+            .map(|a| a.span.clone())
+            .chain(self.hidden.iter().cloned())
+        {
+            out[r.clone()].copy_from_slice(&src[r]);
+        }
+        String::from_utf8(out).unwrap_or_else(|_| source.to_owned())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lexing
+
+fn err_at(src: &str, offset: usize, message: String) -> MaskError {
+    let before = &src.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let col = src
+        .get(line_start..offset)
+        .map_or(offset - line_start, |s| s.chars().count())
+        + 1;
+    MaskError { line, col, message }
+}
+
+/// Spans of all actions, in order. Fails on an action without `}}`, or on a string, raw
+/// string, char constant or comment that does not end.
+fn lex(src: &str) -> Result<Vec<Range<usize>>, MaskError> {
+    let b = src.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while let Some(p) = src.get(i..).and_then(|s| s.find("{{")) {
+        let start = i + p;
+        let end = lex_action(src, start)?;
+        spans.push(start..end);
+        i = end;
+        if i >= b.len() {
+            break;
+        }
+    }
+    Ok(spans)
+}
+
+/// Returns the end (exclusive) of the action starting at `start` (which holds `{{`).
+fn lex_action(src: &str, start: usize) -> Result<usize, MaskError> {
+    let b = src.as_bytes();
+    let n = b.len();
+    let fail = |what: &str, at: usize| {
+        let (l, c) = {
+            let e = err_at(src, at, String::new());
+            (e.line, e.col)
+        };
+        let message = if at == start {
+            format!("unterminated template action: no closing `}}}}` for this `{{{{`; {what}")
+        } else {
+            format!("unterminated template action: {what} starting at {l}:{c} does not end")
+        };
+        err_at(src, start, message)
+    };
+    let mut j = start + 2;
+    while j < n {
+        match b[j] {
+            b'}' if j + 1 < n && b[j + 1] == b'}' => return Ok(j + 2),
+            q @ (b'"' | b'\'') => {
+                let what = if q == b'"' {
+                    "quoted string"
+                } else {
+                    "char constant"
+                };
+                let open = j;
+                j += 1;
+                loop {
+                    if j >= n || b[j] == b'\n' {
+                        return Err(fail(what, open));
+                    }
+                    match b[j] {
+                        b'\\' => j += 2,
+                        c if c == q => {
+                            j += 1;
+                            break;
+                        }
+                        _ => j += 1,
+                    }
+                }
+            }
+            b'`' => {
+                let open = j;
+                match b[j + 1..].iter().position(|&c| c == b'`') {
+                    Some(p) => j = j + 1 + p + 1,
+                    None => return Err(fail("raw string", open)),
+                }
+            }
+            b'/' if j + 1 < n && b[j + 1] == b'*' => {
+                let open = j;
+                match src.get(j + 2..).and_then(|s| s.find("*/")) {
+                    Some(p) => j = j + 2 + p + 2,
+                    None => return Err(fail("comment", open)),
+                }
+            }
+            _ => j += 1,
+        }
+    }
+    Err(fail("the file ends first", start))
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// The kind of an action from its text (`{{` through `}}`).
+fn classify(action: &[u8]) -> ActionKind {
+    let mut i = 2;
+    if action.get(i) == Some(&b'-') && action.get(i + 1).is_some_and(|&c| is_space(c)) {
+        i += 1;
+    }
+    while action.get(i).is_some_and(|&c| is_space(c)) {
+        i += 1;
+    }
+    let rest = &action[i.min(action.len())..];
+    if rest.starts_with(b"/*") {
+        return ActionKind::Comment;
+    }
+    if rest.first() == Some(&b'$') {
+        let mut k = 1;
+        while rest.get(k).is_some_and(|&c| is_ident(c)) {
+            k += 1;
+        }
+        while rest.get(k).is_some_and(|&c| is_space(c)) {
+            k += 1;
+        }
+        let assign = match rest.get(k) {
+            Some(b':') => rest.get(k + 1) == Some(&b'='),
+            Some(b'=') => rest.get(k + 1) != Some(&b'='),
+            _ => false,
+        };
+        return if assign {
+            ActionKind::Assign
+        } else {
+            ActionKind::Output
+        };
+    }
+    let w = rest.iter().take_while(|&&c| is_ident(c)).count();
+    match &rest[..w] {
+        b"if" => ActionKind::Open(BlockKind::If),
+        b"with" => ActionKind::Open(BlockKind::With),
+        b"range" => ActionKind::Open(BlockKind::Range),
+        b"define" => ActionKind::Open(BlockKind::Define),
+        b"block" => ActionKind::Open(BlockKind::Block),
+        b"else" => ActionKind::Else,
+        b"end" => ActionKind::End,
+        _ => ActionKind::Output,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines
+
+/// Start offsets of `\n`-separated lines.
+struct LineIndex {
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl LineIndex {
+    fn new(b: &[u8]) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            b.iter()
+                .enumerate()
+                .filter(|&(_, &c)| c == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            starts,
+            len: b.len(),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Byte range of 0-based line `l`, without its `\n` (and without a `\r` before it).
+    fn content(&self, b: &[u8], l: usize) -> Range<usize> {
+        let start = self.starts[l];
+        let mut end = self.starts.get(l + 1).map_or(self.len, |&s| s - 1);
+        if end > start && b[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end
+    }
+}
+
+fn is_blank(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masking
+
+/// How [`mask_actions`] treats a text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A template file: whole-line actions become comments (indented into block scalars),
+    /// and an action that ends a `key:` / `- ` line followed by nested lines becomes a
+    /// trailing comment.
+    File,
+    /// One string value read as file lines (the content of a block scalar): whole-line
+    /// actions become comments; nothing else.
+    FragmentLines,
+    /// One string value whose actions all share their line with other text.
+    FragmentInline,
+}
+
+/// Masks the actions at `spans` into `out` and returns them.
+fn mask_actions(
+    b: &[u8],
+    spans: &[Range<usize>],
+    lines: &LineIndex,
+    out: &mut [u8],
+    mode: Mode,
+) -> Vec<Action> {
+    // Lines holding something other than whitespace and actions.
+    let mut has_text = vec![false; lines.count()];
+    let mut line = 0;
+    let mut pos = 0;
+    let mut note_gap = |from: usize, to: usize, line: &mut usize| {
+        for &c in &b[from..to] {
+            if c == b'\n' {
+                *line += 1;
+            } else if !is_blank(c) {
+                has_text[*line] = true;
+            }
+        }
+    };
+    // (first, last) 0-based lines of each action.
+    let mut action_lines = Vec::with_capacity(spans.len());
+    for s in spans {
+        note_gap(pos, s.start, &mut line);
+        let first = line;
+        line += b[s.clone()].iter().filter(|&&c| c == b'\n').count();
+        action_lines.push((first, line));
+        pos = s.end;
+    }
+    note_gap(pos, b.len(), &mut line);
+
+    let whole: Vec<bool> = action_lines
+        .iter()
+        .map(|&(first, last)| {
+            mode != Mode::FragmentInline && !has_text[first..=last].contains(&true)
+        })
+        .collect();
+    let (scalars, trailing) = if mode == Mode::File {
+        let scalars = BlockScalars::find(b, lines, &has_text);
+        let trailing =
+            trailing_value_actions(b, spans, &action_lines, &whole, lines, &has_text, &scalars);
+        (scalars, trailing)
+    } else {
+        (BlockScalars::default(), vec![false; spans.len()])
+    };
+
+    let mut actions = Vec::with_capacity(spans.len());
+    for (k, (s, &(first, _))) in spans.iter().zip(&action_lines).enumerate() {
+        if whole[k] {
+            mask_as_comment(b, s.clone(), first, lines, &scalars, out);
+        } else if trailing[k] {
+            mask_as_comment(b, s.clone(), first, lines, &BlockScalars::default(), out);
+        } else {
+            mask_inline(b, s.clone(), out);
+        }
+        actions.push(Action {
+            span: s.clone(),
+            line: first + 1,
+            kind: classify(&b[s.clone()]),
+            whole_line: whole[k],
+        });
+    }
+    actions
+}
+
+/// Inline actions that end a line in value position (after `key: ` or `- `) while the next
+/// text line is nested under that key or item and is itself a `key:` or `- ` item: the
+/// action's output is structure (`toYaml ... | nindent 4`, `toYaml . | nindent 8 | trim`)
+/// that the nested lines continue, so a placeholder scalar there would not parse. These are
+/// masked as a trailing comment instead (only the first action of the trailing run). Lines
+/// inside block scalars are left alone (any text parses there).
+fn trailing_value_actions(
+    b: &[u8],
+    spans: &[Range<usize>],
+    action_lines: &[(usize, usize)],
+    whole: &[bool],
+    lines: &LineIndex,
+    has_text: &[bool],
+    scalars: &BlockScalars,
+) -> Vec<bool> {
+    let n = lines.count();
+    let mut result = vec![false; spans.len()];
+    // next_text[l]: first line after l with text that is not a YAML comment.
+    let mut next_text = vec![None; n];
+    let mut next = None;
+    for l in (0..n).rev() {
+        next_text[l] = next;
+        if has_text[l] {
+            let t = &b[lines.content(b, l)];
+            if t.iter().find(|&&c| !is_blank(c)) != Some(&b'#') {
+                next = Some(l);
+            }
+        }
+    }
+    let mut k = 0;
+    while k < spans.len() {
+        if whole[k] {
+            k += 1;
+            continue;
+        }
+        // The run of actions from k separated by blanks only, on one line.
+        let mut m = k;
+        while m + 1 < spans.len()
+            && b[spans[m].end..spans[m + 1].start]
+                .iter()
+                .all(|&c| c == b' ' || c == b'\t')
+        {
+            m += 1;
+        }
+        let (first, _) = action_lines[k];
+        let (_, last) = action_lines[m];
+        let line_end = lines.content(b, last).end;
+        let rest_blank = b[spans[m].end.min(line_end)..line_end]
+            .iter()
+            .all(|&c| is_blank(c));
+        let line_start = lines.starts[first];
+        let before = &b[line_start..spans[k].start];
+        if rest_blank
+            && first == last
+            && scalars.indent_at(first).is_none()
+            && let Some(owner) = value_owner_column(before)
+            && let Some(nl) = next_text[last]
+        {
+            let t = &b[lines.content(b, nl)];
+            if indent_of(t) > owner && is_structural(&t[indent_of(t)..]) {
+                result[k] = true;
+            }
+        }
+        k = m + 1;
+    }
+    result
+}
+
+/// For the text before a trailing action: when it ends in value position (`key: `, `- `),
+/// the column that nested lines must be indented beyond (the key's or the dash's column).
+fn value_owner_column(before: &[u8]) -> Option<usize> {
+    if !before.last().is_some_and(|&c| c == b' ' || c == b'\t') {
+        return None;
+    }
+    let end = before.iter().rposition(|&c| !is_blank(c))? + 1;
+    let t = &before[..end];
+    let indent = indent_of(t);
+    match t.last() {
+        Some(b':') => {
+            // The key's column: after the line's leading `- ` indicators.
+            let mut col = indent;
+            while t[col..].starts_with(b"- ") {
+                col += 2;
+                col += indent_of(&t[col..]);
+            }
+            Some(col)
+        }
+        Some(b'-') if end == 1 || is_blank(t[end - 2]) => Some(end - 1),
+        _ => None,
+    }
+}
+
+/// A line (from its first non-blank byte) that is a block sequence item or a mapping entry.
+fn is_structural(t: &[u8]) -> bool {
+    let end = t.iter().rposition(|&c| !is_blank(c)).map_or(0, |p| p + 1);
+    let t = &t[..end];
+    t == b"-" || t.starts_with(b"- ") || t.ends_with(b":") || t.windows(2).any(|w| w == b": ")
+}
+
+/// Whole-line action: `#` on the action's first byte of each line it covers, `~` elsewhere,
+/// line breaks kept. Inside a block scalar the `#` moves right to the scalar's content indent
+/// (spaces before it), so the line stays scalar content.
+fn mask_as_comment(
+    b: &[u8],
+    span: Range<usize>,
+    first_line: usize,
+    lines: &LineIndex,
+    scalars: &BlockScalars,
+    out: &mut [u8],
+) {
+    let mut line = first_line;
+    let mut at_line_start = true;
+    let mut i = span.start;
+    while i < span.end {
+        let c = b[i];
+        if c == b'\n' || c == b'\r' {
+            out[i] = c;
+            if c == b'\n' {
+                line += 1;
+            }
+            at_line_start = true;
+            i += 1;
+            continue;
+        }
+        if at_line_start {
+            at_line_start = false;
+            // Column of this byte, and the indent a block scalar needs here.
+            let col = i - lines.starts[line];
+            let want = scalars.indent_at(line).unwrap_or(0);
+            let mut pad = want.saturating_sub(col);
+            while pad > 0 && i < span.end && b[i] != b'\n' && b[i] != b'\r' {
+                out[i] = b' ';
+                i += 1;
+                pad -= 1;
+            }
+            if i < span.end && b[i] != b'\n' && b[i] != b'\r' {
+                out[i] = b'#';
+                i += 1;
+            }
+            continue;
+        }
+        out[i] = b'~';
+        i += 1;
+    }
+}
+
+/// Inline action: the content-addressed placeholder on the action's first line. On further
+/// lines (rare), whitespace stays whitespace (as spaces) and other bytes become `_`, so
+/// indentation is kept.
+fn mask_inline(b: &[u8], span: Range<usize>, out: &mut [u8]) {
+    let action = &b[span.clone()];
+    let ph = placeholder(action, action.len());
+    let mut first_line = true;
+    for (k, &c) in action.iter().enumerate() {
+        let i = span.start + k;
+        out[i] = if c == b'\n' || c == b'\r' {
+            first_line = false;
+            c
+        } else if first_line {
+            ph[k]
+        } else if c == b' ' || c == b'\t' {
+            b' '
+        } else {
+            b'_'
+        };
+    }
+}
+
+/// Lines that are content of a YAML block scalar (`key: |`, `- >-` ...), with the indentation
+/// that content needs. Found with a light scan of the source: a line whose text (outside
+/// actions) ends in a block-scalar header starts one; it runs over the following lines that
+/// are blank, whole-line actions, or indented more than the header line.
+#[derive(Default)]
+struct BlockScalars {
+    /// (first line, last line, content indent), 0-based lines, sorted.
+    runs: Vec<(usize, usize, usize)>,
+}
+
+impl BlockScalars {
+    fn find(b: &[u8], lines: &LineIndex, has_text: &[bool]) -> BlockScalars {
+        let mut runs = Vec::new();
+        let n = lines.count();
+        let mut l = 0;
+        while l < n {
+            let r = lines.content(b, l);
+            let text = &b[r.clone()];
+            if !has_text[l] || !ends_with_block_header(text) {
+                l += 1;
+                continue;
+            }
+            let header_indent = indent_of(text);
+            // Content lines: blank lines, action-only lines, lines indented more than the
+            // header. The content indent is the first text line's indent.
+            let mut content_indent = None;
+            let mut last = l;
+            let mut k = l + 1;
+            while k < n {
+                let t = &b[lines.content(b, k)];
+                if t.iter().all(|&c| is_blank(c)) || !has_text[k] {
+                    k += 1;
+                    continue;
+                }
+                let ind = indent_of(t);
+                if ind <= header_indent {
+                    break;
+                }
+                content_indent.get_or_insert(ind);
+                last = k;
+                k += 1;
+            }
+            if let Some(ci) = content_indent {
+                runs.push((l + 1, last, ci));
+                l = last + 1;
+            } else {
+                l += 1;
+            }
+        }
+        BlockScalars { runs }
+    }
+
+    fn indent_at(&self, line: usize) -> Option<usize> {
+        let i = self.runs.partition_point(|&(_, last, _)| last < line);
+        self.runs
+            .get(i)
+            .filter(|&&(first, _, _)| first <= line)
+            .map(|&(_, _, ind)| ind)
+    }
+}
+
+fn indent_of(text: &[u8]) -> usize {
+    text.iter().take_while(|&&c| c == b' ').count()
+}
+
+/// Whether a line ends in a block scalar header: `|` or `>` with optional indentation and
+/// chomping indicators, after `key:`, `- ` or at the start, and before an optional comment.
+fn ends_with_block_header(text: &[u8]) -> bool {
+    // Strip a trailing comment (` #...`) only when it follows the header.
+    let mut t = text;
+    while let Some((&last, rest)) = t.split_last() {
+        if is_blank(last) {
+            t = rest;
+        } else {
+            break;
+        }
+    }
+    let mut end = t.len();
+    if let Some(p) = t.windows(2).rposition(|w| w == b" #") {
+        let before = &t[..p];
+        if before
+            .last()
+            .is_some_and(|&c| matches!(c, b'|' | b'>' | b'-' | b'+'))
+            || before.last().is_some_and(|c| c.is_ascii_digit())
+        {
+            end = p;
+        }
+    }
+    let t = &t[..end];
+    let mut k = t.len();
+    let mut indicators = 0;
+    while k > 0 && (matches!(t[k - 1], b'-' | b'+') || t[k - 1].is_ascii_digit()) && indicators < 2
+    {
+        k -= 1;
+        indicators += 1;
+    }
+    if k == 0 || !matches!(t[k - 1], b'|' | b'>') {
+        return false;
+    }
+    let before = &t[..k - 1];
+    let trimmed_len = before
+        .iter()
+        .rposition(|&c| !is_blank(c))
+        .map_or(0, |p| p + 1);
+    if trimmed_len == 0 {
+        return true;
+    }
+    // `key: |`, `- |`, `key: !!tag |`, `- key: |`: the header follows a blank after `:`/`-`
+    // (or a tag / anchor).
+    if trimmed_len == before.len() {
+        return false;
+    }
+    let prev = &before[..trimmed_len];
+    matches!(prev.last(), Some(b':') | Some(b'-'))
+        || prev
+            .rsplit(|&c| c == b' ')
+            .next()
+            .is_some_and(|w| w.starts_with(b"!") || w.starts_with(b"&"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks and hidden lines
+
+/// Blocks in opening order, and for each block whether each of its `else` actions is
+/// whole-line.
+fn build_blocks(actions: &[Action]) -> (Vec<Block>, Vec<Vec<bool>>) {
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut else_whole: Vec<Vec<bool>> = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for a in actions {
+        match a.kind {
+            ActionKind::Open(kind) => {
+                stack.push(blocks.len());
+                blocks.push(Block {
+                    kind,
+                    open_line: a.line,
+                    else_lines: Vec::new(),
+                    end_line: None,
+                });
+                else_whole.push(Vec::new());
+            }
+            ActionKind::Else => {
+                if let Some(&top) = stack.last() {
+                    blocks[top].else_lines.push(a.line);
+                    else_whole[top].push(a.whole_line);
+                }
+            }
+            ActionKind::End => {
+                if let Some(top) = stack.pop() {
+                    blocks[top].end_line = Some(a.line);
+                }
+            }
+            ActionKind::Output | ActionKind::Comment | ActionKind::Assign => {}
+        }
+    }
+    (blocks, else_whole)
+}
+
+/// Hides the lines of else branches (after a whole-line `else`) of `if`/`with` blocks and the
+/// bodies of `define` blocks: the first non-blank byte (character) of each becomes `#`.
+///
+/// A branch is kept visible when it is the block's first branch with text: hiding exists so
+/// that branches defining the same key do not collide, and when the earlier branches hold no
+/// text (`{{- if .Values.existing }}{{- else }}<the whole document>{{- end }}`, or a
+/// `fail` guard) there is nothing to collide with, while hiding would hide the document.
+fn hide_lines(
+    blocks: &[Block],
+    else_whole: &[Vec<bool>],
+    lines: &LineIndex,
+    out: &mut [u8],
+) -> Vec<Range<usize>> {
+    let n = lines.count();
+    if !blocks
+        .iter()
+        .any(|b| b.kind == BlockKind::Define || !b.else_lines.is_empty())
+    {
+        return Vec::new();
+    }
+    // texts_before[l]: lines before 1-based line l whose masked text is not blank, a comment
+    // or a masked action line.
+    let mut texts_before = vec![0usize; n + 2];
+    for l in 0..n {
+        let r = lines.content(out, l);
+        let first = out[r].iter().find(|&&c| !is_blank(c));
+        let text = first.is_some_and(|&c| c != b'#');
+        texts_before[l + 2] = texts_before[l + 1] + usize::from(text);
+    }
+    let texts_in = |from: usize, to: usize| {
+        let (from, to) = (from.min(n + 1), to.min(n + 1));
+        texts_before[to].saturating_sub(texts_before[from])
+    };
+    // Line `l` (1-based) hidden iff covered; ranges are exclusive of their ends.
+    let mut regions: Vec<(usize, usize)> = Vec::new();
+    for (b, whole) in blocks.iter().zip(else_whole) {
+        let end = b.end_line.unwrap_or(n + 1);
+        match b.kind {
+            BlockKind::If | BlockKind::With if !b.else_lines.is_empty() => {
+                // Branch k runs from boundary k (exclusive) to boundary k+1 (exclusive).
+                let boundaries: Vec<usize> = std::iter::once(b.open_line)
+                    .chain(b.else_lines.iter().copied())
+                    .chain(std::iter::once(end))
+                    .collect();
+                let first_with_text = boundaries
+                    .windows(2)
+                    .position(|w| texts_in(w[0] + 1, w[1]) > 0);
+                for (k, w) in boundaries.windows(2).enumerate().skip(1) {
+                    let after_whole_line_else = whole.get(k - 1).copied().unwrap_or(false);
+                    if after_whole_line_else && first_with_text != Some(k) {
+                        regions.push((w[0] + 1, w[1]));
+                    }
+                }
+            }
+            BlockKind::Define => regions.push((b.open_line + 1, end)),
+            _ => {}
+        }
+    }
+    if regions.is_empty() {
+        return Vec::new();
+    }
+    // Coverage count per line by a difference array: linear however regions nest.
+    let mut delta = vec![0i64; n + 2];
+    for (from, to) in regions {
+        let to = to.min(n + 1);
+        if from < to {
+            delta[from] += 1;
+            delta[to] -= 1;
+        }
+    }
+    let mut hidden = Vec::new();
+    let mut depth = 0;
+    for (l1, d) in delta.iter().enumerate().take(n + 1) {
+        depth += d;
+        if depth <= 0 || l1 == 0 {
+            continue;
+        }
+        let r = lines.content(out, l1 - 1);
+        if let Some(p) = out[r.clone()].iter().position(|&c| !is_blank(c)) {
+            let i = r.start + p;
+            if out[i] != b'#' {
+                out[i] = b'#';
+                // A multi-byte character: its continuation bytes become `~`.
+                let mut k = i + 1;
+                while k < r.end && (out[k] & 0xC0) == 0x80 {
+                    out[k] = b'~';
+                    k += 1;
+                }
+            }
+        }
+        hidden.push(r);
+    }
+    hidden
+}
+
+/// Which blocks are open at the start of each line: the innermost open block changes only at
+/// a few lines (`transitions`), and every block knows the block open around it (`parents`).
+#[derive(Debug, Clone, Default)]
+struct OpenIndex {
+    /// (first 1-based line, innermost open block from that line on), strictly increasing.
+    transitions: Vec<(usize, Option<usize>)>,
+    parents: Vec<Option<usize>>,
+}
+
+impl OpenIndex {
+    fn new(blocks: &[Block]) -> OpenIndex {
+        // Block i is open at lines open_line+1 ..= end_line (to the end when unclosed). The
+        // intervals nest (a stack built them), and blocks are sorted by opening.
+        let last_line = |b: &Block| b.end_line.unwrap_or(usize::MAX);
+        let mut transitions: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut record = |line: usize, inner: Option<usize>| match transitions.last_mut() {
+            Some(t) if t.0 == line => t.1 = inner,
+            _ => transitions.push((line, inner)),
+        };
+        let mut parents = vec![None; blocks.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for (i, b) in blocks.iter().enumerate() {
+            let start = b.open_line + 1;
+            while let Some(&top) = stack.last() {
+                let end = last_line(&blocks[top]);
+                if end < start {
+                    stack.pop();
+                    record(end + 1, stack.last().copied());
+                } else {
+                    break;
+                }
+            }
+            parents[i] = stack.last().copied();
+            if last_line(b) >= start {
+                stack.push(i);
+                record(start, Some(i));
+            }
+        }
+        while let Some(top) = stack.pop() {
+            let end = last_line(&blocks[top]);
+            if end == usize::MAX {
+                break;
+            }
+            record(end + 1, stack.last().copied());
+        }
+        OpenIndex {
+            transitions,
+            parents,
+        }
+    }
+
+    fn at_line(&self, line: usize) -> Vec<usize> {
+        let k = self.transitions.partition_point(|&(l, _)| l <= line);
+        let mut inner = if k == 0 {
+            None
+        } else {
+            self.transitions[k - 1].1
+        };
+        let mut chain = Vec::new();
+        while let Some(i) = inner {
+            chain.push(i);
+            inner = self.parents.get(i).copied().flatten();
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn m(src: &str) -> Masked {
+        match mask(src) {
+            Ok(m) => m,
+            Err(e) => panic!("mask failed: {e}"),
+        }
+    }
+
+    fn text(src: &str) -> String {
+        m(src).text
+    }
+
+    fn ph(action: &str) -> String {
+        String::from_utf8(placeholder(action.as_bytes(), action.len())).unwrap()
+    }
+
+    /// The whole-line mask of a single-line action.
+    fn c(action: &str) -> String {
+        format!("#{}", "~".repeat(action.len() - 1))
+    }
+
+    fn yaml(text: &str) -> yaml_serde::Value {
+        yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn source_without_actions_is_copied() {
+        let src = "a: 1\nb: { c: 2 }\n";
+        let r = m(src);
+        assert_eq!(r.text, src);
+        assert!(r.actions.is_empty() && r.blocks.is_empty() && r.hidden.is_empty());
+        assert!(!has_actions(src));
+        assert!(has_actions("a: {{ .x }}"));
+    }
+
+    #[test]
+    fn whole_line_if_becomes_comment() {
+        // 12 bytes in, 12 bytes out.
+        assert_eq!(text("  {{- if .X }}\n"), "  #~~~~~~~~~~~\n");
+        let r = m("  {{- if .X }}\n");
+        assert!(r.actions[0].whole_line);
+        assert_eq!(r.actions[0].kind, ActionKind::Open(BlockKind::If));
+    }
+
+    #[test]
+    fn several_actions_on_one_line_are_all_whole_line() {
+        let r = m("{{- end }}{{- end }}\n");
+        assert_eq!(r.text, "#~~~~~~~~~#~~~~~~~~~\n");
+        assert!(
+            r.actions
+                .iter()
+                .all(|a| a.whole_line && a.kind == ActionKind::End)
+        );
+    }
+
+    #[test]
+    fn whole_line_output_at_column_zero_becomes_comment() {
+        let src = "resources:\n{{ toYaml .Values.resources | indent 12 }}\nnext: 1\n";
+        let r = m(src);
+        assert_eq!(
+            r.text,
+            "resources:\n#~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\nnext: 1\n"
+        );
+        assert!(r.actions[0].whole_line);
+        assert_eq!(r.actions[0].kind, ActionKind::Output);
+    }
+
+    #[test]
+    fn multi_line_action_masked_on_every_line() {
+        let src = "x:\n  {{- include \"x\" (dict\n    \"a\" 1) }}\ny: 2\n";
+        let r = m(src);
+        assert_eq!(
+            r.text,
+            format!(
+                "x:\n  {}\n{}\ny: 2\n",
+                c("{{- include \"x\" (dict"),
+                c("    \"a\" 1) }}")
+            )
+        );
+        assert!(r.actions[0].whole_line);
+        assert_eq!(r.actions[0].line, 2);
+        assert_eq!(r.text.len(), src.len());
+    }
+
+    #[test]
+    fn inline_action_becomes_same_length_plain_scalar() {
+        let a = "{{ .Values.name }}";
+        let p = ph(a);
+        assert_eq!(p.len(), a.len());
+        assert!(p.starts_with('_'));
+        assert!(
+            p[1..]
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        );
+        // As a value, a key, a sequence item, inside flow collections and inside quotes.
+        let src = format!(
+            "v: {a}\n{a}: k\ns:\n  - {a}\nf: [{a}, x]\ng: {{k: {a}}}\nq: \"{a}\"\nsq: '{a}'\nmix: a-{a}-b\n"
+        );
+        let r = m(&src);
+        assert!(r.actions.iter().all(|x| !x.whole_line));
+        let v = yaml(&r.text);
+        assert_eq!(v["v"].as_str(), Some(p.as_str()));
+        assert_eq!(v[p.as_str()].as_str(), Some("k"));
+        assert_eq!(v["s"][0].as_str(), Some(p.as_str()));
+        assert_eq!(v["f"][0].as_str(), Some(p.as_str()));
+        assert_eq!(v["g"]["k"].as_str(), Some(p.as_str()));
+        assert_eq!(v["q"].as_str(), Some(p.as_str()));
+        assert_eq!(v["sq"].as_str(), Some(p.as_str()));
+        assert_eq!(v["mix"].as_str(), Some(format!("a-{p}-b").as_str()));
+    }
+
+    #[test]
+    fn placeholder_is_content_addressed() {
+        let src = "a: {{ .x }}\nb:\n  c: {{ .x }}\nd: {{ .y }}\n";
+        let r = m(src);
+        let t = |k: usize| &r.text[r.actions[k].span.clone()];
+        assert_eq!(t(0), t(1));
+        assert_ne!(t(0), t(2));
+        assert_eq!(t(0), ph("{{ .x }}"));
+        // Short actions are truncated, long ones padded with `_`.
+        assert_eq!(ph("{{}}").len(), 4);
+        let long = format!("{{{{ {} }}}}", "x".repeat(60));
+        assert!(ph(&long).ends_with("_____"));
+        assert_eq!(ph(&long).len(), long.len());
+        // Digits only still resolve to a string.
+        assert!(yaml(&format!("k: {}", ph("{{}}")))["k"].is_string());
+    }
+
+    #[test]
+    fn string_containing_close_braces_does_not_end_action() {
+        let src = "a: {{ printf \"}}\\\"}}\" .x }} tail\n";
+        let r = m(src);
+        assert_eq!(r.actions.len(), 1);
+        assert_eq!(
+            &src[r.actions[0].span.clone()],
+            "{{ printf \"}}\\\"}}\" .x }}"
+        );
+        assert!(r.text.ends_with(" tail\n"));
+    }
+
+    #[test]
+    fn raw_strings_char_constants_and_comments_do_not_end_action() {
+        let src = "a: {{ `}}\n}}` }}\nb: {{ '}' }}\nc: {{/* }} */}}\n";
+        let r = m(src);
+        let spans: Vec<&str> = r.actions.iter().map(|a| &src[a.span.clone()]).collect();
+        assert_eq!(spans, ["{{ `}}\n}}` }}", "{{ '}' }}", "{{/* }} */}}"]);
+        assert_eq!(r.actions[2].kind, ActionKind::Comment);
+        assert_eq!(r.actions[1].line, 3);
+    }
+
+    #[test]
+    fn multi_line_inline_action_keeps_line_breaks() {
+        let src = "a: {{ include \"x\" (dict\r\n      \"k\" 1) }}\nb: 1\n";
+        let r = m(src);
+        let t = &r.text;
+        assert_eq!(t.len(), src.len());
+        assert_eq!(t.find("\r\n"), src.find("\r\n"));
+        assert!(t.starts_with("a: _"));
+        assert!(t.contains("\r\n      ___ __ __\nb: 1"), "{t}");
+        assert!(!r.actions[0].whole_line);
+        assert_eq!(yaml(t)["b"].as_u64(), Some(1));
+    }
+
+    #[test]
+    fn non_ascii_inside_action_becomes_ascii_of_same_length() {
+        let src = "a: {{ \"héllo ✓\" }}\n{{/* größe */}}\n";
+        let r = m(src);
+        assert_eq!(r.text.len(), src.len());
+        assert!(r.text.is_ascii());
+        assert_eq!(r.unmask(src), src);
+    }
+
+    #[test]
+    fn crlf_line_breaks_are_kept() {
+        let src = "{{- if .x }}\r\na: {{ .y }}\r\n{{- end }}\r\n";
+        let r = m(src);
+        assert_eq!(
+            r.text,
+            format!("#~~~~~~~~~~~\r\na: {}\r\n#~~~~~~~~~\r\n", ph("{{ .y }}"))
+        );
+    }
+
+    #[test]
+    fn unterminated_action_reports_line_and_col() {
+        let e = mask("a: 1\nb: x {{ .Values.x\nc: 2\n").unwrap_err();
+        assert_eq!((e.line, e.col), (2, 6));
+        assert!(e.message.contains("unterminated"), "{}", e.message);
+        // Columns count characters.
+        let e = mask("ä: {{ .x").unwrap_err();
+        assert_eq!((e.line, e.col), (1, 4));
+        // Strings, raw strings, char constants and comments that do not end.
+        for (src, what) in [
+            ("a: {{ \"x }}\nb\n", "quoted string"),
+            ("a: {{ `x }}\n", "raw string"),
+            ("a: {{ 'x }}\n", "char constant"),
+            ("a: {{/* x }}\n", "comment"),
+        ] {
+            let e = mask(src).unwrap_err();
+            assert_eq!((e.line, e.col), (1, 4), "{src}");
+            assert!(e.message.contains(what), "{src}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn action_kind_comes_from_first_word() {
+        let cases = [
+            ("{{ if .x }}", ActionKind::Open(BlockKind::If)),
+            ("{{- with .x }}", ActionKind::Open(BlockKind::With)),
+            (
+                "{{- range $i, $v := .x }}",
+                ActionKind::Open(BlockKind::Range),
+            ),
+            ("{{ define \"x\" }}", ActionKind::Open(BlockKind::Define)),
+            ("{{ block \"x\" . }}", ActionKind::Open(BlockKind::Block)),
+            ("{{if(eq 1 1)}}", ActionKind::Open(BlockKind::If)),
+            ("{{- else }}", ActionKind::Else),
+            ("{{else}}", ActionKind::Else),
+            ("{{- else if .y }}", ActionKind::Else),
+            ("{{ else with .y }}", ActionKind::Else),
+            ("{{- end -}}", ActionKind::End),
+            ("{{end}}", ActionKind::End),
+            ("{{/* c */}}", ActionKind::Comment),
+            ("{{- /* c */ -}}", ActionKind::Comment),
+            ("{{- $x := 1 }}", ActionKind::Assign),
+            ("{{ $x = 2 }}", ActionKind::Assign),
+            ("{{ $ := . }}", ActionKind::Assign),
+            ("{{ $x }}", ActionKind::Output),
+            ("{{ include \"x\" . }}", ActionKind::Output),
+            ("{{ toYaml .Values.x | nindent 4 }}", ActionKind::Output),
+            ("{{ .Values.x }}", ActionKind::Output),
+            ("{{ template \"x\" . }}", ActionKind::Output),
+            ("{{ tpl .x . }}", ActionKind::Output),
+            ("{{ printf \"%s\" .x | quote }}", ActionKind::Output),
+            ("{{ ifx }}", ActionKind::Output),
+            ("{{ endpoint }}", ActionKind::Output),
+            ("{{-3}}", ActionKind::Output),
+        ];
+        for (src, kind) in cases {
+            assert_eq!(classify(src.as_bytes()), kind, "{src}");
+        }
+    }
+
+    #[test]
+    fn else_branch_lines_are_hidden() {
+        let src = "\
+spec:
+  {{- if .a }}
+  type: A
+  {{- else if .b }}
+  type: B
+  {{- else }}
+  type: C
+  {{- end }}
+";
+        let r = m(src);
+        assert_eq!(
+            r.text,
+            format!(
+                "spec:\n  {}\n  type: A\n  {}\n  #ype: B\n  {}\n  #ype: C\n  {}\n",
+                c("{{- if .a }}"),
+                c("{{- else if .b }}"),
+                c("{{- else }}"),
+                c("{{- end }}")
+            )
+        );
+        let line = |n: usize| {
+            let start: usize = src.split_inclusive('\n').take(n - 1).map(str::len).sum();
+            start..start + src.lines().nth(n - 1).unwrap().len()
+        };
+        assert_eq!(r.hidden, vec![line(5), line(7)]);
+        // No duplicate key: `yaml_serde::Value` rejects duplicates.
+        assert_eq!(yaml(&r.text)["spec"]["type"].as_str(), Some("A"));
+        assert_eq!(r.unmask(src), src);
+    }
+
+    #[test]
+    fn else_branch_stays_visible_when_earlier_branches_hold_no_text() {
+        let src = "\
+{{- if kindIs \"invalid\" .Values.max }}
+{{- fail \"max must be set\" }}
+{{- else }}
+kind: PodDisruptionBudget
+spec:
+  {{- if .Values.existing }}
+  # an existing one is used
+  {{- else if .Values.a }}
+  a: 1
+  {{- else }}
+  a: 2
+  {{- end }}
+{{- end }}
+";
+        let r = m(src);
+        let v = yaml(&r.text);
+        assert_eq!(v["kind"].as_str(), Some("PodDisruptionBudget"));
+        assert_eq!(
+            v["spec"]["a"].as_u64(),
+            Some(1),
+            "the first branch with text"
+        );
+        assert_eq!(r.hidden.len(), 1);
+        assert_eq!(&src[r.hidden[0].clone()], "  a: 2");
+    }
+
+    #[test]
+    fn with_else_hides_too_but_range_else_and_inline_else_do_not() {
+        let r = m("{{- with .a }}\nk: 1\n{{- else }}\nk: 2\n{{- end }}\n");
+        assert!(r.text.contains("\n#: 2\n"));
+        let r = m("{{- range .a }}\nk: 1\n{{- else }}\nj: 2\n{{- end }}\n");
+        assert!(r.hidden.is_empty());
+        let src = "k: {{ if .a }}1\n{{ else }}2{{ end }}\nj: 3\n";
+        let r = m(src);
+        assert!(r.hidden.is_empty());
+        assert!(r.actions.iter().all(|a| !a.whole_line));
+    }
+
+    #[test]
+    fn define_body_is_hidden() {
+        let src = "{{- define \"x.labels\" -}}\napp: {{ .Chart.Name }}\n\nsub:\n  tier: web\n{{- end }}\nkind: A\n";
+        let r = m(src);
+        assert_eq!(
+            r.text,
+            format!(
+                "{}\n#pp: {}\n\n#ub:\n  #ier: web\n{}\nkind: A\n",
+                c("{{- define \"x.labels\" -}}"),
+                &ph("{{ .Chart.Name }}"),
+                c("{{- end }}")
+            )
+        );
+        assert_eq!(
+            r.hidden.len(),
+            4,
+            "blank lines in a hidden region are recorded too"
+        );
+        assert_eq!(r.blocks[0].kind, BlockKind::Define);
+        assert_eq!(yaml(&r.text)["kind"].as_str(), Some("A"));
+    }
+
+    #[test]
+    fn nested_blocks_inside_hidden_region_are_tracked() {
+        let src = "\
+{{- if .a }}
+k: 1
+{{- else }}
+{{- if .b }}
+k: 2
+{{- else }}
+k: 3
+{{- end }}
+{{- end }}
+";
+        let r = m(src);
+        assert_eq!(r.blocks.len(), 2);
+        assert_eq!(r.blocks[1].open_line, 4);
+        assert_eq!(r.blocks[1].else_lines, vec![6]);
+        assert_eq!(r.blocks[1].end_line, Some(8));
+        assert_eq!(r.hidden.len(), 5, "lines 4..=8, each once");
+        assert_eq!(yaml(&r.text)["k"].as_u64(), Some(1));
+    }
+
+    #[test]
+    fn hidden_line_starting_with_non_ascii_stays_utf8() {
+        let src = "{{- if .a }}\nä: 1\n{{- else }}\nä: 2\n{{- end }}\n";
+        let r = m(src);
+        assert!(r.text.contains("\n#~: 2\n"));
+        assert_eq!(r.unmask(src), src);
+    }
+
+    #[test]
+    fn blocks_record_open_else_and_end_lines() {
+        let src = "\
+{{- if .a }}
+{{- range .b }}
+x
+{{- end }}
+{{- else }}
+{{- with .c }}
+{{- end }}
+{{- end }}
+";
+        let r = m(src);
+        let got: Vec<_> = r
+            .blocks
+            .iter()
+            .map(|b| (b.kind, b.open_line, b.else_lines.clone(), b.end_line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (BlockKind::If, 1, vec![5], Some(8)),
+                (BlockKind::Range, 2, vec![], Some(4)),
+                (BlockKind::With, 6, vec![], Some(7)),
+            ]
+        );
+    }
+
+    #[test]
+    fn unbalanced_end_is_ignored_and_unclosed_block_has_no_end() {
+        let r = m("{{ end }}\n{{- else }}\na: 1\n");
+        assert!(r.blocks.is_empty());
+        let r = m("{{- if .a }}\n{{- with .b }}\na: 1\n{{- end }}\n");
+        assert_eq!(r.blocks[0].end_line, None);
+        assert_eq!(r.blocks[1].end_line, Some(4));
+        assert_eq!(r.open_blocks_at_line(5), vec![0]);
+        assert_eq!(r.open_blocks_at_line(100), vec![0]);
+    }
+
+    #[test]
+    fn open_blocks_at_line_lists_outermost_first() {
+        let src = "\
+a: 1
+{{- if .a }}
+b: 2
+{{- with .b }}
+c: 3
+{{- end }}
+d: 4
+{{- end }}{{- if .c }}
+e: 5
+{{- end }}
+";
+        let r = m(src);
+        assert_eq!(r.blocks.len(), 3);
+        let at: Vec<Vec<usize>> = (1..=11).map(|l| r.open_blocks_at_line(l)).collect();
+        assert_eq!(
+            at,
+            vec![
+                Vec::<usize>::new(), // 1
+                Vec::<usize>::new(), // 2: the `if` line itself
+                vec![0],             // 3
+                vec![0],             // 4
+                vec![0, 1],          // 5
+                vec![0, 1],          // 6: the `end` line is inside
+                vec![0],             // 7
+                vec![0],             // 8: ends block 0, opens block 2
+                vec![2],             // 9
+                vec![2],             // 10
+                Vec::<usize>::new(), // 11
+            ]
+        );
+        assert_eq!(r.open_blocks_at_line(0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn blocks_opened_and_closed_on_one_line_are_never_open() {
+        let r =
+            m("a: {{ if .x }}1{{ end }}\n{{- if .y }}{{ with .z }}\nb: 2\n{{- end }}{{ end }}\n");
+        assert_eq!(r.blocks.len(), 3);
+        assert!(r.open_blocks_at_line(2).is_empty());
+        assert_eq!(r.open_blocks_at_line(3), vec![1, 2]);
+        assert_eq!(r.open_blocks_at_line(4), vec![1, 2]);
+        assert!(r.open_blocks_at_line(5).is_empty());
+    }
+
+    #[test]
+    fn inline_action_in_finds_overlapping_inline_action_only() {
+        let src = "{{- if .a }}\nname: {{ .x }}-{{ .y }}\n{{- end }}\n";
+        let r = m(src);
+        let x = src.find("{{ .x").unwrap();
+        let y = src.find("{{ .y").unwrap();
+        assert_eq!(
+            r.inline_action_in(0..src.len()).map(|a| a.span.start),
+            Some(x)
+        );
+        assert_eq!(
+            r.inline_action_in(x + 3..y + 2).map(|a| a.span.start),
+            Some(x)
+        );
+        assert_eq!(
+            r.inline_action_in(y - 1..y + 1).map(|a| a.span.start),
+            Some(y)
+        );
+        assert!(
+            r.inline_action_in(0..5).is_none(),
+            "whole-line actions are not inline"
+        );
+        assert!(
+            r.inline_action_in(x - 6..x).is_none(),
+            "touching is not overlapping"
+        );
+        assert!(
+            r.inline_action_in(x..x).is_none(),
+            "a point at an edge is outside"
+        );
+        assert_eq!(
+            r.inline_action_in(x + 1..x + 1).map(|a| a.span.start),
+            Some(x)
+        );
+    }
+
+    #[test]
+    fn unmask_restores_source() {
+        let src = "{{- define \"a\" }}\nx: 1\n{{- end }}\n{{- if .a }}\nk: {{ .b }}\n{{- else }}\nk: 2\n{{- end }}\n";
+        let r = m(src);
+        assert_ne!(r.text, src);
+        assert_eq!(r.unmask(src), src);
+    }
+
+    #[test]
+    fn value_position_action_followed_by_nested_keys_becomes_trailing_comment() {
+        let src = "\
+metadata:
+  labels: {{- include \"x.labels\" . | nindent 4 }}
+    app: web
+spec:
+  tsc:
+  - {{ toYaml . | nindent 4 | trim }}
+    labelSelector: {}
+";
+        let r = m(src);
+        assert!(r.text.contains("  labels: #~~~~"));
+        assert!(r.text.contains("  - #~~~~"));
+        assert!(r.actions.iter().all(|a| !a.whole_line));
+        let v = yaml(&r.text);
+        assert_eq!(v["metadata"]["labels"]["app"].as_str(), Some("web"));
+        assert!(v["spec"]["tsc"][0]["labelSelector"].is_mapping());
+        // Not nested (or plain scalar continuation): a placeholder as usual.
+        let r = m("a: {{ .x }}\nb: 1\n");
+        assert!(r.text.starts_with("a: _"));
+        let r = m("a: {{ .x }}\n  more words\n");
+        assert!(r.text.starts_with("a: _"));
+    }
+
+    #[test]
+    fn whole_line_action_inside_block_scalar_stays_scalar_content() {
+        let src = "\
+data:
+  config.yaml: |
+    a: 1
+{{ toYaml .Values.extra | indent 4 }}
+    b: 2
+{{- end }}
+kind: X
+";
+        let r = m(src);
+        assert!(r.text.contains("\n    #~~~~"), "{}", r.text);
+        let v = yaml(&r.text);
+        let cfg = v["data"]["config.yaml"].as_str().unwrap();
+        assert!(
+            cfg.starts_with("a: 1\n#~~") && cfg.ends_with("b: 2\n"),
+            "{cfg:?}"
+        );
+        assert_eq!(v["kind"].as_str(), Some("X"));
+        assert!(
+            r.text.contains("\n#~~~~~~~~~\nkind"),
+            "after the scalar: a comment"
+        );
+    }
+
+    #[test]
+    fn mask_fragment_masks_lines_like_a_file() {
+        let s = "echo {{ .Values.x }}\n{{- if .y }}\nrun\n{{- end }}";
+        assert_eq!(
+            mask_fragment(s),
+            format!(
+                "echo {}\n#~~~~~~~~~~~\nrun\n#~~~~~~~~~",
+                ph("{{ .Values.x }}")
+            )
+        );
+        // Same placeholder as in a file.
+        let file = m("k: {{ .Values.x }}\n").text;
+        assert!(file.ends_with(&format!(
+            "{}\n",
+            mask_fragment("{{ .Values.x }}x").trim_end_matches('x')
+        )));
+        assert_eq!(mask_fragment("no actions"), "no actions");
+        assert_eq!(mask_fragment("bad {{ .x"), "bad {{ .x");
+        // No hiding in fragments.
+        assert!(mask_fragment("{{ if .a }}\nx\n{{ else }}\ny\n{{ end }}").contains("\ny\n"));
+    }
+
+    #[test]
+    fn mask_fragment_inline_uses_placeholders_only() {
+        assert_eq!(
+            mask_fragment_inline("{{ .Values.x }}"),
+            ph("{{ .Values.x }}")
+        );
+        let file = m("k: \"{{ .Values.x }}\"\n");
+        let v = yaml(&file.text);
+        assert_eq!(
+            v["k"].as_str(),
+            Some(mask_fragment_inline("{{ .Values.x }}").as_str())
+        );
+        assert_eq!(mask_fragment_inline("bad {{ .x"), "bad {{ .x");
+    }
+
+    #[test]
+    fn deep_nesting_and_many_actions_stay_fast() {
+        let n = 20_000;
+        let mut src = String::new();
+        for i in 0..n {
+            src.push_str(&format!(
+                "{{{{- if .a{i} }}}}\nk{i}: {{{{ .v }}}}\n{{{{- else }}}}\n"
+            ));
+        }
+        for _ in 0..n {
+            src.push_str("{{- end }}\n");
+        }
+        let t = std::time::Instant::now();
+        let r = m(&src);
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+        assert_eq!(r.blocks.len(), n);
+        assert_eq!(r.open_blocks_at_line(3 * n + 1).len(), n);
+        assert_eq!(r.open_blocks_at_line(4 * n).len(), 1);
+        assert_eq!(r.unmask(&src), src);
+    }
+
+    fn breaks(s: &str) -> Vec<(usize, u8)> {
+        s.bytes()
+            .enumerate()
+            .filter(|&(_, c)| c == b'\n' || c == b'\r')
+            .collect()
+    }
+
+    fn check(src: &str) {
+        let Ok(r) = mask(src) else {
+            return;
+        };
+        assert_eq!(r.text.len(), src.len());
+        assert_eq!(breaks(&r.text), breaks(src));
+        assert_eq!(r.unmask(src), src);
+        for w in r.actions.windows(2) {
+            assert!(w[0].span.end <= w[1].span.start);
+        }
+        let lines = src.split('\n').count();
+        for l in 0..=lines + 1 {
+            for &i in &r.open_blocks_at_line(l) {
+                assert!(i < r.blocks.len());
+            }
+        }
+        for a in &r.actions {
+            let found = r.inline_action_in(a.span.clone()).map(|x| x.span.clone());
+            if a.whole_line {
+                assert_eq!(found, None);
+            } else {
+                assert_eq!(found, Some(a.span.clone()));
+            }
+        }
+        for w in r.hidden.windows(2) {
+            assert!(w[0].end < w[1].start);
+        }
+        for h in &r.hidden {
+            assert!(h.end <= src.len() && !src[h.clone()].contains('\n'));
+            assert!(h.start == 0 || src.as_bytes()[h.start - 1] == b'\n');
+        }
+        let f = mask_fragment(src);
+        assert_eq!(f.len(), src.len());
+        assert_eq!(breaks(&f), breaks(src));
+        assert_eq!(mask_fragment_inline(src).len(), src.len());
+    }
+
+    fn templateish() -> impl Strategy<Value = String> {
+        let tokens = prop::sample::select(vec![
+            "{{",
+            "}}",
+            "{{-",
+            "-}}",
+            "{{- ",
+            " -}}",
+            " ",
+            "  ",
+            "-",
+            "- ",
+            "\"",
+            "'",
+            "`",
+            "\\",
+            "\n",
+            "\r\n",
+            "\r",
+            "if",
+            "else",
+            "end",
+            "with",
+            "range",
+            "define",
+            "$x := ",
+            "/*",
+            "*/",
+            "key: ",
+            "a",
+            "é",
+            "✓",
+            "|",
+            "|-\n",
+            "#",
+            ":",
+            "{",
+            "}",
+            "[",
+            "]",
+            ".Values.x",
+            "\t",
+        ]);
+        prop::collection::vec(tokens, 0..60).prop_map(|v| v.concat())
+    }
+
+    /// Lines of a chart template: every action terminates, so masking must succeed.
+    fn template_lines() -> impl Strategy<Value = String> {
+        let lines = prop::sample::select(vec![
+            "{{- if .Values.a }}\n",
+            "  {{- else if .b }}\n",
+            "{{- else }}\n",
+            "{{- end }}\n",
+            "{{- end }}{{- end }}\n",
+            "  {{- with .Values.c }}\n",
+            "{{- range $k, $v := .x }}\n",
+            "{{- define \"x\" -}}\n",
+            "key: value\n",
+            "  key: {{ .Values.x | quote }}\n",
+            "  - {{ toYaml . | nindent 4 | trim }}\n",
+            "    nested: 1\n",
+            "labels: {{- include \"l\" . | nindent 4 }}\n",
+            "data: |\n",
+            "  script: |-\n",
+            "{{ toYaml .Values.r | indent 4 }}\n",
+            "    echo \"{{ .Values.y }}\" '}}'\n",
+            "{{/* a\n}} comment */}}\n",
+            "{{ `raw\n}}` }} x\n",
+            "\r\n",
+            "\n",
+            "ä: {{ \"ö\" }}\n",
+            "---\n",
+        ]);
+        prop::collection::vec(lines, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn mask_keeps_length_line_breaks_and_unmask_identity(src in templateish()) {
+            check(&src);
+        }
+
+        #[test]
+        fn template_lines_always_mask_and_keep_invariants(src in template_lines()) {
+            prop_assert!(mask(&src).is_ok(), "{src:?}");
+            check(&src);
+        }
+
+        #[test]
+        fn mask_never_panics_on_arbitrary_text(src in "\\PC*[{}\n\"'`]*\\PC*") {
+            check(&src);
+        }
+
+        #[test]
+        fn well_formed_actions_always_mask(
+            parts in prop::collection::vec(("[a-z: \n-]{0,8}", "[a-z .\"$]{0,8}"), 0..20)
+        ) {
+            let mut src = String::new();
+            for (text, body) in &parts {
+                src.push_str(text);
+                let body: String = body.chars().filter(|&c| c != '"').collect();
+                src.push_str(&format!("{{{{ {body} }}}}"));
+            }
+            prop_assert!(mask(&src).is_ok(), "{src:?}");
+            check(&src);
+        }
     }
 }
 
