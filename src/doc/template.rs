@@ -1791,8 +1791,3 @@ kind: X
         }
     }
 }
-
-/// Masks one string value with the inline/whole-line rules only (for canonical comparison).
-pub fn mask_fragment(s: &str) -> String {
-    s.to_string()
-}

@@ -147,14 +147,22 @@ fn canonical_op(op: &json_patch::PatchOperation, templated: bool) -> json_patch:
 
 fn mask_strings(v: &mut Value) {
     match v {
-        Value::String(s) if template::has_actions(s) => *s = template::mask_fragment(s),
+        // A multi-line value is a block scalar (its lines are file lines); a one-line value
+        // shares its line with its key, so its actions are inline placeholders.
+        Value::String(s) if template::has_actions(s) => {
+            *s = if s.contains('\n') {
+                template::mask_fragment(s)
+            } else {
+                template::mask_fragment_inline(s)
+            }
+        }
         Value::Array(a) => a.iter_mut().for_each(mask_strings),
         Value::Object(m) => {
             let old = std::mem::take(m);
             for (k, mut child) in old {
                 mask_strings(&mut child);
                 let k = if template::has_actions(&k) {
-                    template::mask_fragment(&k)
+                    template::mask_fragment_inline(&k)
                 } else {
                     k
                 };
