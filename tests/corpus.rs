@@ -305,7 +305,10 @@ fn independent_check(old: &str, new: &str, ops: &[(usize, Vec<PlannedOp>)]) -> R
 }
 
 /// Generates one edit of each kind for the first document with a mapping root.
-fn generate(doc: &Document) -> Vec<(&'static str, Vec<(usize, Vec<PlannedOp>)>)> {
+/// Ops grouped by document index, as `edit::edit` takes them.
+type DocOps = Vec<(usize, Vec<PlannedOp>)>;
+
+fn generate(doc: &Document) -> Vec<(&'static str, DocOps)> {
     let Some((index, ydoc)) = doc
         .docs
         .iter()
@@ -393,10 +396,10 @@ fn generate(doc: &Document) -> Vec<(&'static str, Vec<(usize, Vec<PlannedOp>)>)>
     // remove-key: the last key of the first nested mapping with at least two keys.
     if let Some((p, Value::Object(m))) = paths
         .iter()
-        .find(|(p, v)| p.len() >= 1 && matches!(v, Value::Object(m) if m.len() >= 2))
+        .find(|(p, v)| !p.is_empty() && matches!(v, Value::Object(m) if m.len() >= 2))
     {
         let mut k = p.clone();
-        k.push(m.keys().last().cloned().unwrap_or_default());
+        k.push(m.keys().next_back().cloned().unwrap_or_default());
         out.push((
             KINDS[3],
             wrap(vec![planned(

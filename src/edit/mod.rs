@@ -512,8 +512,8 @@ impl<'a> Editor<'a> {
                         .unwrap_or(map.len());
                     match map.get(run_end).copied().flatten() {
                         Some(before) => {
-                            for k in i..run_end {
-                                self.insert_item_before(seq, flow, before, &n[k], k, path)?;
+                            for (k, item) in n.iter().enumerate().take(run_end).skip(i) {
+                                self.insert_item_before(seq, flow, before, item, k, path)?;
                             }
                         }
                         None => self.append_items(seq, flow, &n[i..], i, path, owner_line)?,
