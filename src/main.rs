@@ -1,5 +1,5 @@
 //! The `patcher` command line: parses arguments, calls the library, maps outcomes to exit
-//! codes (0 nothing to do, 2 changes pending, 1 error).
+//! codes (0 nothing to do, 2 changes pending or drift, 1 error).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use patcher::check;
 use patcher::engine::{self, Outcome};
 use patcher::recipe::{self, RecipeSet};
 use patcher::report::{self, Color};
@@ -41,6 +42,15 @@ enum Command {
         #[arg(long)]
         in_place: bool,
     },
+    /// Drift check: does every recipe still hold? Exit 0: all hold (or are not applicable);
+    /// 2: drift; 1: error. `github` also appends a table to $GITHUB_STEP_SUMMARY when set.
+    Check {
+        #[command(flatten)]
+        sel: Selection,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
 }
 
 #[derive(Args)]
@@ -63,6 +73,14 @@ struct Selection {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Github,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,6 +150,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Plan { sel, format } => plan(sel, *format),
         Command::Apply { sel, in_place } => apply(sel, *in_place),
+        Command::Check { sel, format } => check(sel, *format),
     };
     ExitCode::from(code)
 }
@@ -214,4 +233,23 @@ fn apply(sel: &Selection, in_place: bool) -> u8 {
     }
     emit("", &msg);
     0
+}
+
+fn check(sel: &Selection, format: CheckFormat) -> u8 {
+    let report = match sel.load() {
+        Ok(recipes) => check::evaluate(&sel.root, &recipes),
+        Err(msg) => check::CheckReport::failed(msg),
+    };
+    let format = match format {
+        CheckFormat::Text => check::Format::Text,
+        CheckFormat::Json => check::Format::Json,
+        CheckFormat::Github => check::Format::Github,
+        CheckFormat::Sarif => check::Format::Sarif,
+    };
+    let summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let out = check::output(&report, format, sel.color(), summary.as_deref());
+    emit(&out.stdout, &out.stderr);
+    out.code
 }

@@ -1,5 +1,9 @@
 //! Output: the unified diff (git-apply compatible, optionally colored), the per-recipe
-//! summary, and the JSON form of a plan.
+//! summary, and the JSON form of a plan; `check`'s text, JSON, GitHub and SARIF output.
+
+pub mod check;
+pub mod github;
+pub mod sarif;
 
 use serde_json::{Value, json};
 use similar::TextDiff;

