@@ -139,7 +139,8 @@ pub fn checked_out_in(repo: &Repository, branch: &str) -> Option<PathBuf> {
             .and_then(|h| h.symbolic_target().ok().flatten().map(|t| t == refname))
             .unwrap_or(false)
     };
-    if head_is(repo) {
+    // A bare repository's HEAD is not a checkout.
+    if !repo.is_bare() && head_is(repo) {
         return Some(repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf());
     }
     let names = repo.worktrees().ok()?;

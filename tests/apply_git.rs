@@ -696,6 +696,38 @@ fn api_500_is_retried_a_bounded_number_of_times_then_reported() {
 }
 
 #[test]
+fn a_secondary_rate_limit_is_waited_out_and_a_404_is_explained() {
+    if skip_without_git("rate_limit_404") {
+        return;
+    }
+    let f = Fixture::new();
+    let gh = FakeGitHub::start(TOKEN);
+    gh.fail_next(403, 1);
+    let run = f.patcher(&["apply", "--push", "--pr"], &gh.env(TOKEN));
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        gh.take_calls(),
+        vec![
+            "GET /repos/acme/demo/pulls",
+            "GET /repos/acme/demo/pulls",
+            "POST /repos/acme/demo/pulls",
+        ]
+    );
+    // A repository the API does not know (or the token cannot see).
+    let mut env = gh.env(TOKEN);
+    env.push(("GITHUB_REPOSITORY", "acme/nope"));
+    let run = f.patcher(&["apply", "--push", "--pr"], &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("404 Not Found"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("repository acme/nope does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(gh.take_calls(), vec!["GET /repos/acme/nope/pulls"]);
+}
+
+#[test]
 fn nothing_to_do_creates_no_branch_and_no_pr() {
     if skip_without_git("nothing_to_do") {
         return;
