@@ -3,6 +3,7 @@
 # prints SKIPPED with the reason instead of passing silently.
 #   - the helm shim in ../shared/tools/helm (real Helm engine, no cluster): renders the sample chart
 #   - shellcheck (Debian package): shell edits must add no shellcheck finding (tests/shell_edits.rs)
+#   - libssl-dev + pkg-config (Debian packages): needed to build git2 (https/ssh) and the PR client
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -27,6 +28,20 @@ elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 else
   echo "setup: shellcheck not found (shellcheck comparisons will be skipped)" >&2
+fi
+
+# Build dependency of git2's https/ssh transports and of the PR client: the system OpenSSL.
+# Both packages are in the base image; this only matters on a machine without them.
+if pkg-config --exists openssl 2>/dev/null; then
+  echo "setup: openssl (libssl-dev) ready"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config) >/dev/null 2>&1; then
+    echo "setup: libssl-dev installed"
+  else
+    echo "setup: libssl-dev could not be installed (the build needs it)" >&2; status=1
+  fi
+else
+  echo "setup: libssl-dev/pkg-config not found (the build needs them)" >&2
 fi
 
 exit $status

@@ -154,7 +154,8 @@ impl Forge {
         let retry_delay = std::env::var("PATCHER_HTTP_RETRY_DELAY_MS")
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_secs(1), Duration::from_millis);
+            .map_or(Duration::from_secs(1), Duration::from_millis)
+            .min(MAX_RETRY_AFTER);
         let tls = ureq::tls::TlsConfig::builder()
             .provider(ureq::tls::TlsProvider::NativeTls)
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
@@ -343,7 +344,10 @@ impl Forge {
                 }
             };
             if attempt < ATTEMPTS {
-                let backoff = self.retry_delay * 2u32.pow(attempt - 1);
+                let backoff = self
+                    .retry_delay
+                    .saturating_mul(2u32.saturating_pow(attempt - 1))
+                    .min(MAX_RETRY_AFTER);
                 std::thread::sleep(wait.unwrap_or(backoff));
             }
         }

@@ -584,6 +584,9 @@ fn open_remote<'r>(repo: &'r Repository, remote: &str) -> GitResult<git2::Remote
         Err(_) if remote.contains("://") || remote.contains('/') || remote.contains(':') => repo
             .remote_anonymous(remote)
             .map_err(|e| redact(&format!("remote {remote}: {}", e.message()))),
+        Err(_) if Path::new(remote).is_file() => Err(format!(
+            "--push took {remote:?} as the remote name; to apply a saved plan, put it before --push (`patcher apply {remote} --push`)"
+        )),
         Err(e) => Err(format!(
             "no remote named {remote:?} ({}); add it with `git remote add {remote} URL` or pass a URL to --push",
             e.message()

@@ -170,7 +170,14 @@ fn render_diagnostic(e: &dyn miette::Diagnostic, color: Color) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error is an error (1): clap's own 2 would read as "changes pending".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let code = match &cli.command {
         Command::Plan { sel, format, out } => plan(sel, *format, out.as_deref()),
         Command::Apply {

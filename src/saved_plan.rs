@@ -71,8 +71,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn short(h: &str) -> &str {
-    &h[..h.len().min(12)]
+/// The first 12 characters of a hash (plan files are user input: no byte slicing).
+fn short(h: &str) -> String {
+    h.chars().take(12).collect()
 }
 
 /// `path` as stored: relative to `root` when inside it, else absolute.
@@ -235,6 +236,13 @@ impl SavedPlan {
         }
         // Then every file the plan read.
         for f in &self.files {
+            let p = Path::new(&f.path);
+            if p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                return refuse(format!("{} leaves the repository root", f.path));
+            }
             let now = std::fs::read(dir.join(&f.path))
                 .ok()
                 .map(|b| sha256_hex(&b));

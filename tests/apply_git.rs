@@ -789,6 +789,12 @@ fn unsafe_starting_points_are_refused() {
         return;
     }
     let f = Fixture::new();
+    // usage errors are errors (exit 1, never plan's 2)
+    let run = f.patcher(&["apply", "--pr"], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--push"), "{}", run.stderr);
+    let run = f.patcher(&["apply", "--in-place", "--push"], &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
     // --base that does not resolve
     let run = f.patcher(&["apply", "--base", "no-such-rev"], &[]);
     assert_eq!(run.code, 1);
