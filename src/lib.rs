@@ -4,13 +4,19 @@
 //! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
 //! [`check`] turns a run into a drift report (`patcher check`).
 //! [`doc`] is the only module that reads YAML; [`shell`] edits shell commands by argument.
+//! [`apply`] commits a plan to a branch ([`git`]) and opens its pull request ([`forge`]);
+//! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
 
 pub mod check;
+pub mod apply;
 pub mod doc;
 pub mod edit;
 pub mod engine;
+pub mod forge;
+pub mod git;
 pub mod path;
 pub mod plan;
 pub mod recipe;
 pub mod report;
+pub mod saved_plan;
 pub mod shell;

@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use patcher::apply;
 use patcher::check;
 use patcher::engine::{self, Outcome};
 use patcher::recipe::{self, RecipeSet};
 use patcher::report::{self, Color};
+use patcher::saved_plan::{PlanError, RecipeInputs, SavedPlan};
 
 #[derive(Parser)]
 #[command(
@@ -33,14 +35,23 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also save the plan (ops, file and recipe hashes) for `patcher apply FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
-    /// Make the planned changes.
+    /// Make the planned changes: one commit on a patcher branch (default), or in the working
+    /// tree (--in-place). Exit 0: done or nothing to do; 1: error.
     Apply {
+        /// A plan saved by `patcher plan --out`: apply exactly it, refused if anything changed.
+        #[arg(value_name = "PLAN")]
+        plan: Option<PathBuf>,
         #[command(flatten)]
         sel: Selection,
         /// Write the changes into the working tree (all files or none).
         #[arg(long)]
         in_place: bool,
+        #[command(flatten)]
+        branch: BranchArgs,
     },
     /// Drift check: does every recipe still hold? Exit 0: all hold (or are not applicable);
     /// 2: drift; 1: error. `github` also appends a table to $GITHUB_STEP_SUMMARY when set.
@@ -51,6 +62,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+}
+
+/// The branch mode's flags (`patcher apply` without `--in-place`).
+#[derive(Args)]
+struct BranchArgs {
+    /// Commit on top of this revision [default: HEAD].
+    #[arg(long, value_name = "REV", conflicts_with = "in_place")]
+    base: Option<String>,
+    /// Branch to commit to [default: patcher/<slug of the selected recipe names>].
+    #[arg(long, value_name = "NAME", conflicts_with = "in_place")]
+    branch: Option<String>,
+    /// Commit author and committer [default: user.name/user.email from git config].
+    #[arg(long, value_name = "NAME <EMAIL>", conflicts_with = "in_place")]
+    author: Option<String>,
+    /// Push the branch (under a lease) to REMOTE, a remote name or URL.
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "origin", conflicts_with = "in_place")]
+    push: Option<String>,
+    /// Open the pull request for the branch, or update the open one (needs --push).
+    #[arg(long, requires = "push")]
+    pr: bool,
+    /// Label for the pull request (repeatable).
+    #[arg(long = "label", value_name = "LABEL", requires = "pr")]
+    labels: Vec<String>,
+    /// Print what would happen to the branch, the remote and the pull request; write nothing.
+    #[arg(long, conflicts_with = "in_place")]
+    dry_run: bool,
 }
 
 #[derive(Args)]
@@ -106,13 +143,18 @@ impl Selection {
         }
     }
 
-    /// Loads the recipes and applies `--only`.
-    fn load(&self) -> Result<RecipeSet, String> {
-        let paths = if self.recipes.is_empty() {
+    /// The recipe paths: `--recipes`, else `<root>/recipes` (in the working tree).
+    fn recipe_paths(&self) -> Vec<PathBuf> {
+        if self.recipes.is_empty() {
             vec![self.root.join("recipes")]
         } else {
             self.recipes.clone()
-        };
+        }
+    }
+
+    /// Loads the recipes and applies `--only`.
+    fn load(&self) -> Result<RecipeSet, String> {
+        let paths = self.recipe_paths();
         let mut set = recipe::load(&paths).map_err(|e| render_diagnostic(&e, self.color()))?;
         if !self.only.is_empty() {
             for name in &self.only {
@@ -146,10 +188,22 @@ fn render_diagnostic(e: &dyn miette::Diagnostic, color: Color) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A usage error is an error (1): clap's own 2 would read as "changes pending".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let code = match &cli.command {
-        Command::Plan { sel, format } => plan(sel, *format),
-        Command::Apply { sel, in_place } => apply(sel, *in_place),
+        Command::Plan { sel, format, out } => plan(sel, *format, out.as_deref()),
+        Command::Apply {
+            plan,
+            sel,
+            in_place,
+            branch,
+        } => apply(sel, *in_place, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
     };
     ExitCode::from(code)
@@ -160,7 +214,7 @@ fn emit(out: &str, err: &str) {
     let _ = std::io::stderr().write_all(err.as_bytes());
 }
 
-fn plan(sel: &Selection, format: Format) -> u8 {
+fn plan(sel: &Selection, format: Format, out: Option<&std::path::Path>) -> u8 {
     let recipes = match sel.load() {
         Ok(r) => r,
         Err(msg) => {
@@ -179,6 +233,27 @@ fn plan(sel: &Selection, format: Format) -> u8 {
             emit(&format!("{text}\n"), "");
         }
     }
+    if let Some(path) = out {
+        if !outcome.errors.is_empty() {
+            emit(
+                "",
+                &format!(
+                    "plan not saved to {}: fix the errors first\n",
+                    path.display()
+                ),
+            );
+            return 1;
+        }
+        let saved = RecipeInputs::compute(&sel.root, &sel.recipe_paths(), &recipes)
+            .and_then(|inputs| SavedPlan::new(&outcome, inputs).write(path));
+        match saved {
+            Ok(()) => emit("", &format!("plan saved to {}\n", path.display())),
+            Err(e) => {
+                emit("", &format!("error: {e}\n"));
+                return 1;
+            }
+        }
+    }
     exit_code(&outcome)
 }
 
@@ -192,22 +267,68 @@ fn exit_code(outcome: &Outcome) -> u8 {
     }
 }
 
-fn apply(sel: &Selection, in_place: bool) -> u8 {
-    if !in_place {
-        emit(
-            "",
-            "error: only `patcher apply --in-place` is available in this version (branch/PR mode is not built yet)\n",
-        );
-        return 1;
+/// The recipes to apply: from a saved plan (with its inputs, for the staleness check), or
+/// from the selection flags.
+fn load_for_apply(
+    sel: &Selection,
+    plan: Option<&std::path::Path>,
+) -> Result<(RecipeSet, Option<(SavedPlan, RecipeInputs)>), String> {
+    let Some(path) = plan else {
+        return Ok((sel.load()?, None));
+    };
+    if !sel.recipes.is_empty() || !sel.only.is_empty() {
+        return Err(format!(
+            "error: {} already names its recipes; drop --recipes/--only",
+            path.display()
+        ));
     }
-    let recipes = match sel.load() {
+    let saved = SavedPlan::read(path).map_err(|e| format!("error: {e}"))?;
+    let (paths, set) = saved.load_recipes(&sel.root, path).map_err(|e| match e {
+        PlanError::Recipes(e) => render_diagnostic(&e, sel.color()),
+        PlanError::Refused(m) => format!("error: {m}"),
+    })?;
+    let inputs =
+        RecipeInputs::compute(&sel.root, &paths, &set).map_err(|e| format!("error: {e}"))?;
+    Ok((set, Some((saved, inputs))))
+}
+
+fn apply(sel: &Selection, in_place: bool, plan: Option<&std::path::Path>, b: &BranchArgs) -> u8 {
+    let (recipes, saved) = match load_for_apply(sel, plan) {
         Ok(r) => r,
         Err(msg) => {
             emit("", &format!("{msg}\n"));
             return 1;
         }
     };
+    let saved_ref = match (&saved, plan) {
+        (Some((p, inputs)), Some(path)) => Some(apply::Saved {
+            plan: p,
+            path,
+            recipes: inputs,
+        }),
+        _ => None,
+    };
+    if !in_place {
+        let opts = apply::Options {
+            root: sel.root.clone(),
+            base: b.base.clone(),
+            branch: b.branch.clone(),
+            author: b.author.clone(),
+            push: b.push.clone(),
+            pr: b.pr,
+            labels: b.labels.clone(),
+            dry_run: b.dry_run,
+            color: Some(sel.color()),
+        };
+        return apply::run(&opts, &recipes, saved_ref);
+    }
     let outcome = engine::run(&sel.root, &recipes);
+    if let Some(s) = saved_ref
+        && let Err(msg) = s.plan.check(s.path, s.recipes, &sel.root, &outcome)
+    {
+        emit("", &format!("error: {msg}\n"));
+        return 1;
+    }
     let (out, err) = report::text(&outcome, sel.color());
     emit(&out, &err);
     if !outcome.errors.is_empty() {
