@@ -7,8 +7,8 @@
 //! [`apply`] commits a plan to a branch ([`git`]) and opens its pull request ([`forge`]);
 //! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
 
-pub mod check;
 pub mod apply;
+pub mod check;
 pub mod doc;
 pub mod edit;
 pub mod engine;

@@ -43,28 +43,49 @@ fn leaf() -> impl Strategy<Value = Leaf> {
     prop_oneof![
         (-1000i64..1000).prop_map(Leaf::Int),
         any::<bool>().prop_map(Leaf::Bool),
-        "[a-z][a-z0-9-]{0,8}".prop_filter("not a keyword", |s| !matches!(s.as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n")).prop_map(Leaf::Word),
+        "[a-z][a-z0-9-]{0,8}"
+            .prop_filter("not a keyword", |s| !matches!(
+                s.as_str(),
+                "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+            ))
+            .prop_map(Leaf::Word),
         "[a-z ]{0,10}".prop_map(Leaf::Double),
         "[a-z' ]{0,10}".prop_map(Leaf::Single),
     ]
 }
 
 fn node() -> impl Strategy<Value = Node> {
-    leaf().prop_map(Node::Leaf).prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::btree_map("[a-z]{1,6}", inner.clone(), 1..4).prop_map(|m| Node::Map(m.into_iter().collect())),
-            prop::collection::vec(inner, 1..4).prop_map(Node::Seq),
-        ]
-    })
+    leaf()
+        .prop_map(Node::Leaf)
+        .prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::btree_map("[a-z]{1,6}", inner.clone(), 1..4)
+                    .prop_map(|m| Node::Map(m.into_iter().collect())),
+                prop::collection::vec(inner, 1..4).prop_map(Node::Seq),
+            ]
+        })
 }
 
 fn root() -> impl Strategy<Value = Node> {
-    prop::collection::btree_map("[a-z]{1,6}", node(), 1..5).prop_map(|m| Node::Map(m.into_iter().collect()))
+    prop::collection::btree_map("[a-z]{1,6}", node(), 1..5)
+        .prop_map(|m| Node::Map(m.into_iter().collect()))
 }
 
 fn style() -> impl Strategy<Value = Style> {
-    (prop_oneof![Just(2usize), Just(4usize)], any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
-        .prop_map(|(unit, seq_indent, crlf, comments, blank_lines)| Style { unit, seq_indent, crlf, comments, blank_lines })
+    (
+        prop_oneof![Just(2usize), Just(4usize)],
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(unit, seq_indent, crlf, comments, blank_lines)| Style {
+            unit,
+            seq_indent,
+            crlf,
+            comments,
+            blank_lines,
+        })
 }
 
 fn leaf_text(l: &Leaf) -> String {
@@ -78,7 +99,13 @@ fn leaf_text(l: &Leaf) -> String {
 }
 
 /// Writes `node` as the value of a key at column `col` (or as a sequence item's body).
-fn write_entries(out: &mut Vec<String>, entries: &[(String, Node)], col: usize, st: &Style, first_prefix: Option<String>) {
+fn write_entries(
+    out: &mut Vec<String>,
+    entries: &[(String, Node)],
+    col: usize,
+    st: &Style,
+    first_prefix: Option<String>,
+) {
     for (i, (k, v)) in entries.iter().enumerate() {
         let pad = match (&first_prefix, i) {
             (Some(p), 0) => p.clone(),
@@ -92,7 +119,11 @@ fn write_entries(out: &mut Vec<String>, entries: &[(String, Node)], col: usize, 
         }
         match v {
             Node::Leaf(l) => {
-                let c = if st.comments && i == 0 { "  # note" } else { "" };
+                let c = if st.comments && i == 0 {
+                    "  # note"
+                } else {
+                    ""
+                };
                 out.push(format!("{pad}{k}: {}{c}", leaf_text(l)));
             }
             Node::Map(m) => {
@@ -170,7 +201,10 @@ fn make_op(model: &Value, kind: usize, pick: usize, new_leaf: &Leaf) -> Option<P
     match kind % 4 {
         0 => {
             let (p, _) = choose(&|(p, v)| !p.is_empty() && !v.is_object() && !v.is_array())?;
-            Some(PatchOperation::Replace(ReplaceOperation { path: to_pointer(&p), value }))
+            Some(PatchOperation::Replace(ReplaceOperation {
+                path: to_pointer(&p),
+                value,
+            }))
         }
         1 => {
             let (mut p, v) = choose(&|(_, v)| v.is_object())?;
@@ -181,16 +215,24 @@ fn make_op(model: &Value, kind: usize, pick: usize, new_leaf: &Leaf) -> Option<P
             p.push(key);
             let mut m = Map::new();
             m.insert("nested".into(), value);
-            Some(PatchOperation::Add(AddOperation { path: to_pointer(&p), value: Value::Object(m) }))
+            Some(PatchOperation::Add(AddOperation {
+                path: to_pointer(&p),
+                value: Value::Object(m),
+            }))
         }
         2 => {
             let (mut p, v) = choose(&|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))?;
             p.push(v.as_array().map_or(0, Vec::len).to_string());
-            Some(PatchOperation::Add(AddOperation { path: to_pointer(&p), value }))
+            Some(PatchOperation::Add(AddOperation {
+                path: to_pointer(&p),
+                value,
+            }))
         }
         _ => {
             let (p, _) = choose(&|(p, _)| !p.is_empty())?;
-            Some(PatchOperation::Remove(RemoveOperation { path: to_pointer(&p) }))
+            Some(PatchOperation::Remove(RemoveOperation {
+                path: to_pointer(&p),
+            }))
         }
     }
 }
