@@ -60,6 +60,8 @@ elif command -v python3 >/dev/null 2>&1; then
   fi
 else
   echo "setup: python3 not found (schema tests of the workflows will be skipped)" >&2
+fi
+
 # Build dependency of git2's https/ssh transports and of the PR client: the system OpenSSL.
 # Both packages are in the base image; this only matters on a machine without them.
 if pkg-config --exists openssl 2>/dev/null; then

@@ -204,7 +204,13 @@ fn drift_workflow_checks_daily_and_opens_the_fix_pull_request_with_narrow_permis
                 .is_some_and(|r| r.contains("patcher apply --push --pr"))
         })
         .expect("a step runs `patcher apply --push --pr`");
-    assert_eq!(pr["if"], "steps.check.outputs.exit-code == '2'");
+    // Only on drift; on a schedule only where PATCHER_SCHEDULED_PR is "true" (off in this
+    // repository, whose sample app is broken on purpose).
+    assert_eq!(
+        pr["if"],
+        "steps.check.outputs.exit-code == '2' && (github.event_name != 'schedule' || env.PATCHER_SCHEDULED_PR == 'true')"
+    );
+    assert_eq!(wf["env"]["PATCHER_SCHEDULED_PR"], "false");
 }
 
 #[test]
