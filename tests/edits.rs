@@ -92,6 +92,11 @@ fn remove_of_a_missing_key_holds() {
     let run = plan_one("a.yaml", "a: 1\n", &recipe("a.yaml", "remove \"/b\""));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.is_empty());
+    assert!(
+        !run.stderr.contains("warning"),
+        "an absent key is not a miss: {}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -142,7 +142,13 @@ impl Planner {
                 }
             }
             Rule::Remove { path, origin } => {
-                let mut targets = self.targets(path, base, origin, false);
+                // A concrete path that is already absent simply holds: no nearest-miss warning.
+                let mut targets = if path.is_concrete() {
+                    let start: &[String] = if path.absolute { &[] } else { base };
+                    resolve(&self.working, start, &path.segments, false).targets
+                } else {
+                    self.targets(path, base, origin, false)
+                };
                 // Remove later sequence items first so earlier indices stay valid.
                 targets.sort_by(|a, b| compare_pointers_desc(a, b));
                 for target in targets {
