@@ -186,6 +186,9 @@ fn paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, Value)>) {
     }
 }
 
+/// A node of the model: its path and value.
+type Site = (Vec<String>, Value);
+
 fn make_op(model: &Value, kind: usize, pick: usize, new_leaf: &Leaf) -> Option<PatchOperation> {
     let mut all = Vec::new();
     paths(model, &mut Vec::new(), &mut all);
@@ -194,7 +197,7 @@ fn make_op(model: &Value, kind: usize, pick: usize, new_leaf: &Leaf) -> Option<P
         Leaf::Bool(b) => json!(b),
         Leaf::Word(s) | Leaf::Double(s) | Leaf::Single(s) => json!(s),
     };
-    let choose = |pred: &dyn Fn(&(Vec<String>, Value)) -> bool| -> Option<(Vec<String>, Value)> {
+    let choose = |pred: &dyn Fn(&Site) -> bool| -> Option<Site> {
         let c: Vec<_> = all.iter().filter(|x| pred(x)).cloned().collect();
         (!c.is_empty()).then(|| c[pick % c.len()].clone())
     };
