@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Repo, Run};
+use common::{Repo, Run, sample_repo};
 use serde_json::Value;
 
 /// Runs `patcher check <args> --root <repo>`, with `GITHUB_STEP_SUMMARY` set to `summary` or
@@ -617,30 +617,6 @@ fn sarif_of_clean_and_failed_runs_validates_too() {
 }
 
 // --- The sample app ----------------------------------------------------------------------------
-
-fn sample_repo() -> Repo {
-    let repo = Repo::new(&[]);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["chart", ".github", "recipes", "services"] {
-        copy_dir(&src.join(dir), &repo.root().join(dir));
-    }
-    repo
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return;
-    };
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
 
 /// 1-based line of the first line of `path` containing `needle`.
 fn line_of(repo: &Repo, path: &str, needle: &str) -> usize {

@@ -2,35 +2,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::Repo;
-
-/// Copies the sample app (chart, workflows, recipes) into a temp repository.
-fn sample_repo() -> Repo {
-    let repo = Repo::new(&[]);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["chart", ".github", "recipes", "services"] {
-        copy_dir(&src.join(dir), &repo.root().join(dir));
-    }
-    repo
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return;
-    };
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
+use common::{Repo, sample_repo};
 
 fn snapshot_tree(repo: &Repo) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();

@@ -51,9 +51,8 @@
 
 use serde_json::{Value, json};
 
-use super::Color;
+use super::{Color, finding_line, plural};
 use crate::check::{CheckReport, Status};
-use crate::plan::Finding;
 
 /// The text report: (stdout, stderr). Stdout has one line per recipe and one indented line
 /// per drifted node (`file:line:col: pointer: expected X, found Y (rule)`); stderr has the
@@ -140,24 +139,6 @@ pub fn summary_line(report: &CheckReport) -> String {
         _ => "",
     };
     format!("check: {} ({}){hint}", report.state(), counts.join(", "))
-}
-
-fn finding_line(f: &Finding) -> String {
-    let mut s = String::new();
-    if !f.recipe.is_empty() {
-        s.push_str(&format!("recipe `{}` ({}): ", f.recipe, f.origin));
-    }
-    if let Some(file) = &f.file
-        && !f.message.starts_with(file.as_str())
-    {
-        s.push_str(&format!("{file}: "));
-    }
-    s.push_str(&f.message);
-    s
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// The JSON report (schema `patcher.check/v1`, documented above).

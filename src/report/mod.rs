@@ -118,7 +118,8 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
     (stdout, stderr)
 }
 
-fn finding_line(f: &crate::plan::Finding) -> String {
+/// One warning or error as a line: recipe, origin, file, message.
+pub(crate) fn finding_line(f: &crate::plan::Finding) -> String {
     let mut s = String::new();
     if !f.recipe.is_empty() {
         s.push_str(&format!("recipe `{}` ({}): ", f.recipe, f.origin));
@@ -132,7 +133,7 @@ fn finding_line(f: &crate::plan::Finding) -> String {
     s
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 

@@ -94,3 +94,28 @@ pub fn shared() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     p.is_dir().then_some(p)
 }
+
+/// Copies the sample app (chart, workflows, recipes, services) into a temp repository.
+pub fn sample_repo() -> Repo {
+    let repo = Repo::new(&[]);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["chart", ".github", "recipes", "services"] {
+        copy_dir(&src.join(dir), &repo.root().join(dir));
+    }
+    repo
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return;
+    };
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
