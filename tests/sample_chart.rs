@@ -368,3 +368,131 @@ fn hand_patched_chart_renders() {
         "templates/viral-metrics-hpa.yaml",
     );
 }
+
+/// What the recipes may change in the rendered manifests, per kind: JSON Pointer prefixes.
+/// With the CI values, Fix 2 turns autoscaling off, so the viral-metrics Deployment gets the
+/// fixed `replicas` its template renders only without an HPA.
+fn allowed_change(kind: &str, path: &str, ci: bool) -> bool {
+    if ci && kind == "Deployment" && path == "/spec/replicas" {
+        return true;
+    }
+    match kind {
+        "Job" => [
+            "/spec/backoffLimit",
+            "/spec/activeDeadlineSeconds",
+            "/spec/template/spec/restartPolicy",
+            "/spec/template/spec/initContainers",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p)),
+        "Deployment" => {
+            let parts: Vec<&str> = path.split('/').collect();
+            // /spec/template/spec/containers/N/<probe>/<field>
+            parts.len() == 8
+                && parts[1..5] == ["spec", "template", "spec", "containers"]
+                && ["livenessProbe", "readinessProbe"].contains(&parts[6])
+                && ["initialDelaySeconds", "failureThreshold"].contains(&parts[7])
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn chart_patched_by_patcher_renders_and_changes_only_what_the_recipes_ask() {
+    let shim =
+        helm_or_skip!("chart_patched_by_patcher_renders_and_changes_only_what_the_recipes_ask");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = TempDir(
+        std::env::temp_dir().join(format!("patcher-rendered-{}-{nanos}", std::process::id())),
+    );
+    copy_dir(&repo_root().join("chart"), &tmp.0.join("chart"));
+    copy_dir(&repo_root().join("recipes"), &tmp.0.join("recipes"));
+    let before_ci = render(
+        shim,
+        &repo_root().join("chart"),
+        Some(&repo_root().join("chart/values-ci.yaml")),
+    );
+    let before = render(shim, &repo_root().join("chart"), None);
+    let out = Command::new(env!("CARGO_BIN_EXE_patcher"))
+        .args(["apply", "--in-place", "--color", "never", "--root"])
+        .arg(&tmp.0)
+        .args([
+            "--only",
+            "migration-job",
+            "--only",
+            "probe-delays",
+            "--only",
+            "ci-no-hpa",
+            "--only",
+            "ci-timeouts",
+        ])
+        .output()
+        .expect("patcher");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    helm(
+        shim,
+        &["lint", tmp.0.join("chart").to_str().expect("utf-8 path")],
+    );
+    let after_ci = render(
+        shim,
+        &tmp.0.join("chart"),
+        Some(&tmp.0.join("chart/values-ci.yaml")),
+    );
+    let after = render(shim, &tmp.0.join("chart"), None);
+
+    // With the CI values the HPA is gone (Fix 2); with the defaults it still renders.
+    assert!(
+        before_ci
+            .iter()
+            .any(|m| m.kind == "HorizontalPodAutoscaler")
+    );
+    assert!(!after_ci.iter().any(|m| m.kind == "HorizontalPodAutoscaler"));
+    assert!(after.iter().any(|m| m.kind == "HorizontalPodAutoscaler"));
+
+    for (old, new, ci) in [(&before, &after, false), (&before_ci, &after_ci, true)] {
+        let mut changed = Vec::new();
+        for m in old
+            .iter()
+            .filter(|m| m.kind != "HorizontalPodAutoscaler" || new.iter().any(|n| n.kind == m.kind))
+        {
+            let n = one(new, &m.kind, &m.source);
+            let a: serde_json::Value = yaml_serde::from_str(&m.text).expect("rendered YAML");
+            let b: serde_json::Value = yaml_serde::from_str(&n.text).expect("rendered YAML");
+            for op in json_patch::diff(&a, &b).0 {
+                let path = serde_json::to_value(&op)
+                    .ok()
+                    .and_then(|v| v["path"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                assert!(
+                    allowed_change(&m.kind, &path, ci),
+                    "{} {}: unexpected change at {path}",
+                    m.kind,
+                    m.source
+                );
+                changed.push(format!("{} {path}", m.kind));
+            }
+        }
+        eprintln!("rendered changes: {}", changed.join(", "));
+        for needle in [
+            "Job /spec/backoffLimit",
+            "Job /spec/template/spec/initContainers",
+            "livenessProbe/initialDelaySeconds",
+        ] {
+            assert!(
+                changed.iter().any(|c| c.contains(needle)),
+                "no rendered change for {needle}"
+            );
+        }
+    }
+    let job = one(&after, "Job", "migrations.yaml");
+    assert!(
+        job.text.contains("until nc -z threads-postgresql 5432; do"),
+        "the init container's template action renders"
+    );
+}
