@@ -17,13 +17,10 @@ impl Editor<'_> {
             unreachable_kind()
         };
         if flow {
-            let mut text = String::new();
-            for (i, (k, v)) in added.iter().enumerate() {
-                if !entries.is_empty() || i > 0 {
-                    text.push_str(", ");
-                }
-                text.push_str(&format!("{}: {}", render::key(k), render::flow(v)));
-            }
+            let parts = added
+                .iter()
+                .map(|(k, v)| format!("{}: {}", render::key(k), render::flow(v)));
+            let text = flow_tail(!entries.is_empty(), parts);
             let at = match entries.last() {
                 Some(e) => self.tree.node(e.value).end.max(e.key_span.1),
                 None => node.start + 1,
@@ -170,13 +167,7 @@ impl Editor<'_> {
             unreachable_kind()
         };
         if flow {
-            let mut text = String::new();
-            for (i, v) in new_items.iter().enumerate() {
-                if !items.is_empty() || i > 0 {
-                    text.push_str(", ");
-                }
-                text.push_str(&render::flow(v));
-            }
+            let text = flow_tail(!items.is_empty(), new_items.iter().map(render::flow));
             let at = match items.last() {
                 Some(&last) => self.tree.node(last).end,
                 None => node.start + 1,
@@ -386,5 +377,16 @@ impl Editor<'_> {
             }
         }
         None
+    }
+}
+
+/// New flow-collection members as inserted after the last one (`, a, b`), or into an empty
+/// `[]`/`{}` (`a, b`).
+fn flow_tail(has_members: bool, parts: impl Iterator<Item = String>) -> String {
+    let joined = parts.collect::<Vec<_>>().join(", ");
+    if has_members {
+        format!(", {joined}")
+    } else {
+        joined
     }
 }
