@@ -39,6 +39,8 @@ pub struct Options {
     pub pr: bool,
     pub labels: Vec<String>,
     pub dry_run: bool,
+    /// `--keep-going`: commit the files that verified, list the refused ones, exit 1.
+    pub keep_going: bool,
     pub color: Option<Color>,
 }
 
@@ -58,10 +60,15 @@ fn show(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
-/// Runs the branch mode; returns the exit code (0 done or nothing to do, 1 error).
+/// Runs the branch mode; returns the exit code (0 done or nothing to do, 1 error, or
+/// `--keep-going` left refused files).
 pub fn run(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> u8 {
     match execute(opts, recipes, saved) {
-        Ok(()) => 0,
+        Ok(None) => 0,
+        Ok(Some(line)) => {
+            say(&line);
+            1
+        }
         Err(msg) => {
             if !msg.is_empty() {
                 say(&format!("error: {}", git::redact(&msg)));
@@ -111,8 +118,10 @@ pub fn slug(names: &[&str]) -> String {
     }
 }
 
-/// The commit subject (also the pull request title) and the whole message.
-pub fn commit_message(recipes: &RecipeSet, changes: &[FileChange]) -> (String, String) {
+/// The commit subject (also the pull request title) and the whole message; files that
+/// `--keep-going` left refused are listed with their reasons, for the reviewer.
+pub fn commit_message(recipes: &RecipeSet, outcome: &Outcome) -> (String, String) {
+    let changes = &outcome.changes;
     let mut used: Vec<(&str, Option<&str>, Vec<&str>)> = Vec::new();
     for r in &recipes.recipes {
         let files: Vec<&str> = changes
@@ -143,6 +152,17 @@ pub fn commit_message(recipes: &RecipeSet, changes: &[FileChange]) -> (String, S
             msg.push_str(&format!("  changed: {f}\n"));
         }
     }
+    let refused = outcome.refused();
+    if !refused.is_empty() {
+        msg.push_str("\nRefused, left for a human:\n");
+        for (file, errors) in &refused {
+            for e in errors {
+                let reason = e.message.lines().next().unwrap_or_default();
+                let at = if file.is_empty() { &e.origin } else { *file };
+                msg.push_str(&format!("  {at}: {reason} ({})\n", e.recipe));
+            }
+        }
+    }
     msg.push_str(&format!("\n{}: {}\n", git::TRAILER, names.join(", ")));
     (subject, msg)
 }
@@ -165,8 +185,10 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// The pull request body: what the recipes are for, what each file gets, the diff stat.
-pub fn pr_body(recipes: &RecipeSet, changes: &[FileChange], diff_stat: &str) -> String {
+/// The pull request body: what the recipes are for, what each file gets, what was refused
+/// (`--keep-going`), the diff stat.
+pub fn pr_body(recipes: &RecipeSet, outcome: &Outcome, diff_stat: &str) -> String {
+    let changes = &outcome.changes;
     let mut body = String::from(
         "Changes made by **patcher** so that the files satisfy the repository's recipes.\n\n### Recipes\n\n",
     );
@@ -190,6 +212,22 @@ pub fn pr_body(recipes: &RecipeSet, changes: &[FileChange], diff_stat: &str) -> 
             edits
         ));
     }
+    let refused = outcome.refused();
+    if !refused.is_empty() {
+        body.push_str(
+            "\n### Refused: left for a human\n\nThese were not changed; each needs a look (or a recipe fix).\n\n| File | Recipe | Reason |\n| --- | --- | --- |\n",
+        );
+        for (file, errors) in &refused {
+            for e in errors {
+                let at = if file.is_empty() { &e.origin } else { *file };
+                body.push_str(&format!(
+                    "| `{at}` | {} | {} |\n",
+                    table_cell(&e.recipe),
+                    table_cell(&e.message)
+                ));
+            }
+        }
+    }
     if !diff_stat.trim().is_empty() {
         body.push_str(&format!(
             "\n### Diff stat\n\n```\n{}\n```\n",
@@ -200,6 +238,14 @@ pub fn pr_body(recipes: &RecipeSet, changes: &[FileChange], diff_stat: &str) -> 
         "\nCommits on this branch without a `Patcher-Recipes:` trailer are never rewritten by patcher.\n",
     );
     body
+}
+
+/// Text for one Markdown table cell: one line, pipes escaped.
+fn table_cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
 }
 
 /// Exports `tree`, plans on it, checks a saved plan against it; errors are printed.
@@ -243,7 +289,12 @@ enum Action {
     },
 }
 
-fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Result<(), String> {
+/// `Ok(Some(line))`: done, but `--keep-going` left refused files (the line says how many).
+fn execute(
+    opts: &Options,
+    recipes: &RecipeSet,
+    saved: Option<Saved<'_>>,
+) -> Result<Option<String>, String> {
     let color = opts.color.unwrap_or(Color::Never);
     let Repo { repo, prefix } = git::open(&opts.root)?;
     if opts.dry_run {
@@ -290,9 +341,12 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
 
     // The plan against the base commit.
     let base_outcome = plan_tree(&repo, &base_tree, &prefix, recipes, saved, &base_label)?;
-    if !base_outcome.errors.is_empty() {
+    if !base_outcome.errors.is_empty() && !opts.keep_going {
         print_outcome(&base_outcome, color);
-        return Err("nothing was committed: fix the errors above first".into());
+        return Err(
+            "nothing was committed: fix the errors above first (--keep-going commits the files that verified)"
+                .into(),
+        );
     }
 
     // Where the branch is: locally, and on the remote when pushing.
@@ -312,7 +366,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
     };
     let tip = choose_tip(&repo, &branch, opts.push.as_deref(), local_tip, remote_tip)?;
 
-    let action = decide(
+    let (action, kept_going) = decide(
         &repo,
         &branch,
         &base_label,
@@ -323,6 +377,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
         recipes,
         saved,
         &base_outcome,
+        opts.keep_going,
         color,
     )?;
 
@@ -333,7 +388,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
             if opts.pr {
                 say("no pull request is needed");
             }
-            return Ok(());
+            return Ok(kept_going);
         }
         Action::UpToDate { tip, note } => {
             if let Some(n) = note {
@@ -452,7 +507,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
         let final_tree = final_commit.tree().map_err(|e| e.message().to_string())?;
         let stat = git::diff_stat(&repo, &base_tree, &final_tree);
         // Describe what patcher changes relative to the base.
-        let (title, _) = commit_message(recipes, &base_outcome.changes);
+        let (title, _) = commit_message(recipes, &base_outcome);
         let title = if base_outcome.changes.is_empty() {
             final_commit
                 .summary()
@@ -463,7 +518,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
         } else {
             title
         };
-        let body = pr_body(recipes, &base_outcome.changes, &stat);
+        let body = pr_body(recipes, &base_outcome, &stat);
         let base_branch = git::base_branch_name(&repo, opts.base.as_deref());
         let forge = match Forge::from_env(git::remote_url(&repo, remote).as_deref()) {
             Ok(f) => f,
@@ -471,7 +526,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
                 say(&format!(
                     "would open or update the pull request for {branch} (cannot look it up: {e})"
                 ));
-                return Ok(());
+                return Ok(kept_going);
             }
             Err(e) => return Err(e),
         };
@@ -522,7 +577,7 @@ fn execute(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> Res
             ),
         });
     }
-    Ok(())
+    Ok(kept_going)
 }
 
 /// Says when the working tree has uncommitted changes: they are not part of the commit.
@@ -614,8 +669,14 @@ fn decide(
     recipes: &RecipeSet,
     saved: Option<Saved<'_>>,
     base_outcome: &Outcome,
+    keep_going: bool,
     color: Color,
-) -> Result<Action, String> {
+) -> Result<(Action, Option<String>), String> {
+    // What `--keep-going` left refused in the outcome the commit is built from.
+    let kept = |outcome: &Outcome| {
+        (!outcome.errors.is_empty())
+            .then(|| outcome.kept_going_line(outcome.changes.len(), "committed"))
+    };
     let commits = match tip {
         Some(t) => git::commits_between(repo, t, base_id)?,
         None => Vec::new(),
@@ -624,29 +685,39 @@ fn decide(
 
     if foreign.is_empty() {
         print_outcome(base_outcome, color);
+        let kept_going = kept(base_outcome);
         if base_outcome.changes.is_empty() {
-            return Ok(Action::Nothing(match tip {
-                Some(t) => format!(
-                    "nothing to do: every recipe holds on {base_label}; branch {branch} ({}) is left as it is (patcher never deletes branches)",
-                    short(t)
-                ),
-                None => format!(
-                    "nothing to do: every recipe holds on {base_label}; no branch was created"
-                ),
-            }));
+            let holds = if kept_going.is_some() {
+                "nothing to commit: every file either holds or was refused"
+            } else {
+                "nothing to do: every recipe holds"
+            };
+            return Ok((
+                Action::Nothing(match tip {
+                    Some(t) => format!(
+                        "{holds} on {base_label}; branch {branch} ({}) is left as it is (patcher never deletes branches)",
+                        short(t)
+                    ),
+                    None => format!("{holds} on {base_label}; no branch was created"),
+                }),
+                kept_going,
+            ));
         }
         let tree = build(repo, base_tree, prefix, &base_outcome.changes)?;
-        let (_, message) = commit_message(recipes, &base_outcome.changes);
+        let (_, message) = commit_message(recipes, base_outcome);
         if let [only] = commits.as_slice()
             && let Ok(c) = repo.find_commit(only.id)
             && c.parent_id(0).ok() == Some(base_id)
             && c.tree_id() == tree
             && c.message().ok() == Some(message.as_str())
         {
-            return Ok(Action::UpToDate {
-                tip: only.id,
-                note: None,
-            });
+            return Ok((
+                Action::UpToDate {
+                    tip: only.id,
+                    note: None,
+                },
+                kept_going,
+            ));
         }
         let note = tip.map(|t| {
             format!(
@@ -654,13 +725,16 @@ fn decide(
                 short(t)
             )
         });
-        return Ok(Action::Commit {
-            parent: base_id,
-            tree,
-            message,
-            rebuild: true,
-            note,
-        });
+        return Ok((
+            Action::Commit {
+                parent: base_id,
+                tree,
+                message,
+                rebuild: true,
+                note,
+            },
+            kept_going,
+        ));
     }
 
     // Someone else's commits: never rewritten; plan on the branch tip.
@@ -683,7 +757,8 @@ fn decide(
         &format!("branch {branch} at {}", short(tip)),
     )?;
     print_outcome(&outcome, color);
-    if !outcome.errors.is_empty() {
+    let kept_going = kept(&outcome);
+    if !outcome.errors.is_empty() && !keep_going {
         return Err(format!(
             "stopping: branch {branch} has a commit patcher did not make, {first}; patcher does not rewrite it, and the recipes cannot be applied on top of it (see the errors above)"
         ));
@@ -695,7 +770,7 @@ fn decide(
         String::new()
     };
     if outcome.changes.is_empty() {
-        return Ok(Action::UpToDate {
+        let action = Action::UpToDate {
             tip,
             note: Some(format!(
                 "branch {branch} has commits patcher did not make ({first}{}); patcher leaves them alone, and the branch already satisfies every recipe.{moved_note}",
@@ -705,11 +780,12 @@ fn decide(
                     String::new()
                 }
             )),
-        });
+        };
+        return Ok((action, kept_going));
     }
     let tree = build(repo, &tip_tree, prefix, &outcome.changes)?;
-    let (_, message) = commit_message(recipes, &outcome.changes);
-    Ok(Action::Commit {
+    let (_, message) = commit_message(recipes, &outcome);
+    let action = Action::Commit {
         parent: tip,
         tree,
         message,
@@ -717,7 +793,8 @@ fn decide(
         note: Some(format!(
             "branch {branch} has a commit patcher did not make, {first}: adding a commit on top instead of rewriting it.{moved_note}"
         )),
-    })
+    };
+    Ok((action, kept_going))
 }
 
 fn build(

@@ -2,11 +2,10 @@
 //! edit, verify (including an empty re-plan), and hand back the changes. Also the all-or-none
 //! in-place writer. This is the only module that calls more than one stage.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Component, Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use globset::{Glob, GlobSetBuilder};
 use json_patch::PatchOperation;
 use serde_json::Value;
 
@@ -14,6 +13,7 @@ use crate::doc::{Document, FileKind};
 use crate::edit::{self, Refusal};
 use crate::plan::{self, Finding, PlannedOp, Probe};
 use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
+use crate::select;
 
 /// One file the plan changes, already verified.
 #[derive(Debug, Clone)]
@@ -186,6 +186,40 @@ pub struct Outcome {
     pub recipes: Vec<RecipeStatus>,
 }
 
+impl Outcome {
+    /// The files errors left unchanged, each with its errors, sorted by path. Errors that
+    /// name no file (a bad glob, a path outside the root) are listed under "".
+    pub fn refused(&self) -> BTreeMap<&str, Vec<&Finding>> {
+        let mut out: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for e in &self.errors {
+            out.entry(e.file.as_deref().unwrap_or(""))
+                .or_default()
+                .push(e);
+        }
+        out
+    }
+
+    /// `kept going: N files written, M refused (see above)`, for `--keep-going` runs that
+    /// left errors; `written` is what the run wrote or committed.
+    pub fn kept_going_line(&self, written: usize, verb: &str) -> String {
+        let refused = self.refused();
+        let files = refused.keys().filter(|f| !f.is_empty()).count();
+        let other = refused.get("").map_or(0, Vec::len);
+        let mut line = format!(
+            "kept going: {written} file{} {verb}, {files} refused",
+            if written == 1 { "" } else { "s" }
+        );
+        if other > 0 {
+            line.push_str(&format!(
+                ", {other} other error{}",
+                if other == 1 { "" } else { "s" }
+            ));
+        }
+        line.push_str(" (see above)");
+        line
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecipeStatus {
     pub name: String,
@@ -205,99 +239,24 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
     let root_canon = match root.canonicalize() {
         Ok(p) => p,
         Err(e) => {
-            out.errors.push(finding_plain(format!(
+            out.errors.push(Finding::plain(format!(
                 "cannot open root {}: {e}",
                 root.display()
             )));
             return out;
         }
     };
-    // file -> the (recipe, rule) pairs that name it, in recipe order; a file matched twice is edited once.
-    let mut targets: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
-    let mut creatable: HashMap<String, bool> = HashMap::new();
-    let mut files_matched = vec![0usize; recipes.recipes.len()];
-    let mut files_of: Vec<std::collections::BTreeSet<String>> =
-        vec![Default::default(); recipes.recipes.len()];
-    let walk = FileList::new(&root_canon);
-    for (ri, recipe) in recipes.recipes.iter().enumerate() {
-        for (fi, rule) in recipe.files.iter().enumerate() {
-            match expand(&root_canon, &walk, rule) {
-                Ok((files, missing_literals)) => {
-                    if files.is_empty() && missing_literals.is_empty() && !rule.optional {
-                        out.warnings.push(finding(
-                            recipe,
-                            &rule.origin,
-                            None,
-                            no_file_message(rule, &walk),
-                        ));
-                    }
-                    for lit in missing_literals {
-                        if rule.create {
-                            files_of[ri].insert(lit.clone());
-                            creatable.insert(lit.clone(), true);
-                            targets.entry(lit).or_default().push((ri, fi));
-                        } else if !rule.optional {
-                            out.warnings.push(finding(
-                                recipe,
-                                &rule.origin,
-                                Some(&lit),
-                                format!(
-                                    "file {lit} does not exist (add create=#true to create it)"
-                                ),
-                            ));
-                        }
-                    }
-                    for f in files {
-                        files_matched[ri] += 1;
-                        files_of[ri].insert(f.clone());
-                        let list = targets.entry(f).or_default();
-                        if !list.contains(&(ri, fi)) {
-                            list.push((ri, fi));
-                        }
-                    }
-                }
-                Err(msg) => out.errors.push(finding(recipe, &rule.origin, None, msg)),
-            }
-        }
-    }
-
-    // Text rules, grouped by file like the YAML rules.
-    let mut text_targets: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
-    for (ri, recipe) in recipes.recipes.iter().enumerate() {
-        for (ti, rule) in recipe.texts.iter().enumerate() {
-            let full = root_canon.join(&rule.path);
-            if Path::new(&rule.path).is_absolute()
-                || Path::new(&rule.path)
-                    .components()
-                    .any(|c| matches!(c, Component::ParentDir))
-            {
-                let msg = format!(
-                    "`{}` leaves the repository root; paths must stay inside it",
-                    rule.path
-                );
-                out.errors.push(finding(recipe, &rule.origin, None, msg));
-                continue;
-            }
-            if std::fs::symlink_metadata(&full).is_err() {
-                if !rule.optional {
-                    let msg = format!("file {} does not exist", rule.path);
-                    out.warnings
-                        .push(finding(recipe, &rule.origin, Some(&rule.path), msg));
-                }
-                continue;
-            }
-            if let Err(msg) = check_inside(&root_canon, &full, &rule.path) {
-                out.errors.push(finding(recipe, &rule.origin, None, msg));
-                continue;
-            }
-            files_matched[ri] += 1;
-            files_of[ri].insert(rel_string(Path::new(&rule.path)));
-            text_targets
-                .entry(rel_string(Path::new(&rule.path)))
-                .or_default()
-                .push((ri, ti));
-        }
-    }
+    let select::Targets {
+        yaml: targets,
+        creatable,
+        text: text_targets,
+        files_matched,
+        mut files_of,
+        warnings,
+        errors,
+    } = select::select(&root_canon, recipes);
+    out.warnings = warnings;
+    out.errors = errors;
     for (path, rules) in &text_targets {
         match plan_text_file(&root_canon, path, rules, recipes) {
             Ok(Some(change)) => out.changes.push(change),
@@ -308,13 +267,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
 
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
     let results = parallel_map(&jobs, |(path, rules)| {
-        plan_file(
-            &root_canon,
-            path,
-            rules,
-            creatable.contains_key(path),
-            recipes,
-        )
+        plan_file(&root_canon, path, rules, creatable.contains(path), recipes)
     });
 
     // Selector outcomes summed over every file and document, keyed by (recipe, origin, what).
@@ -376,8 +329,12 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
             {
                 continue;
             }
-            out.warnings
-                .push(finding(recipe, &origin, None, nearest_miss(&what, &seen)));
+            out.warnings.push(Finding::new(
+                recipe,
+                &origin,
+                None,
+                nearest_miss(&what, &seen),
+            ));
         }
     }
     out.recipes = recipes
@@ -469,13 +426,13 @@ fn plan_file(
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => (t, false),
             Err(e) => {
-                res.errors.push(finding(first, origin, Some(path), format!("is not UTF-8 text (invalid byte at offset {}); patcher edits YAML and text files only", e.utf8_error().valid_up_to())));
+                res.errors.push(Finding::new(first, origin, Some(path), format!("is not UTF-8 text (invalid byte at offset {}); patcher edits YAML and text files only", e.utf8_error().valid_up_to())));
                 return res;
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && creatable => (String::new(), true),
         Err(e) => {
-            res.errors.push(finding(
+            res.errors.push(Finding::new(
                 first,
                 origin,
                 Some(path),
@@ -489,7 +446,7 @@ fn plan_file(
         Ok(d) => d,
         Err(e) => {
             res.errors
-                .push(finding(first, origin, Some(path), e.to_string()));
+                .push(Finding::new(first, origin, Some(path), e.to_string()));
             return res;
         }
     };
@@ -500,14 +457,14 @@ fn plan_file(
     } = plan_rules(&doc, rules, recipes);
     res.warnings = workflow_warnings(&doc)
         .into_iter()
-        .map(|m| finding(first, origin, Some(path), m))
+        .map(|m| Finding::new(first, origin, Some(path), m))
         .collect();
     res.probes = probes;
     if !errors.is_empty() {
         res.errors.extend(
             errors
                 .into_iter()
-                .map(|(ri, o, m)| finding(&recipes.recipes[ri], &o, Some(path), m)),
+                .map(|(ri, o, m)| Finding::new(&recipes.recipes[ri], &o, Some(path), m)),
         );
         return res;
     }
@@ -662,8 +619,9 @@ fn plan_text_file(
 ) -> Result<Option<FileChange>, Finding> {
     let (ri0, ti0) = rules[0];
     let first = &recipes.recipes[ri0];
-    let fail =
-        |recipe: &Recipe, origin: &Origin, msg: String| finding(recipe, origin, Some(path), msg);
+    let fail = |recipe: &Recipe, origin: &Origin, msg: String| {
+        Finding::new(recipe, origin, Some(path), msg)
+    };
     let bytes = std::fs::read(root.join(path))
         .map_err(|e| fail(first, &first.texts[ti0].origin, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|_| {
@@ -781,195 +739,6 @@ fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> 
     }
 }
 
-fn finding(recipe: &Recipe, origin: &Origin, file: Option<&str>, message: String) -> Finding {
-    Finding {
-        recipe: recipe.name.clone(),
-        origin: origin.to_string(),
-        file: file.map(str::to_string),
-        message,
-    }
-}
-
-fn finding_plain(message: String) -> Finding {
-    Finding {
-        recipe: String::new(),
-        origin: String::new(),
-        file: None,
-        message,
-    }
-}
-
-/// All regular files under the root (relative, `/`-separated), skipping `.git` and whatever
-/// `.gitignore` excludes (such as `target/`). Built once per run, only as deep as needed.
-struct FileList {
-    root: PathBuf,
-    cache: std::sync::Mutex<HashMap<String, Arc<Vec<String>>>>,
-}
-
-impl FileList {
-    fn new(root: &Path) -> Self {
-        FileList {
-            root: root.to_path_buf(),
-            cache: Default::default(),
-        }
-    }
-
-    /// Files under the directory `base` (relative).
-    fn under(&self, base: &str) -> Arc<Vec<String>> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some(v) = cache.get(base)
-        {
-            return v.clone();
-        }
-        let dir = if base.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(base)
-        };
-        let mut files = Vec::new();
-        if dir.is_dir() {
-            let walker = ignore::WalkBuilder::new(&dir)
-                .hidden(false)
-                .git_ignore(true)
-                .git_global(false)
-                .git_exclude(false)
-                .require_git(false)
-                .parents(true)
-                .follow_links(false)
-                .filter_entry(|e| e.file_name() != ".git")
-                .build();
-            for entry in walker.flatten() {
-                let ft = entry.file_type();
-                if ft.is_some_and(|t| t.is_file() || t.is_symlink())
-                    && let Ok(rel) = entry.path().strip_prefix(&self.root)
-                {
-                    files.push(rel_string(rel));
-                }
-            }
-        }
-        files.sort();
-        let files = Arc::new(files);
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(base.to_string(), files.clone());
-        }
-        files
-    }
-}
-
-fn rel_string(p: &Path) -> String {
-    p.components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '[', '{'])
-}
-
-/// The files a rule's globs match, and its literal paths that do not exist.
-fn expand(
-    root: &Path,
-    walk: &FileList,
-    rule: &FileRule,
-) -> Result<(Vec<String>, Vec<String>), String> {
-    let mut files = Vec::new();
-    let mut missing = Vec::new();
-    for g in &rule.globs {
-        if Path::new(g).is_absolute()
-            || Path::new(g)
-                .components()
-                .any(|c| matches!(c, Component::ParentDir))
-        {
-            return Err(format!(
-                "`{g}` leaves the repository root; paths must be relative and stay inside it"
-            ));
-        }
-        if !is_glob(g) {
-            let full = root.join(g);
-            match std::fs::symlink_metadata(&full) {
-                Ok(_) => {
-                    check_inside(root, &full, g)?;
-                    files.push(rel_string(Path::new(g)));
-                }
-                Err(_) => missing.push(rel_string(Path::new(g))),
-            }
-            continue;
-        }
-        let base: Vec<&str> = g.split('/').take_while(|c| !is_glob(c)).collect();
-        let base = base.join("/");
-        let matcher = Glob::new(g).map_err(|e| format!("bad glob `{g}`: {e}"))?;
-        let set = GlobSetBuilder::new()
-            .add(matcher)
-            .build()
-            .map_err(|e| format!("bad glob `{g}`: {e}"))?;
-        for f in walk.under(&base).iter() {
-            if set.is_match(f) {
-                check_inside(root, &root.join(f), f)?;
-                files.push(f.clone());
-            }
-        }
-    }
-    files.sort();
-    files.dedup();
-    Ok((files, missing))
-}
-
-/// Refuses a file that resolves (through symlinks) outside the root.
-fn check_inside(root: &Path, full: &Path, shown: &str) -> Result<(), String> {
-    match full.canonicalize() {
-        Ok(c) if c.starts_with(root) => Ok(()),
-        Ok(c) => Err(format!(
-            "`{shown}` resolves to {} outside the repository root; refusing to follow the symlink",
-            c.display()
-        )),
-        Err(e) => Err(format!("cannot resolve `{shown}`: {e}")),
-    }
-}
-
-fn no_file_message(rule: &FileRule, walk: &FileList) -> String {
-    let globs = rule.globs.join("`, `");
-    let mut near: Vec<(usize, String)> = Vec::new();
-    for g in &rule.globs {
-        let base: Vec<&str> = g.split('/').take_while(|c| !is_glob(c)).collect();
-        let parent = if is_glob(g) {
-            base.join("/")
-        } else {
-            base[..base.len().saturating_sub(1)].join("/")
-        };
-        for f in walk.under(&parent).iter().take(5000) {
-            let d = strsim_distance(g, f);
-            near.push((d, f.clone()));
-        }
-    }
-    near.sort();
-    let names: Vec<String> = near.into_iter().take(3).map(|(_, f)| f).collect();
-    if names.is_empty() {
-        format!("no file matches `{globs}`")
-    } else {
-        format!("no file matches `{globs}`; nearest: {}", names.join(", "))
-    }
-}
-
-fn strsim_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + (ca != cb) as usize)
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// Maps `f` over `items` on all cores, keeping order.
 fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
@@ -989,61 +758,4 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
     })
-}
-
-/// Writes all changes or none: every new text goes to a temp file beside its target first,
-/// then all are renamed into place; if a rename fails, the ones done are put back.
-pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String> {
-    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let cleanup = |temps: &[(PathBuf, PathBuf)]| {
-        for (tmp, _) in temps {
-            let _ = std::fs::remove_file(tmp);
-        }
-    };
-    for c in changes {
-        let target = root.join(&c.path);
-        let dir = target.parent().unwrap_or(root).to_path_buf();
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            cleanup(&temps);
-            return Err(format!("{}: cannot create directory: {e}", c.path));
-        }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.patcher-{}.tmp", std::process::id()));
-        let written = std::fs::write(&tmp, c.new_text.as_bytes()).and_then(|()| {
-            if let Ok(meta) = std::fs::metadata(&target) {
-                std::fs::set_permissions(&tmp, meta.permissions())?;
-            }
-            std::fs::File::open(&tmp)?.sync_all()
-        });
-        temps.push((tmp, target));
-        if let Err(e) = written {
-            cleanup(&temps);
-            return Err(format!(
-                "{}: cannot write: {e}; nothing was changed",
-                c.path
-            ));
-        }
-    }
-    for (i, (tmp, target)) in temps.iter().enumerate() {
-        if let Err(e) = std::fs::rename(tmp, target) {
-            // Put back what was already replaced, then drop the rest.
-            for (j, (_, done)) in temps[..i].iter().enumerate() {
-                let c = &changes[j];
-                if c.created {
-                    let _ = std::fs::remove_file(done);
-                } else {
-                    let _ = std::fs::write(done, c.old_text.as_bytes());
-                }
-            }
-            cleanup(&temps[i..]);
-            return Err(format!(
-                "{}: cannot replace: {e}; the files written before it were restored",
-                changes[i].path
-            ));
-        }
-    }
-    Ok(())
 }

@@ -6,6 +6,8 @@
 //! [`doc`] is the only module that reads YAML; [`shell`] edits shell commands by argument.
 //! [`apply`] commits a plan to a branch ([`git`]) and opens its pull request ([`forge`]);
 //! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
+//! [`select`] finds the files recipes name (shell-style globs, root safety); [`write`] writes
+//! changed files atomically.
 
 pub mod apply;
 pub mod check;
@@ -19,4 +21,6 @@ pub mod plan;
 pub mod recipe;
 pub mod report;
 pub mod saved_plan;
+pub mod select;
 pub mod shell;
+pub mod write;

@@ -50,6 +50,10 @@ enum Command {
         /// Write the changes into the working tree (all files or none).
         #[arg(long)]
         in_place: bool,
+        /// Write (or commit) every file whose edits verified, skip the refused ones, and exit
+        /// 1 listing them; without it one refusal writes nothing.
+        #[arg(long)]
+        keep_going: bool,
         #[command(flatten)]
         branch: BranchArgs,
     },
@@ -152,10 +156,35 @@ impl Selection {
         }
     }
 
-    /// Loads the recipes and applies `--only`.
+    /// The root must be a directory: said as such, before recipes are looked for in it.
+    fn check_root(&self) -> Result<(), String> {
+        match std::fs::metadata(&self.root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(format!(
+                "error: --root {}: not a directory; pass the repository's top directory",
+                self.root.display()
+            )),
+            Err(e) => Err(format!(
+                "error: --root {}: {}; pass the repository's top directory",
+                self.root.display(),
+                io_reason(&e)
+            )),
+        }
+    }
+
+    /// Loads the recipes and applies `--only`. Finding no recipe at all is an error: a run
+    /// that checks nothing must not pass as "every recipe holds".
     fn load(&self) -> Result<RecipeSet, String> {
+        self.check_root()?;
         let paths = self.recipe_paths();
         let mut set = recipe::load(&paths).map_err(|e| render_diagnostic(&e, self.color()))?;
+        if set.recipes.is_empty() {
+            let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            return Err(format!(
+                "error: no recipes in {}; add a `recipe \"name\" {{ ... }}` to a *.kdl file there (see the README's Recipes section), or pass --recipes",
+                shown.join(", ")
+            ));
+        }
         if !self.only.is_empty() {
             for name in &self.only {
                 if !set.recipes.iter().any(|r| &r.name == name) {
@@ -169,6 +198,15 @@ impl Selection {
             set.recipes.retain(|r| self.only.contains(&r.name));
         }
         Ok(set)
+    }
+}
+
+/// An I/O error without Rust's "(os error 2)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
     }
 }
 
@@ -202,8 +240,9 @@ fn main() -> ExitCode {
             plan,
             sel,
             in_place,
+            keep_going,
             branch,
-        } => apply(sel, *in_place, plan.as_deref(), branch),
+        } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
     };
     ExitCode::from(code)
@@ -276,6 +315,7 @@ fn load_for_apply(
     let Some(path) = plan else {
         return Ok((sel.load()?, None));
     };
+    sel.check_root()?;
     if !sel.recipes.is_empty() || !sel.only.is_empty() {
         return Err(format!(
             "error: {} already names its recipes; drop --recipes/--only",
@@ -292,7 +332,13 @@ fn load_for_apply(
     Ok((set, Some((saved, inputs))))
 }
 
-fn apply(sel: &Selection, in_place: bool, plan: Option<&std::path::Path>, b: &BranchArgs) -> u8 {
+fn apply(
+    sel: &Selection,
+    in_place: bool,
+    keep_going: bool,
+    plan: Option<&std::path::Path>,
+    b: &BranchArgs,
+) -> u8 {
     let (recipes, saved) = match load_for_apply(sel, plan) {
         Ok(r) => r,
         Err(msg) => {
@@ -318,6 +364,7 @@ fn apply(sel: &Selection, in_place: bool, plan: Option<&std::path::Path>, b: &Br
             pr: b.pr,
             labels: b.labels.clone(),
             dry_run: b.dry_run,
+            keep_going,
             color: Some(sel.color()),
         };
         return apply::run(&opts, &recipes, saved_ref);
@@ -331,15 +378,23 @@ fn apply(sel: &Selection, in_place: bool, plan: Option<&std::path::Path>, b: &Br
     }
     let (out, err) = report::text(&outcome, sel.color());
     emit(&out, &err);
-    if !outcome.errors.is_empty() {
-        emit("", "nothing was written: fix the errors above first\n");
+    let refused = !outcome.errors.is_empty();
+    if refused && !keep_going {
+        emit(
+            "",
+            "nothing was written: fix the errors above first (--keep-going writes the files that verified)\n",
+        );
         return 1;
     }
     if outcome.changes.is_empty() {
+        if refused {
+            emit("", &format!("{}\n", outcome.kept_going_line(0, "written")));
+            return 1;
+        }
         emit("", "nothing to do: every recipe holds\n");
         return 0;
     }
-    if let Err(e) = engine::write_in_place(&sel.root, &outcome.changes) {
+    if let Err(e) = patcher::write::write_in_place(&sel.root, &outcome.changes) {
         emit("", &format!("error: {e}\n"));
         return 1;
     }
@@ -352,8 +407,12 @@ fn apply(sel: &Selection, in_place: bool, plan: Option<&std::path::Path>, b: &Br
             c.recipes().join(", ")
         ));
     }
+    if refused {
+        msg.push_str(&outcome.kept_going_line(outcome.changes.len(), "written"));
+        msg.push('\n');
+    }
     emit("", &msg);
-    0
+    u8::from(refused)
 }
 
 fn check(sel: &Selection, format: CheckFormat) -> u8 {

@@ -885,3 +885,81 @@ fn a_subdirectory_root_commits_under_its_prefix() {
         "svc/config/app.yaml"
     );
 }
+
+#[test]
+fn keep_going_commits_the_files_that_verified_and_the_pr_lists_the_refused_ones() {
+    if skip_without_git("keep_going_branch") {
+        return;
+    }
+    let f = Fixture::new();
+    f.write("config/broken.yaml", "retries: [unclosed\n");
+    f.write(
+        "recipes/app.kdl",
+        &RECIPE.replace("config/app.yaml", "config/*.yaml"),
+    );
+    f.commit_and_push_main("a second config file, broken");
+    let gh = FakeGitHub::start(TOKEN);
+
+    // Without the flag: nothing committed.
+    let strict = f.patcher(&["apply", "--push", "--pr"], &gh.env(TOKEN));
+    assert_eq!(strict.code, 1, "{}", strict.all());
+    assert!(
+        strict.stderr.contains("nothing was committed"),
+        "{}",
+        strict.all()
+    );
+    assert!(!f.git_try(&f.work(), &["rev-parse", "--verify", BRANCH]).0);
+
+    let run = f.patcher(&["apply", "--push", "--pr", "--keep-going"], &gh.env(TOKEN));
+    assert_eq!(run.code, 1, "refusals still fail the run: {}", run.all());
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert_eq!(last, "kept going: 1 file committed, 1 refused (see above)");
+    assert_eq!(
+        show_file(&f, BRANCH, "config/app.yaml"),
+        "# app settings\nname: demo\nretries: 3 # too few\ntimeout: 30"
+    );
+    assert_eq!(
+        f.git(&f.work(), &["diff", "--name-only", "main", BRANCH]),
+        "config/app.yaml"
+    );
+    let msg = message(&f, BRANCH);
+    assert!(
+        msg.contains("Refused, left for a human:\n  config/broken.yaml: "),
+        "{msg}"
+    );
+    assert!(
+        msg.trim_end().ends_with("Patcher-Recipes: app-retries"),
+        "{msg}"
+    );
+
+    let prs = gh.prs();
+    assert_eq!(prs.len(), 1);
+    let body = prs[0]["body"].as_str().unwrap_or("");
+    assert!(body.contains("### Refused: left for a human"), "{body}");
+    assert!(
+        body.contains("| `config/broken.yaml` | app-retries | "),
+        "{body}"
+    );
+    assert!(
+        body.contains("| `config/app.yaml` | app-retries | 1 |"),
+        "{body}"
+    );
+
+    // A re-run with the same refusal converges: same commit, same PR, still exit 1.
+    let tip = f.rev(BRANCH);
+    gh.take_calls();
+    let again = f.patcher(&["apply", "--push", "--pr", "--keep-going"], &gh.env(TOKEN));
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert!(
+        again.stderr.contains("already up to date"),
+        "{}",
+        again.all()
+    );
+    assert!(
+        again.stderr.contains("pull request #1 is up to date"),
+        "{}",
+        again.all()
+    );
+    assert_eq!(f.rev(BRANCH), tip);
+    assert_eq!(gh.take_calls(), vec!["GET /repos/acme/demo/pulls"]);
+}

@@ -63,6 +63,33 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// A finding about `recipe`, raised by its node at `origin`, optionally in one file.
+    pub fn new(
+        recipe: &crate::recipe::Recipe,
+        origin: &Origin,
+        file: Option<&str>,
+        message: String,
+    ) -> Finding {
+        Finding {
+            recipe: recipe.name.clone(),
+            origin: origin.to_string(),
+            file: file.map(str::to_string),
+            message,
+        }
+    }
+
+    /// A finding that belongs to no recipe (the root, the recipe directory).
+    pub fn plain(message: String) -> Finding {
+        Finding {
+            recipe: String::new(),
+            origin: String::new(),
+            file: None,
+            message,
+        }
+    }
+}
+
 /// Result of planning one document against one file rule.
 #[derive(Debug, Default)]
 pub struct DocPlan {
