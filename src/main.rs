@@ -418,18 +418,18 @@ fn apply(
 fn check(sel: &Selection, format: CheckFormat) -> u8 {
     let report = match sel.load() {
         Ok(recipes) => check::evaluate(&sel.root, &recipes),
-        Err(msg) => check::CheckReport::failed(msg),
+        Err(msg) => report::drift::CheckReport::failed(msg),
     };
     let format = match format {
-        CheckFormat::Text => check::Format::Text,
-        CheckFormat::Json => check::Format::Json,
-        CheckFormat::Github => check::Format::Github,
-        CheckFormat::Sarif => check::Format::Sarif,
+        CheckFormat::Text => report::check::Format::Text,
+        CheckFormat::Json => report::check::Format::Json,
+        CheckFormat::Github => report::check::Format::Github,
+        CheckFormat::Sarif => report::check::Format::Sarif,
     };
     let summary = std::env::var_os("GITHUB_STEP_SUMMARY")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let out = check::output(&report, format, sel.color(), summary.as_deref());
+    let out = report::check::output(&report, format, sel.color(), summary.as_deref());
     emit(&out.stdout, &out.stderr);
     out.code
 }

@@ -49,10 +49,12 @@
 //! ops listed before it in `repair` for the same document; apply `repair[].documents[].patch`
 //! whole to repair everything.
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 
+use super::drift::{CheckReport, Status};
 use super::{Color, finding_line, plural};
-use crate::check::{CheckReport, Status};
 
 /// The text report: (stdout, stderr). Stdout has one line per recipe and one indented line
 /// per drifted node (`file:line:col: pointer: expected X, found Y (rule)`); stderr has the
@@ -183,7 +185,7 @@ pub fn json(report: &CheckReport) -> Value {
         })
         .collect();
     json!({
-        "schema": crate::check::JSON_SCHEMA,
+        "schema": super::drift::JSON_SCHEMA,
         "status": report.state(),
         "exit_code": report.exit_code(),
         "summary": {
@@ -199,4 +201,85 @@ pub fn json(report: &CheckReport) -> Value {
         "warnings": report.warnings,
         "errors": report.errors,
     })
+}
+
+/// Output formats of `patcher check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+    Sarif,
+}
+
+/// What to print, and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u8,
+}
+
+/// Renders `report` in `format`. With `Format::Github` and a `step_summary` path (the
+/// `GITHUB_STEP_SUMMARY` file), also appends the Markdown summary to that file; failing to
+/// write it is a warning on stderr, not a different exit code.
+pub fn output(
+    report: &CheckReport,
+    format: Format,
+    color: Color,
+    step_summary: Option<&Path>,
+) -> Output {
+    let code = report.exit_code();
+    match format {
+        Format::Text => {
+            let (stdout, stderr) = text(report, color);
+            Output {
+                stdout,
+                stderr,
+                code,
+            }
+        }
+        Format::Json => Output {
+            stdout: pretty(&json(report)),
+            stderr: String::new(),
+            code,
+        },
+        Format::Sarif => Output {
+            stdout: pretty(&super::sarif::sarif(report)),
+            stderr: String::new(),
+            code,
+        },
+        Format::Github => {
+            // One line per recipe first (the annotations carry the drifted nodes).
+            let (text, _) = text(report, Color::Never);
+            let mut stdout: String = text
+                .lines()
+                .filter(|l| !l.starts_with("  "))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            stdout.push_str(&super::github::annotations(report));
+            let mut stderr = summary_line(report);
+            stderr.push('\n');
+            if let Some(path) = step_summary
+                && let Err(e) =
+                    super::github::append_step_summary(path, &super::github::step_summary(report))
+            {
+                stderr.push_str(&format!(
+                    "warning: cannot append to the step summary {}: {e}\n",
+                    path.display()
+                ));
+            }
+            Output {
+                stdout,
+                stderr,
+                code,
+            }
+        }
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
 }

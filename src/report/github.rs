@@ -9,7 +9,7 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::check::{CheckReport, Status};
+use super::drift::{CheckReport, Status};
 use crate::plan::Finding;
 
 /// Escapes a workflow command's message.
@@ -141,11 +141,11 @@ pub fn step_summary(report: &CheckReport) -> String {
             };
             let expected = match (&d.expected, &d.edit) {
                 (_, Some(edit)) => code(edit),
-                (Some(v), None) => code(&crate::check::short_value(v)),
+                (Some(v), None) => code(&super::drift::short_value(v)),
                 (None, None) => "absent".to_string(),
             };
             let found = match &d.found {
-                Some(v) => code(&crate::check::short_value(v)),
+                Some(v) => code(&super::drift::short_value(v)),
                 None if d.edit.is_some() => String::new(),
                 None => "nothing".to_string(),
             };

@@ -2,6 +2,7 @@
 //! summary, and the JSON form of a plan; `check`'s text, JSON, GitHub and SARIF output.
 
 pub mod check;
+pub mod drift;
 pub mod github;
 pub mod sarif;
 

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::check::{CheckReport, Drift, Status};
+use super::drift::{CheckReport, Drift, Status};
 use crate::plan::Finding;
 
 /// The `$schema` of the log.
