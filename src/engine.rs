@@ -439,15 +439,24 @@ fn nearest_miss(probe: &Probe) -> String {
     }
 }
 
-/// At most five of `seen`, closest to `wanted` first (edit distance; a `job: label` entry
-/// is also compared by its label), then "… and N more".
+/// At most five of `seen`, closest to `wanted` first (edit distance to the entry or to its
+/// label in a `job: label` entry; one that starts with what was asked comes first), then
+/// "… and N more".
 fn closest(seen: &[String], wanted: &[String]) -> String {
     const SHOWN: usize = 5;
     let distance = |s: &str| {
         let label = s.split_once(": ").map_or(s, |(_, l)| l);
         wanted
             .iter()
-            .map(|w| strsim::levenshtein(w, s).min(strsim::levenshtein(w, label)))
+            .flat_map(|w| {
+                [s, label].map(|t| {
+                    if t.starts_with(w.as_str()) {
+                        0
+                    } else {
+                        strsim::levenshtein(w, t)
+                    }
+                })
+            })
             .min()
             .unwrap_or(0)
     };

@@ -1244,3 +1244,20 @@ fn insert_step_is_not_allowed_inside_step() {
         "allowed inside `step`:",
     );
 }
+
+#[test]
+fn readme_recipe_examples_parse() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```kdl\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .collect();
+    assert!(blocks.len() >= 3, "README has its kdl examples");
+    for block in blocks {
+        if let Err(err) = parse_str(Path::new("README.md"), block) {
+            panic!("README example does not parse:\n{}", err.render_plain());
+        }
+    }
+}

@@ -418,7 +418,7 @@ fn command_miss_in_a_pwsh_step_says_why() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "command `helm upgrade` matched nothing; nearest: w: Deploy runs `pwsh`, not bash or sh"
+            "command `helm upgrade` matched nothing; nearest: helm upgrade in w: Deploy, which runs `pwsh` (only bash/sh scripts are edited)"
         ),
         "{}",
         run.stderr

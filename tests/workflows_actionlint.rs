@@ -435,7 +435,13 @@ fn selector_less_recipes_edit_every_helm_upgrade_and_kubectl_apply_in_corpus_bas
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| format!("{}", e["message"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["file"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     let warnings: Vec<String> = report["warnings"]
         .as_array()

@@ -424,11 +424,16 @@ impl Planner {
         if let Some(shell) = self.step_shell(target) {
             let first = shell.split_whitespace().next().unwrap_or("").to_string();
             if !matches!(first.as_str(), "bash" | "sh") {
-                // Not a POSIX shell script (pwsh, python, cmd): the command rule does not apply.
-                probe.seen.push(format!(
-                    "{} runs `{first}`, not bash or sh",
-                    self.step_label(target)
-                ));
+                // Not a POSIX shell script (pwsh, python, cmd): the command rule does not apply,
+                // which is worth saying when the script seems to hold the command.
+                let script = lookup(&self.working, target).and_then(Value::as_str);
+                if !words.is_empty() && script.is_some_and(|s| s.contains(&words.join(" "))) {
+                    probe.seen.push(format!(
+                        "{} in {}, which runs `{first}` (only bash/sh scripts are edited)",
+                        words.join(" "),
+                        self.step_label(target)
+                    ));
+                }
                 return;
             }
         }
@@ -486,13 +491,18 @@ impl Planner {
         ) else {
             return to_pointer(target).to_string();
         };
-        let label = ["name", "id", "uses"]
+        let named = ["name", "id", "uses"]
             .into_iter()
-            .find_map(|k| step.get(k).and_then(Value::as_str))
-            .map_or_else(
-                || format!("step {}", target.get(3).map_or("?", |s| s)),
-                str::to_string,
-            );
+            .find_map(|k| step.get(k).and_then(Value::as_str));
+        let label = match (named, step.get("run").and_then(Value::as_str)) {
+            (Some(n), _) => n.to_string(),
+            // An unnamed step is best recognised by its script's first line.
+            (None, Some(run)) => {
+                let line: String = run.lines().next().unwrap_or("").chars().take(40).collect();
+                format!("`{line}`")
+            }
+            (None, None) => format!("step {}", target.get(3).map_or("?", |s| s)),
+        };
         format!("{job}: {label}")
     }
 

@@ -506,7 +506,7 @@ const AT_MOST: Spec = Spec {
 
 const STEP: Spec = Spec {
     name: "step",
-    usage: "step \"Step name\" job=\"deploy\" id=\"helm\" uses=\"owner/action@*\" { ... }",
+    usage: "step \"Step name*\" job=\"deploy\" id=\"helm\" uses=\"owner/action@*\" { ... }",
     args: &[],
     max: Some(1),
     props: &["job", "id", "uses"],
