@@ -2,7 +2,7 @@
 //! edit, verify (including an empty re-plan), and hand back the changes. Also the all-or-none
 //! in-place writer. This is the only module that calls more than one stage.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -272,22 +272,25 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
 
     // Selector outcomes summed over every file and document, keyed by (recipe, origin, what).
     let mut probes: BTreeMap<(usize, String, String), Probe> = BTreeMap::new();
+    let mut seen_sets: HashMap<(usize, String, String), std::collections::HashSet<String>> =
+        HashMap::new();
     let mut ops_per_recipe = vec![0usize; recipes.recipes.len()];
     let mut files_changed = vec![0usize; recipes.recipes.len()];
     for r in results {
         out.errors.extend(r.errors);
         out.warnings.extend(r.warnings);
         for (ri, p) in r.probes {
-            let e = probes
-                .entry((ri, p.origin.to_string(), p.what.clone()))
-                .or_insert_with(|| Probe {
-                    matched: 0,
-                    seen: Vec::new(),
-                    ..p.clone()
-                });
+            let key = (ri, p.origin.to_string(), p.what.clone());
+            let e = probes.entry(key.clone()).or_insert_with(|| Probe {
+                matched: 0,
+                seen: Vec::new(),
+                ..p.clone()
+            });
             e.matched += p.matched;
+            // Selector-less steps see every step of every file: dedupe with a set.
+            let known = seen_sets.entry(key).or_default();
             for s in p.seen {
-                if !e.seen.contains(&s) {
+                if known.insert(s.clone()) {
                     e.seen.push(s);
                 }
             }
@@ -310,30 +313,25 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
             files_changed[ri] += (n > 0) as usize;
         }
     }
-    for (
-        (ri, _, what),
-        Probe {
-            origin,
-            matched,
-            seen,
-            ..
-        },
-    ) in probes
-    {
-        if matched == 0 {
+    for ((ri, _, _), probe) in probes {
+        if probe.matched == 0 {
             let recipe = &recipes.recipes[ri];
-            if recipe
-                .files
-                .iter()
-                .any(|f| f.optional && origin_within(&f.origin, &origin, recipe))
-            {
+            // `optional` silences misses that only say "this file is not of that kind" (no
+            // file, no matching document, a `when`); a step selector or `command` that matched
+            // in none of the files means the recipe never applied, and that still warns, once.
+            let silenced = !probe.warns_when_optional
+                && recipe
+                    .files
+                    .iter()
+                    .any(|f| f.optional && origin_within(&f.origin, &probe.origin, recipe));
+            if silenced {
                 continue;
             }
             out.warnings.push(Finding::new(
                 recipe,
-                &origin,
+                &probe.origin,
                 None,
-                nearest_miss(&what, &seen),
+                nearest_miss(&probe),
             ));
         }
     }
@@ -368,7 +366,9 @@ fn origin_within(rule_origin: &Origin, origin: &Origin, recipe: &Recipe) -> bool
     next.is_none_or(|n| origin.line < n)
 }
 
-fn nearest_miss(what: &str, seen: &[String]) -> String {
+fn nearest_miss(probe: &Probe) -> String {
+    let what = probe.what.as_str();
+    let seen = closest(&probe.seen, &probe.wanted);
     if let Some(rest) = what.strip_prefix("document with ") {
         let key = rest
             .split(" == ")
@@ -380,23 +380,59 @@ fn nearest_miss(what: &str, seen: &[String]) -> String {
         if seen.is_empty() {
             return format!("no document with {rest}; no document has {key}");
         }
-        return format!("no document with {rest}; {key}s seen: {}", seen.join(", "));
+        return format!("no document with {rest}; {key}s seen: {seen}");
     }
     if what.starts_with("when ") {
         return if seen.is_empty() {
             format!("`{what}` held for no node")
         } else {
-            format!(
-                "`{what}` held for no node; values seen: {}",
-                seen.join(", ")
-            )
+            format!("`{what}` held for no node; values seen: {seen}")
         };
     }
     if seen.is_empty() {
         format!("{what} matched nothing")
     } else {
-        format!("{what} matched nothing; nearest: {}", seen.join(", "))
+        format!("{what} matched nothing; nearest: {seen}")
     }
+}
+
+/// At most five of `seen`, closest to `wanted` first (edit distance to the entry or to its
+/// label in a `job: label` entry; one that starts with what was asked comes first), then
+/// "… and N more".
+fn closest(seen: &[String], wanted: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let distance = |s: &str| {
+        let label = s.split_once(": ").map_or(s, |(_, l)| l);
+        wanted
+            .iter()
+            .flat_map(|w| {
+                [s, label].map(|t| {
+                    if t.starts_with(w.as_str()) {
+                        0
+                    } else {
+                        strsim::levenshtein(w, t)
+                    }
+                })
+            })
+            .min()
+            .unwrap_or(0)
+    };
+    let mut ranked: Vec<(usize, usize, &str)> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (distance(s), i, s.as_str()))
+        .collect();
+    ranked.sort_unstable();
+    let mut out = ranked
+        .iter()
+        .take(SHOWN)
+        .map(|r| r.2)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if seen.len() > SHOWN {
+        out.push_str(&format!(" … and {} more", seen.len() - SHOWN));
+    }
+    out
 }
 
 struct FileResult {

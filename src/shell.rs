@@ -156,6 +156,26 @@ pub fn edit_folded_args(args: &str, edits: &[CommandEdit]) -> Result<EditResult,
     edit_impl(args, &[], edits, true)
 }
 
+/// The leading `n` words of every simple command of `script` (after `NAME=value` prefixes;
+/// cut at the first word that is not a literal), in source order — what [`edit_commands`]
+/// matches against. `None` when the script does not parse.
+pub fn command_heads(script: &str, n: usize) -> Option<Vec<Vec<String>>> {
+    let analysis = analyse(script, false).ok()?;
+    let heads = analysis
+        .cmds
+        .iter()
+        .map(|c| {
+            c.items
+                .iter()
+                .filter(|i| i.kind == ItemKind::Word)
+                .take(n)
+                .map_while(|i| literal(text(script, i.start, i.end)))
+                .collect()
+        })
+        .collect();
+    Some(heads)
+}
+
 /// Checks that `script` parses: with `bash -n` when bash can be run, otherwise with the
 /// internal structural parser ([`check_syntax_internal`]). Says which one did.
 pub fn check_syntax(script: &str) -> Result<SyntaxChecker, ShellError> {

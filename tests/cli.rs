@@ -392,7 +392,7 @@ fn a_command_edit_that_would_not_parse_is_refused() {
 }
 
 #[test]
-fn step_selector_that_matches_nothing_names_the_steps_seen() {
+fn step_selector_that_matches_nothing_names_the_steps_seen_closest_first() {
     let workflow = "on: push\njobs:\n  build:\n    runs-on: x\n    steps:\n      - name: Checkout\n        uses: actions/checkout@v4\n      - name: Test\n        run: make test\n";
     let recipe = "recipe \"r\" {\n  file \".github/workflows/ci.yml\" {\n    step \"Tset\" {\n      set \"timeout-minutes\" 5\n    }\n  }\n}\n";
     let repo = Repo::new(&[
@@ -403,7 +403,7 @@ fn step_selector_that_matches_nothing_names_the_steps_seen() {
     assert_eq!(run.code, 0);
     assert!(
         run.stderr
-            .contains("step `Tset` matched nothing; nearest: build: Checkout, build: Test"),
+            .contains("step `Tset` matched nothing; nearest: build: Test, build: Checkout"),
         "{}",
         run.stderr
     );

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use patcher::path::PathExpr;
 use patcher::recipe::{
-    Cond, FileRule, Match, NewValue, Origin, Recipe, RecipeError, Rule, When, load, parse_str,
+    Cond, FileRule, Match, NewValue, Origin, Recipe, RecipeError, Rule, StepSelector, When, load,
+    parse_str,
 };
 use serde_json::json;
 
@@ -1095,6 +1096,168 @@ mod never_panics {
                 let _ = err.render_plain();
                 let _ = err.to_string();
             }
+        }
+    }
+}
+
+// --- workflow step selectors ------------------------------------------------------------
+
+fn workflow(rules: &str) -> String {
+    format!("recipe \"r\" {{\n    file \".github/workflows/*.yml\" {{\n{rules}\n    }}\n}}\n")
+}
+
+fn selector(rule: &Rule) -> &StepSelector {
+    match rule {
+        Rule::Step { selector, .. } => selector,
+        other => panic!("not a step: {other:?}"),
+    }
+}
+
+#[test]
+fn step_selectors_keep_their_wildcards_in_every_field() {
+    let rules = rules_of(&workflow(
+        "        step \"Deploy *\" job=\"deploy-?\" id=\"helm*\" uses=\"azure/*@v?\" {\n            set \"timeout-minutes\" 10\n        }",
+    ));
+    assert_eq!(
+        selector(&rules[0]),
+        &StepSelector {
+            name: Some("Deploy *".into()),
+            job: Some("deploy-?".into()),
+            id: Some("helm*".into()),
+            uses: Some("azure/*@v?".into()),
+        }
+    );
+}
+
+#[test]
+fn step_without_a_selector_is_every_step_and_job_alone_is_every_step_of_the_job() {
+    let rules = rules_of(&workflow(
+        "        step {\n            command \"kubectl apply\" {\n                flag \"--server-side\"\n            }\n        }\n        step job=\"deploy\" {\n            set \"timeout-minutes\" 10\n        }",
+    ));
+    assert_eq!(selector(&rules[0]), &StepSelector::default());
+    assert_eq!(
+        selector(&rules[1]),
+        &StepSelector {
+            job: Some("deploy".into()),
+            ..StepSelector::default()
+        }
+    );
+}
+
+#[test]
+fn file_level_command_without_path_is_a_command_in_every_step() {
+    let rules = rules_of(&workflow(
+        "        command \"helm upgrade\" {\n            flag \"--wait\"\n        }",
+    ));
+    let [
+        Rule::Step {
+            selector,
+            rules,
+            origin: step_origin,
+        },
+    ] = rules.as_slice()
+    else {
+        panic!("expected one step rule: {rules:?}");
+    };
+    assert_eq!(selector, &StepSelector::default());
+    let [
+        Rule::Command {
+            words,
+            path,
+            origin: cmd_origin,
+            ..
+        },
+    ] = rules.as_slice()
+    else {
+        panic!("expected one command: {rules:?}");
+    };
+    assert_eq!(words, &["helm", "upgrade"]);
+    assert_eq!(path.to_string(), "run");
+    // Warnings about it point at the `command` line.
+    assert_eq!(step_origin, &origin(3, 9));
+    assert_eq!(cmd_origin, &origin(3, 9));
+}
+
+#[test]
+fn file_level_command_with_a_path_edits_that_path_only() {
+    let rules = rules_of(&workflow(
+        "        command \"helm upgrade\" path=\"/jobs/deploy/steps/0/run\" {\n            flag \"--wait\"\n        }",
+    ));
+    assert!(
+        matches!(&rules[..], [Rule::Command { path, .. }] if path.to_string() == "/jobs/deploy/steps/0/run"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn retry_in_a_step_without_name_id_or_uses_is_an_error() {
+    let rendered = one_error(
+        &workflow("        step job=\"deploy\" {\n            retry attempts=3\n        }"),
+        "4:13",
+        "`retry` is not allowed in a `step` without a name, `id=` or `uses=`: it would retry every step of job `deploy`",
+        "name the steps to retry",
+    );
+    assert!(rendered.contains("needs selected steps"), "{rendered}");
+    one_error(
+        &workflow("        step {\n            retry\n        }"),
+        "4:13",
+        "it would retry every step",
+        "step \"Deploy*\" { retry attempts=3 }",
+    );
+}
+
+#[test]
+fn retry_in_a_wildcard_step_is_allowed() {
+    let rules = rules_of(&workflow(
+        "        step \"Deploy*\" {\n            retry attempts=2 delay=5\n        }",
+    ));
+    assert!(
+        matches!(&rules[0], Rule::Step { rules, .. } if matches!(rules[..], [Rule::Retry { attempts: 2, delay: 5, .. }])),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn empty_step_selectors_are_errors() {
+    one_error(
+        &workflow("        step \"\" {\n            set \"x\" 1\n        }"),
+        "3:14",
+        "the step name is empty: it would match nothing",
+        "`step { ... }` with no selector is every step",
+    );
+    one_error(
+        &workflow("        step job=\"\" {\n            set \"x\" 1\n        }"),
+        "3:14",
+        "`job` is empty",
+        "globs: `*` any characters, `?` one",
+    );
+}
+
+#[test]
+fn insert_step_is_not_allowed_inside_step() {
+    one_error(
+        &workflow(
+            "        step {\n            insert-step after=\"Checkout\" (yaml)\"name: x\\nrun: echo\"\n        }",
+        ),
+        "4:13",
+        "`insert-step` is not allowed inside `step`",
+        "allowed inside `step`:",
+    );
+}
+
+#[test]
+fn readme_recipe_examples_parse() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```kdl\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .collect();
+    assert!(blocks.len() >= 3, "README has its kdl examples");
+    for block in blocks {
+        if let Err(err) = parse_str(Path::new("README.md"), block) {
+            panic!("README example does not parse:\n{}", err.render_plain());
         }
     }
 }

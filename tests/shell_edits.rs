@@ -804,3 +804,23 @@ mod semantics {
         }
     }
 }
+
+#[test]
+fn command_heads_are_the_leading_literal_words_edit_commands_matches() {
+    let script = "FOO=1 helm upgrade app ./chart\nif x; then kubectl apply -f - <<EOF\nhelm install in-heredoc\nEOF\nfi\necho $(helm list) | \"$KUBECTL\" get pods\n";
+    let heads = patcher::shell::command_heads(script, 2).expect("parses");
+    assert_eq!(
+        heads,
+        vec![
+            vec!["helm", "upgrade"],
+            vec!["x"],
+            vec!["kubectl", "apply"],
+            vec!["echo"],
+            vec![],
+        ]
+    );
+    // Exactly what `edit_commands` counts as invocations.
+    let r = edit_commands(script, &["helm", "upgrade"], &[]).expect("parses");
+    assert_eq!(r.invocations, 1);
+    assert_eq!(patcher::shell::command_heads("if true; then", 2), None);
+}

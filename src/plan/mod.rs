@@ -109,6 +109,24 @@ pub struct Probe {
     pub matched: usize,
     /// What exists where the selector stopped matching (keys, values) for "nearest misses".
     pub seen: Vec<String>,
+    /// What was asked for, to rank `seen` by edit distance (closest first); empty: keep order.
+    pub wanted: Vec<String>,
+    /// A workflow selector (`step`, `command`, `insert-step` anchor): when it matched nothing
+    /// in any file it warns even in an `optional=#true` rule, since the recipe never applied.
+    pub warns_when_optional: bool,
+}
+
+impl Probe {
+    fn new(origin: &Origin, what: String, matched: usize, seen: Vec<String>) -> Probe {
+        Probe {
+            origin: origin.clone(),
+            what,
+            matched,
+            seen,
+            wanted: Vec::new(),
+            warns_when_optional: false,
+        }
+    }
 }
 
 /// Does this document pass the rule's `match`es? Returns the probes for warnings too.
@@ -118,12 +136,14 @@ pub fn document_matches(rule: &FileRule, model: &Value) -> (bool, Vec<Probe>) {
     for m in &rule.matches {
         let found = lookup_expr(model, &m.path);
         let hit = found.iter().any(|v| values_equal(v, &m.value));
-        probes.push(Probe {
-            origin: m.origin.clone(),
-            what: format!("document with {} == {}", m.path, display_value(&m.value)),
-            matched: hit as usize,
-            seen: found.iter().map(|v| display_value(v)).collect(),
-        });
+        let mut probe = Probe::new(
+            &m.origin,
+            format!("document with {} == {}", m.path, display_value(&m.value)),
+            hit as usize,
+            found.iter().map(|v| display_value(v)).collect(),
+        );
+        probe.wanted = vec![display_value(&m.value)];
+        probes.push(probe);
         ok &= hit;
     }
     (ok, probes)
@@ -225,11 +245,7 @@ impl Planner {
                 path,
                 edits,
                 origin,
-            } => {
-                for target in self.targets(path, base, origin, false) {
-                    self.edit_command(&target, words, edits, origin);
-                }
-            }
+            } => self.command(words, path, edits, base, origin),
             Rule::Retry {
                 attempts,
                 delay,
@@ -295,54 +311,66 @@ impl Planner {
     ) -> Vec<Vec<String>> {
         let start: &[String] = if path.absolute { &[] } else { base };
         let res = resolve(&self.working, start, &path.segments, allow_missing);
-        self.out.probes.push(Probe {
-            origin: origin.clone(),
-            what: path.to_string(),
-            matched: res.targets.len(),
-            seen: res.seen,
-        });
+        let mut probe = Probe::new(origin, path.to_string(), res.targets.len(), res.seen);
+        probe.wanted = key_segments(path);
+        self.out.probes.push(probe);
         res.targets
     }
 
-    /// The workflow steps a selector matches, as `/jobs/<job>/steps/<i>` key paths.
+    /// The workflow steps a selector matches, as `/jobs/<job>/steps/<i>` key paths. Every
+    /// field is a whole-string glob ([`glob_match`]); no field at all selects every step.
     fn steps(&mut self, sel: &StepSelector, origin: &Origin) -> Vec<Vec<String>> {
         let mut found = Vec::new();
         let mut seen = Vec::new();
+        let mut other_jobs = Vec::new();
+        let mut any_job = false;
         if let Some(Value::Object(jobs)) = self.working.get("jobs") {
             for (job_id, job) in jobs {
-                if sel.job.as_deref().is_some_and(|j| j != "*" && j != job_id) {
+                if sel.job.as_deref().is_some_and(|j| !glob_match(j, job_id)) {
+                    other_jobs.push(format!("job {job_id}"));
                     continue;
                 }
+                any_job = true;
                 let Some(Value::Array(steps)) = job.get("steps") else {
                     continue;
                 };
                 for (i, step) in steps.iter().enumerate() {
                     let field = |k: &str| step.get(k).and_then(Value::as_str);
-                    let ok = sel.name.as_deref().is_none_or(|n| field("name") == Some(n))
-                        && sel.id.as_deref().is_none_or(|n| field("id") == Some(n))
-                        && sel
-                            .uses
+                    let fits = |pattern: &Option<String>, k: &str| {
+                        pattern
                             .as_deref()
-                            .is_none_or(|u| field("uses").is_some_and(|x| wildcard(u, x)));
-                    if ok {
+                            .is_none_or(|p| field(k).is_some_and(|x| glob_match(p, x)))
+                    };
+                    if fits(&sel.name, "name") && fits(&sel.id, "id") && fits(&sel.uses, "uses") {
                         found.push(vec![
                             "jobs".into(),
                             job_id.clone(),
                             "steps".into(),
                             i.to_string(),
                         ]);
-                    } else if let Some(label) = field("name").or(field("id")).or(field("uses")) {
+                        continue;
+                    }
+                    // Show the field the selector asks about, so misses rank against it.
+                    let asked = [("name", &sel.name), ("id", &sel.id), ("uses", &sel.uses)]
+                        .into_iter()
+                        .find_map(|(k, p)| p.as_ref().and(field(k)));
+                    if let Some(label) = asked.or(field("name")).or(field("id")).or(field("uses")) {
                         seen.push(format!("{job_id}: {label}"));
                     }
                 }
             }
         }
-        self.out.probes.push(Probe {
-            origin: origin.clone(),
-            what: describe_step(sel),
-            matched: found.len(),
-            seen,
-        });
+        if !any_job {
+            seen.extend(other_jobs);
+        }
+        let mut probe = Probe::new(origin, describe_step(sel), found.len(), seen);
+        probe.wanted = [&sel.name, &sel.id, &sel.uses, &sel.job]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        probe.warns_when_optional = true;
+        self.out.probes.push(probe);
         found
     }
 
@@ -379,23 +407,60 @@ impl Planner {
         }))
     }
 
+    /// A `command` rule at one base (a step, an `each` node, or the document root): one
+    /// probe for all the scripts it looks at, so a miss is reported once, not per step.
+    fn command(
+        &mut self,
+        words: &[String],
+        path: &PathExpr,
+        edits: &[FlagEdit],
+        base: &[String],
+        origin: &Origin,
+    ) {
+        let start: &[String] = if path.absolute { &[] } else { base };
+        let res = resolve(&self.working, start, &path.segments, false);
+        let (what, wanted) = if words.is_empty() {
+            (format!("command arguments at `{path}`"), key_segments(path))
+        } else {
+            (
+                format!("command `{}`", words.join(" ")),
+                vec![words.join(" ")],
+            )
+        };
+        let mut probe = Probe::new(origin, what, 0, Vec::new());
+        probe.wanted = wanted;
+        probe.warns_when_optional = true;
+        // A step without a `run:` script is no candidate; a mistyped `path=` is worth naming.
+        if res.targets.is_empty() && path.to_string() != "run" {
+            probe.seen = res.seen;
+        }
+        for target in res.targets {
+            self.edit_command(&target, words, edits, origin, &mut probe);
+        }
+        self.out.probes.push(probe);
+    }
+
     fn edit_command(
         &mut self,
         target: &[String],
         words: &[String],
         edits: &[FlagEdit],
         origin: &Origin,
+        probe: &mut Probe,
     ) {
         if let Some(shell) = self.step_shell(target) {
             let first = shell.split_whitespace().next().unwrap_or("").to_string();
             if !matches!(first.as_str(), "bash" | "sh") {
-                // Not a POSIX shell script (pwsh, python, cmd): the command rule does not apply.
-                self.out.probes.push(Probe {
-                    origin: origin.clone(),
-                    what: format!("command `{}` in {}", words.join(" "), to_pointer(target)),
-                    matched: 0,
-                    seen: vec![format!("the step runs `{first}`, not bash or sh")],
-                });
+                // Not a POSIX shell script (pwsh, python, cmd): the command rule does not apply,
+                // which is worth saying when the script seems to hold the command.
+                let script = lookup(&self.working, target).and_then(Value::as_str);
+                if !words.is_empty() && script.is_some_and(|s| s.contains(&words.join(" "))) {
+                    probe.seen.push(format!(
+                        "{} in {}, which runs `{first}` (only bash/sh scripts are edited)",
+                        words.join(" "),
+                        self.step_label(target)
+                    ));
+                }
                 return;
             }
         }
@@ -414,6 +479,18 @@ impl Planner {
         // No words: the string is a bare argument list (a folded `with/args`).
         let bare = words.is_empty();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        if !bare {
+            // A script without the command is left alone (not even parsed by bash), so a
+            // `command` over every `run:` script fails only on scripts that hold it.
+            match crate::shell::command_heads(script, words.len()) {
+                Some(heads) if !heads.iter().any(|h| *h == words) => {
+                    probe.seen.extend(near_commands(&heads, &words));
+                    return;
+                }
+                None if !script.contains(words[0]) => return,
+                _ => {}
+            }
+        }
         let result = if bare {
             crate::shell::edit_folded_args(script, &edits)
         } else {
@@ -421,13 +498,7 @@ impl Planner {
         };
         match result {
             Ok(res) => {
-                let words = if bare { vec!["(arguments)"] } else { words };
-                self.out.probes.push(Probe {
-                    origin: origin.clone(),
-                    what: format!("command `{}` in {}", words.join(" "), to_pointer(target)),
-                    matched: res.invocations,
-                    seen: Vec::new(),
-                });
+                probe.matched += res.invocations;
                 if res.changed {
                     self.checked_script(target, res.script, origin);
                 }
@@ -437,6 +508,29 @@ impl Planner {
                 .errors
                 .push((origin.clone(), format!("{}: {e}", to_pointer(target)))),
         }
+    }
+
+    /// `deploy: Helm upgrade` for a key path inside `/jobs/deploy/steps/<i>`.
+    fn step_label(&self, target: &[String]) -> String {
+        let (Some(job), Some(step)) = (
+            target.get(1),
+            lookup(&self.working, &target[..4.min(target.len())]),
+        ) else {
+            return to_pointer(target).to_string();
+        };
+        let named = ["name", "id", "uses"]
+            .into_iter()
+            .find_map(|k| step.get(k).and_then(Value::as_str));
+        let label = match (named, step.get("run").and_then(Value::as_str)) {
+            (Some(n), _) => n.to_string(),
+            // An unnamed step is best recognised by its script's first line.
+            (None, Some(run)) => {
+                let line: String = run.lines().next().unwrap_or("").chars().take(40).collect();
+                format!("`{line}`")
+            }
+            (None, None) => format!("step {}", target.get(3).map_or("?", |s| s)),
+        };
+        format!("{job}: {label}")
     }
 
     /// Plans a new shell script only if it parses.
@@ -472,19 +566,21 @@ impl Planner {
         let mut seen = Vec::new();
         if let Some(Value::Object(jobs)) = self.working.get("jobs") {
             for (job_id, j) in jobs {
-                if job.is_some_and(|x| x != "*" && x != job_id) {
+                if job.is_some_and(|x| !glob_match(x, job_id)) {
                     continue;
                 }
                 let Some(Value::Array(steps)) = j.get("steps") else {
                     continue;
                 };
                 let name_of = |s: &Value| s.get("name").and_then(Value::as_str).map(str::to_string);
-                // The anchor is a step name, or a `uses` pattern like `actions/checkout@*`.
+                // The anchor is a step name or a `uses` (`actions/checkout@*`), as a glob; the
+                // first matching step of the job is the anchor.
                 let is_anchor = |s: &Value| {
-                    name_of(s).as_deref() == Some(anchor_name.as_str())
-                        || s.get("uses")
+                    ["name", "uses"].into_iter().any(|k| {
+                        s.get(k)
                             .and_then(Value::as_str)
-                            .is_some_and(|u| wildcard(anchor_name, u))
+                            .is_some_and(|v| glob_match(anchor_name, v))
+                    })
                 };
                 let Some(at) = steps.iter().position(is_anchor) else {
                     seen.extend(
@@ -506,12 +602,15 @@ impl Planner {
             }
         }
         let in_job = job.map(|j| format!(" in job `{j}`")).unwrap_or_default();
-        self.out.probes.push(Probe {
-            origin: origin.clone(),
-            what: format!("step named `{anchor_name}`{in_job}"),
+        let mut probe = Probe::new(
+            origin,
+            format!("step named `{anchor_name}`{in_job}"),
             matched,
             seen,
-        });
+        );
+        probe.wanted = vec![anchor_name.clone()];
+        probe.warns_when_optional = true;
+        self.out.probes.push(probe);
         for (job_id, index) in inserts {
             let path = vec!["jobs".into(), job_id, "steps".into(), index.to_string()];
             let snippet = step
@@ -543,12 +642,16 @@ impl Planner {
                     format!("when {} equals {}", w.path, display_value(v)),
                 ),
             };
-            self.out.probes.push(Probe {
-                origin: w.origin.clone(),
+            let mut probe = Probe::new(
+                &w.origin,
                 what,
-                matched: holds as usize,
-                seen: found.iter().map(|v| display_value(v)).collect(),
-            });
+                holds as usize,
+                found.iter().map(|v| display_value(v)).collect(),
+            );
+            if let Cond::Equals(v) = &w.cond {
+                probe.wanted = vec![display_value(v)];
+            }
+            self.out.probes.push(probe);
             all &= holds;
         }
         all
@@ -793,24 +896,64 @@ fn shell_edit(e: &FlagEdit) -> crate::shell::CommandEdit {
     }
 }
 
-/// `*` matches any run of characters (for `uses="owner/action@*"`).
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
+/// Whole-string glob match for step selectors (`name`, `id`, `job`, `uses` and insert-step
+/// anchors): `*` is any run of characters, `?` exactly one, everything else itself
+/// (case-sensitive). A pattern without `*`/`?` is an exact comparison.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    // The last `*` seen and the text position it currently stands for: on a mismatch, it
+    // absorbs one more character (linear backtracking; at most one `*` is ever reopened).
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    star = Some((sp, st + 1));
+                    pi = sp + 1;
+                    ti = st + 1;
+                }
+                None => return false,
+            },
         }
     }
-    true
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Leading words of the script's commands that look like a near miss of `words`: the same
+/// program, or a few edits away.
+fn near_commands(heads: &[Vec<String>], words: &[&str]) -> Vec<String> {
+    let wanted = words.join(" ");
+    let mut out: Vec<String> = Vec::new();
+    for h in heads {
+        let shown = h.join(" ");
+        let close = h.first().map(String::as_str) == words.first().copied()
+            || strsim::levenshtein(&shown, &wanted) <= 3;
+        if close && !out.contains(&shown) {
+            out.push(shown);
+        }
+    }
+    out
+}
+
+/// The plain keys of a path, to rank nearest misses against.
+fn key_segments(path: &PathExpr) -> Vec<String> {
+    path.segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Key(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn describe_step(sel: &StepSelector) -> String {
@@ -822,6 +965,10 @@ fn describe_step(sel: &StepSelector) -> String {
         if let Some(v) = v {
             parts.push(format!("{k}={v}"));
         }
+    }
+    if parts.is_empty() {
+        // `step { ... }` with no selector: it can only miss when the file has no steps.
+        return "step (every step)".to_string();
     }
     format!("step {}", parts.join(" "))
 }
@@ -917,4 +1064,36 @@ pub fn concrete_keys(path: &PathExpr) -> Option<Vec<String>> {
             _ => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn glob_match_is_whole_string_with_star_and_question_mark() {
+        assert!(glob_match("Deploy *", "Deploy dev"));
+        assert!(glob_match("Deploy *", "Deploy "));
+        assert!(!glob_match("Deploy *", "Deploy"));
+        assert!(
+            !glob_match("Deploy", "Deploy dev"),
+            "no implicit prefix match"
+        );
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*", "anything at all"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(glob_match("azure/*@v?", "azure/setup-helm@v4"));
+        assert!(glob_match("*kubectl*apply*", "run kubectl then apply it"));
+        assert!(
+            glob_match("*ab", "aab"),
+            "a star reopens after a partial match"
+        );
+        assert!(glob_match("é?", "éü"), "characters, not bytes");
+        assert!(!glob_match("deploy", "Deploy"), "case-sensitive");
+        assert!(
+            glob_match("Build (x?)", "Build (x?)"),
+            "metacharacters match themselves"
+        );
+    }
 }

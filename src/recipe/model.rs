@@ -149,7 +149,8 @@ pub enum Rule {
         origin: Origin,
     },
     /// `insert-step before="Name" job="deploy" (yaml)"..."`: the step exists (by `name` or
-    /// `id`) in every job that has the anchor step.
+    /// `id`) in every job that has the anchor step (a glob on `name` or `uses`; the first
+    /// matching step of the job).
     InsertStep {
         anchor: StepAnchor,
         job: Option<String>,
@@ -175,16 +176,19 @@ impl Rule {
     }
 }
 
-/// Which workflow steps a `step` block edits; every given field must match.
+/// Which workflow steps a `step` block edits; every given field must match. Each field is a
+/// whole-string, case-sensitive glob (`*` any characters, `?` one; `plan::glob_match`).
+/// No `name`, `id` or `uses`: every step (of `job`, when given). A `command` directly inside
+/// `file` without `path=` is parsed as a `step` with the default (empty) selector.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StepSelector {
     /// The step's `name`.
     pub name: Option<String>,
-    /// The job id (key under `jobs`); `*` or absent means every job.
+    /// The job id (key under `jobs`); absent means every job.
     pub job: Option<String>,
     /// The step's `id`.
     pub id: Option<String>,
-    /// The step's `uses`, with `*` as a wildcard (`AbsaOSS/k3d-action@*`).
+    /// The step's `uses` (`AbsaOSS/k3d-action@*`).
     pub uses: Option<String>,
 }
 

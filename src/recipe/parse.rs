@@ -506,7 +506,7 @@ const AT_MOST: Spec = Spec {
 
 const STEP: Spec = Spec {
     name: "step",
-    usage: "step \"Step name\" job=\"deploy\" id=\"helm\" uses=\"owner/action@*\" { ... }",
+    usage: "step \"Step name*\" job=\"deploy\" id=\"helm\" uses=\"owner/action@*\" { ... }",
     args: &[],
     max: Some(1),
     props: &["job", "id", "uses"],
@@ -1280,6 +1280,15 @@ impl<'a> Parser<'a> {
             match name {
                 "match" => body.matches.extend(self.match_(node)),
                 "when" => body.whens.extend(self.when(node)),
+                // Directly inside `file`, a `command` without `path=` edits every step's
+                // `run:` script: the same rule as `step { command ... }`.
+                "command" if place.name == IN_FILE.name && !has_prop(node, "path") => {
+                    body.rules.extend(self.rule(node).map(|rule| Rule::Step {
+                        selector: StepSelector::default(),
+                        origin: rule.origin().clone(),
+                        rules: vec![rule],
+                    }))
+                }
                 _ => body.rules.extend(self.rule(node)),
             }
         }
@@ -1457,32 +1466,73 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A step selector glob (`*`, `?`): a non-empty string.
+    fn pattern(&mut self, entry: &KdlEntry, what: &str, help: &str) -> Option<String> {
+        let text = self.string_arg(entry, what, help)?;
+        if text.is_empty() {
+            self.error(
+                entry.span(),
+                "empty selector",
+                format!("{what} is empty: it would match nothing"),
+                help,
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    fn pattern_prop(
+        &mut self,
+        head: &Head<'_>,
+        name: &str,
+        help: &str,
+    ) -> Result<Option<String>, ()> {
+        match head.props.get(name) {
+            None => Ok(None),
+            Some(entry) => self
+                .pattern(entry, &format!("`{name}`"), help)
+                .map(Some)
+                .ok_or(()),
+        }
+    }
+
     fn step(&mut self, node: &KdlNode, origin: Origin) -> Option<Rule> {
         let head = self.head(node, &STEP);
-        const HELP: &str = "select the step by its name, `job=`, `id=` or `uses=`, e.g. \
-                            step \"Helm upgrade\" job=\"deploy\" { ... }";
+        const HELP: &str = "select steps by name, `job=`, `id=` or `uses=` (globs: `*` any \
+                            characters, `?` one), e.g. step \"Helm upgrade*\" job=\"deploy\" \
+                            { ... }; `step { ... }` with no selector is every step";
         let name = match head.args.first() {
-            Some(entry) => Some(self.string_arg(entry, "the step name", HELP)?),
+            Some(entry) => Some(self.pattern(entry, "the step name", HELP)?),
             None => None,
         };
-        let job = self.opt_string_prop(&head, "job", HELP);
-        let id = self.opt_string_prop(&head, "id", HELP);
-        let uses = self.opt_string_prop(&head, "uses", HELP);
+        let job = self.pattern_prop(&head, "job", HELP);
+        let id = self.pattern_prop(&head, "id", HELP);
+        let uses = self.pattern_prop(&head, "uses", HELP);
         let body = self.body(node.children(), IN_STEP);
         let (Ok(job), Ok(id), Ok(uses)) = (job, id, uses) else {
             return None;
         };
-        if name.is_none() && id.is_none() && uses.is_none() {
-            self.error(
-                self.head_line_span(node),
-                "no selector",
-                "`step` needs a step name, `id=` or `uses=` to select steps",
-                HELP,
-            );
-            return None;
-        }
         if !head.ok {
             return None;
+        }
+        // `retry` re-runs a whole script: wrapping every script of a job (or a workflow) is
+        // never what a recipe that does not know the workflow means, so it needs a selection.
+        if name.is_none() && id.is_none() && uses.is_none() {
+            let retries = node.children().map(KdlDocument::nodes).unwrap_or_default();
+            if let Some(retry) = retries.iter().find(|n| n.name().value() == "retry") {
+                let every = match &job {
+                    Some(j) => format!("every step of job `{j}`"),
+                    None => "every step".to_string(),
+                };
+                self.error(
+                    retry.name().span(),
+                    "needs selected steps",
+                    format!("`retry` is not allowed in a `step` without a name, `id=` or `uses=`: it would retry {every}"),
+                    "name the steps to retry, e.g. step \"Deploy*\" { retry attempts=3 }; \
+                     `command` and `set` do work on every step",
+                );
+                return None;
+            }
         }
         Some(Rule::Step {
             selector: StepSelector {
@@ -2102,6 +2152,12 @@ impl<'a> Parser<'a> {
 // ---------------------------------------------------------------------------------------
 
 /// The closest valid name, when it is close enough to be a typo.
+fn has_prop(node: &KdlNode, name: &str) -> bool {
+    node.entries()
+        .iter()
+        .any(|e| e.name().is_some_and(|k| k.value() == name))
+}
+
 fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     let word = word.to_lowercase().replace('_', "-");
     candidates
