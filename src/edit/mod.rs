@@ -5,9 +5,11 @@
 
 mod collection;
 mod guard;
+mod placement;
 pub mod render;
 mod scalar;
 mod snippet;
+mod tail;
 pub mod text;
 pub mod verify;
 
@@ -202,26 +204,34 @@ enum Slot {
 #[derive(Default)]
 struct LineActions {
     kinds: HashMap<usize, (ActionKind, usize)>,
+    /// Indices (into `Masked::actions`) of every whole-line action covering each line.
+    all: HashMap<usize, Vec<usize>>,
 }
 
 impl LineActions {
     fn new(doc: &Document) -> Self {
         let mut kinds = HashMap::new();
+        let mut all: HashMap<usize, Vec<usize>> = HashMap::new();
         if let Some(m) = &doc.masked {
-            for a in m.actions.iter().filter(|a| a.whole_line) {
+            for (i, a) in m.actions.iter().enumerate().filter(|(_, a)| a.whole_line) {
                 let first = doc.line_of(a.span.start);
                 let last = doc.line_of(a.span.end.saturating_sub(1).max(a.span.start));
                 let col = a.span.start - doc.line_start(first);
                 for l in first..=last {
                     kinds.entry(l).or_insert((a.kind, col));
+                    all.entry(l).or_default().push(i);
                 }
             }
         }
-        LineActions { kinds }
+        LineActions { kinds, all }
     }
 
     fn get(&self, line: usize) -> Option<(ActionKind, usize)> {
         self.kinds.get(&line).copied()
+    }
+
+    fn on_line(&self, line: usize) -> &[usize] {
+        self.all.get(&line).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -327,13 +337,13 @@ impl<'a> Editor<'a> {
                         }
                     }
                 }
-                for idx in removed.into_iter().rev() {
+                for &idx in removed.iter().rev() {
                     self.remove_entry(id, idx, flow, path)?;
                 }
                 let added: Vec<(&String, &Value)> =
                     n.iter().filter(|(k, _)| !o.contains_key(*k)).collect();
                 if !added.is_empty() {
-                    self.insert_entries(id, flow, &added, path, owner_line)?;
+                    self.insert_entries(id, flow, &added, &removed, path, owner_line)?;
                 }
                 Ok(())
             }
@@ -624,6 +634,7 @@ mod tests {
                 recipe: Arc::from("t"),
                 origin: origin.clone(),
                 snippet: None,
+                placement: None,
             })
             .collect();
         let grouped = vec![(0, ops)];
