@@ -643,6 +643,59 @@ mod tests {
         Ok(edited.text)
     }
 
+    fn template(text: &str) -> Document {
+        Document::parse("t.yaml", text.to_string(), FileKind::HelmTemplate).expect("parse")
+    }
+
+    fn add_op(path: &str, value: serde_json::Value) -> Vec<(usize, Vec<PlannedOp>)> {
+        let op =
+            serde_json::from_value(serde_json::json!({"op": "add", "path": path, "value": value}))
+                .expect("op");
+        let origin = Origin {
+            file: Arc::new("r.kdl".into()),
+            line: 1,
+            col: 1,
+        };
+        vec![(
+            0,
+            vec![PlannedOp {
+                op,
+                recipe: Arc::from("t"),
+                origin,
+                snippet: None,
+                placement: None,
+            }],
+        )]
+    }
+
+    #[test]
+    fn verifier_refuses_lines_inserted_right_after_an_end_trim() {
+        let text = "a:\n  b: 1\n  {{- if .x }}\n  c: 2\n  {{- end -}}\n";
+        let doc = template(text);
+        let ops = add_op("/a/d", serde_json::json!(3));
+        let splices = vec![Splice {
+            start: text.len(),
+            end: text.len(),
+            text: "  d: 3\n".into(),
+        }];
+        let new = apply_splices(text, &splices);
+        let err = verify::verify(&doc, &new, &splices, &ops).expect_err("refused");
+        assert!(err.message.contains("`-}}` would join"), "{}", err.message);
+    }
+
+    #[test]
+    fn editor_moves_a_new_key_before_a_guarded_last_sibling_closed_by_an_end_trim() {
+        let text = "a:\n  b: 1\n  {{- if .x }}\n  c: 2\n  {{- end -}}\n";
+        let doc = template(text);
+        let ops = add_op("/a/d", serde_json::json!(3));
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "a:\n  b: 1\n  d: 3\n  {{- if .x }}\n  c: 2\n  {{- end -}}\n"
+        );
+    }
+
     #[test]
     fn inserts_an_item_between_existing_items_in_their_style() {
         let text = "steps:\n  - name: a\n    run: x\n  # b comes next\n  - name: b\n";
