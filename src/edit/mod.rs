@@ -697,6 +697,33 @@ mod tests {
     }
 
     #[test]
+    fn an_item_goes_before_closing_end_trims_that_only_lead_to_the_end_of_the_file() {
+        let text = "{{- if .a }}\n{{- if .b }}\nl:\n- 1\n{{- end -}}\n{{- end -}}\n";
+        let doc = template(text);
+        let ops = add_op("/l/1", serde_json::json!(2));
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "{{- if .a }}\n{{- if .b }}\nl:\n- 1\n- 2\n{{- end -}}\n{{- end -}}\n"
+        );
+    }
+
+    #[test]
+    fn an_item_that_would_follow_an_end_trim_is_refused_with_the_reason() {
+        let text = "l:\n- 1\n{{- if .b }}\n- 2\n{{- end -}}\n{{- if .c }}\n{{- end }}\n";
+        let doc = template(text);
+        let ops = add_op("/l/2", serde_json::json!(3));
+        let err = edit(&doc, &ops).expect_err("refused");
+        assert_eq!(err.line, Some(2));
+        assert!(
+            err.message.contains("would join the new line"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn inserts_an_item_between_existing_items_in_their_style() {
         let text = "steps:\n  - name: a\n    run: x\n  # b comes next\n  - name: b\n";
         let out = apply(

@@ -216,41 +216,44 @@ impl Editor<'_> {
 
     /// Whether what follows action `i`, once its `{{-` has trimmed the line break before it,
     /// still starts on a new line: it prints `nindent` output, or it prints nothing and is
-    /// followed by its own line break (for a block: its `else`/`end` too), or by the end of
-    /// the file.
+    /// followed by its own line break (for a block: its `else`/`end` too), by the end of the
+    /// file, or (after its own `-}}`) by another action of which all this holds.
     fn starts_new_line(&self, i: usize) -> bool {
         let Some(m) = &self.doc.masked else {
             return true;
         };
         let text = &self.doc.text;
-        let a = &m.actions[i];
-        let own = &text[a.span.clone()];
-        let newline_after = |b: &crate::doc::template::Action| {
+        let newline_after = |j: usize| {
+            let b = &m.actions[j];
             let rest = &text[b.span.end..];
-            if trims_right(&text[b.span.clone()]) {
-                rest.trim().is_empty()
-            } else {
-                rest.split('\n').next().is_some_and(|l| l.trim().is_empty())
+            if !trims_right(&text[b.span.clone()]) {
+                return rest.split('\n').next().is_some_and(|l| l.trim().is_empty());
             }
+            let next = text.len() - rest.trim_start().len();
+            next == text.len()
+                || m.actions[j + 1..]
+                    .first()
+                    .is_some_and(|n| n.span.start == next && self.starts_new_line(j + 1))
         };
+        let a = &m.actions[i];
         match a.kind {
-            ActionKind::Output => guard::number_after(own, "nindent").is_some(),
+            ActionKind::Output => guard::number_after(&text[a.span.clone()], "nindent").is_some(),
             ActionKind::Open(_) => {
                 let mut depth = 0usize;
-                for b in &m.actions[i + 1..] {
+                for (j, b) in m.actions.iter().enumerate().skip(i + 1) {
                     match b.kind {
                         ActionKind::Open(_) => depth += 1,
                         ActionKind::End if depth == 0 => {
-                            return newline_after(a) && newline_after(b);
+                            return newline_after(i) && newline_after(j);
                         }
                         ActionKind::End => depth -= 1,
-                        ActionKind::Else if depth == 0 && !newline_after(b) => return false,
+                        ActionKind::Else if depth == 0 && !newline_after(j) => return false,
                         _ => {}
                     }
                 }
                 false
             }
-            _ => newline_after(a),
+            _ => newline_after(i),
         }
     }
 
