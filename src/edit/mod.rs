@@ -697,6 +697,20 @@ mod tests {
     }
 
     #[test]
+    fn a_mapping_ending_inside_a_block_it_does_not_share_gets_the_key_after_an_earlier_sibling() {
+        // The `if` opened among spec's keys closes only after `status:`.
+        let text = "spec:\n  a: 1\n  {{- if .x }}\n  b: 2\nstatus: {}\n{{- end }}\n";
+        let doc = template(text);
+        let ops = add_op("/spec/c", serde_json::json!(3));
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "spec:\n  a: 1\n  c: 3\n  {{- if .x }}\n  b: 2\nstatus: {}\n{{- end }}\n"
+        );
+    }
+
+    #[test]
     fn an_item_goes_before_closing_end_trims_that_only_lead_to_the_end_of_the_file() {
         let text = "{{- if .a }}\n{{- if .b }}\nl:\n- 1\n{{- end -}}\n{{- end -}}\n";
         let doc = template(text);
