@@ -259,6 +259,7 @@ fn planned(op: PatchOperation, snippet: Option<(String, &str)>) -> PlannedOp {
         recipe: Arc::from("suite"),
         origin: origin(),
         snippet: snippet.map(|(at, y)| (at, Arc::from(y))),
+        placement: None,
     }
 }
 

@@ -175,6 +175,7 @@ fn full_example_parses_to_the_expected_model() {
                         value: json!(6),
                         yaml: None,
                     },
+                    placement: None,
                     origin: origin(14, 9),
                 },
                 Rule::Remove {
@@ -189,6 +190,7 @@ fn full_example_parses_to_the_expected_model() {
                         yaml: Some(Arc::from(snippet)),
                     },
                     merge: false,
+                    placement: None,
                     origin: origin(16, 9),
                 },
             ],
@@ -475,7 +477,7 @@ fn unknown_property_suggests_the_closest_name() {
         &in_file("        set \"/a\" 1 force=#true"),
         "3:20",
         "unknown property `force` on `set`",
-        "`set` takes no properties",
+        "`set` takes the properties `after`, `before`",
     );
 }
 

@@ -9,6 +9,7 @@ impl Editor<'_> {
         map: NodeId,
         flow: bool,
         added: &[(&String, &Value)],
+        removed: &[usize],
         path: &mut Vec<String>,
         owner_line: usize,
     ) -> Result<(), Refusal> {
@@ -38,21 +39,46 @@ impl Editor<'_> {
         let first_key = entries[0].key_span.0;
         let indent = self.col(first_key);
         let end = self.extent_end(last.value, self.col(last.key_span.0), last.key_span.1);
-        let at = self.template_safe_point(end, owner_line, node.start, path)?;
-        self.check_hidden_keys(first_key, at, indent, added, path)?;
-        let mut lines = Vec::new();
-        for (k, v) in added {
-            path.push((*k).clone());
-            let rendering = self.value_rendering(path, v);
-            path.pop();
-            push_entry(&mut lines, &render::key(k), rendering, self.style);
-        }
+        let sites = self.sites(entries, added, path, owner_line, node.start)?;
+        let hidden_to = sites.iter().map(|s| s.at).fold(end, usize::max);
+        self.check_hidden_keys(first_key, hidden_to, indent, added, path)?;
+        let blank = self.blank_separated(entries);
         let pad = " ".repeat(indent);
-        let lines: Vec<String> = lines
-            .into_iter()
-            .map(|l| render::indent_line(&pad, l))
-            .collect();
-        self.insert_lines(at, lines);
+        for site in sites {
+            let mut lines = Vec::new();
+            for (n, &k) in site.keys.iter().enumerate() {
+                let (key, v) = added[k];
+                if blank && n > 0 {
+                    lines.push(String::new());
+                }
+                path.push(key.clone());
+                let rendering = self.value_rendering(path, v);
+                path.pop();
+                push_entry(&mut lines, &render::key(key), rendering, self.style);
+            }
+            let mut lines: Vec<String> = lines
+                .into_iter()
+                .map(|l| render::indent_line(&pad, l))
+                .collect();
+            if blank {
+                // Keep the mapping's blank-line separation: a blank line before the new key,
+                // or after it when it goes before the first key.
+                let before = &self.doc.text[..site.at];
+                let last = before.strip_suffix('\n').unwrap_or(before);
+                let after_blank = last
+                    .rsplit('\n')
+                    .next()
+                    .is_some_and(|l| l.trim().is_empty());
+                // In place of a removed key, the new one inherits its separation.
+                let replaces = site.after.is_some_and(|i| removed.contains(&i));
+                if site.after.is_none() {
+                    lines.push(String::new());
+                } else if !after_blank && !replaces {
+                    lines.insert(0, String::new());
+                }
+            }
+            self.insert_lines(site.at, lines);
+        }
         Ok(())
     }
 
@@ -68,6 +94,11 @@ impl Editor<'_> {
             && !self.doc.text.is_empty()
             && !self.doc.text.ends_with('\n')
         {
+            // A clip/keep block scalar ending the file gains no final line break from the
+            // new lines: it becomes strip, which reads the same value.
+            if let Some(fix) = self.chomp_fix_at_eof() {
+                self.splices.push(fix);
+            }
             if block_scalar {
                 format!("{}{}{}", self.nl, body, self.nl)
             } else {

@@ -72,35 +72,126 @@ impl Editor<'_> {
     }
 
     /// The first byte after a mapping entry or sequence item, including the template lines
-    /// that belong to it (see DESIGN "Helm templates").
+    /// that belong to it (see DESIGN "Helm templates") and a keep (`|+`) block scalar's
+    /// trailing blank lines, which are part of its value.
     pub(super) fn extent_end(&self, value: NodeId, key_col: usize, key_end: usize) -> usize {
         let node = self.tree.node(value);
         let mut line = self.doc.line_of(node.end.max(key_end).saturating_sub(1)) + 1;
+        line = self.kept_blank_lines_end(value, line);
         let empty = is_empty_value(self.doc, node);
-        while let Some((kind, col)) = self.lines.get(line) {
-            let belongs = matches!(
-                kind,
-                ActionKind::Output | ActionKind::Comment | ActionKind::Assign
-            ) && (empty || col > key_col);
-            if !belongs {
-                break;
-            }
-            line += 1;
-        }
-        // Blocks opened inside the entry (`{{- if }}` … `{{- else }}` … `{{- end }}` around
-        // its last lines) end with it: include their else branches and `end` lines.
-        if let Some(m) = &self.doc.masked {
-            let base = m.open_blocks_at_line(self.doc.line_of(key_end) + 1);
-            while line < self.doc.line_count() {
-                let here = m.open_blocks_at_line(line + 1);
-                let deeper = here.len() > base.len() && here.starts_with(&base);
-                if !(deeper && self.is_branch_line(line)) {
-                    break;
+        // A block sequence flush with its key (`volumes:` then `- name: x` at the key's
+        // column) is continued by output at the key's column too.
+        let flush = matches!(node.kind, NodeKind::Sequence { flow: false, .. })
+            && self.col(node.start) == key_col;
+        let deeper_than = if flush {
+            key_col.checked_sub(1)
+        } else {
+            Some(key_col)
+        };
+        let base = self
+            .doc
+            .masked
+            .as_ref()
+            .map(|m| m.open_blocks_at_line(self.doc.line_of(key_end) + 1));
+        let mut first = true;
+        loop {
+            let start = line;
+            // Only the lines right after an empty value supply it.
+            line = self.deeper_run_end(line, deeper_than, empty && first);
+            first = false;
+            // Blocks opened inside the entry (`{{- if }}` … `{{- else }}` … `{{- end }}`
+            // around its last lines) end with it: include their else branches and `end` lines.
+            if let (Some(m), Some(base)) = (&self.doc.masked, &base) {
+                while line < self.doc.line_count() {
+                    let here = m.open_blocks_at_line(line + 1);
+                    let deeper = here.len() > base.len() && here.starts_with(base);
+                    if !(deeper && self.is_branch_line(line)) {
+                        break;
+                    }
+                    line += 1;
                 }
-                line += 1;
+            }
+            if line == start {
+                break;
             }
         }
         self.doc.line_start(line)
+    }
+
+    /// The end (0-based line) of the whole-line template actions from `from` on that still
+    /// print into the entry whose key is at column `key_col`: output deeper than `deeper_than`
+    /// (`nindent N`/`indent N` with N greater, or at a deeper column; `None`: any column),
+    /// and `if`/`with`/`range` blocks holding only such lines. With an `empty` value
+    /// (`resources:` then `{{- toYaml … }}`), any output line supplies it. Blank lines count
+    /// only when a line of the run follows them.
+    pub(super) fn deeper_run_end(
+        &self,
+        from: usize,
+        deeper_than: Option<usize>,
+        empty: bool,
+    ) -> usize {
+        let deeper = |col: usize| deeper_than.is_none_or(|d| col > d);
+        let Some(m) = &self.doc.masked else {
+            return from;
+        };
+        let (mut line, mut committed, mut depth) = (from, from, 0usize);
+        let mut last_seen: Option<usize> = None;
+        while line < self.doc.line_count() {
+            let acts = self.lines.on_line(line);
+            let text = self.doc.line_text(line);
+            if acts.is_empty() {
+                // Blank, or YAML text inside a block opened in the run.
+                let blank = text.trim().is_empty();
+                if !(blank || depth > 0 && deeper(leading_spaces(text))) {
+                    break;
+                }
+                line += 1;
+                continue;
+            }
+            let mut ok = true;
+            for &i in acts {
+                if last_seen.is_some_and(|s| s >= i) {
+                    continue; // a multi-line action already looked at
+                }
+                last_seen = Some(i);
+                let a = &m.actions[i];
+                let col = self.col(a.span.start);
+                match a.kind {
+                    ActionKind::Open(BlockKind::Define | BlockKind::Block) => ok = false,
+                    ActionKind::Open(_) => depth += 1,
+                    ActionKind::Else => ok &= depth > 0,
+                    ActionKind::End if depth > 0 => depth -= 1,
+                    ActionKind::End => ok = false,
+                    ActionKind::Output => ok &= empty || deeper(self.print_col(a)),
+                    ActionKind::Comment | ActionKind::Assign => {
+                        ok &= empty || depth > 0 || deeper(col)
+                    }
+                }
+            }
+            if !ok {
+                break;
+            }
+            line += 1;
+            if depth == 0 {
+                committed = line;
+            }
+        }
+        committed
+    }
+
+    /// The column an output action prints its (first) lines at: `nindent N` → N, `indent N`
+    /// → its column + N, else its column; `usize::MAX` when a `{{-` joins it to the line
+    /// before (it continues that line's value).
+    pub(super) fn print_col(&self, a: &crate::doc::template::Action) -> usize {
+        let t = &self.doc.text[a.span.clone()];
+        if let Some(n) = number_after(t, "nindent") {
+            return n;
+        }
+        if trims_left(t) {
+            return usize::MAX;
+        }
+        let col = self.col(a.span.start);
+        number_after(t, "indent").map_or(col, |n| col + n)
     }
 
     /// A line that only continues or closes template blocks: a whole-line `else`/`end`, a
@@ -121,40 +212,28 @@ impl Editor<'_> {
         hidden || self.doc.line_text(line).trim().is_empty()
     }
 
-    /// Moves an insertion point past `end` lines of blocks that the parent does not share.
+    /// Moves an insertion point past `end` lines of blocks that the parent does not share,
+    /// or refuses when that place is not template-safe (see `placement::check_place`).
     pub(super) fn template_safe_point(
         &self,
-        mut at: usize,
+        at: usize,
         owner_line: usize,
         offset: usize,
         path: &[String],
     ) -> Result<usize, Refusal> {
-        let Some(m) = &self.doc.masked else {
-            return Ok(at);
-        };
-        let target = m.open_blocks_at_line(owner_line + 1);
-        loop {
-            let line = self.doc.line_of(at);
-            if at >= self.doc.text.len() {
-                return Ok(at);
-            }
-            let here = m.open_blocks_at_line(line + 1);
-            if here == target {
-                return Ok(at);
-            }
-            if here.len() > target.len() && here.starts_with(&target) && self.is_branch_line(line) {
-                at = self.doc.line_start(line + 1);
-                continue;
-            }
-            return Err(self.refuse(
+        let target = self
+            .doc
+            .masked
+            .as_ref()
+            .map(|m| m.open_blocks_at_line(owner_line + 1))
+            .unwrap_or_default();
+        self.settle(at, &target).map_err(|why| {
+            self.refuse(
                 offset,
                 path,
-                format!(
-                    "no template-safe place to insert here: line {} is inside a template block that the parent does not share",
-                    line + 1
-                ),
-            ));
-        }
+                format!("no template-safe place to insert here: {why}"),
+            )
+        })
     }
 
     /// Refuses to add a key that a hidden template branch (an `else`) of this mapping defines.
@@ -199,4 +278,42 @@ pub(super) fn block_name(kind: BlockKind) -> &'static str {
         BlockKind::Define => "define",
         BlockKind::Block => "block",
     }
+}
+
+/// `N` in `… word N …` (`nindent 8`), where `word` is a whole word.
+pub(super) fn number_after(t: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = t[from..].find(word).map(|i| i + from) {
+        let before_ok = t[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+        let rest = &t[i + word.len()..];
+        if before_ok && rest.starts_with([' ', '\t']) {
+            let digits: String = rest
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse() {
+                return Some(n);
+            }
+        }
+        from = i + word.len();
+    }
+    None
+}
+
+/// `{{- `: the action trims the whitespace (line breaks included) before it.
+pub(super) fn trims_left(action: &str) -> bool {
+    action
+        .strip_prefix("{{-")
+        .is_some_and(|r| r.starts_with([' ', '\t', '\n', '\r']))
+}
+
+/// ` -}}`: the action trims the whitespace (line breaks included) after it.
+pub(super) fn trims_right(action: &str) -> bool {
+    action
+        .strip_suffix("-}}")
+        .is_some_and(|r| r.ends_with([' ', '\t', '\n', '\r']))
 }

@@ -5,9 +5,11 @@
 
 mod collection;
 mod guard;
+mod placement;
 pub mod render;
 mod scalar;
 mod snippet;
+mod tail;
 pub mod text;
 pub mod verify;
 
@@ -202,26 +204,34 @@ enum Slot {
 #[derive(Default)]
 struct LineActions {
     kinds: HashMap<usize, (ActionKind, usize)>,
+    /// Indices (into `Masked::actions`) of every whole-line action covering each line.
+    all: HashMap<usize, Vec<usize>>,
 }
 
 impl LineActions {
     fn new(doc: &Document) -> Self {
         let mut kinds = HashMap::new();
+        let mut all: HashMap<usize, Vec<usize>> = HashMap::new();
         if let Some(m) = &doc.masked {
-            for a in m.actions.iter().filter(|a| a.whole_line) {
+            for (i, a) in m.actions.iter().enumerate().filter(|(_, a)| a.whole_line) {
                 let first = doc.line_of(a.span.start);
                 let last = doc.line_of(a.span.end.saturating_sub(1).max(a.span.start));
                 let col = a.span.start - doc.line_start(first);
                 for l in first..=last {
                     kinds.entry(l).or_insert((a.kind, col));
+                    all.entry(l).or_default().push(i);
                 }
             }
         }
-        LineActions { kinds }
+        LineActions { kinds, all }
     }
 
     fn get(&self, line: usize) -> Option<(ActionKind, usize)> {
         self.kinds.get(&line).copied()
+    }
+
+    fn on_line(&self, line: usize) -> &[usize] {
+        self.all.get(&line).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -327,13 +337,13 @@ impl<'a> Editor<'a> {
                         }
                     }
                 }
-                for idx in removed.into_iter().rev() {
+                for &idx in removed.iter().rev() {
                     self.remove_entry(id, idx, flow, path)?;
                 }
                 let added: Vec<(&String, &Value)> =
                     n.iter().filter(|(k, _)| !o.contains_key(*k)).collect();
                 if !added.is_empty() {
-                    self.insert_entries(id, flow, &added, path, owner_line)?;
+                    self.insert_entries(id, flow, &added, &removed, path, owner_line)?;
                 }
                 Ok(())
             }
@@ -624,12 +634,107 @@ mod tests {
                 recipe: Arc::from("t"),
                 origin: origin.clone(),
                 snippet: None,
+                placement: None,
             })
             .collect();
         let grouped = vec![(0, ops)];
         let edited = edit(&doc, &grouped)?;
         verify::verify(&doc, &edited.text, &edited.splices, &grouped)?;
         Ok(edited.text)
+    }
+
+    fn template(text: &str) -> Document {
+        Document::parse("t.yaml", text.to_string(), FileKind::HelmTemplate).expect("parse")
+    }
+
+    fn add_op(path: &str, value: serde_json::Value) -> Vec<(usize, Vec<PlannedOp>)> {
+        let op =
+            serde_json::from_value(serde_json::json!({"op": "add", "path": path, "value": value}))
+                .expect("op");
+        let origin = Origin {
+            file: Arc::new("r.kdl".into()),
+            line: 1,
+            col: 1,
+        };
+        vec![(
+            0,
+            vec![PlannedOp {
+                op,
+                recipe: Arc::from("t"),
+                origin,
+                snippet: None,
+                placement: None,
+            }],
+        )]
+    }
+
+    #[test]
+    fn verifier_refuses_lines_inserted_right_after_an_end_trim() {
+        let text = "a:\n  b: 1\n  {{- if .x }}\n  c: 2\n  {{- end -}}\n";
+        let doc = template(text);
+        let ops = add_op("/a/d", serde_json::json!(3));
+        let splices = vec![Splice {
+            start: text.len(),
+            end: text.len(),
+            text: "  d: 3\n".into(),
+        }];
+        let new = apply_splices(text, &splices);
+        let err = verify::verify(&doc, &new, &splices, &ops).expect_err("refused");
+        assert!(err.message.contains("`-}}` would join"), "{}", err.message);
+    }
+
+    #[test]
+    fn editor_moves_a_new_key_before_a_guarded_last_sibling_closed_by_an_end_trim() {
+        let text = "a:\n  b: 1\n  {{- if .x }}\n  c: 2\n  {{- end -}}\n";
+        let doc = template(text);
+        let ops = add_op("/a/d", serde_json::json!(3));
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "a:\n  b: 1\n  d: 3\n  {{- if .x }}\n  c: 2\n  {{- end -}}\n"
+        );
+    }
+
+    #[test]
+    fn a_mapping_ending_inside_a_block_it_does_not_share_gets_the_key_after_an_earlier_sibling() {
+        // The `if` opened among spec's keys closes only after `status:`.
+        let text = "spec:\n  a: 1\n  {{- if .x }}\n  b: 2\nstatus: {}\n{{- end }}\n";
+        let doc = template(text);
+        let ops = add_op("/spec/c", serde_json::json!(3));
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "spec:\n  a: 1\n  c: 3\n  {{- if .x }}\n  b: 2\nstatus: {}\n{{- end }}\n"
+        );
+    }
+
+    #[test]
+    fn an_item_goes_before_closing_end_trims_that_only_lead_to_the_end_of_the_file() {
+        let text = "{{- if .a }}\n{{- if .b }}\nl:\n- 1\n{{- end -}}\n{{- end -}}\n";
+        let doc = template(text);
+        let ops = add_op("/l/1", serde_json::json!(2));
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "{{- if .a }}\n{{- if .b }}\nl:\n- 1\n- 2\n{{- end -}}\n{{- end -}}\n"
+        );
+    }
+
+    #[test]
+    fn an_item_that_would_follow_an_end_trim_is_refused_with_the_reason() {
+        let text = "l:\n- 1\n{{- if .b }}\n- 2\n{{- end -}}\n{{- if .c }}\n{{- end }}\n";
+        let doc = template(text);
+        let ops = add_op("/l/2", serde_json::json!(3));
+        let err = edit(&doc, &ops).expect_err("refused");
+        assert_eq!(err.line, Some(2));
+        assert!(
+            err.message.contains("would join the new line"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

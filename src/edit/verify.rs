@@ -120,6 +120,23 @@ fn check_template_structure(old: &Document, splices: &[Splice]) -> Result<(), St
             _ => {}
         }
     }
+    // Inserted lines right after an action whose ` -}}` trims the following line break would
+    // be joined to the text before it when rendered; masked, the action looks like a comment.
+    for s in splices
+        .iter()
+        .filter(|s| s.start == s.end && s.text.contains('\n'))
+    {
+        let before = old.text[..s.start].trim_end().len();
+        if before < s.start
+            && let Some(a) = m.actions.iter().find(|a| a.span.end == before)
+            && super::guard::trims_right(&old.text[a.span.clone()])
+        {
+            return Err(format!(
+                "the inserted lines follow the template action at line {} whose `-}}}}` would join them to the text before it",
+                a.line
+            ));
+        }
+    }
     for s in splices.iter().filter(|s| template::has_actions(&s.text)) {
         let inserted =
             template::mask(&s.text).map_err(|e| format!("inserted text: {}", e.message))?;

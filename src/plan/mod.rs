@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::path::{PathExpr, Segment};
 use crate::recipe::{
-    Cond, FileRule, FlagEdit, NewValue, Origin, Rule, StepAnchor, StepSelector, When,
+    Cond, FileRule, FlagEdit, NewValue, Origin, Placement, Rule, StepAnchor, StepSelector, When,
 };
 
 pub use resolve::{Resolution, resolve};
@@ -28,6 +28,9 @@ pub struct PlannedOp {
     /// the snippet's root lands and the snippet text, so the editor can keep its comments
     /// and block scalars.
     pub snippet: Option<(String, Arc<str>)>,
+    /// Editor data beside the op, not part of it: for an `add` of a new mapping key, the
+    /// sibling it goes next to (`after=`/`before=` in the recipe).
+    pub placement: Option<Placement>,
 }
 
 impl PlannedOp {
@@ -156,6 +159,7 @@ pub fn plan_document(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPl
         recipe: recipe.clone(),
         working: model.clone(),
         out: DocPlan::default(),
+        placement: None,
     };
     let root: Vec<String> = Vec::new();
     if p.whens_hold(&rule.whens, &root) {
@@ -168,6 +172,9 @@ struct Planner {
     recipe: Arc<str>,
     working: Value,
     out: DocPlan,
+    /// The placement hint of the `set`/`ensure` being planned; `ensure_json` attaches it to
+    /// the op that adds the target key itself (not a missing ancestor).
+    placement: Option<Placement>,
 }
 
 impl Planner {
@@ -182,10 +189,13 @@ impl Planner {
             Rule::Set {
                 path,
                 value,
+                placement,
                 origin,
             } => {
                 for target in self.targets(path, base, origin, true) {
+                    self.placement = placement.clone();
                     self.ensure_value(&target, value, origin);
+                    self.placement = None;
                 }
             }
             Rule::Remove { path, origin } => {
@@ -215,10 +225,11 @@ impl Planner {
                 key,
                 item,
                 merge,
+                placement,
                 origin,
             } => {
                 for target in self.targets(path, base, origin, true) {
-                    self.ensure_item(&target, key, item, *merge, origin);
+                    self.ensure_item(&target, key, item, *merge, placement, origin);
                 }
             }
             Rule::AtLeast {
@@ -658,6 +669,16 @@ impl Planner {
     }
 
     fn push(&mut self, op: PatchOperation, origin: &Origin, snippet: Option<(String, Arc<str>)>) {
+        self.push_placed(op, origin, snippet, None);
+    }
+
+    fn push_placed(
+        &mut self,
+        op: PatchOperation,
+        origin: &Origin,
+        snippet: Option<(String, Arc<str>)>,
+        placement: Option<Placement>,
+    ) {
         // Keep the working model in step so later rules see this op's effect.
         match json_patch::patch(&mut self.working, std::slice::from_ref(&op)) {
             Ok(()) => self.out.ops.push(PlannedOp {
@@ -665,6 +686,7 @@ impl Planner {
                 recipe: self.recipe.clone(),
                 origin: origin.clone(),
                 snippet,
+                placement,
             }),
             Err(e) => self.out.errors.push((
                 origin.clone(),
@@ -716,7 +738,14 @@ impl Planner {
                     path: to_pointer(&target[..depth]),
                     value: nested,
                 };
-                self.push(PatchOperation::Add(op), origin, snippet);
+                // The hint names a sibling of the target key: it only applies when that key
+                // is the one added.
+                let placement = if depth == target.len() {
+                    self.placement.clone()
+                } else {
+                    None
+                };
+                self.push_placed(PatchOperation::Add(op), origin, snippet, placement);
             }
             Value::Array(items) => {
                 let key = &target[depth - 1];
@@ -766,6 +795,7 @@ impl Planner {
         key: &str,
         item: &NewValue,
         merge: bool,
+        placement: &Option<Placement>,
         origin: &Origin,
     ) {
         let wanted_key = item.value.get(key).cloned().unwrap_or(Value::Null);
@@ -777,12 +807,15 @@ impl Planner {
                     .yaml
                     .clone()
                     .map(|y| (to_pointer(&first).to_string(), y));
+                // A new list: the hint places its key.
+                self.placement = placement.clone();
                 self.ensure_json(
                     target,
                     &Value::Array(vec![item.value.clone()]),
                     origin,
                     snippet,
                 );
+                self.placement = None;
             }
             Some(Value::Array(items)) => {
                 let found = items

@@ -94,6 +94,8 @@ pub enum Rule {
     Set {
         path: PathExpr,
         value: NewValue,
+        /// `after="key"` / `before="key"`: where a new key goes among its siblings.
+        placement: Option<Placement>,
         origin: Origin,
     },
     /// `remove PATH`: the node does not exist.
@@ -105,6 +107,8 @@ pub enum Rule {
         key: String,
         item: NewValue,
         merge: bool,
+        /// Where a new list goes among its siblings (only when the list does not exist yet).
+        placement: Option<Placement>,
         origin: Origin,
     },
     /// `at-least PATH N`: the number at PATH is >= N (set to N when missing or lower).
@@ -201,6 +205,15 @@ pub enum FlagEdit {
     RemoveFlag { name: String, takes_value: bool },
     /// `replace-flag "--old" "--new"`: renamed, value kept.
     ReplaceFlag { old: String, new: String },
+}
+
+/// `set`/`ensure` `after="key"` / `before="key"`: the sibling a new key is placed next to.
+/// A hint for the editor (an existing key never moves); a sibling that does not exist, or
+/// a place that is not template-safe, falls back to the default placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    Before(String),
+    After(String),
 }
 
 /// Where `insert-step` puts the new step.

@@ -14,8 +14,8 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceS
 use serde_json::{Number, Value};
 
 use super::model::{
-    Cond, FileRule, FlagEdit, Match, NewValue, Origin, Recipe, RecipeSet, Rule, StepAnchor,
-    StepSelector, TextEdit, TextRule, When,
+    Cond, FileRule, FlagEdit, Match, NewValue, Origin, Placement, Recipe, RecipeSet, Rule,
+    StepAnchor, StepSelector, TextEdit, TextRule, When,
 };
 use crate::path::PathExpr;
 
@@ -468,7 +468,7 @@ const SET: Spec = Spec {
     usage: "set \"/path\" VALUE",
     args: &["a path", "a value"],
     max: Some(2),
-    props: &[],
+    props: &["after", "before"],
     block: Block::Forbidden,
 };
 const REMOVE: Spec = Spec {
@@ -484,7 +484,7 @@ const ENSURE: Spec = Spec {
     usage: "ensure \"/path/to/list\" key=\"name\" merge=#false (yaml)\"...\"",
     args: &["a path", "the item to ensure"],
     max: Some(2),
-    props: &["key", "merge"],
+    props: &["key", "merge", "after", "before"],
     block: Block::Forbidden,
 };
 const AT_LEAST: Spec = Spec {
@@ -1386,6 +1386,7 @@ impl<'a> Parser<'a> {
             }
             "set" => {
                 let head = self.head(node, &SET);
+                let placement = self.placement(node, &head);
                 if !head.ok {
                     return None;
                 }
@@ -1394,6 +1395,7 @@ impl<'a> Parser<'a> {
                 Some(Rule::Set {
                     path: path?,
                     value: value?,
+                    placement: placement.ok()?,
                     origin,
                 })
             }
@@ -1855,6 +1857,7 @@ impl<'a> Parser<'a> {
                 }),
         };
         let merge = self.bool_prop(&head, "merge");
+        let placement = self.placement(node, &head);
         if !head.ok {
             return None;
         }
@@ -1897,8 +1900,31 @@ impl<'a> Parser<'a> {
             key,
             item,
             merge: merge.ok()?,
+            placement: placement.ok()?,
             origin,
         })
+    }
+
+    /// `after="key"` or `before="key"` (at most one) on `set`/`ensure`.
+    fn placement(&mut self, node: &KdlNode, head: &Head<'_>) -> Result<Option<Placement>, ()> {
+        const HELP: &str =
+            "name a sibling key: `after=\"backoffLimit\"` or `before=\"containers\"`";
+        let before = self.opt_string_prop(head, "before", HELP)?;
+        let after = self.opt_string_prop(head, "after", HELP)?;
+        match (before, after) {
+            (None, None) => Ok(None),
+            (Some(b), None) => Ok(Some(Placement::Before(b))),
+            (None, Some(a)) => Ok(Some(Placement::After(a))),
+            (Some(_), Some(_)) => {
+                self.error(
+                    self.head_line_span(node),
+                    "two placements",
+                    "a new key goes either `after=` or `before=` a sibling, not both",
+                    HELP,
+                );
+                Err(())
+            }
+        }
     }
 
     // --- arguments ---------------------------------------------------------------------
