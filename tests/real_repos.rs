@@ -191,3 +191,47 @@ fn an_empty_recipes_directory_is_an_error_not_a_clean_run() {
         );
     }
 }
+
+#[test]
+fn every_recipe_naming_an_unreadable_file_says_it_could_not_be_planned_there() {
+    let repo = Repo::new(&[
+        ("a.yaml", "x: 1\n"),
+        ("b.yaml", "x: [unclosed\n"),
+        (
+            "recipes/r.kdl",
+            r#"recipe "first" {
+    file "*.yaml" { set "/x" 2; }
+}
+recipe "second" {
+    file "*.yaml" { set "/y" 3; }
+}
+recipe "third" {
+    file "b.yaml" { set "/x" 1; }
+}
+"#,
+        ),
+    ]);
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // The load error is reported once, under the first recipe that names the file.
+    assert_eq!(run.stderr.matches("b.yaml").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("recipe first: error (1 problem"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "recipe second: 1 change in 1 file; 1 file could not be planned (see the errors below)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "recipe third: unchecked (1 of 1 file could not be planned; see the errors below)"
+        ),
+        "{}",
+        run.stderr
+    );
+}

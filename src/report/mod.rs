@@ -84,7 +84,19 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
         });
     }
     let mut stderr = String::new();
+    // Files with an error (reported once, under the first recipe naming them): the other
+    // recipes that name them could not be planned there either.
+    let error_files: std::collections::HashSet<&str> = outcome
+        .errors
+        .iter()
+        .filter_map(|e| e.file.as_deref())
+        .collect();
     for r in &outcome.recipes {
+        let unplanned = r
+            .files
+            .iter()
+            .filter(|f| error_files.contains(f.as_str()))
+            .count();
         let status = if r.errors > 0 {
             format!(
                 "error ({} problem{}; see below)",
@@ -93,6 +105,12 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
             )
         } else if r.files_matched == 0 {
             "not applicable (no file matched)".to_string()
+        } else if r.ops == 0 && unplanned > 0 {
+            format!(
+                "unchecked ({unplanned} of {} file{} could not be planned; see the errors below)",
+                r.files_matched,
+                plural(r.files_matched)
+            )
         } else if r.ops == 0 {
             format!(
                 "holds ({} file{})",
@@ -100,13 +118,20 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
                 plural(r.files_matched)
             )
         } else {
-            format!(
+            let mut s = format!(
                 "{} change{} in {} file{}",
                 r.ops,
                 plural(r.ops),
                 r.files_changed,
                 plural(r.files_changed)
-            )
+            );
+            if unplanned > 0 {
+                s.push_str(&format!(
+                    "; {unplanned} file{} could not be planned (see the errors below)",
+                    plural(unplanned)
+                ));
+            }
+            s
         };
         stderr.push_str(&format!("recipe {}: {status}\n", r.name));
     }
