@@ -490,6 +490,31 @@ mod tests {
         assert!(e.to_string().starts_with("chart/templates/t.yaml:3:6: template action `{{ .Values.c }}` cannot be masked: it is inside a flow mapping"), "{e}");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// Flow collections, quotes, actions, BOMs and anchors in any order: loading never
+        /// panics, and a loaded template unmasks to its source.
+        #[test]
+        fn loading_odd_templates_never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "[", "]", "{", "}", ", ", ": ", "\"", "'", "\n", "  ", "- ", "a", "\u{feff}",
+                "{{ .Values.x }}", "{{ if .a }}", "{{ end }}", "{{{ .k }}", "{{- else -}}",
+                "{{ include \"x\" (dict\n \"k\" 1) }}", "&a ", "*a", "#",
+            ]),
+            0..40,
+        )) {
+            let src = parts.concat();
+            for kind in [FileKind::HelmTemplate, FileKind::Yaml] {
+                if let Ok(d) = Document::parse("t.yaml", src.clone(), kind)
+                    && let Some(m) = &d.masked
+                {
+                    proptest::prop_assert_eq!(m.unmask(&src), src.clone());
+                }
+            }
+        }
+    }
+
     #[test]
     fn syntax_error_names_line_and_column() {
         let e = Document::parse("bad.yaml", "a: [1\nb: 2\n".into(), FileKind::Yaml).unwrap_err();
