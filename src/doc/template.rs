@@ -324,24 +324,50 @@ impl Masked {
         let line_of = |at: usize| t[..at.min(t.len())].iter().filter(|&&c| c == b'\n').count() + 1;
         // The inline action at the error, else the last one before it: inside the flow
         // collection the error is in, or on the error's line or the line before.
+        let line_start = |at: usize| {
+            t[..at.min(t.len())]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1)
+        };
         let lower = match flow {
             Some((c, _)) => c,
+            // From the line before the error, or before the construct it is in (a simple key
+            // libyaml was scanning), whichever is earlier.
             None => {
-                let line_start = |at: usize| {
-                    t[..at.min(t.len())]
-                        .iter()
-                        .rposition(|&c| c == b'\n')
-                        .map_or(0, |p| p + 1)
-                };
-                line_start(line_start(offset).saturating_sub(1))
+                let from = context.map_or(offset, |c| c.min(offset));
+                line_start(line_start(from).saturating_sub(1))
             }
         };
         let end = self.actions.partition_point(|a| a.span.start <= offset);
-        let a = self.actions[..end]
-            .iter()
-            .rev()
-            .take_while(|a| a.span.end > lower)
-            .find(|a| !a.whole_line)?;
+        let near = || {
+            self.actions[..end]
+                .iter()
+                .rev()
+                .take_while(|a| a.span.end > lower)
+        };
+        // Inside a flow collection, a whole-line action is a comment line, which ends a plain
+        // scalar that the rendered text continues on the next line.
+        if let Some((c, what)) = flow
+            && let Some(a) = near().next().filter(|a| a.whole_line)
+            && t[..a.span.start]
+                .iter()
+                .rev()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|c| !b",[{:\"'}]".contains(c))
+        {
+            return Some(self.unmaskable_at(
+                src,
+                a,
+                format!(
+                    "stands on a line of its own inside a {what} (opened at line {}): masked as \
+                     a comment line, it ends the unquoted item before it, which the rendered \
+                     text continues; separate the items with `,` or quote them",
+                    line_of(c)
+                ),
+            ));
+        }
+        let a = near().find(|a| !a.whole_line)?;
         let text = src.get(a.span.clone())?;
         let shape = if text.starts_with("{{{") {
             "starts with `{{{`: Go templates read `{{` and then a stray `{` (Helm fails to \
@@ -379,6 +405,10 @@ impl Masked {
              cannot stand in for; put the action on a line of its own"
                 .to_string()
         };
+        Some(self.unmaskable_at(src, a, shape))
+    }
+
+    fn unmaskable_at(&self, src: &str, a: &Action, shape: String) -> Unmaskable {
         let line_start = src.as_bytes()[..a.span.start]
             .iter()
             .rposition(|&c| c == b'\n')
@@ -387,18 +417,19 @@ impl Masked {
             .get(line_start..a.span.start)
             .map_or(0, |s| s.trim_start_matches(BOM).chars().count())
             + 1;
+        let text = src.get(a.span.clone()).unwrap_or_default();
         let shown: String = text.chars().take(60).collect();
         let shown = if shown.len() < text.len() {
             format!("{shown}...")
         } else {
             shown
         };
-        Some(Unmaskable {
+        Unmaskable {
             line: a.line,
             col,
             action: shown.replace('\n', " "),
             shape,
-        })
+        }
     }
 
     /// Restores the source from the masked text: the inverse of `mask`. Copies the source's
@@ -1787,6 +1818,18 @@ e: 5
         assert_eq!(u.action, "{{- else -}}");
         assert!(
             u.shape.contains("control action") && u.shape.contains("trim"),
+            "{}",
+            u.shape
+        );
+        // A whole-line action between the lines of an unquoted flow item.
+        let src = "a: [ --x=1\n  {{- if .x }}\n  y\n  {{- end }}\n  ]\n";
+        let r = m(src);
+        let u = r
+            .explain_unmaskable(src, src.find("y\n").unwrap(), Some(3))
+            .unwrap();
+        assert_eq!((u.line, u.col, u.action.as_str()), (2, 3, "{{- if .x }}"));
+        assert!(
+            u.shape.contains("line of its own inside a flow sequence"),
             "{}",
             u.shape
         );
