@@ -454,6 +454,18 @@ mod tests {
         );
         let many = vec![doc; 11].join("---\n");
         assert!(load(&many, FileKind::Yaml).is_err());
+        // Anchors nested in anchored collections: each level keeps another copy.
+        let payload = vec!["1"; 1000].join(", ");
+        let nested = format!(
+            "a: {}[{payload}]{}\n",
+            (0..200).map(|i| format!("&n{i} [")).collect::<String>(),
+            "]".repeat(200)
+        );
+        let e = load(&nested, FileKind::Yaml).unwrap_err();
+        assert!(e.message.contains("(at &n"), "{}", e.message);
+        // One anchor over a large block is one copy: free, like the block itself.
+        let big = format!("all: &all [{}]\n", vec!["[1, 2, 3]"; 40_000].join(", "));
+        assert!(load(&big, FileKind::Yaml).is_ok());
         // Ordinary reuse expands.
         let d = load("base: &b {x: 1}\nuse: *b\n", FileKind::Yaml).unwrap();
         assert_eq!(d.docs[0].model["use"], serde_json::json!({"x": 1}));

@@ -5,7 +5,10 @@
 //! exponentially (a 2 KB "billion laughs" file expands to billions of nodes). Like go-yaml
 //! (what Helm and the Kubernetes libraries use), the builder counts what alias expansion adds
 //! and refuses past a budget ([`MAX_ALIAS_NODES`], [`MAX_ALIAS_BYTES`]) before copying: every
-//! node knows its expanded size, so the count is O(1) per event.
+//! node knows its expanded size, so the count is O(1) per event. The builder also keeps a
+//! copy of each anchored value; anchors nested in anchored collections would multiply those
+//! copies by the nesting depth, so their copies are charged to the same budget (a top-level
+//! `&defaults` block costs nothing).
 
 use std::collections::HashMap;
 
@@ -70,7 +73,8 @@ pub struct Tree {
     pub root: NodeId,
 }
 
-/// Most model nodes that alias expansion may add to one file (summed over its documents).
+/// Most model nodes that alias expansion (and the kept copies of nested anchors) may add to
+/// one file, summed over its documents.
 /// The most in the shared corpus is about 1 400 (a chart's values schema that reuses
 /// definitions); 100 000 leaves 70x headroom and bounds the copies to some 10 MB. go-yaml
 /// allows up to ~400 000 alias-driven decodes, as a ratio of the document.
@@ -108,6 +112,8 @@ pub(super) struct Builder<'a> {
     depth: usize,
     /// What alias expansion has added so far, in this and earlier documents of the file.
     expanded: Weight,
+    /// Anchored collections open around the current event.
+    open_anchored: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -128,6 +134,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             depth: 0,
             expanded,
+            open_anchored: 0,
         }
     }
 
@@ -163,8 +170,9 @@ impl<'a> Builder<'a> {
         Ok(ev)
     }
 
-    /// Charges the expansion of alias `*name` (weight `w`) to the file's budget.
-    fn charge_alias(&mut self, name: &str, w: Weight, at: usize) -> Result<(), BuildError> {
+    /// Charges a copy of weight `w` to the file's budget: the expansion of alias `*name`, or
+    /// the kept copy of anchor `&name` ([`Builder::keep_anchor`]).
+    fn charge(&mut self, what: &str, w: Weight, at: usize) -> Result<(), BuildError> {
         let mut total = self.expanded;
         total.add(w);
         if total.nodes > MAX_ALIAS_NODES || total.bytes > MAX_ALIAS_BYTES {
@@ -172,13 +180,30 @@ impl<'a> Builder<'a> {
                 at,
                 format!(
                     "aliases expand to more than {MAX_ALIAS_NODES} nodes or {} MiB of text \
-                     (at *{name}): refusing what looks like an alias bomb (\"billion laughs\"); \
+                     (at {what}): refusing what looks like an alias bomb (\"billion laughs\"); \
                      if the file is genuine, write the repeated parts out instead of aliasing them",
                     MAX_ALIAS_BYTES >> 20
                 ),
             ));
         }
         self.expanded = total;
+        Ok(())
+    }
+
+    /// Keeps a copy of an anchored value for its aliases. Free for an anchor outside other
+    /// anchored collections (those copies are disjoint: at most the file once); charged inside
+    /// one, where each level of nesting would copy the same nodes again.
+    fn keep_anchor(
+        &mut self,
+        name: &str,
+        value: &Value,
+        w: Weight,
+        at: usize,
+    ) -> Result<(), BuildError> {
+        if self.open_anchored > 0 {
+            self.charge(&format!("&{name}"), w, at)?;
+        }
+        self.anchors.insert(name.to_string(), (value.clone(), w));
         Ok(())
     }
 
@@ -218,7 +243,7 @@ impl<'a> Builder<'a> {
                     bytes: value.len() as u64,
                 };
                 if let Some(a) = anchor {
-                    self.anchors.insert(a.clone(), (resolved.clone(), weight));
+                    self.keep_anchor(a, &resolved, weight, ev.start)?;
                 }
                 let id = self.push(Node {
                     kind: NodeKind::Scalar { style: *style },
@@ -235,7 +260,7 @@ impl<'a> Builder<'a> {
                     None => return Err((ev.start, format!("unknown anchor *{name}"))),
                 };
                 // Charged before the copy: a refused alias costs nothing.
-                self.charge_alias(name, weight, ev.start)?;
+                self.charge(&format!("*{name}"), weight, ev.start)?;
                 let value = self
                     .anchors
                     .get(name)
@@ -261,6 +286,9 @@ impl<'a> Builder<'a> {
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:seq", anchor.is_some()),
                     duplicate_keys: false,
                 });
+                if anchor.is_some() {
+                    self.open_anchored += 1;
+                }
                 let mut items = Vec::new();
                 let mut values = Vec::new();
                 let mut end = ev.end;
@@ -286,7 +314,8 @@ impl<'a> Builder<'a> {
                 node.end = end;
                 let value = Value::Array(values);
                 if let Some(a) = anchor {
-                    self.anchors.insert(a.clone(), (value.clone(), weight));
+                    self.open_anchored -= 1;
+                    self.keep_anchor(a, &value, weight, ev.start)?;
                 }
                 (id, value, weight)
             }
@@ -301,6 +330,9 @@ impl<'a> Builder<'a> {
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:map", anchor.is_some()),
                     duplicate_keys: false,
                 });
+                if anchor.is_some() {
+                    self.open_anchored += 1;
+                }
                 let mut entries = Vec::new();
                 let mut map = Map::new();
                 let mut end = ev.end;
@@ -347,7 +379,8 @@ impl<'a> Builder<'a> {
                 node.duplicate_keys = duplicate;
                 let value = Value::Object(map);
                 if let Some(a) = anchor {
-                    self.anchors.insert(a.clone(), (value.clone(), weight));
+                    self.open_anchored -= 1;
+                    self.keep_anchor(a, &value, weight, ev.start)?;
                 }
                 (id, value, weight)
             }
