@@ -73,6 +73,8 @@ pub struct SyntaxError {
     /// Where the construct being parsed began (libyaml's context mark), e.g. the `[` of the
     /// flow sequence an error is inside, as a byte offset.
     pub context_offset: Option<usize>,
+    /// Not a syntax error: the input is nested deeper than [`MAX_DEPTH`].
+    pub too_deep: bool,
 }
 
 struct Pinned<'a> {
@@ -101,6 +103,7 @@ pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
                 line: 1,
                 col: 1,
                 context_offset: None,
+                too_deep: false,
             });
         }
         sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
@@ -133,6 +136,7 @@ pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
                             line: mark.line as usize + 1,
                             col: mark.column as usize + 1,
                             context_offset: None,
+                            too_deep: true,
                         });
                     }
                 }
@@ -173,6 +177,7 @@ unsafe fn syntax_error(parser: *mut sys::yaml_parser_t, base: usize) -> SyntaxEr
             line: mark.line as usize + 1,
             col: mark.column as usize + 1,
             context_offset,
+            too_deep: false,
         }
     }
 }

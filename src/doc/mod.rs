@@ -133,11 +133,15 @@ impl Document {
             ));
         }
         let bom = if text.starts_with(BOM) { BOM.len() } else { 0 };
-        let syntax_error = |e: events::SyntaxError, hint: &str| LoadError {
+        let syntax_error = |e: events::SyntaxError| LoadError {
             path: path.clone(),
             line: e.line,
             col: e.col,
-            message: format!("invalid YAML{hint}: {}", e.message),
+            message: if e.too_deep {
+                e.message
+            } else {
+                format!("invalid YAML: {}", e.message)
+            },
         };
         let (masked, events) = if kind == FileKind::HelmTemplate && template::has_actions(&text) {
             let mut m = template::mask(&text).map_err(|e| LoadError {
@@ -150,6 +154,7 @@ impl Document {
             let events = loop {
                 match events::parse_at(&m.text[bom..], bom) {
                     Ok(events) => break events,
+                    Err(e) if e.too_deep => return Err(syntax_error(e)),
                     // An action glued to the flow node before it: blanks stand in for it
                     // (a failed parse only; files that parse are parsed once).
                     Err(e) if repairs < MAX_MASK_REPAIRS => match m.glued_action_at(e.offset) {
@@ -164,7 +169,7 @@ impl Document {
             };
             (Some(m), events)
         } else {
-            let events = events::parse_at(&text[bom..], bom).map_err(|e| syntax_error(e, ""))?;
+            let events = events::parse_at(&text[bom..], bom).map_err(syntax_error)?;
             (None, events)
         };
         let parse_text = masked.as_ref().map_or(text.as_str(), |m| m.text.as_str());
@@ -481,7 +486,13 @@ mod tests {
             let e = load(&src, FileKind::Yaml).unwrap_err();
             assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
             assert!(e.message.contains("nested more than 256 levels"), "{e}");
+            assert!(!e.message.starts_with("invalid YAML"), "valid, but refused: {e}");
         }
+        // In a template too, and no action is blamed.
+        let src = format!("a: {{{{ .Values.x }}}}\nb: [{{{{ .Values.y }}}}, {}", "[".repeat(300));
+        let e = load(&src, FileKind::HelmTemplate).unwrap_err();
+        assert!(e.message.starts_with("collections nested more than 256"), "{e}");
+        assert_eq!(e.line, 2);
     }
 
     #[test]
