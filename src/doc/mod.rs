@@ -486,12 +486,21 @@ mod tests {
             let e = load(&src, FileKind::Yaml).unwrap_err();
             assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
             assert!(e.message.contains("nested more than 256 levels"), "{e}");
-            assert!(!e.message.starts_with("invalid YAML"), "valid, but refused: {e}");
+            assert!(
+                !e.message.starts_with("invalid YAML"),
+                "valid, but refused: {e}"
+            );
         }
         // In a template too, and no action is blamed.
-        let src = format!("a: {{{{ .Values.x }}}}\nb: [{{{{ .Values.y }}}}, {}", "[".repeat(300));
+        let src = format!(
+            "a: {{{{ .Values.x }}}}\nb: [{{{{ .Values.y }}}}, {}",
+            "[".repeat(300)
+        );
         let e = load(&src, FileKind::HelmTemplate).unwrap_err();
-        assert!(e.message.starts_with("collections nested more than 256"), "{e}");
+        assert!(
+            e.message.starts_with("collections nested more than 256"),
+            "{e}"
+        );
         assert_eq!(e.line, 2);
     }
 

@@ -23,6 +23,11 @@
 //!    blocks, are hidden: their first non-blank byte becomes `#`. The block's first branch
 //!    that holds text is never hidden (`{{- if .x }}{{ fail .. }}{{- else }}<document>`).
 //!
+//! 6. After a failed parse only (the loader, `doc::Document::parse`, asks): an inline action
+//!    glued to the flow item before it (`["--a"{{ if .b }}, "--b"{{ end }}]`) is re-masked
+//!    as blanks ([`Masked::glued_action_at`]). Other shapes that leave invalid YAML are
+//!    explained with the action's line and shape ([`Masked::explain_unmaskable`]).
+//!
 //! Multi-line inline actions (rare) keep their line breaks; their continuation lines keep
 //! whitespace as spaces and fill the rest with `_`.
 //!
