@@ -1,5 +1,9 @@
 //! A safe wrapper over libyaml's event parser (the same parser `yaml_serde` uses), exposing
 //! each event with its start and end byte offsets in the input.
+//!
+//! Nesting depth is enforced here, while events stream: libyaml's scanner does work
+//! proportional to the open flow levels on every token, so a file of 200 000 `[` is quadratic
+//! if parsed to the end; stopping at the first event past [`MAX_DEPTH`] keeps refusal linear.
 
 use std::mem::MaybeUninit;
 use std::ptr::{NonNull, addr_of_mut};
@@ -54,6 +58,11 @@ pub struct Event {
     pub end: usize,
 }
 
+/// Deepest nesting of collections accepted. Real files stay far below it (the deepest in
+/// the shared corpus of charts and workflows is 37, an Argo CRD schema); the tree builder
+/// recurses once per level, so the bound also keeps the stack small.
+pub const MAX_DEPTH: usize = 256;
+
 /// A YAML syntax error with a 0-based byte offset and 1-based line/column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
@@ -61,6 +70,11 @@ pub struct SyntaxError {
     pub offset: usize,
     pub line: usize,
     pub col: usize,
+    /// Where the construct being parsed began (libyaml's context mark), e.g. the `[` of the
+    /// flow sequence an error is inside, as a byte offset.
+    pub context_offset: Option<usize>,
+    /// Not a syntax error: the input is nested deeper than [`MAX_DEPTH`].
+    pub too_deep: bool,
 }
 
 struct Pinned<'a> {
@@ -70,6 +84,12 @@ struct Pinned<'a> {
 
 /// Parses `input` into the full event list.
 pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
+    parse_at(input, 0)
+}
+
+/// Like [`parse`], with `base` added to every offset: the caller parses a suffix of its text
+/// (after a byte-order mark). Lines and columns stay relative to `input`.
+pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
     let mut out = Vec::with_capacity(input.len() / 8);
     // The parser keeps a pointer into its own struct and into `input`: keep it boxed.
     let mut pinned: Box<MaybeUninit<Pinned>> = Box::new(MaybeUninit::uninit());
@@ -79,25 +99,52 @@ pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
         if sys::yaml_parser_initialize(parser).fail {
             return Err(SyntaxError {
                 message: "out of memory".into(),
-                offset: 0,
+                offset: base,
                 line: 1,
                 col: 1,
+                context_offset: None,
+                too_deep: false,
             });
         }
         sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
         sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
         addr_of_mut!((*p)._input).write(input.as_bytes());
     }
+    let mut depth = 0usize;
     let result = (|| loop {
         let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
         unsafe {
             let parser = addr_of_mut!((*pinned.as_mut_ptr()).sys);
             if sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
-                return Err(syntax_error(parser));
+                return Err(syntax_error(parser, base));
             }
             let ev = event.as_mut_ptr();
-            let converted = convert(&*ev);
+            let converted = convert(&*ev, base);
+            let mark = (*ev).start_mark;
             sys::yaml_event_delete(ev);
+            match converted.kind {
+                EventKind::SequenceStart { .. } | EventKind::MappingStart { .. } => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(SyntaxError {
+                            message: format!(
+                                "collections nested more than {MAX_DEPTH} levels deep; patcher \
+                                 refuses such files (real configuration is far shallower: is \
+                                 this file generated or corrupted?)"
+                            ),
+                            offset: converted.start,
+                            line: mark.line as usize + 1,
+                            col: mark.column as usize + 1,
+                            context_offset: None,
+                            too_deep: true,
+                        });
+                    }
+                }
+                EventKind::SequenceEnd | EventKind::MappingEnd => {
+                    depth = depth.saturating_sub(1);
+                }
+                _ => {}
+            }
             let done = converted.kind == EventKind::StreamEnd;
             out.push(converted);
             if done {
@@ -111,21 +158,26 @@ pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
     result.map(|()| out)
 }
 
-unsafe fn syntax_error(parser: *mut sys::yaml_parser_t) -> SyntaxError {
+unsafe fn syntax_error(parser: *mut sys::yaml_parser_t, base: usize) -> SyntaxError {
     unsafe {
         let prefix = &*parser;
         let problem = cstr(prefix.problem).unwrap_or_else(|| "syntax error".to_string());
         let context = cstr(prefix.context);
         let mark = prefix.problem_mark;
+        let context_offset = context
+            .is_some()
+            .then(|| prefix.context_mark.index as usize + base);
         let message = match context {
             Some(ctx) => format!("{problem} ({ctx})"),
             None => problem,
         };
         SyntaxError {
             message,
-            offset: mark.index as usize,
+            offset: mark.index as usize + base,
             line: mark.line as usize + 1,
             col: mark.column as usize + 1,
+            context_offset,
+            too_deep: false,
         }
     }
 }
@@ -140,9 +192,9 @@ unsafe fn opt_bytes(ptr: *const u8) -> Option<String> {
     unsafe { cstr(ptr as *const i8) }
 }
 
-unsafe fn convert(ev: &sys::yaml_event_t) -> Event {
-    let start = ev.start_mark.index as usize;
-    let end = ev.end_mark.index as usize;
+unsafe fn convert(ev: &sys::yaml_event_t, base: usize) -> Event {
+    let start = ev.start_mark.index as usize + base;
+    let end = ev.end_mark.index as usize + base;
     let kind = unsafe {
         match ev.type_ {
             sys::YAML_STREAM_START_EVENT => EventKind::StreamStart,
@@ -213,5 +265,41 @@ mod tests {
     fn syntax_error_has_line_and_col() {
         let err = parse("a: b\n  c: d\n").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn base_shifts_offsets_but_not_lines() {
+        let evs = parse_at("a: [1]\n", 3).unwrap();
+        let seq = evs
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::SequenceStart { .. }))
+            .unwrap();
+        assert_eq!((seq.start, seq.end), (6, 7));
+        let err = parse_at("a: [1\n", 3).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert_eq!(err.context_offset, Some(6), "the `[` the error is inside");
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_at_the_first_level_too_deep() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        let err = parse(&deep).unwrap_err();
+        assert!(
+            err.message.contains("nested more than 256"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.offset, MAX_DEPTH, "at the first `[` too deep");
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_in_linear_time() {
+        // Parsed to the end this takes seconds (libyaml's scanner is quadratic in depth).
+        let deep = "[".repeat(200_000);
+        let t = std::time::Instant::now();
+        assert!(parse(&deep).is_err());
+        assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
     }
 }

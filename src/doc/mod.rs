@@ -1,6 +1,11 @@
 //! Documents: a file's bytes, the YAML documents in it, a JSON model of each and the byte
 //! span of every node. Helm templates are masked first ([`template`]). Nothing else in the
 //! crate reads YAML.
+//!
+//! Hostile or odd input is bounded here and below: nesting past [`events::MAX_DEPTH`] stops
+//! the event stream, alias expansion has a budget ([`tree::MAX_ALIAS_NODES`]), and a UTF-8
+//! byte-order mark is kept in `text` but is not part of line 1 (line starts, columns and node
+//! spans all skip it, so edits never touch it).
 
 pub mod events;
 pub mod template;
@@ -127,31 +132,47 @@ impl Document {
                 "contains NUL bytes: this looks like a binary file, not YAML".into(),
             ));
         }
-        let masked = if kind == FileKind::HelmTemplate && template::has_actions(&text) {
-            let m = template::mask(&text).map_err(|e| LoadError {
+        let bom = if text.starts_with(BOM) { BOM.len() } else { 0 };
+        let syntax_error = |e: events::SyntaxError| LoadError {
+            path: path.clone(),
+            line: e.line,
+            col: e.col,
+            message: if e.too_deep {
+                e.message
+            } else {
+                format!("invalid YAML: {}", e.message)
+            },
+        };
+        let (masked, events) = if kind == FileKind::HelmTemplate && template::has_actions(&text) {
+            let mut m = template::mask(&text).map_err(|e| LoadError {
                 path: path.clone(),
                 line: e.line,
                 col: e.col,
                 message: format!("template action: {}", e.message),
             })?;
-            Some(m)
+            let mut repairs = 0;
+            let events = loop {
+                match events::parse_at(&m.text[bom..], bom) {
+                    Ok(events) => break events,
+                    Err(e) if e.too_deep => return Err(syntax_error(e)),
+                    // An action glued to the flow node before it: blanks stand in for it
+                    // (a failed parse only; files that parse are parsed once).
+                    Err(e) if repairs < MAX_MASK_REPAIRS => match m.glued_action_at(e.offset) {
+                        Some(k) => {
+                            m.blank_action(k);
+                            repairs += 1;
+                        }
+                        None => return Err(unmaskable(&path, &text, &m, e)),
+                    },
+                    Err(e) => return Err(unmaskable(&path, &text, &m, e)),
+                }
+            };
+            (Some(m), events)
         } else {
-            None
+            let events = events::parse_at(&text[bom..], bom).map_err(syntax_error)?;
+            (None, events)
         };
         let parse_text = masked.as_ref().map_or(text.as_str(), |m| m.text.as_str());
-        let events = events::parse(parse_text).map_err(|e| {
-            let hint = if masked.is_some() {
-                " (after masking template actions)"
-            } else {
-                ""
-            };
-            LoadError {
-                path: path.clone(),
-                line: e.line,
-                col: e.col,
-                message: format!("invalid YAML{hint}: {}", e.message),
-            }
-        })?;
         let docs = build_docs(&events, parse_text, kind.dialect())
             .map_err(|(off, msg)| err_at(off, msg))?;
         Ok(Document {
@@ -226,8 +247,41 @@ impl Document {
     }
 }
 
+const BOM: &str = "\u{feff}";
+
+/// How many glued actions ([`template::Masked::glued_action_at`]) one file may have blanked,
+/// each after a failed parse: real templates have a handful; the bound keeps a hostile file
+/// from costing more than this many parses.
+const MAX_MASK_REPAIRS: usize = 64;
+
+/// The load error for a template whose masked text does not parse: names the action to blame
+/// and its shape when one is near the error, else the YAML error as it is.
+fn unmaskable(path: &Path, text: &str, m: &Masked, e: events::SyntaxError) -> LoadError {
+    match m.explain_unmaskable(text, e.offset, e.context_offset) {
+        Some(u) => LoadError {
+            path: path.to_path_buf(),
+            line: u.line,
+            col: u.col,
+            message: format!(
+                "template action `{}` cannot be masked: it {} (masked, the YAML fails at {}:{}: {})",
+                u.action, u.shape, e.line, e.col, e.message
+            ),
+        },
+        None => LoadError {
+            path: path.to_path_buf(),
+            line: e.line,
+            col: e.col,
+            message: format!(
+                "invalid YAML (after masking template actions): {}",
+                e.message
+            ),
+        },
+    }
+}
+
+/// Line start offsets; line 1 starts after a byte-order mark.
 fn line_starts(text: &str) -> Vec<usize> {
-    let mut v = vec![0];
+    let mut v = vec![if text.starts_with(BOM) { BOM.len() } else { 0 }];
     v.extend(
         text.bytes()
             .enumerate()
@@ -240,7 +294,8 @@ fn line_starts(text: &str) -> Vec<usize> {
 fn line_col(starts: &[usize], text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let line = starts.partition_point(|&s| s <= offset).saturating_sub(1);
-    let start = starts[line];
+    // Offsets inside a byte-order mark count as column 1.
+    let start = starts.get(line).copied().unwrap_or(0).min(offset);
     let col = text
         .get(start..offset)
         .map_or(offset - start, |s| s.chars().count())
@@ -256,12 +311,15 @@ fn build_docs(
     use events::EventKind;
     let mut docs = Vec::new();
     let mut i = 0;
+    // The alias budget is per file: a bomb split over many documents is still one bomb.
+    let mut expanded = tree::Weight::default();
     while i < events.len() {
         match &events[i].kind {
             EventKind::DocumentStart { .. } => {
                 let start = events[i].start;
-                let mut b = tree::Builder::new(events, i + 1, src, dialect);
-                let (tree, model) = b.build_document().map_err(|m| (start, m))?;
+                let mut b = tree::Builder::new(events, i + 1, src, dialect, expanded);
+                let (tree, model) = b.build_document()?;
+                expanded = b.expanded();
                 i = b.pos();
                 let end = match events.get(i) {
                     Some(e) if e.kind == EventKind::DocumentEnd => {
@@ -334,6 +392,159 @@ mod tests {
         assert_eq!(&src[a.start..a.end], "b: \"x\"\n  c: |\n    hi");
         let dd = t.node(t.lookup(&["d"]).unwrap());
         assert_eq!(&src[dd.start..dd.end], "[1, 2]");
+    }
+
+    fn load(src: &str, kind: FileKind) -> Result<Document, LoadError> {
+        Document::parse("chart/templates/t.yaml", src.to_string(), kind)
+    }
+
+    #[test]
+    fn byte_order_mark_is_kept_and_lines_start_after_it() {
+        let src = "\u{feff}a:\n  b: 1\n";
+        let d = load(src, FileKind::Yaml).unwrap();
+        assert_eq!(d.text, src);
+        assert_eq!(d.models(), vec![serde_json::json!({"a": {"b": 1}})]);
+        let t = &d.docs[0].tree;
+        let a = t.node(t.root);
+        assert_eq!(&src[a.start..a.end], "a:\n  b: 1");
+        assert_eq!(t.position(&["a"]), 3);
+        assert_eq!(d.line_start(0), 3);
+        assert_eq!(d.line_col(3), (1, 1));
+        assert_eq!(d.line_col(0), (1, 1));
+        assert_eq!(d.line_text(0), "a:");
+        // An explicit `---` after the mark, and templates.
+        let d = load("\u{feff}---\na: 1\n", FileKind::Yaml).unwrap();
+        assert_eq!(d.models(), vec![serde_json::json!({"a": 1})]);
+        let d = load(
+            "\u{feff}{{- if .x }}\na: {{ .v }}\n{{- end }}\n",
+            FileKind::HelmTemplate,
+        )
+        .unwrap();
+        assert_eq!(d.docs[0].model["a"].as_str().map(|s| s.len()), Some(8));
+        // Errors count columns after the mark.
+        let e = load("\u{feff}a: [1\n", FileKind::Yaml).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused_before_it_expands() {
+        let mut src = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            src.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let t = std::time::Instant::now();
+        let e = load(&src, FileKind::Yaml).unwrap_err();
+        assert!(t.elapsed().as_millis() < 1000, "{:?}", t.elapsed());
+        assert!(e.message.contains("alias bomb"), "{e}");
+        assert!(e.message.contains("100000 nodes"), "{e}");
+        assert!(
+            e.line > 1 && e.line <= 10,
+            "at the alias that crosses the budget: {e}"
+        );
+    }
+
+    #[test]
+    fn alias_budget_counts_text_and_spans_documents() {
+        // One long string aliased many times: few nodes, much text.
+        let long = "x".repeat(1 << 20);
+        let refs = vec!["*s"; 20].join(", ");
+        let e = load(&format!("s: &s {long}\nl: [{refs}]\n"), FileKind::Yaml).unwrap_err();
+        assert!(e.message.contains("16 MiB"), "{}", e.message);
+        // Documents share the budget.
+        let doc = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["1"; 100].join(","),
+            vec!["*a"; 100].join(",")
+        );
+        let many = vec![doc; 11].join("---\n");
+        assert!(load(&many, FileKind::Yaml).is_err());
+        // Anchors nested in anchored collections: each level keeps another copy.
+        let payload = vec!["1"; 1000].join(", ");
+        let nested = format!(
+            "a: {}[{payload}]{}\n",
+            (0..200).map(|i| format!("&n{i} [")).collect::<String>(),
+            "]".repeat(200)
+        );
+        let e = load(&nested, FileKind::Yaml).unwrap_err();
+        assert!(e.message.contains("(at &n"), "{}", e.message);
+        // One anchor over a large block is one copy: free, like the block itself.
+        let big = format!("all: &all [{}]\n", vec!["[1, 2, 3]"; 40_000].join(", "));
+        assert!(load(&big, FileKind::Yaml).is_ok());
+        // Ordinary reuse expands.
+        let d = load("base: &b {x: 1}\nuse: *b\n", FileKind::Yaml).unwrap();
+        assert_eq!(d.docs[0].model["use"], serde_json::json!({"x": 1}));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly_with_its_line() {
+        let block: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let flow = format!("a:\n  b: {}", "[".repeat(200_000));
+        let seqs = format!("{}x\n", "- ".repeat(100_000));
+        for src in [block, flow, seqs] {
+            let t = std::time::Instant::now();
+            let e = load(&src, FileKind::Yaml).unwrap_err();
+            assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
+            assert!(e.message.contains("nested more than 256 levels"), "{e}");
+            assert!(
+                !e.message.starts_with("invalid YAML"),
+                "valid, but refused: {e}"
+            );
+        }
+        // In a template too, and no action is blamed.
+        let src = format!(
+            "a: {{{{ .Values.x }}}}\nb: [{{{{ .Values.y }}}}, {}",
+            "[".repeat(300)
+        );
+        let e = load(&src, FileKind::HelmTemplate).unwrap_err();
+        assert!(
+            e.message.starts_with("collections nested more than 256"),
+            "{e}"
+        );
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn glued_template_actions_in_flow_sequences_load() {
+        let src = "args: [\"--a={{ .Values.a }}\"{{ if .b }}, \"--b\"{{ end }}{{ range .c }}, {{ . | quote }}{{ end }}]\nnext: 1\n";
+        let d = load(src, FileKind::HelmTemplate).unwrap();
+        let m = &d.docs[0].model;
+        assert_eq!(m["next"], 1);
+        assert_eq!(m["args"].as_array().map(Vec::len), Some(3), "{m}");
+        assert_eq!(d.masked.as_ref().unwrap().unmask(src), src);
+    }
+
+    #[test]
+    fn unmaskable_template_shape_names_the_action_line() {
+        let src = "a: 1\nb: {x: 1,\n  c: {{ .Values.c }}\n    d: 2}\n";
+        let e = load(src, FileKind::HelmTemplate).unwrap_err();
+        assert_eq!((e.line, e.col), (3, 6), "{e}");
+        assert!(e.to_string().starts_with("chart/templates/t.yaml:3:6: template action `{{ .Values.c }}` cannot be masked: it is inside a flow mapping"), "{e}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+
+        /// Flow collections, quotes, actions, BOMs and anchors in any order: loading never
+        /// panics, and a loaded template unmasks to its source.
+        #[test]
+        fn loading_odd_templates_never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "[", "]", "{", "}", ", ", ": ", "\"", "'", "\n", "  ", "- ", "a", "\u{feff}",
+                "{{ .Values.x }}", "{{ if .a }}", "{{ end }}", "{{{ .k }}", "{{- else -}}",
+                "{{ include \"x\" (dict\n \"k\" 1) }}", "&a ", "*a", "#",
+            ]),
+            0..40,
+        )) {
+            let src = parts.concat();
+            for kind in [FileKind::HelmTemplate, FileKind::Yaml] {
+                if let Ok(d) = Document::parse("t.yaml", src.clone(), kind)
+                    && let Some(m) = &d.masked
+                {
+                    proptest::prop_assert_eq!(m.unmask(&src), src.clone());
+                }
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,11 @@
 //!    blocks, are hidden: their first non-blank byte becomes `#`. The block's first branch
 //!    that holds text is never hidden (`{{- if .x }}{{ fail .. }}{{- else }}<document>`).
 //!
+//! 6. After a failed parse only (the loader, `doc::Document::parse`, asks): an inline action
+//!    glued to the flow item before it (`["--a"{{ if .b }}, "--b"{{ end }}]`) is re-masked
+//!    as blanks ([`Masked::glued_action_at`]). Other shapes that leave invalid YAML are
+//!    explained with the action's line and shape ([`Masked::explain_unmaskable`]).
+//!
 //! Multi-line inline actions (rare) keep their line breaks; their continuation lines keep
 //! whitespace as spaces and fill the rest with `_`.
 //!
@@ -94,6 +99,18 @@ pub struct Masked {
     open_index: OpenIndex,
 }
 
+/// A template action whose masked form leaves invalid YAML: where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmaskable {
+    /// 1-based line and column of the action in the source.
+    pub line: usize,
+    pub col: usize,
+    /// The action's text (shortened, on one line).
+    pub action: String,
+    /// What shape it is in, and what to do.
+    pub shape: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaskError {
     /// 1-based line and column in the source.
@@ -115,8 +132,24 @@ pub fn has_actions(src: &str) -> bool {
     src.contains("{{")
 }
 
-/// Masks every template action in `src` (see module docs for the rules).
+/// Masks every template action in `src` (see module docs for the rules). A UTF-8 byte-order
+/// mark is kept as it is and is not text of the first line (so `\u{feff}{{- if .x }}` is
+/// still a whole-line action).
 pub fn mask(src: &str) -> Result<Masked, MaskError> {
+    let Some(rest) = src.strip_prefix(BOM) else {
+        return mask_text(src);
+    };
+    let mut m = mask_text(rest)?;
+    let shift = |r: &mut Range<usize>| *r = r.start + BOM.len()..r.end + BOM.len();
+    m.actions.iter_mut().for_each(|a| shift(&mut a.span));
+    m.hidden.iter_mut().for_each(shift);
+    m.text.insert_str(0, BOM);
+    Ok(m)
+}
+
+const BOM: &str = "\u{feff}";
+
+fn mask_text(src: &str) -> Result<Masked, MaskError> {
     if !has_actions(src) {
         return Ok(Masked {
             text: src.to_owned(),
@@ -236,6 +269,172 @@ impl Masked {
                         a.span.start < range.end && range.start < a.span.end
                     }
             })
+    }
+
+    /// The inline action at `offset` (where a YAML parser of the masked text failed) when it
+    /// is *glued* to the flow node before it: only blanks or line breaks separate it from the
+    /// closing quote of a quoted scalar or the `]`/`}` of a collection, as in
+    /// `["--a"{{ if .b }}, "--b"{{ end }}]`. Its output can only continue the collection
+    /// (`, "--b"`) or be nothing, so a placeholder scalar there cannot parse while blanks can
+    /// ([`Masked::blank_action`]). Returns its index in `actions`.
+    pub fn glued_action_at(&self, offset: usize) -> Option<usize> {
+        let k = self.actions.partition_point(|a| a.span.end <= offset);
+        let a = self.actions.get(k)?;
+        if a.whole_line || !a.span.contains(&offset) {
+            return None;
+        }
+        let t = self.text.as_bytes();
+        if t[a.span.clone()].iter().all(|c| c.is_ascii_whitespace()) {
+            return None; // already blanked
+        }
+        let before = t[..a.span.start]
+            .iter()
+            .rev()
+            .find(|c| !c.is_ascii_whitespace())?;
+        matches!(before, b'"' | b'\'' | b']' | b'}').then_some(k)
+    }
+
+    /// Re-masks action `k` as blanks (line breaks kept): for an action glued to the node
+    /// before it ([`Masked::glued_action_at`]). Same length, so spans and `unmask` hold.
+    pub fn blank_action(&mut self, k: usize) {
+        let Some(span) = self.actions.get(k).map(|a| a.span.clone()) else {
+            return;
+        };
+        let mut bytes = std::mem::take(&mut self.text).into_bytes();
+        for c in &mut bytes[span] {
+            if *c != b'\n' && *c != b'\r' {
+                *c = b' ';
+            }
+        }
+        // Masked action bytes are ASCII and so are blanks: the text stays UTF-8.
+        self.text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    }
+
+    /// Explains a YAML error in the masked text (at byte `offset`, inside the construct that
+    /// starts at `context`) as an action that masking cannot stand in for: the action to blame
+    /// and what shape it is in. `None` when no inline action is near the error.
+    pub fn explain_unmaskable(
+        &self,
+        src: &str,
+        offset: usize,
+        context: Option<usize>,
+    ) -> Option<Unmaskable> {
+        let t = self.text.as_bytes();
+        let flow = context.and_then(|c| match t.get(c) {
+            Some(b'[') => Some((c, "flow sequence `[...]`")),
+            Some(b'{') => Some((c, "flow mapping `{...}`")),
+            _ => None,
+        });
+        let line_of = |at: usize| t[..at.min(t.len())].iter().filter(|&&c| c == b'\n').count() + 1;
+        // The inline action at the error, else the last one before it: inside the flow
+        // collection the error is in, or on the error's line or the line before.
+        let line_start = |at: usize| {
+            t[..at.min(t.len())]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1)
+        };
+        let lower = match flow {
+            Some((c, _)) => c,
+            // From the line before the error, or before the construct it is in (a simple key
+            // libyaml was scanning), whichever is earlier.
+            None => {
+                let from = context.map_or(offset, |c| c.min(offset));
+                line_start(line_start(from).saturating_sub(1))
+            }
+        };
+        let end = self.actions.partition_point(|a| a.span.start <= offset);
+        let near = || {
+            self.actions[..end]
+                .iter()
+                .rev()
+                .take_while(|a| a.span.end > lower)
+        };
+        // Inside a flow collection, a whole-line action is a comment line, which ends a plain
+        // scalar that the rendered text continues on the next line.
+        if let Some((c, what)) = flow
+            && let Some(a) = near().next().filter(|a| a.whole_line)
+            && t[..a.span.start]
+                .iter()
+                .rev()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|c| !b",[{:\"'}]".contains(c))
+        {
+            return Some(self.unmaskable_at(
+                src,
+                a,
+                format!(
+                    "stands on a line of its own inside a {what} (opened at line {}): masked as \
+                     a comment line, it ends the unquoted item before it, which the rendered \
+                     text continues; separate the items with `,` or quote them",
+                    line_of(c)
+                ),
+            ));
+        }
+        let a = near().find(|a| !a.whole_line)?;
+        let text = src.get(a.span.clone())?;
+        let shape = if text.starts_with("{{{") {
+            "starts with `{{{`: Go templates read `{{` and then a stray `{` (Helm fails to \
+             render it too); put a space between a flow mapping's `{` and the action: `{ {{`"
+                .to_string()
+        } else if self.glued_action_at(a.span.start).is_some()
+            || t[a.span.clone()].iter().all(|c| c.is_ascii_whitespace())
+        {
+            "follows a quoted item or a closed collection with no `,` between: its output \
+             must supply the separator, which masking cannot check"
+                .to_string()
+        } else if matches!(
+            a.kind,
+            ActionKind::Open(_) | ActionKind::Else | ActionKind::End
+        ) {
+            format!(
+                "is a control action in the middle of a line: masking keeps every branch, so \
+                 the masked line holds them all{}; put each branch on lines of its own",
+                if text.starts_with("{{-") || text.ends_with("-}}") {
+                    " (and its `-` trim markers join lines when rendered)"
+                } else {
+                    ""
+                }
+            )
+        } else if let Some((c, what)) = flow {
+            format!(
+                "is inside a {what} (opened at line {}) and prints part of its syntax (items \
+                 with their own commas, `key: value` pairs, brackets), which a same-length \
+                 placeholder cannot stand in for; write the collection as a block list or \
+                 mapping, or render the whole value with one action (`{{{{ toYaml ... }}}}`)",
+                line_of(c)
+            )
+        } else {
+            "prints YAML structure in the middle of a line, which a same-length placeholder \
+             cannot stand in for; put the action on a line of its own"
+                .to_string()
+        };
+        Some(self.unmaskable_at(src, a, shape))
+    }
+
+    fn unmaskable_at(&self, src: &str, a: &Action, shape: String) -> Unmaskable {
+        let line_start = src.as_bytes()[..a.span.start]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
+        let col = src
+            .get(line_start..a.span.start)
+            .map_or(0, |s| s.trim_start_matches(BOM).chars().count())
+            + 1;
+        let text = src.get(a.span.clone()).unwrap_or_default();
+        let shown: String = text.chars().take(60).collect();
+        let shown = if shown.len() < text.len() {
+            format!("{shown}...")
+        } else {
+            shown
+        };
+        Unmaskable {
+            line: a.line,
+            col,
+            action: shown.replace('\n', " "),
+            shape,
+        }
     }
 
     /// Restores the source from the masked text: the inverse of `mask`. Copies the source's
@@ -1518,6 +1717,144 @@ e: 5
             r.inline_action_in(x + 1..x + 1).map(|a| a.span.start),
             Some(x)
         );
+    }
+
+    /// Masks `src`, checks the invariants, and parses the masked text.
+    fn masks_to_yaml(src: &str) -> yaml_serde::Value {
+        let r = m(src);
+        assert_eq!(r.text.len(), src.len());
+        assert_eq!(r.unmask(src), src);
+        yaml(&r.text)
+    }
+
+    #[test]
+    fn inline_actions_inside_flow_sequences_mask_to_items() {
+        let a = "{{ .Values.a }}";
+        // Quoted (inside a longer string), unquoted bare items, first, last, adjacent.
+        let v = masks_to_yaml(&format!(
+            "args: [\"--a={{{{ .Values.x }}}}\", \"--b\", '--c={{{{ .Values.c }}}}', {a}]\n\
+             bare: [{a}, b, {a},{a}]\nquoted: [\"{a}\", '{a}']\n"
+        ));
+        assert_eq!(v["args"].as_sequence().map(Vec::len), Some(4));
+        assert_eq!(v["bare"].as_sequence().map(Vec::len), Some(4));
+        assert_eq!(v["bare"][0].as_str(), Some(ph(a).as_str()));
+        assert_eq!(v["quoted"][1].as_str(), Some(ph(a).as_str()));
+        // A long sequence over several lines, one item per line.
+        let items: Vec<String> = (0..40)
+            .map(|i| format!("    \"--flag{i}={{{{ .Values.f{i} }}}}\",\n"))
+            .collect();
+        let v = masks_to_yaml(&format!("args: [\n{}    last]\n", items.concat()));
+        assert_eq!(v["args"].as_sequence().map(Vec::len), Some(41));
+    }
+
+    #[test]
+    fn inline_actions_inside_flow_mappings_mask_to_keys_and_values() {
+        let v = masks_to_yaml(
+            "a: {a: {{ .Values.x }}}\nb: { {{ .Values.k }}: v, k2: \"{{ .Values.v }}\" }\n",
+        );
+        assert_eq!(v["a"]["a"].as_str(), Some(ph("{{ .Values.x }}").as_str()));
+        assert_eq!(v["b"][ph("{{ .Values.k }}").as_str()].as_str(), Some("v"));
+    }
+
+    #[test]
+    fn action_spanning_a_line_break_inside_a_flow_collection_masks() {
+        let v = masks_to_yaml(
+            "a: [x, {{ include \"y\" (dict\n      \"k\" 1) }}, z]\n\
+             b: {k: \"{{ include \"y\" (dict\n      \"k\" 1) }}\"}\n",
+        );
+        assert_eq!(v["a"].as_sequence().map(Vec::len), Some(3));
+        assert_eq!(v["a"][2].as_str(), Some("z"));
+        assert!(v["b"]["k"].is_string());
+    }
+
+    #[test]
+    fn action_glued_after_a_quoted_item_is_found_and_blanked() {
+        let src = "args: [\"--a\"{{ if .b }}, \"--b\"{{ end }}]\n";
+        let mut r = m(src);
+        // As placeholders the actions do not parse: they follow a closed node.
+        assert!(yaml_serde::from_str::<yaml_serde::Value>(&r.text).is_err());
+        let at = src.find("{{ if").unwrap();
+        assert_eq!(r.glued_action_at(at), Some(0));
+        assert_eq!(r.glued_action_at(at - 1), None, "not inside the action");
+        r.blank_action(0);
+        assert_eq!(r.glued_action_at(at), None, "already blanked");
+        let at = src.find("{{ end").unwrap();
+        assert_eq!(r.glued_action_at(at), Some(1));
+        r.blank_action(1);
+        assert_eq!(r.text.len(), src.len());
+        assert_eq!(r.unmask(src), src);
+        let v = yaml(&r.text);
+        assert_eq!(v["args"][1].as_str(), Some("--b"));
+        // After a closed collection too; an action after other text is not glued.
+        let src = "a: [[x]{{ if .b }}, [y]{{ end }}]\nb: [x{{ .c }}]\n";
+        let r = m(src);
+        assert_eq!(r.glued_action_at(src.find("{{ if").unwrap()), Some(0));
+        assert_eq!(r.glued_action_at(src.find("{{ .c").unwrap()), None);
+    }
+
+    #[test]
+    fn unmaskable_shapes_are_explained_with_the_action_line() {
+        // `{{{`: Go reads `{{` then a stray `{`.
+        let src = "a: 1\nb: {{{ .Values.k }}: 1}\n";
+        let r = m(src);
+        let err = yaml_serde::from_str::<yaml_serde::Value>(&r.text).unwrap_err();
+        let off = src.find(": 1}").unwrap();
+        let u = r.explain_unmaskable(src, off, None).unwrap();
+        assert_eq!((u.line, u.col), (2, 4), "{err}");
+        assert_eq!(u.action, "{{{ .Values.k }}");
+        assert!(u.shape.contains("`{ {{`"), "{}", u.shape);
+        // Inside a flow mapping, printing syntax.
+        let src = "a: {x: 1,\n  b: {{ .Values.b }}\n    c: 2}\n";
+        let r = m(src);
+        let off = src.find("c: 2").unwrap();
+        let u = r.explain_unmaskable(src, off, Some(3)).unwrap();
+        assert_eq!((u.line, u.col), (2, 6));
+        assert!(
+            u.shape.contains("flow mapping `{...}` (opened at line 1)"),
+            "{}",
+            u.shape
+        );
+        // A control action mid-line whose branches share the line.
+        let src = "{{ if .a -}} x: {{- else -}} y: {{- end }}\n  k: v\n";
+        let r = m(src);
+        let u = r
+            .explain_unmaskable(src, src.find("y:").unwrap() + 1, None)
+            .unwrap();
+        assert_eq!(u.action, "{{- else -}}");
+        assert!(
+            u.shape.contains("control action") && u.shape.contains("trim"),
+            "{}",
+            u.shape
+        );
+        // A whole-line action between the lines of an unquoted flow item.
+        let src = "a: [ --x=1\n  {{- if .x }}\n  y\n  {{- end }}\n  ]\n";
+        let r = m(src);
+        let u = r
+            .explain_unmaskable(src, src.find("y\n").unwrap(), Some(3))
+            .unwrap();
+        assert_eq!((u.line, u.col, u.action.as_str()), (2, 3, "{{- if .x }}"));
+        assert!(
+            u.shape.contains("line of its own inside a flow sequence"),
+            "{}",
+            u.shape
+        );
+        // No action near the error: nothing to blame.
+        let src = "{{- if .a }}\na: 1\n{{- end }}\nb: [1\n";
+        let r = m(src);
+        assert_eq!(r.explain_unmaskable(src, src.len() - 1, None), None);
+    }
+
+    #[test]
+    fn byte_order_mark_is_kept_and_not_text_of_line_one() {
+        let src = "\u{feff}{{- if .a }}\nk: {{ .v }}\n{{- end }}\n";
+        let r = m(src);
+        assert!(r.text.starts_with("\u{feff}#~~"), "{:?}", r.text);
+        assert!(r.actions[0].whole_line);
+        assert_eq!(&src[r.actions[1].span.clone()], "{{ .v }}");
+        assert_eq!(r.actions[1].line, 2);
+        assert_eq!(r.unmask(src), src);
+        let e = mask("\u{feff}a: {{ .x").unwrap_err();
+        assert_eq!((e.line, e.col), (1, 4));
     }
 
     #[test]

@@ -1,11 +1,20 @@
 //! The span tree of one YAML document: every node with the byte range it came from, built in
 //! the same pass as the document's JSON model (so the two can never disagree).
+//!
+//! The model copies an anchored value at each alias, so aliases of aliases grow it
+//! exponentially (a 2 KB "billion laughs" file expands to billions of nodes). Like go-yaml
+//! (what Helm and the Kubernetes libraries use), the builder counts what alias expansion adds
+//! and refuses past a budget ([`MAX_ALIAS_NODES`], [`MAX_ALIAS_BYTES`]) before copying: every
+//! node knows its expanded size, so the count is O(1) per event. The builder also keeps a
+//! copy of each anchored value; anchors nested in anchored collections would multiply those
+//! copies by the nesting depth, so their copies are charged to the same budget (a top-level
+//! `&defaults` block costs nothing).
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
-use super::events::{Event, EventKind, ScalarStyle};
+use super::events::{Event, EventKind, MAX_DEPTH, ScalarStyle};
 
 pub type NodeId = usize;
 
@@ -64,20 +73,58 @@ pub struct Tree {
     pub root: NodeId,
 }
 
+/// Most model nodes that alias expansion (and the kept copies of nested anchors) may add to
+/// one file, summed over its documents.
+/// The most in the shared corpus is about 1 400 (a chart's values schema that reuses
+/// definitions); 100 000 leaves 70x headroom and bounds the copies to some 10 MB. go-yaml
+/// allows up to ~400 000 alias-driven decodes, as a ratio of the document.
+pub const MAX_ALIAS_NODES: u64 = 100_000;
+
+/// Most scalar and key text that alias expansion may copy into one file's model: one long
+/// anchored string aliased many times costs memory, not nodes. The corpus maximum is about
+/// 70 KB.
+pub const MAX_ALIAS_BYTES: u64 = 16 << 20;
+
+/// The expanded size of a value: its nodes and the bytes of its scalars and keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Weight {
+    pub nodes: u64,
+    pub bytes: u64,
+}
+
+impl Weight {
+    fn add(&mut self, other: Weight) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
+/// A load failure inside the event stream: the byte offset it is about, and why.
+pub(super) type BuildError = (usize, String);
+
 pub(super) struct Builder<'a> {
     events: &'a [Event],
     pos: usize,
     src: &'a str,
     dialect: Dialect,
     nodes: Vec<Node>,
-    anchors: HashMap<String, Value>,
+    anchors: HashMap<String, (Value, Weight)>,
     depth: usize,
+    /// What alias expansion has added so far, in this and earlier documents of the file.
+    expanded: Weight,
+    /// Anchored collections open around the current event.
+    open_anchored: usize,
 }
 
-const MAX_DEPTH: usize = 256;
-
 impl<'a> Builder<'a> {
-    pub(super) fn new(events: &'a [Event], pos: usize, src: &'a str, dialect: Dialect) -> Self {
+    /// `expanded`: what aliases already added in the file's earlier documents.
+    pub(super) fn new(
+        events: &'a [Event],
+        pos: usize,
+        src: &'a str,
+        dialect: Dialect,
+        expanded: Weight,
+    ) -> Self {
         Builder {
             events,
             pos,
@@ -86,6 +133,8 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             anchors: HashMap::new(),
             depth: 0,
+            expanded,
+            open_anchored: 0,
         }
     }
 
@@ -93,11 +142,16 @@ impl<'a> Builder<'a> {
         self.pos
     }
 
+    /// What alias expansion has added to the file so far.
+    pub(super) fn expanded(&self) -> Weight {
+        self.expanded
+    }
+
     /// Builds the node starting at the current event; returns the tree and the model.
-    pub(super) fn build_document(&mut self) -> Result<(Tree, Value), String> {
+    pub(super) fn build_document(&mut self) -> Result<(Tree, Value), BuildError> {
         self.nodes.clear();
         self.anchors.clear();
-        let (root, value) = self.node()?;
+        let (root, value, _) = self.node()?;
         Ok((
             Tree {
                 nodes: std::mem::take(&mut self.nodes),
@@ -107,13 +161,50 @@ impl<'a> Builder<'a> {
         ))
     }
 
-    fn next(&mut self) -> Result<&'a Event, String> {
+    fn next(&mut self) -> Result<&'a Event, BuildError> {
         let ev = self
             .events
             .get(self.pos)
-            .ok_or("unexpected end of events")?;
+            .ok_or((self.src.len(), "unexpected end of events".to_string()))?;
         self.pos += 1;
         Ok(ev)
+    }
+
+    /// Charges a copy of weight `w` to the file's budget: the expansion of alias `*name`, or
+    /// the kept copy of anchor `&name` ([`Builder::keep_anchor`]).
+    fn charge(&mut self, what: &str, w: Weight, at: usize) -> Result<(), BuildError> {
+        let mut total = self.expanded;
+        total.add(w);
+        if total.nodes > MAX_ALIAS_NODES || total.bytes > MAX_ALIAS_BYTES {
+            return Err((
+                at,
+                format!(
+                    "aliases expand to more than {MAX_ALIAS_NODES} nodes or {} MiB of text \
+                     (at {what}): refusing what looks like an alias bomb (\"billion laughs\"); \
+                     if the file is genuine, write the repeated parts out instead of aliasing them",
+                    MAX_ALIAS_BYTES >> 20
+                ),
+            ));
+        }
+        self.expanded = total;
+        Ok(())
+    }
+
+    /// Keeps a copy of an anchored value for its aliases. Free for an anchor outside other
+    /// anchored collections (those copies are disjoint: at most the file once); charged inside
+    /// one, where each level of nesting would copy the same nodes again.
+    fn keep_anchor(
+        &mut self,
+        name: &str,
+        value: &Value,
+        w: Weight,
+        at: usize,
+    ) -> Result<(), BuildError> {
+        if self.open_anchored > 0 {
+            self.charge(&format!("&{name}"), w, at)?;
+        }
+        self.anchors.insert(name.to_string(), (value.clone(), w));
+        Ok(())
     }
 
     fn push(&mut self, node: Node) -> NodeId {
@@ -121,12 +212,18 @@ impl<'a> Builder<'a> {
         self.nodes.len() - 1
     }
 
-    fn node(&mut self) -> Result<(NodeId, Value), String> {
+    /// The node at the current event: its id, its model value and its expanded weight.
+    fn node(&mut self) -> Result<(NodeId, Value, Weight), BuildError> {
+        let ev = self.next()?;
+        // The event stream already stops past MAX_DEPTH (events.rs); this keeps the recursion
+        // bounded whatever the events.
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH} levels"));
+            return Err((
+                ev.start,
+                format!("collections nested more than {MAX_DEPTH} levels deep"),
+            ));
         }
-        let ev = self.next()?;
         let out = match &ev.kind {
             EventKind::Scalar {
                 value,
@@ -141,8 +238,12 @@ impl<'a> Builder<'a> {
                     ev.end
                 };
                 let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
+                let weight = Weight {
+                    nodes: 1,
+                    bytes: value.len() as u64,
+                };
                 if let Some(a) = anchor {
-                    self.anchors.insert(a.clone(), resolved.clone());
+                    self.keep_anchor(a, &resolved, weight, ev.start)?;
                 }
                 let id = self.push(Node {
                     kind: NodeKind::Scalar { style: *style },
@@ -151,14 +252,20 @@ impl<'a> Builder<'a> {
                     special,
                     duplicate_keys: false,
                 });
-                (id, resolved)
+                (id, resolved, weight)
             }
             EventKind::Alias { name } => {
+                let weight = match self.anchors.get(name) {
+                    Some((_, w)) => *w,
+                    None => return Err((ev.start, format!("unknown anchor *{name}"))),
+                };
+                // Charged before the copy: a refused alias costs nothing.
+                self.charge(&format!("*{name}"), weight, ev.start)?;
                 let value = self
                     .anchors
                     .get(name)
-                    .cloned()
-                    .ok_or_else(|| format!("unknown anchor *{name}"))?;
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or(Value::Null);
                 let id = self.push(Node {
                     kind: NodeKind::Alias,
                     start: ev.start,
@@ -166,7 +273,7 @@ impl<'a> Builder<'a> {
                     special: Some("an alias (*)"),
                     duplicate_keys: false,
                 });
-                (id, value)
+                (id, value, weight)
             }
             EventKind::SequenceStart { flow, tag, anchor } => {
                 let id = self.push(Node {
@@ -179,9 +286,13 @@ impl<'a> Builder<'a> {
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:seq", anchor.is_some()),
                     duplicate_keys: false,
                 });
+                if anchor.is_some() {
+                    self.open_anchored += 1;
+                }
                 let mut items = Vec::new();
                 let mut values = Vec::new();
                 let mut end = ev.end;
+                let mut weight = Weight { nodes: 1, bytes: 0 };
                 loop {
                     if let Some(e) = self.events.get(self.pos)
                         && e.kind == EventKind::SequenceEnd
@@ -192,19 +303,21 @@ impl<'a> Builder<'a> {
                         }
                         break;
                     }
-                    let (child, v) = self.node()?;
+                    let (child, v, w) = self.node()?;
                     end = end.max(self.nodes[child].end);
                     items.push(child);
                     values.push(v);
+                    weight.add(w);
                 }
                 let node = &mut self.nodes[id];
                 node.kind = NodeKind::Sequence { flow: *flow, items };
                 node.end = end;
                 let value = Value::Array(values);
                 if let Some(a) = anchor {
-                    self.anchors.insert(a.clone(), value.clone());
+                    self.open_anchored -= 1;
+                    self.keep_anchor(a, &value, weight, ev.start)?;
                 }
-                (id, value)
+                (id, value, weight)
             }
             EventKind::MappingStart { flow, tag, anchor } => {
                 let id = self.push(Node {
@@ -217,10 +330,14 @@ impl<'a> Builder<'a> {
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:map", anchor.is_some()),
                     duplicate_keys: false,
                 });
+                if anchor.is_some() {
+                    self.open_anchored += 1;
+                }
                 let mut entries = Vec::new();
                 let mut map = Map::new();
                 let mut end = ev.end;
                 let mut duplicate = false;
+                let mut weight = Weight { nodes: 1, bytes: 0 };
                 loop {
                     if let Some(e) = self.events.get(self.pos)
                         && e.kind == EventKind::MappingEnd
@@ -234,10 +351,17 @@ impl<'a> Builder<'a> {
                     let key_ev = self.next()?;
                     let key = match &key_ev.kind {
                         EventKind::Scalar { value, .. } => value.clone(),
-                        _ => return Err("a mapping key that is not a scalar".to_string()),
+                        _ => {
+                            return Err((
+                                key_ev.start,
+                                "a mapping key that is not a scalar".to_string(),
+                            ));
+                        }
                     };
                     let key_span = (key_ev.start, key_ev.end);
-                    let (child, v) = self.node()?;
+                    let (child, v, w) = self.node()?;
+                    weight.add(w);
+                    weight.bytes = weight.bytes.saturating_add(key.len() as u64);
                     end = end.max(self.nodes[child].end).max(key_ev.end);
                     duplicate |= map.insert(key.clone(), v).is_some();
                     entries.push(Entry {
@@ -255,11 +379,12 @@ impl<'a> Builder<'a> {
                 node.duplicate_keys = duplicate;
                 let value = Value::Object(map);
                 if let Some(a) = anchor {
-                    self.anchors.insert(a.clone(), value.clone());
+                    self.open_anchored -= 1;
+                    self.keep_anchor(a, &value, weight, ev.start)?;
                 }
-                (id, value)
+                (id, value, weight)
             }
-            other => return Err(format!("unexpected event {other:?}")),
+            other => return Err((ev.start, format!("unexpected event {other:?}"))),
         };
         self.depth -= 1;
         Ok(out)
