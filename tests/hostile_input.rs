@@ -317,3 +317,12 @@ fn unmaskable_template_shapes_are_refused_naming_file_line_and_shape() {
         assert!(run.stderr.contains(want), "{template}:\n{}", run.stderr);
     }
 }
+
+#[test]
+fn a_file_holding_only_a_byte_order_mark_gets_the_new_key_on_its_first_line() {
+    let recipe = "recipe \"r\" {\n    file \"app.yaml\" { set \"/replicas\" 2; }\n}\n";
+    let repo = Repo::new(&[("app.yaml", BOM), ("recipes/r.kdl", recipe)]);
+    let run = run_bounded(&repo, &["apply", "--in-place"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(repo.read("app.yaml"), format!("{BOM}replicas: 2\n"));
+}

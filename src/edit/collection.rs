@@ -91,7 +91,7 @@ impl Editor<'_> {
             t.ends_with(['|', '>']) || t.ends_with("|-") || t.ends_with(">-")
         });
         let text = if at >= self.doc.text.len()
-            && !self.doc.text.is_empty()
+            && super::has_content(&self.doc.text)
             && !self.doc.text.ends_with('\n')
         {
             // A clip/keep block scalar ending the file gains no final line break from the

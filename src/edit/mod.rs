@@ -145,11 +145,17 @@ pub fn apply_splices(text: &str, splices: &[Splice]) -> String {
     out
 }
 
+/// Whether a file has any text besides a UTF-8 byte-order mark: one holding only a BOM is
+/// empty, and its first line is the new text's first line.
+fn has_content(text: &str) -> bool {
+    !text.trim_start_matches('\u{feff}').is_empty()
+}
+
 fn new_document_splice(doc: &Document, new: &Value, ops: &[PlannedOp]) -> Splice {
     let nl = doc.newline();
     let lines = lines_for_new_value(new, ops, Style::default());
     let mut text = String::new();
-    if !doc.text.is_empty() && !doc.text.ends_with('\n') {
+    if has_content(&doc.text) && !doc.text.ends_with('\n') {
         text.push_str(nl);
     }
     text.push_str(&lines.join(nl));
