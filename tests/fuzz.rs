@@ -990,14 +990,15 @@ fn mutations_change_text_where_asked() {
 }
 
 /// Replays inputs through every stage, timed: the committed ones in `tests/fuzz-inputs/`
-/// (`<name>.<kind>.txt`, kind `template`, `values` or `yaml`), and a file saved by a failing
-/// run when `PATCHER_FUZZ_REPLAY` names it (its kind taken as a template).
+/// (`<name>.<kind>.txt`, kind `template`, `values` or `yaml`: hostile shapes, and inputs that
+/// failed once), and a file saved by a failing run when `PATCHER_FUZZ_REPLAY` names it.
 #[test]
 fn saved_inputs_replay_within_the_bound() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs");
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
+    assert!(!inputs.is_empty(), "no inputs in {}", dir.display());
     inputs.extend(std::env::var_os("PATCHER_FUZZ_REPLAY").map(PathBuf::from));
     inputs.sort();
     for path in inputs {
