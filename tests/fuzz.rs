@@ -7,17 +7,20 @@
 //!   `target/fuzz-failures/`;
 //! - masking keeps the length, every line break and every byte outside the actions and
 //!   hidden lines, and unmasking gives the source back;
-//! - every edit that the editor and its verifier accept is re-checked independently: for YAML
-//!   without templates, yaml_serde's reading of the new text equals its reading of the old
-//!   text with the planned patch applied.
+//! - wherever yaml_serde reads a text (YAML 1.2, no templates), patcher's model of it is the
+//!   same;
+//! - every edit (one to three ops, with values that need quoting or block style) that the
+//!   editor and its verifier accept is re-checked independently: for YAML without templates,
+//!   yaml_serde's reading of the new text equals its reading of the old text with the planned
+//!   patch applied.
 //!
 //! `PATCHER_FUZZ_CASES` sets the cases per property (default 256: the suite stays well under
 //! a minute in a debug build on 2 cores); a long run is e.g.
 //! `PATCHER_FUZZ_CASES=20000 cargo test --release --test fuzz -- --nocapture`.
 //! `PATCHER_FUZZ_TIMEOUT_MS` changes the bound (default 1000); `PATCHER_FUZZ_VERBOSE=1`
 //! prints every input the loader refuses, with the reason. proptest saves failing seeds
-//! in `tests/fuzz.proptest-regressions` (replayed first on every run); inputs that were found
-//! this way are also kept as explicit tests at the end of this file.
+//! in `tests/fuzz.proptest-regressions` (replayed first on every run); inputs worth keeping
+//! go in `tests/fuzz-inputs/`, replayed by `saved_inputs_replay_within_the_bound`.
 //!
 //! Known limits, left out of the generators until the `src/doc/` work on them lands (issue 8):
 //! deep nesting and alias bombs (the loader has no depth or alias-expansion cap yet; both
@@ -815,7 +818,6 @@ proptest! {
             prop_assert!(r.is_ok(), "{}: {:?}", r.unwrap_err(), input);
         }
     }
-
 }
 
 /// Runs `cases` through [`all_stages`] like `proptest!` does (shrinking, saved seeds), and
