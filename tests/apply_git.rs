@@ -1,11 +1,11 @@
 //! `patcher apply` in branch mode, end to end: real git repositories in temp dirs with a bare
 //! `origin`, and a real HTTP server on 127.0.0.1 standing in for the GitHub API (it records
-//! every request, so the tests assert the exact calls). Every test prints SKIPPED loudly when
-//! the `git` command it needs to build fixtures is missing.
+//! every request, so the tests assert the exact calls). Without the `git` command (the fixtures
+//! use it) every test is ignored with the reason `needs git` (see build.rs).
 
 mod git_support;
 
-use git_support::{FakeGitHub, Fixture, RECIPE, skip_without_git, snapshot};
+use git_support::{FakeGitHub, Fixture, RECIPE, require_git, snapshot};
 
 const TOKEN: &str = "ghp_goodtoken0123456789abcdef";
 const BRANCH: &str = "patcher/app-retries";
@@ -25,10 +25,9 @@ fn show_file(f: &Fixture, rev: &str, path: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn first_run_makes_one_commit_on_the_patcher_branch_pushes_it_and_opens_one_pr() {
-    if skip_without_git("first_run") {
-        return;
-    }
+    require_git("first_run");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     let main = f.rev("main");
@@ -125,10 +124,9 @@ fn first_run_makes_one_commit_on_the_patcher_branch_pushes_it_and_opens_one_pr()
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn rerun_with_nothing_changed_is_up_to_date_and_only_looks() {
-    if skip_without_git("rerun_no_change") {
-        return;
-    }
+    require_git("rerun_no_change");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     let first = f.patcher(&["apply", "--push", "--pr"], &gh.env(TOKEN));
@@ -160,10 +158,9 @@ fn rerun_with_nothing_changed_is_up_to_date_and_only_looks() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn rerun_after_the_base_moved_rebuilds_patchers_commit_on_the_new_base() {
-    if skip_without_git("rerun_base_moved") {
-        return;
-    }
+    require_git("rerun_base_moved");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     assert_eq!(
@@ -196,10 +193,9 @@ fn rerun_after_the_base_moved_rebuilds_patchers_commit_on_the_new_base() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn rerun_after_the_recipes_changed_replaces_the_commit_and_updates_the_one_pr() {
-    if skip_without_git("rerun_recipes_changed") {
-        return;
-    }
+    require_git("rerun_recipes_changed");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     assert_eq!(
@@ -248,10 +244,9 @@ fn rerun_after_the_recipes_changed_replaces_the_commit_and_updates_the_one_pr() 
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn exact_api_calls_are_one_create_then_updates_only_when_something_changed() {
-    if skip_without_git("exact_api_calls") {
-        return;
-    }
+    require_git("exact_api_calls");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     let env = gh.env(TOKEN);
@@ -296,10 +291,9 @@ fn exact_api_calls_are_one_create_then_updates_only_when_something_changed() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_closed_pr_is_not_reopened_or_duplicated() {
-    if skip_without_git("closed_pr") {
-        return;
-    }
+    require_git("closed_pr");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     assert_eq!(
@@ -320,10 +314,9 @@ fn a_closed_pr_is_not_reopened_or_duplicated() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_human_commit_on_the_branch_is_never_rewritten() {
-    if skip_without_git("human_commit") {
-        return;
-    }
+    require_git("human_commit");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     assert_eq!(
@@ -382,10 +375,9 @@ fn a_human_commit_on_the_branch_is_never_rewritten() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_human_commit_the_recipes_cannot_build_on_stops_the_run_naming_it() {
-    if skip_without_git("human_commit_breaks") {
-        return;
-    }
+    require_git("human_commit_breaks");
     let f = Fixture::new();
     assert_eq!(f.patcher(&["apply", "--push"], &[]).code, 0);
     let other = f.clone_origin("other");
@@ -408,10 +400,9 @@ fn a_human_commit_the_recipes_cannot_build_on_stops_the_run_naming_it() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_concurrent_push_is_rejected_by_the_lease_and_nothing_is_overwritten() {
-    if skip_without_git("concurrent_push") {
-        return;
-    }
+    require_git("concurrent_push");
     let f = Fixture::new();
     // patcher reads the branch state through a mirror that lags behind origin (fetch url), and
     // pushes to origin (push url) — exactly the window in which someone else pushes.
@@ -454,10 +445,9 @@ fn a_concurrent_push_is_rejected_by_the_lease_and_nothing_is_overwritten() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn the_lease_is_checked_against_the_remote_at_push_time() {
-    if skip_without_git("lease_library") {
-        return;
-    }
+    require_git("lease_library");
     let f = Fixture::new();
     assert_eq!(f.patcher(&["apply", "--push"], &[]).code, 0);
     let seen = f.origin_rev(BRANCH).unwrap_or_default();
@@ -493,10 +483,9 @@ fn the_lease_is_checked_against_the_remote_at_push_time() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_dirty_working_tree_is_left_byte_for_byte_as_it_was() {
-    if skip_without_git("dirty_tree") {
-        return;
-    }
+    require_git("dirty_tree");
     let f = Fixture::new();
     // Unstaged edit of the very file the recipe changes, a staged edit, an untracked file.
     f.write(
@@ -546,10 +535,9 @@ fn a_dirty_working_tree_is_left_byte_for_byte_as_it_was() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_stale_saved_plan_is_refused_naming_the_file() {
-    if skip_without_git("stale_plan") {
-        return;
-    }
+    require_git("stale_plan");
     let f = Fixture::new();
     let plan = f.tmp.path().join("plan.json");
     let plan_s = plan.display().to_string();
@@ -623,10 +611,9 @@ fn a_stale_saved_plan_is_refused_naming_the_file() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_bad_token_gets_a_clear_401_and_is_never_printed() {
-    if skip_without_git("bad_token") {
-        return;
-    }
+    require_git("bad_token");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     let bad = "ghp_WRONGwrongWRONG0123456789";
@@ -652,10 +639,9 @@ fn a_bad_token_gets_a_clear_401_and_is_never_printed() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn api_500_is_retried_a_bounded_number_of_times_then_reported() {
-    if skip_without_git("api_500") {
-        return;
-    }
+    require_git("api_500");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     gh.fail_next(500, usize::MAX);
@@ -696,10 +682,9 @@ fn api_500_is_retried_a_bounded_number_of_times_then_reported() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_secondary_rate_limit_is_waited_out_and_a_404_is_explained() {
-    if skip_without_git("rate_limit_404") {
-        return;
-    }
+    require_git("rate_limit_404");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     gh.fail_next(403, 1);
@@ -728,10 +713,9 @@ fn a_secondary_rate_limit_is_waited_out_and_a_404_is_explained() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn nothing_to_do_creates_no_branch_and_no_pr() {
-    if skip_without_git("nothing_to_do") {
-        return;
-    }
+    require_git("nothing_to_do");
     let f = Fixture::new();
     f.write(
         "config/app.yaml",
@@ -751,10 +735,9 @@ fn nothing_to_do_creates_no_branch_and_no_pr() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn dry_run_says_what_it_would_do_and_writes_nothing() {
-    if skip_without_git("dry_run") {
-        return;
-    }
+    require_git("dry_run");
     let f = Fixture::new();
     let gh = FakeGitHub::start(TOKEN);
     let before = snapshot(&f.work());
@@ -784,10 +767,9 @@ fn dry_run_says_what_it_would_do_and_writes_nothing() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn unsafe_starting_points_are_refused() {
-    if skip_without_git("refusals") {
-        return;
-    }
+    require_git("refusals");
     let f = Fixture::new();
     // usage errors are errors (exit 1, never plan's 2)
     let run = f.patcher(&["apply", "--pr"], &[]);
@@ -870,10 +852,9 @@ fn unsafe_starting_points_are_refused() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn a_subdirectory_root_commits_under_its_prefix() {
-    if skip_without_git("subdir_root") {
-        return;
-    }
+    require_git("subdir_root");
     let f = Fixture::new();
     f.write("svc/config/app.yaml", git_support::APP_YAML);
     f.write("svc/recipes/app.kdl", RECIPE);

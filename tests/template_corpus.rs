@@ -4,6 +4,8 @@
 //!
 //! Run with `cargo test --test template_corpus -- --nocapture` to see the figures.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use patcher::doc::template::mask;
@@ -69,16 +71,12 @@ fn duplicate_key(text: &str) -> Option<(usize, String)> {
 }
 
 #[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
 fn corpus_templates_mask_unmask_and_parse() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    let charts = root.join("charts");
-    if !charts.is_dir() {
-        eprintln!(
-            "\n*** SKIPPED: ../shared/corpus not found ({}) ***\n",
-            root.display()
-        );
-        return;
-    }
+    let charts = common::corpus().join("charts");
     let files = templates(&charts);
     assert!(!files.is_empty(), "no templates under {}", charts.display());
 

