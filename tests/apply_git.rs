@@ -868,10 +868,9 @@ fn a_subdirectory_root_commits_under_its_prefix() {
 }
 
 #[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
 fn keep_going_commits_the_files_that_verified_and_the_pr_lists_the_refused_ones() {
-    if skip_without_git("keep_going_branch") {
-        return;
-    }
+    require_git("keep_going_branch");
     let f = Fixture::new();
     f.write("config/broken.yaml", "retries: [unclosed\n");
     f.write(

@@ -24,11 +24,9 @@ use serde_json::Value;
 
 const RELEASE: &str = "rel";
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PATCHER_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    dir.join("corpus").is_dir().then_some(dir)
+/// Where build.rs found `shared/` (PATCHER_SHARED_DIR, or beside the checkout).
+fn shared_dir() -> PathBuf {
+    PathBuf::from(env!("PATCHER_SHARED_DIR"))
 }
 
 fn patcher(args: &[&str], root: &Path) -> Output {
@@ -348,14 +346,17 @@ fn compare_chart(helm: &Path, before_root: &Path, after_root: &Path, chart: &str
 }
 
 #[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
+#[cfg_attr(
+    all(has_corpus, not(has_helm_shim)),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
 fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
     let start = Instant::now();
-    let Some(shared) = shared_dir() else {
-        eprintln!(
-            "\n!!! SKIPPED corpus keep-going test: ../shared/corpus not found (clone this repository beside `shared/`, or set PATCHER_SHARED_DIR) !!!\n"
-        );
-        return;
-    };
+    let shared = shared_dir();
     let tmp = tempfile::tempdir().expect("tempdir");
     let (before, after) = (tmp.path().join("before"), tmp.path().join("after"));
     common::copy_dir(&shared.join("corpus"), &before);
@@ -509,30 +510,26 @@ fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
         .filter_map(|p| p.split('/').nth(1))
         .collect();
     let render_start = Instant::now();
-    let mut outcomes = Vec::new();
-    match shim(&shared) {
-        Err(why) => eprintln!(
-            "\n!!! SKIPPED render comparison of {} charts: helm shim unavailable ({why}) !!!\n",
-            charts.len()
-        ),
-        Ok(helm) => {
-            // Two workers: a render is one single-threaded engine run of 0.5-4 s.
-            let (next, results) = (AtomicUsize::new(0), Mutex::new(Vec::new()));
-            let list: Vec<&str> = charts.iter().copied().collect();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    s.spawn(|| {
-                        while let Some(chart) = list.get(next.fetch_add(1, Ordering::SeqCst)) {
-                            let rel = format!("charts/{chart}");
-                            let o = compare_chart(&helm, &before, &after, &rel);
-                            results.lock().expect("lock").push(o);
-                        }
-                    });
+    let helm = shim(&shared).unwrap_or_else(|why| {
+        panic!(
+            "build.rs found the helm shim, but it cannot be used now ({why}); `touch build.rs` to re-probe"
+        )
+    });
+    // Two workers: a render is one single-threaded engine run of 0.5-4 s.
+    let (next, results) = (AtomicUsize::new(0), Mutex::new(Vec::new()));
+    let list: Vec<&str> = charts.iter().copied().collect();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                while let Some(chart) = list.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let rel = format!("charts/{chart}");
+                    let o = compare_chart(&helm, &before, &after, &rel);
+                    results.lock().expect("lock").push(o);
                 }
             });
-            outcomes = results.into_inner().expect("lock");
         }
-    }
+    });
+    let outcomes = results.into_inner().expect("lock");
 
     // Figures.
     eprintln!(

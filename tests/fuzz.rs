@@ -22,11 +22,8 @@
 //! in `tests/fuzz.proptest-regressions` (replayed first on every run); inputs worth keeping
 //! go in `tests/fuzz-inputs/`, replayed by `saved_inputs_replay_within_the_bound`.
 //!
-//! Known limits, left out of the generators until the `src/doc/` work on them lands (issue 8):
-//! deep nesting and alias bombs (the loader has no depth or alias-expansion cap yet; both
-//! run for more than 10 s), so the soups are short (at most 48 pieces) and anchors are rare.
-//! One input of each shape waits in `tests/fuzz-inputs/pending/` (its README says how to
-//! turn them on).
+//! Deep nesting and alias bombs are bounded by the loader (a streaming depth limit, an alias
+//! expansion cap); one input of each shape is in `tests/fuzz-inputs/` and replayed every run.
 
 mod common;
 
@@ -151,8 +148,7 @@ fn bounded_by<T: Send + 'static>(
 
 // ---------------------------------------------------------------- generators
 
-/// Text assembled from `pieces` and a few arbitrary characters, at most 48 parts (see the
-/// module doc on nesting depth).
+/// Text assembled from `pieces` and a few arbitrary characters, at most 160 parts.
 fn soup(pieces: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop::collection::vec(
         prop_oneof![
@@ -160,7 +156,7 @@ fn soup(pieces: &'static [&'static str]) -> impl Strategy<Value = String> {
             1 => any::<char>().prop_map(|c| c.to_string()),
             1 => "[ -~]{1,8}",
         ],
-        0..48,
+        0..160,
     )
     .prop_map(|v| v.concat())
 }
@@ -721,6 +717,7 @@ fn load_and_edit(
             recipe: Arc::from("fuzz"),
             origin: origin.clone(),
             snippet: None,
+            placement: None,
         })
         .collect();
     let ops = vec![(index, planned)];
@@ -1053,7 +1050,6 @@ fn mutations_change_text_where_asked() {
 #[test]
 fn saved_inputs_replay_within_the_bound() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-inputs");
-    // Files only: `pending/` holds known failures waiting for their fix (see its README).
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| {
             d.flatten()
