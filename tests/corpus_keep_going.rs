@@ -13,7 +13,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,11 +23,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 const RELEASE: &str = "rel";
-
-/// Where build.rs found `shared/` (PATCHER_SHARED_DIR, or beside the checkout).
-fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("PATCHER_SHARED_DIR"))
-}
 
 fn patcher(args: &[&str], root: &Path) -> Output {
     Command::new(common::bin())
@@ -111,23 +106,6 @@ fn file_ops(file: &Value) -> Vec<(usize, json_patch::Patch)> {
 }
 
 /// The helm shim, after a successful `setup`; `Err(reason)` when it cannot be used.
-fn shim(shared: &Path) -> Result<PathBuf, String> {
-    let dir = shared.join("tools/helm");
-    let helm = dir.join("helm");
-    if !helm.is_file() {
-        return Err(format!("helm shim not found at {}", helm.display()));
-    }
-    let out = Command::new(dir.join("setup"))
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", dir.join("setup").display()))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().rev().find(|l| !l.trim().is_empty());
-        return Err(format!("setup failed: {}", why.unwrap_or("no message")));
-    }
-    Ok(helm)
-}
-
 /// Rendered manifests keyed by `kind namespace/name` (a repeated key gets `#2`, `#3`…).
 type Manifests = BTreeMap<String, Value>;
 
@@ -356,7 +334,7 @@ fn compare_chart(helm: &Path, before_root: &Path, after_root: &Path, chart: &str
 )]
 fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
     let start = Instant::now();
-    let shared = shared_dir();
+    let shared = common::shared();
     let tmp = tempfile::tempdir().expect("tempdir");
     let (before, after) = (tmp.path().join("before"), tmp.path().join("after"));
     common::copy_dir(&shared.join("corpus"), &before);
@@ -510,11 +488,7 @@ fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
         .filter_map(|p| p.split('/').nth(1))
         .collect();
     let render_start = Instant::now();
-    let helm = shim(&shared).unwrap_or_else(|why| {
-        panic!(
-            "build.rs found the helm shim, but it cannot be used now ({why}); `touch build.rs` to re-probe"
-        )
-    });
+    let helm = common::helm_shim();
     // Two workers: a render is one single-threaded engine run of 0.5-4 s.
     let (next, results) = (AtomicUsize::new(0), Mutex::new(Vec::new()));
     let list: Vec<&str> = charts.iter().copied().collect();
@@ -523,7 +497,7 @@ fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
             s.spawn(|| {
                 while let Some(chart) = list.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let rel = format!("charts/{chart}");
-                    let o = compare_chart(&helm, &before, &after, &rel);
+                    let o = compare_chart(helm, &before, &after, &rel);
                     results.lock().expect("lock").push(o);
                 }
             });

@@ -10,51 +10,15 @@
 //! with the reason (build.rs probes for it). If build.rs found it but `setup` fails now, the
 //! tests fail with setup's message.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 const RELEASE: &str = "threads";
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The helm shim, after a successful `setup`; `Err(reason)` when it cannot be used.
-fn shim() -> Result<&'static Path, &'static str> {
-    static SHIM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let found = SHIM.get_or_init(|| {
-        let dir = PathBuf::from(env!("PATCHER_SHARED_DIR")).join("tools/helm");
-        let helm = dir.join("helm");
-        if !helm.is_file() {
-            return Err(format!("helm shim not found at {}", helm.display()));
-        }
-        let out = Command::new(dir.join("setup"))
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", dir.join("setup").display()))?;
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr);
-            let why = why
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no message");
-            return Err(format!("helm shim setup failed ({}): {why}", out.status));
-        }
-        Ok(helm)
-    });
-    found.as_deref().map_err(|e| e.as_str())
-}
-
-macro_rules! helm_or_fail {
-    ($test:expr) => {
-        shim().unwrap_or_else(|reason| {
-            panic!(
-                "{}: build.rs found the helm shim, but it cannot be used now ({reason}); `touch build.rs` to re-probe",
-                $test
-            )
-        })
-    };
 }
 
 /// Runs the shim; panics with its output unless it exits 0.
@@ -149,7 +113,7 @@ fn render(shim: &Path, chart: &Path, values: Option<&Path>) -> Vec<Manifest> {
     ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
 )]
 fn sample_chart_lints() {
-    let shim = helm_or_fail!("sample_chart_lints");
+    let shim = common::helm_shim();
     let chart = repo_root().join("chart");
     let ci = chart.join("values-ci.yaml");
     for args in [
@@ -175,7 +139,7 @@ fn sample_chart_lints() {
     ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
 )]
 fn sample_chart_renders_in_its_broken_state() {
-    let shim = helm_or_fail!("sample_chart_renders_in_its_broken_state");
+    let shim = common::helm_shim();
     let chart = repo_root().join("chart");
 
     for values in [None, Some(chart.join("values-ci.yaml"))] {
@@ -254,7 +218,7 @@ impl Drop for TempDir {
     ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
 )]
 fn hand_patched_chart_renders() {
-    let shim = helm_or_fail!("hand_patched_chart_renders");
+    let shim = common::helm_shim();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -415,8 +379,7 @@ fn allowed_change(kind: &str, path: &str, ci: bool) -> bool {
     ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
 )]
 fn chart_patched_by_patcher_renders_and_changes_only_what_the_recipes_ask() {
-    let shim =
-        helm_or_fail!("chart_patched_by_patcher_renders_and_changes_only_what_the_recipes_ask");
+    let shim = common::helm_shim();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

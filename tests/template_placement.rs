@@ -10,44 +10,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::Repo;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-fn shim() -> Result<&'static Path, &'static str> {
-    static SHIM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let found = SHIM.get_or_init(|| {
-        // Where build.rs found `shared/` (PATCHER_SHARED_DIR, or beside the checkout).
-        let dir = PathBuf::from(env!("PATCHER_SHARED_DIR")).join("tools/helm");
-        let helm = dir.join("helm");
-        if !helm.is_file() {
-            return Err(format!("helm shim not found at {}", helm.display()));
-        }
-        let out = Command::new(dir.join("setup"))
-            .output()
-            .map_err(|e| format!("cannot run setup: {e}"))?;
-        if !out.status.success() {
-            return Err(format!("helm shim setup failed ({})", out.status));
-        }
-        Ok(helm)
-    });
-    found.as_deref().map_err(|e| e.as_str())
-}
-
-macro_rules! helm_or_fail {
-    ($test:expr) => {
-        shim().unwrap_or_else(|reason| {
-            panic!(
-                "{}: build.rs found the helm shim, but it cannot be used now ({reason}); `touch build.rs` to re-probe",
-                $test
-            )
-        })
-    };
-}
 
 /// `helm template` of `chart` with `--set`s, as parsed documents.
 fn render(helm: &Path, chart: &Path, sets: &[&str]) -> Vec<Value> {
@@ -76,14 +44,13 @@ const CHART: &str = "apiVersion: v2\nname: t\nversion: 0.1.0\n";
 /// values, that the patched render equals the original one plus exactly `new_keys`
 /// (pointers and values) in the Deployment.
 fn check_trap(
-    test: &str,
     template: &str,
     helpers: &str,
     recipe_body: &str,
     new_keys: &[(&str, Value)],
     value_sets: &[&[&str]],
 ) {
-    let helm = helm_or_fail!(test);
+    let helm = common::helm_shim();
     let recipe = format!(
         "recipe \"r\" {{\n    description \"t\"\n    file \"chart/templates/deployment.yaml\" {{\n        match \"/kind\" \"Deployment\"\n{recipe_body}\n    }}\n}}\n"
     );
@@ -159,7 +126,6 @@ fn new_keys_render_unconditionally_when_the_last_siblings_are_guarded() {
 "
     );
     check_trap(
-        "new_keys_render_unconditionally_when_the_last_siblings_are_guarded",
         &template,
         "",
         "        set \"/spec/template/spec/terminationGracePeriodSeconds\" 30\n        set \"/spec/minReadySeconds\" 5",
@@ -209,7 +175,6 @@ fn new_key_is_not_glued_by_end_trim_nor_steals_a_trailing_include_of_list_items(
     );
     let helpers = "{{- define \"t.extraVolumes\" -}}\n{{- with .Values.extraVolumes }}{{ toYaml . }}{{- end }}\n{{- end }}\n";
     check_trap(
-        "new_key_is_not_glued_by_end_trim_nor_steals_a_trailing_include_of_list_items",
         &template,
         helpers,
         "        set \"/spec/template/spec/terminationGracePeriodSeconds\" 30",
@@ -258,7 +223,6 @@ fn new_key_goes_after_with_blocks_whose_to_yaml_prints_items_of_the_list_before(
 "
     );
     check_trap(
-        "new_key_goes_after_with_blocks_whose_to_yaml_prints_items_of_the_list_before",
         &template,
         "",
         "        set \"/spec/template/spec/terminationGracePeriodSeconds\" 30\n        set \"/spec/template/spec/hostname\" \"h\" after=\"volumes\"",

@@ -107,6 +107,40 @@ pub fn corpus() -> PathBuf {
     dir
 }
 
+/// The helm shim (`../shared/tools/helm/helm`) after its `setup` has run once. Tests that
+/// call it are ignored without it (`has_helm_shim`); a failure here means the build-time
+/// probe is stale, so it panics saying how to re-probe.
+pub fn helm_shim() -> &'static Path {
+    static SHIM: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let found = SHIM.get_or_init(|| {
+        let dir = shared().join("tools/helm");
+        let helm = dir.join("helm");
+        if !helm.is_file() {
+            return Err(format!("helm shim not found at {}", helm.display()));
+        }
+        let setup = dir.join("setup");
+        let out = Command::new(&setup)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", setup.display()))?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr);
+            let why = why.lines().rev().find(|l| !l.trim().is_empty());
+            return Err(format!(
+                "helm shim setup failed ({}): {}",
+                out.status,
+                why.unwrap_or("no message")
+            ));
+        }
+        Ok(helm)
+    });
+    match found {
+        Ok(helm) => helm,
+        Err(why) => panic!(
+            "build.rs found the helm shim, but it cannot be used now ({why}); `touch build.rs` to re-probe"
+        ),
+    }
+}
+
 /// Copies the sample app (chart, workflows, recipes, services) into a temp repository.
 pub fn sample_repo() -> Repo {
     let repo = Repo::new(&[]);
