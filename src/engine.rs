@@ -192,9 +192,11 @@ pub struct Outcome {
 }
 
 /// How [`run_with`] runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub render: RenderMode,
+    /// The helm to render with; `None` looks for one (`PATCHER_HELM`, else `helm` on PATH).
+    pub helm: Option<PathBuf>,
 }
 
 impl Outcome {
@@ -377,7 +379,13 @@ fn verify_renders(
     opts: &RunOptions,
 ) {
     let named = files_of.iter().flatten().cloned().collect();
-    let v = render::verify(root, &out.changes, &named, opts.render);
+    let v = render::verify(
+        root,
+        &out.changes,
+        &named,
+        opts.render,
+        opts.helm.as_deref(),
+    );
     let refused: std::collections::HashSet<&str> =
         v.refused.iter().filter_map(|f| f.file.as_deref()).collect();
     out.changes.retain(|c| !refused.contains(c.path.as_str()));

@@ -151,6 +151,7 @@ impl Selection {
                 RenderChoice::Always => RenderMode::Always,
                 RenderChoice::Never => RenderMode::Never,
             },
+            helm: None,
         }
     }
 

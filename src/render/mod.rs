@@ -725,12 +725,14 @@ pub fn chart_of(root: &Path, path: &str) -> Option<String> {
 }
 
 /// Verifies the render of every chart `changes` touch. `named` are the files the recipes name
-/// (their values files under a chart are rendered as extra values sets).
+/// (their values files under a chart are rendered as extra values sets); `helm` overrides
+/// [`find_helm`].
 pub fn verify(
     root: &Path,
     changes: &[FileChange],
     named: &BTreeSet<String>,
     mode: RenderMode,
+    helm: Option<&Path>,
 ) -> Verified {
     let mut out = Verified::default();
     let mut charts: BTreeMap<String, Vec<&FileChange>> = BTreeMap::new();
@@ -745,7 +747,7 @@ pub fn verify(
     if mode == RenderMode::Never || charts.is_empty() && mode != RenderMode::Always {
         return out;
     }
-    let helm = match find_helm() {
+    let helm = match helm.map_or_else(find_helm, |h| Ok(h.to_path_buf())) {
         Ok(h) => h,
         Err(why) => {
             if mode == RenderMode::Always {
@@ -763,17 +765,63 @@ pub fn verify(
             return out;
         }
     };
-    let jobs: Vec<(String, Vec<&FileChange>)> = charts.into_iter().collect();
-    let results = two_at_a_time(&jobs, |(chart, files)| {
-        verify_chart(&helm, root, chart, files, named)
+    // Every (chart, values set) is one job; jobs run two at a time.
+    let prepared: Vec<(String, Vec<&FileChange>, Result<Prepared, String>)> = charts
+        .into_iter()
+        .map(|(chart, files)| {
+            let p = prepare(root, &chart, &files, named);
+            (chart, files, p)
+        })
+        .collect();
+    let jobs: Vec<(usize, usize)> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, (_, _, p))| {
+            let n = p.as_ref().map_or(0, |p| p.sets.len());
+            (0..n).map(move |si| (ci, si))
+        })
+        .collect();
+    let results = two_at_a_time(&jobs, |&(ci, si)| {
+        let (chart, _, p) = &prepared[ci];
+        match p {
+            Ok(p) => verify_set(&helm, chart, p, si),
+            Err(_) => SetOutcome::default(),
+        }
     });
-    for ((_, files), r) in jobs.iter().zip(results) {
-        if let Some(why) = &r.refused {
+    let mut per_chart: Vec<Vec<SetOutcome>> = prepared.iter().map(|_| Vec::new()).collect();
+    for (&(ci, _), r) in jobs.iter().zip(results) {
+        per_chart[ci].push(r);
+    }
+    for ((chart, files, p), sets) in prepared.iter().zip(per_chart) {
+        let shown = if chart.is_empty() { "." } else { chart };
+        let mut report = ChartRender {
+            chart: chart.clone(),
+            sets: Vec::new(),
+            refused: p.as_ref().err().cloned(),
+            millis: 0,
+            renders: 0,
+        };
+        let mut wrong = Vec::new();
+        for set in sets {
+            report.millis = report.millis.max(set.millis);
+            report.renders += set.renders;
+            if let SetState::Refused(m) = &set.render.state {
+                wrong.push(m.clone());
+            }
+            report.sets.push(set.render);
+        }
+        if !wrong.is_empty() {
+            report.refused = Some(format!(
+                "render verification refused every change in {shown}/: {}",
+                wrong.join("; ")
+            ));
+        }
+        if let Some(why) = &report.refused {
             for c in files {
                 out.refused.push(file_finding(c, why.clone()));
             }
         }
-        out.charts.push(r);
+        out.charts.push(report);
     }
     out
 }
@@ -837,107 +885,111 @@ fn values_sets(root: &Path, chart: &str, named: &BTreeSet<String>) -> Vec<String
         .collect()
 }
 
-fn verify_chart(
-    helm: &Path,
+/// One chart, ready to render: its expectation, the after copy, the values sets.
+struct Prepared {
+    expected: Expected,
+    before_dir: PathBuf,
+    after_dir: PathBuf,
+    sets: Vec<Vec<String>>,
+    /// Holds the after copy until the renders are done.
+    _tmp: tempfile::TempDir,
+}
+
+fn prepare(
     root: &Path,
     chart: &str,
     files: &[&FileChange],
     named: &BTreeSet<String>,
-) -> ChartRender {
-    let started = Instant::now();
-    let mut report = ChartRender {
-        chart: chart.to_string(),
-        sets: Vec::new(),
-        refused: None,
-        millis: 0,
-        renders: 0,
-    };
+) -> Result<Prepared, String> {
     let shown = if chart.is_empty() { "." } else { chart };
-    let expected = Expected::from_changes(chart, files);
+    let tmp = tempfile::tempdir()
+        .map_err(|e| format!("render verification of {shown}/: cannot make a temp dir: {e}"))?;
     let before_dir = root.join(chart);
-    let tmp = match tempfile::tempdir() {
-        Ok(t) => t,
-        Err(e) => {
-            report.refused = Some(format!(
-                "render verification of {shown}/: cannot make a temp dir: {e}"
-            ));
-            return report;
-        }
-    };
     let after_dir = tmp.path().join("chart");
-    if let Err(e) = copy_chart(&before_dir, &after_dir, files, chart) {
-        report.refused = Some(format!(
-            "render verification of {shown}/: cannot copy the chart: {e}"
-        ));
-        return report;
-    }
+    copy_chart(&before_dir, &after_dir, files, chart)
+        .map_err(|e| format!("render verification of {shown}/: cannot copy the chart: {e}"))?;
     let mut sets: Vec<Vec<String>> = vec![Vec::new()];
     sets.extend(values_sets(root, chart, named).into_iter().map(|v| vec![v]));
-    let mut wrong: Vec<String> = Vec::new();
-    for set in sets {
-        // A values file that does not exist before the edit is read after it only.
-        let before_values: Vec<PathBuf> = set
-            .iter()
-            .map(|v| before_dir.join(v))
+    Ok(Prepared {
+        expected: Expected::from_changes(chart, files),
+        before_dir,
+        after_dir,
+        sets,
+        _tmp: tmp,
+    })
+}
+
+#[derive(Default)]
+struct SetOutcome {
+    render: SetRender,
+    renders: usize,
+    millis: u128,
+}
+
+impl Default for SetRender {
+    fn default() -> Self {
+        SetRender {
+            values: Vec::new(),
+            state: SetState::NotRenderable("not rendered".into()),
+        }
+    }
+}
+
+/// Renders one values set of a chart before and after, and compares.
+fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
+    let started = Instant::now();
+    let shown = if chart.is_empty() { "." } else { chart };
+    let set = p.sets.get(si).cloned().unwrap_or_default();
+    let expected = &p.expected;
+    let mut out = SetOutcome::default();
+    // A values file that does not exist before the edit is read after it only.
+    let values_in = |dir: &Path| -> Vec<PathBuf> {
+        set.iter()
+            .map(|v| dir.join(v))
             .filter(|p| p.is_file())
-            .collect();
-        let after_values: Vec<PathBuf> = set
-            .iter()
-            .map(|v| after_dir.join(v))
-            .filter(|p| p.is_file())
-            .collect();
-        let strict = !expected.direct.iter().any(|d| {
-            // A template helper, Chart.yaml, a new template… or a values file this set reads.
-            !d.ends_with(".yaml") && !d.ends_with(".yml")
-                || d == "values.yaml"
-                || d == "Chart.yaml"
-                || d.starts_with("templates/")
-                || set.contains(d)
-        });
-        let with = if set.is_empty() {
-            String::new()
-        } else {
-            format!(" -f {}", set.join(" -f "))
+            .collect()
+    };
+    let (before_values, after_values) = (values_in(&p.before_dir), values_in(&p.after_dir));
+    let strict = !expected.direct.iter().any(|d| {
+        // A template helper, Chart.yaml, a new template… or a values file this set reads.
+        !d.ends_with(".yaml") && !d.ends_with(".yml")
+            || d == "values.yaml"
+            || d == "Chart.yaml"
+            || d.starts_with("templates/")
+            || set.contains(d)
+    });
+    let with = if set.is_empty() {
+        String::new()
+    } else {
+        format!(" -f {}", set.join(" -f "))
+    };
+    let state = 'state: {
+        out.renders += 1;
+        let before = match render(helm, &p.before_dir, &before_values) {
+            Ok(r) => r,
+            Err(why) => break 'state SetState::NotRenderable(why),
         };
-        report.renders += 1;
-        let before = match render(helm, &before_dir, &before_values) {
+        out.renders += 1;
+        let after = match render(helm, &p.after_dir, &after_values) {
             Ok(r) => r,
             Err(why) => {
-                report.sets.push(SetRender {
-                    values: set,
-                    state: SetState::NotRenderable(why),
-                });
-                continue;
-            }
-        };
-        report.renders += 1;
-        let after = match render(helm, &after_dir, &after_values) {
-            Ok(r) => r,
-            Err(why) => {
-                let msg = format!(
+                break 'state SetState::Refused(format!(
                     "`helm template{with}` of {shown}/ fails after the edit (it rendered before): {why}"
-                );
-                wrong.push(msg.clone());
-                report.sets.push(SetRender {
-                    values: set,
-                    state: SetState::Refused(msg),
-                });
-                continue;
+                ));
             }
         };
-        let mut masks = Masks::default();
-        let mut cmp = compare(&before, &after, &masks, &expected, strict);
+        let mut cmp = compare(&before, &after, &Masks::default(), expected, strict);
         if !cmp.wrong.is_empty() || !strict {
             // Not clean: tell randomness from the edit with a second render of the same input.
-            report.renders += 1;
-            if let Ok(again) = render(helm, &before_dir, &before_values) {
-                masks = Masks::between(&before, &again);
+            out.renders += 1;
+            if let Ok(again) = render(helm, &p.before_dir, &before_values) {
+                let masks = Masks::between(&before, &again);
                 if masks.count() > 0 {
-                    cmp = compare(&before, &after, &masks, &expected, strict);
+                    cmp = compare(&before, &after, &masks, expected, strict);
                 }
             }
         }
-        let state = if !cmp.wrong.is_empty() {
+        if !cmp.wrong.is_empty() {
             const SHOWN: usize = 5;
             let mut list: Vec<String> = cmp
                 .wrong
@@ -948,12 +1000,10 @@ fn verify_chart(
             if cmp.wrong.len() > SHOWN {
                 list.push(format!("… and {} more", cmp.wrong.len() - SHOWN));
             }
-            let msg = format!(
+            SetState::Refused(format!(
                 "the render of {shown}/ (`helm template{with}`) changes where no planned op does: {}",
                 list.join("; ")
-            );
-            wrong.push(msg.clone());
-            SetState::Refused(msg)
+            ))
         } else if strict {
             SetState::AsPlanned {
                 objects: cmp.objects,
@@ -964,17 +1014,11 @@ fn verify_chart(
                 objects: cmp.objects,
                 fields: cmp.fields,
             }
-        };
-        report.sets.push(SetRender { values: set, state });
-    }
-    if !wrong.is_empty() {
-        report.refused = Some(format!(
-            "render verification refused every change in {shown}/: {}",
-            wrong.join("; ")
-        ));
-    }
-    report.millis = started.elapsed().as_millis();
-    report
+        }
+    };
+    out.render = SetRender { values: set, state };
+    out.millis = started.elapsed().as_millis();
+    out
 }
 
 /// Copies the chart at `from` to `to` (files and directories; symlinks followed only to
