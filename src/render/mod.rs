@@ -214,6 +214,9 @@ impl Expected {
         for c in changes {
             let rel = chart_relative(chart, &c.path);
             let template = rel.starts_with("templates/") && !c.created && c.text_ops.is_empty();
+            // Values-aware edits plug in here: a values-file op carrying `via { template,
+            // pointer }` becomes `add_via(template, pointer)`, and only a file with ops
+            // without `via` stays direct.
             if !template {
                 out.direct.insert(rel);
                 continue;
