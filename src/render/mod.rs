@@ -20,11 +20,12 @@
 //! values-aware edits add entries with [`Expected::add_via`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::{Value, json};
@@ -84,8 +85,7 @@ pub fn render(helm: &Path, chart: &Path, values: &[PathBuf]) -> Result<Rendered,
     for v in values {
         cmd.arg("-f").arg(v);
     }
-    let out = cmd
-        .output()
+    let out = run_bounded(&mut cmd, HELM_TIMEOUT)
         .map_err(|e| format!("cannot run {}: {e}", helm.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
@@ -112,6 +112,60 @@ pub fn render(helm: &Path, chart: &Path, values: &[PathBuf]) -> Result<Rendered,
         });
     }
     parse_manifests(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// How long one `helm template` may take: a hung helm must not hang a CI job.
+const HELM_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `cmd.output()`, but the child is killed after `limit`.
+fn run_bounded(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Both pipes drain on their own threads, so a chatty child never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("helm template did not finish in {}s", limit.as_secs()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// Parses `helm template` output: documents separated by `---`, each after a
@@ -610,8 +664,9 @@ pub struct ChartRender {
     pub sets: Vec<SetRender>,
     /// The chart is refused: why (already in the errors of its files).
     pub refused: Option<String>,
-    /// Wall time of all its renders.
+    /// Time spent on its values sets, summed (sets may run side by side).
     pub millis: u128,
+    /// How many times helm ran for it.
     pub renders: usize,
 }
 
@@ -806,7 +861,7 @@ pub fn verify(
         };
         let mut wrong = Vec::new();
         for set in sets {
-            report.millis = report.millis.max(set.millis);
+            report.millis += set.millis;
             report.renders += set.renders;
             if let SetState::Refused(m) = &set.render.state {
                 wrong.push(m.clone());
@@ -1163,5 +1218,119 @@ mod tests {
         let keys: Vec<&String> = r.keys().collect();
         assert_eq!(keys, ["v1 Service patcher/s", "v1 Service patcher/s#2"]);
         assert_eq!(r["v1 Service patcher/s"].source, "templates/a.yaml");
+    }
+
+    #[test]
+    fn planned_replace_and_remove_are_as_planned() {
+        let before: Rendered = [obj(
+            "templates/d.yaml",
+            deploy(json!({"replicas": 1, "paused": true})),
+        )]
+        .into();
+        let after: Rendered = [obj("templates/d.yaml", deploy(json!({"replicas": 3})))].into();
+        let ops = vec![
+            serde_json::from_value(json!({"op": "replace", "path": "/spec/replicas", "value": 3}))
+                .expect("op"),
+            serde_json::from_value(json!({"op": "remove", "path": "/spec/paused"})).expect("op"),
+        ];
+        let c = compare(
+            &before,
+            &after,
+            &Masks::default(),
+            &expected_with(ops),
+            true,
+        );
+        assert_eq!((c.objects, c.fields, c.wrong.len()), (1, 1, 0), "{c:?}");
+    }
+
+    #[test]
+    fn a_new_object_is_refused_unless_its_template_renders_random_names() {
+        let before: Rendered = Rendered::new();
+        let after: Rendered = [obj("templates/d.yaml", deploy(json!({})))].into();
+        let c = compare(
+            &before,
+            &after,
+            &Masks::default(),
+            &Expected::default(),
+            true,
+        );
+        assert_eq!(c.wrong.len(), 1);
+        assert_eq!(
+            c.wrong[0].to_string(),
+            "Deployment patcher/web: appears after the edit"
+        );
+        let masks = Masks {
+            sources: ["templates/d.yaml".to_string()].into(),
+            ..Masks::default()
+        };
+        let c = compare(&before, &after, &masks, &Expected::default(), true);
+        assert!(c.wrong.is_empty());
+    }
+
+    #[test]
+    fn direct_values_edits_are_counted_not_refused() {
+        let before: Rendered = [obj("templates/d.yaml", deploy(json!({"replicas": 1})))].into();
+        let after: Rendered = [obj(
+            "templates/d.yaml",
+            deploy(json!({"replicas": 2, "paused": true})),
+        )]
+        .into();
+        let c = compare(
+            &before,
+            &after,
+            &Masks::default(),
+            &Expected::default(),
+            false,
+        );
+        assert_eq!((c.objects, c.fields, c.wrong.len()), (1, 2, 0));
+    }
+
+    #[test]
+    fn a_via_pointer_allows_changes_below_it() {
+        let before: Rendered = [obj(
+            "templates/d.yaml",
+            deploy(json!({"resources": {"cpu": 1}})),
+        )]
+        .into();
+        let after: Rendered = [obj(
+            "templates/d.yaml",
+            deploy(json!({"resources": {"cpu": 2, "memory": "1Gi"}})),
+        )]
+        .into();
+        let mut e = Expected::default();
+        e.add_via("templates/d.yaml", "/spec/resources");
+        let c = compare(&before, &after, &Masks::default(), &e, true);
+        assert!(c.wrong.is_empty(), "{c:?}");
+        e.loose.clear();
+        e.add_via("templates/other.yaml", "/spec/resources");
+        let c = compare(&before, &after, &Masks::default(), &e, true);
+        assert_eq!(c.wrong.len(), 2, "{c:?}");
+    }
+
+    #[test]
+    fn the_chart_of_a_file_is_its_nearest_chart_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for d in ["app", "app/charts/sub"] {
+            std::fs::create_dir_all(dir.path().join(d).join("templates")).expect("mkdir");
+            std::fs::write(dir.path().join(d).join("Chart.yaml"), "name: x\n").expect("write");
+        }
+        let of = |p: &str| chart_of(dir.path(), p);
+        assert_eq!(of("app/templates/a.yaml").as_deref(), Some("app"));
+        assert_eq!(of("app/values-ci.yaml").as_deref(), Some("app"));
+        assert_eq!(
+            of("app/charts/sub/templates/a.yaml").as_deref(),
+            Some("app/charts/sub")
+        );
+        assert_eq!(of(".github/workflows/ci.yml"), None);
+        let named: BTreeSet<String> = [
+            "app/values.yaml",
+            "app/values-ci.yaml",
+            "app/Chart.yaml",
+            "app/templates/a.yaml",
+            "app/charts/sub/values.yaml",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(values_sets(dir.path(), "app", &named), ["values-ci.yaml"]);
     }
 }
