@@ -802,7 +802,8 @@ pub fn verify(
             charts.entry(chart).or_default().push(c);
         }
     }
-    if mode == RenderMode::Never || charts.is_empty() && mode != RenderMode::Always {
+    // `always` checks for a helm even when no chart changed: a broken CI setup shows at once.
+    if mode == RenderMode::Never || (charts.is_empty() && mode != RenderMode::Always) {
         return out;
     }
     let helm = match helm.map_or_else(find_helm, |h| Ok(h.to_path_buf())) {
