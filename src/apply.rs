@@ -42,6 +42,8 @@ pub struct Options {
     /// `--keep-going`: commit the files that verified, list the refused ones, exit 1.
     pub keep_going: bool,
     pub color: Option<Color>,
+    /// `--render`.
+    pub run: engine::RunOptions,
 }
 
 /// A saved plan to apply exactly, with the inputs of the recipes loaded from it.
@@ -256,9 +258,10 @@ fn plan_tree(
     recipes: &RecipeSet,
     saved: Option<Saved<'_>>,
     what: &str,
+    run: &engine::RunOptions,
 ) -> Result<Outcome, String> {
     let export = git::export_tree(repo, tree, prefix)?;
-    let outcome = engine::run(export.path(), recipes);
+    let outcome = engine::run_with(export.path(), recipes, run);
     if let Some(s) = saved {
         s.plan
             .check(s.path, s.recipes, export.path(), &outcome)
@@ -340,7 +343,15 @@ fn execute(
     note_dirty(&repo, recipes, &base_label);
 
     // The plan against the base commit.
-    let base_outcome = plan_tree(&repo, &base_tree, &prefix, recipes, saved, &base_label)?;
+    let base_outcome = plan_tree(
+        &repo,
+        &base_tree,
+        &prefix,
+        recipes,
+        saved,
+        &base_label,
+        &opts.run,
+    )?;
     if !base_outcome.errors.is_empty() && !opts.keep_going {
         print_outcome(&base_outcome, color);
         return Err(
@@ -379,6 +390,7 @@ fn execute(
         &base_outcome,
         opts.keep_going,
         color,
+        &opts.run,
     )?;
 
     // The commit the branch should point to, and what the pull request says.
@@ -671,6 +683,7 @@ fn decide(
     base_outcome: &Outcome,
     keep_going: bool,
     color: Color,
+    run: &engine::RunOptions,
 ) -> Result<(Action, Option<String>), String> {
     // What `--keep-going` left refused in the outcome the commit is built from.
     let kept = |outcome: &Outcome| {
@@ -755,6 +768,7 @@ fn decide(
         recipes,
         saved,
         &format!("branch {branch} at {}", short(tip)),
+        run,
     )?;
     print_outcome(&outcome, color);
     let kept_going = kept(&outcome);

@@ -23,7 +23,12 @@ use crate::report::drift::{CheckReport, Drift, DriftKind, FileRepair, RecipeChec
 
 /// Evaluates every recipe against the files under `root`.
 pub fn evaluate(root: &Path, recipes: &RecipeSet) -> CheckReport {
-    let outcome = engine::run(root, recipes);
+    evaluate_with(root, recipes, &engine::RunOptions::default())
+}
+
+/// [`evaluate`] with run options (`--render`).
+pub fn evaluate_with(root: &Path, recipes: &RecipeSet, opts: &engine::RunOptions) -> CheckReport {
+    let outcome = engine::run_with(root, recipes, opts);
     from_outcome(root, recipes, &outcome)
 }
 

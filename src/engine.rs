@@ -13,6 +13,7 @@ use crate::doc::{Document, FileKind};
 use crate::edit::{self, Refusal};
 use crate::plan::{self, Finding, PlannedOp, Probe};
 use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
+use crate::render::{self, RenderMode};
 use crate::select;
 
 /// One file the plan changes, already verified.
@@ -184,6 +185,18 @@ pub struct Outcome {
     pub errors: Vec<Finding>,
     /// Per recipe, in recipe order: (name, files that matched, ops planned).
     pub recipes: Vec<RecipeStatus>,
+    /// Render verification, one per chart with changes.
+    pub renders: Vec<render::ChartRender>,
+    /// `render verification skipped: …` (`--render auto` without a helm).
+    pub render_skipped: Option<String>,
+}
+
+/// How [`run_with`] runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub render: RenderMode,
+    /// The helm to render with; `None` looks for one (`PATCHER_HELM`, else `helm` on PATH).
+    pub helm: Option<PathBuf>,
 }
 
 impl Outcome {
@@ -233,8 +246,13 @@ pub struct RecipeStatus {
     pub files: Vec<String>,
 }
 
-/// Plans every recipe against the files under `root`.
+/// Plans every recipe against the files under `root`, with the default options.
 pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
+    run_with(root, recipes, &RunOptions::default())
+}
+
+/// Plans every recipe against the files under `root`.
+pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome {
     let mut out = Outcome::default();
     let root_canon = match root.canonicalize() {
         Ok(p) => p,
@@ -300,6 +318,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
         }
     }
     out.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    verify_renders(&root_canon, &mut out, &files_of, opts);
     for change in &out.changes {
         for (ri, recipe) in recipes.recipes.iter().enumerate() {
             let yaml_ops = change.docs.iter().flat_map(|(_, ops)| ops);
@@ -349,6 +368,31 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
         })
         .collect();
     out
+}
+
+/// Render verification of the verified changes: a refused chart's files leave the changes
+/// and join the errors.
+fn verify_renders(
+    root: &Path,
+    out: &mut Outcome,
+    files_of: &[std::collections::BTreeSet<String>],
+    opts: &RunOptions,
+) {
+    let named = files_of.iter().flatten().cloned().collect();
+    let v = render::verify(
+        root,
+        &out.changes,
+        &named,
+        opts.render,
+        opts.helm.as_deref(),
+    );
+    let refused: std::collections::HashSet<&str> =
+        v.refused.iter().filter_map(|f| f.file.as_deref()).collect();
+    out.changes.retain(|c| !refused.contains(c.path.as_str()));
+    out.errors.extend(v.errors);
+    out.errors.extend(v.refused);
+    out.renders = v.charts;
+    out.render_skipped = v.skipped;
 }
 
 /// Whether `origin` lies inside the file rule starting at `rule_origin` (same file, later line,

@@ -7,7 +7,7 @@
 //! [`apply`] commits a plan to a branch ([`git`]) and opens its pull request ([`forge`]);
 //! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
 //! [`select`] finds the files recipes name (shell-style globs, root safety); [`write`] writes
-//! changed files atomically.
+//! changed files atomically. [`render`] verifies the plan's effect on `helm template` output.
 
 pub mod apply;
 pub mod check;
@@ -19,6 +19,7 @@ pub mod git;
 pub mod path;
 pub mod plan;
 pub mod recipe;
+pub mod render;
 pub mod report;
 pub mod saved_plan;
 pub mod select;

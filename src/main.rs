@@ -11,6 +11,7 @@ use patcher::apply;
 use patcher::check;
 use patcher::engine::{self, Outcome};
 use patcher::recipe::{self, RecipeSet};
+use patcher::render::RenderMode;
 use patcher::report::{self, Color};
 use patcher::saved_plan::{PlanError, RecipeInputs, SavedPlan};
 
@@ -108,6 +109,17 @@ struct Selection {
     /// Color the diff: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Verify charts with `helm template` before and after (PATCHER_HELM, else helm on PATH):
+    /// auto (when a helm is found), always (a missing helm is an error), never.
+    #[arg(long, value_enum, default_value_t = RenderChoice::Auto)]
+    render: RenderChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RenderChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -132,6 +144,17 @@ enum ColorChoice {
 }
 
 impl Selection {
+    fn run_options(&self) -> engine::RunOptions {
+        engine::RunOptions {
+            render: match self.render {
+                RenderChoice::Auto => RenderMode::Auto,
+                RenderChoice::Always => RenderMode::Always,
+                RenderChoice::Never => RenderMode::Never,
+            },
+            helm: None,
+        }
+    }
+
     fn color(&self) -> Color {
         match self.color {
             ColorChoice::Always => Color::Always,
@@ -261,7 +284,7 @@ fn plan(sel: &Selection, format: Format, out: Option<&std::path::Path>) -> u8 {
             return 1;
         }
     };
-    let outcome = engine::run(&sel.root, &recipes);
+    let outcome = engine::run_with(&sel.root, &recipes, &sel.run_options());
     match format {
         Format::Text => {
             let (out, err) = report::text(&outcome, sel.color());
@@ -366,10 +389,11 @@ fn apply(
             dry_run: b.dry_run,
             keep_going,
             color: Some(sel.color()),
+            run: sel.run_options(),
         };
         return apply::run(&opts, &recipes, saved_ref);
     }
-    let outcome = engine::run(&sel.root, &recipes);
+    let outcome = engine::run_with(&sel.root, &recipes, &sel.run_options());
     if let Some(s) = saved_ref
         && let Err(msg) = s.plan.check(s.path, s.recipes, &sel.root, &outcome)
     {
@@ -417,7 +441,7 @@ fn apply(
 
 fn check(sel: &Selection, format: CheckFormat) -> u8 {
     let report = match sel.load() {
-        Ok(recipes) => check::evaluate(&sel.root, &recipes),
+        Ok(recipes) => check::evaluate_with(&sel.root, &recipes, &sel.run_options()),
         Err(msg) => report::drift::CheckReport::failed(msg),
     };
     let format = match format {

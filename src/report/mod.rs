@@ -135,6 +135,12 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
         };
         stderr.push_str(&format!("recipe {}: {status}\n", r.name));
     }
+    for r in &outcome.renders {
+        stderr.push_str(&format!("{}\n", r.line()));
+    }
+    if let Some(note) = &outcome.render_skipped {
+        stderr.push_str(&format!("{note}\n"));
+    }
     for w in &outcome.warnings {
         stderr.push_str(&format!("warning: {}\n", finding_line(w)));
     }
@@ -185,6 +191,8 @@ pub fn json(outcome: &Outcome) -> Value {
     json!({
         "files": files,
         "recipes": outcome.recipes.iter().map(|r| json!({"name": r.name, "files_matched": r.files_matched, "ops": r.ops})).collect::<Vec<_>>(),
+        "renders": outcome.renders.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
+        "render_skipped": outcome.render_skipped,
         "warnings": outcome.warnings,
         "errors": outcome.errors,
     })

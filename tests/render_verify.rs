@@ -1,0 +1,397 @@
+//! Render verification (issue 9, item 5): every chart a plan touches is rendered with
+//! `helm template` before and after, and only the planned rendered pointers may change.
+//! The helm is the shim in `../shared/tools/helm`, passed as `PATCHER_HELM` (or, for the
+//! library calls, as `RunOptions::helm`); without it the tests that render are ignored with
+//! the reason. The no-helm tests need nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::Repo;
+use patcher::engine::{self, FileChange, RunOptions};
+use patcher::recipe;
+use patcher::render::{self, RenderMode};
+
+/// The helm shim, after a successful `setup`; `Err(reason)` when it cannot be used.
+fn shim() -> Result<&'static Path, &'static str> {
+    static SHIM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = SHIM.get_or_init(|| {
+        let dir = common::shared().join("tools/helm");
+        let helm = dir.join("helm");
+        if !helm.is_file() {
+            return Err(format!("helm shim not found at {}", helm.display()));
+        }
+        let out = Command::new(dir.join("setup"))
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", dir.join("setup").display()))?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr);
+            let why = why.lines().rev().find(|l| !l.trim().is_empty());
+            return Err(format!("helm shim setup failed: {}", why.unwrap_or("")));
+        }
+        Ok(helm)
+    });
+    found.as_deref().map_err(|e| e.as_str())
+}
+
+fn helm() -> &'static Path {
+    shim().unwrap_or_else(|reason| {
+        panic!("build.rs found the helm shim, but it cannot be used now ({reason}); `touch build.rs` to re-probe")
+    })
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+    stdout: String,
+}
+
+/// Runs patcher on `repo` with `helm` as PATCHER_HELM, or with no helm anywhere (`None`).
+fn patcher(repo: &Repo, args: &[&str], helm: Option<&Path>) -> Run {
+    let mut cmd = Command::new(common::bin());
+    cmd.args(args)
+        .arg("--root")
+        .arg(repo.root())
+        .args(["--color", "never"])
+        .env("NO_COLOR", "1");
+    match helm {
+        Some(h) => cmd.env("PATCHER_HELM", h),
+        // An empty PATH: no `helm` to find.
+        None => cmd.env_remove("PATCHER_HELM").env("PATH", ""),
+    };
+    let out = cmd.output().expect("run patcher");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const CHART: &str = "apiVersion: v2\nname: web\nversion: 0.1.0\n";
+const VALUES: &str = "replicas: 1\nport: 80\n";
+/// Two objects from one template: a Deployment and a Service.
+const TEMPLATE: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  replicas: {{ .Values.replicas }}
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  ports:
+    - port: {{ .Values.port }}
+"#;
+const DEADLINE: &str = r#"recipe "deadline" {
+    file "*/templates/app.yaml" {
+        match "/kind" "Deployment"
+        set "/spec/progressDeadlineSeconds" 600
+    }
+}
+"#;
+
+fn web_chart(dir: &str) -> Vec<(String, String)> {
+    vec![
+        (format!("{dir}/Chart.yaml"), CHART.to_string()),
+        (format!("{dir}/values.yaml"), VALUES.to_string()),
+        (format!("{dir}/templates/app.yaml"), TEMPLATE.to_string()),
+    ]
+}
+
+fn repo(files: Vec<(String, String)>, recipes: &str) -> Repo {
+    let repo = Repo::new(&[("recipes/r.kdl", recipes)]);
+    for (p, t) in files {
+        repo.write(&p, &t);
+    }
+    repo
+}
+
+/// The verified changes of `repo` (render verification off), for tampering with.
+fn changes(repo: &Repo) -> Vec<FileChange> {
+    let set = recipe::load(&[repo.root().join("recipes")]).expect("recipes load");
+    let opts = RunOptions {
+        render: RenderMode::Never,
+        helm: None,
+    };
+    let out = engine::run_with(repo.root(), &set, &opts);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    out.changes
+}
+
+/// Render verification of `changes` with the shim; the refusal messages.
+fn refusals(repo: &Repo, changes: &[FileChange]) -> Vec<String> {
+    let root = repo.root().canonicalize().expect("root");
+    let v = render::verify(
+        &root,
+        changes,
+        &BTreeSet::new(),
+        RenderMode::Always,
+        Some(helm()),
+    );
+    assert!(v.errors.is_empty(), "{:?}", v.errors);
+    v.refused.into_iter().map(|f| f.message).collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn correct_template_edit_renders_as_planned() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let run = patcher(&repo, &["plan"], Some(helm()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rendered chart/: 1 object, 1 field changed, as planned\n"),
+        "{}",
+        run.stderr
+    );
+    let json = patcher(&repo, &["plan", "--format", "json"], Some(helm()));
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(v["renders"][0]["chart"], "chart");
+    assert_eq!(v["renders"][0]["sets"][0]["state"], "as-planned");
+    assert_eq!(v["renders"][0]["sets"][0]["fields"], 1);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn edit_that_also_changes_another_field_is_refused_naming_object_and_field() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let mut changes = changes(&repo);
+    // The text verifier passed this file; now it also changes a field no op plans.
+    changes[0].new_text = changes[0].new_text.replace(
+        "image: nginx",
+        "image: nginx\n          imagePullPolicy: Always",
+    );
+    let refused = refusals(&repo, &changes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let m = &refused[0];
+    assert!(m.contains("chart/"), "{m}");
+    assert!(
+        m.contains("Deployment patcher/patcher-web: /spec/template/spec/containers/0/imagePullPolicy changed from (absent) to \"Always\""),
+        "{m}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn edit_that_changes_another_object_of_the_template_is_refused() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let mut changes = changes(&repo);
+    changes[0].new_text = changes[0]
+        .new_text
+        .replace("- port: {{ .Values.port }}", "- port: 8080");
+    let refused = refusals(&repo, &changes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]
+            .contains("Service patcher/patcher-web: /spec/ports/0/port changed from 80 to 8080"),
+        "{}",
+        refused[0]
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn edit_that_breaks_rendering_is_refused() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let mut changes = changes(&repo);
+    // A key glued to the action before it: valid-looking text, but not what Helm renders.
+    changes[0].new_text = changes[0].new_text.replace(
+        "replicas: {{ .Values.replicas }}",
+        "replicas: {{ .Values.replicas -}}\n  paused: true",
+    );
+    let refused = refusals(&repo, &changes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].contains(
+            "`helm template` of chart/ fails after the edit (it rendered before): Error: YAML parse error on web/templates/app.yaml"
+        ),
+        "{}",
+        refused[0]
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn random_and_generated_values_are_tolerated() {
+    let mut files = web_chart("chart");
+    files[2].1 = files[2].1.replace(
+        "  template:\n",
+        "  template:\n    metadata:\n      annotations:\n        rollme: {{ randAlphaNum 5 | quote }}\n",
+    );
+    files.push((
+        "chart/templates/tls.yaml".into(),
+        r#"{{- $ca := genCA "patcher-ca" 365 }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .Release.Name }}-ca
+data:
+  tls.crt: {{ $ca.Cert | b64enc }}
+  token: {{ randAlphaNum 16 | b64enc }}
+"#
+        .into(),
+    ));
+    let repo = repo(files, DEADLINE);
+    let run = patcher(&repo, &["plan"], Some(helm()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rendered chart/: 1 object, 1 field changed, as planned\n"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn chart_that_does_not_render_before_is_reported_not_refused() {
+    let mut files = web_chart("chart");
+    files.push((
+        "chart/templates/needs.yaml".into(),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ required \"dbHost is required\" .Values.dbHost }}\n".into(),
+    ));
+    let repo = repo(files, DEADLINE);
+    let run = patcher(&repo, &["plan"], Some(helm()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rendered chart/: not verified: does not render before the edit"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("dbHost is required"), "{}", run.stderr);
+    assert!(!run.stderr.contains("error:"), "{}", run.stderr);
+}
+
+#[test]
+fn render_always_without_helm_is_an_error() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let run = patcher(&repo, &["plan", "--render", "always"], None);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: --render always: no helm (set PATCHER_HELM or put helm on PATH)"),
+        "{}",
+        run.stderr
+    );
+    let apply = patcher(&repo, &["apply", "--in-place", "--render", "always"], None);
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    assert_eq!(repo.read("chart/templates/app.yaml"), TEMPLATE);
+}
+
+#[test]
+fn auto_without_helm_says_rendering_was_skipped_once() {
+    let mut files = web_chart("a");
+    files.extend(web_chart("b"));
+    let repo = repo(files, DEADLINE);
+    let run = patcher(&repo, &["plan"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let skipped = "render verification skipped: no helm (set PATCHER_HELM or put helm on PATH)";
+    assert_eq!(run.stderr.matches(skipped).count(), 1, "{}", run.stderr);
+    // `never` says nothing about rendering.
+    let never = patcher(&repo, &["plan", "--render", "never"], None);
+    assert!(!never.stderr.contains("render"), "{}", never.stderr);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn sample_chart_plans_as_planned() {
+    let repo = common::sample_repo();
+    let run = patcher(&repo, &["plan"], Some(helm()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("rendered chart/: "))
+        .unwrap_or_else(|| panic!("no render line:\n{}", run.stderr));
+    // The chart's own values: every template change as planned; values-ci.yaml is edited
+    // directly, so its render's differences are reported, not restricted.
+    assert!(
+        line.contains("changed, as planned; with -f values-ci.yaml: "),
+        "{line}"
+    );
+    assert!(line.ends_with("changed by direct values edits"), "{line}");
+    assert!(!run.stderr.contains("error:"), "{}", run.stderr);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn keep_going_writes_the_chart_that_renders_and_not_the_refused_one() {
+    let mut files = web_chart("good");
+    files.extend(web_chart("bad"));
+    // `bad`'s values must keep an integer replica count: a direct values edit that breaks
+    // the schema no longer renders.
+    files.push((
+        "bad/values.schema.json".into(),
+        r#"{"type": "object", "properties": {"replicas": {"type": "integer"}}}"#.into(),
+    ));
+    let recipes = format!(
+        "{DEADLINE}\nrecipe \"replicas\" {{\n    file \"bad/values.yaml\" {{\n        set \"/replicas\" \"three\"\n    }}\n}}\n"
+    );
+    let repo = repo(files, &recipes);
+    let run = patcher(
+        &repo,
+        &["apply", "--in-place", "--keep-going"],
+        Some(helm()),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("render verification refused every change in bad/"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("fails after the edit"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("wrote good/templates/app.yaml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        repo.read("good/templates/app.yaml")
+            .contains("progressDeadlineSeconds: 600")
+    );
+    // Every changed file of the refused chart is left alone, the template edit included.
+    assert_eq!(repo.read("bad/templates/app.yaml"), TEMPLATE);
+    assert_eq!(repo.read("bad/values.yaml"), VALUES);
+}
