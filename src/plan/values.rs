@@ -1,0 +1,267 @@
+//! Values-aware planning: recipes speak about rendered objects; when the node an op must
+//! change is printed by a template action that reads one values path, the op lands in the
+//! chart's values file instead (tagged [`Via`] its template line and rendered pointer).
+//!
+//! The template facts come from `doc::template::reads` as data; this module decides where an
+//! op lands and whether that is safe (no other read of the same values path may see the
+//! change). The editor never sees Helm values: a values edit is an ordinary op on the values
+//! file's document.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::doc::template::reads::{Read, Source, ValuesExpr};
+use crate::recipe::Origin;
+
+use super::{PlannedOp, lookup, to_pointer};
+
+/// The template line an op on a values file stands for, and the rendered pointer it sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Via {
+    /// The template file, relative to the root.
+    pub template: String,
+    /// 1-based line of the action that reads the value.
+    pub line: usize,
+    /// The pointer in the rendered object (the template document) that the op changes.
+    pub pointer: String,
+}
+
+/// The values a chart's templates render with, and where values edits land.
+#[derive(Debug, Clone)]
+pub struct ValuesView {
+    /// The chart directory (holds `Chart.yaml`), relative to the root.
+    pub chart: String,
+    /// The values file edits land in: `values.yaml`, or the rule's `values=` override.
+    pub target: String,
+    /// The model the templates see: `values.yaml`, with the override merged over it.
+    pub model: Value,
+    /// The chart's `values.yaml` model (without the override).
+    pub base: Value,
+    /// Every read of a values path in the chart's templates and helpers.
+    pub reads: Vec<Read>,
+    /// The chart is a subchart (under another chart's `charts/`): its parent may override
+    /// its values, so edits here are not provably what renders.
+    pub subchart: bool,
+}
+
+/// One op of a template that must land in the values file.
+#[derive(Debug, Clone)]
+pub struct ValuesEdit {
+    /// Keys in the values file.
+    pub keys: Vec<String>,
+    /// The value to set; `None` removes the key.
+    pub value: Option<Value>,
+    pub recipe: std::sync::Arc<str>,
+    pub origin: Origin,
+    pub via: Via,
+    /// Byte offset of the reading action in the template (to tell it from other reads).
+    pub offset: usize,
+}
+
+/// Helm's `empty`: what `default` replaces.
+pub fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// What `expr` renders to when the values hold `found` at its path.
+pub fn rendered(expr: &ValuesExpr, found: Option<&Value>) -> Value {
+    let mut v = found.cloned().unwrap_or(Value::Null);
+    if let Some(d) = &expr.default
+        && is_empty(&v)
+    {
+        v = d.clone();
+    }
+    if expr.stringify {
+        v = match v {
+            Value::String(_) | Value::Array(_) | Value::Object(_) => v,
+            Value::Null => Value::String(String::new()),
+            other => Value::String(other.to_string()),
+        };
+    } else if expr.numeric
+        && let Value::String(s) = &v
+        && let Ok(n) = s.trim().parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(n)
+    {
+        v = Value::Number(n);
+    }
+    v
+}
+
+/// Replaces each node a values read prints with what it renders to under `values`, so that
+/// selectors, `when`s and bounds see the field as the chart would render it.
+pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
+    for s in sources {
+        let Ok(expr) = &s.expr else { continue };
+        let v = rendered(expr, lookup(values, &expr.path));
+        if let Some(slot) = to_pointer(&s.pointer).resolve_mut(model).ok() {
+            *slot = v;
+        }
+    }
+}
+
+/// Where one op of a template lands: `None` when no values read prints its node (it stays a
+/// template edit), else the values edit or why it cannot be one.
+pub fn route(
+    op: &PlannedOp,
+    sources: &[Source],
+    view: &ValuesView,
+    template: &str,
+) -> Option<Result<ValuesEdit, String>> {
+    let keys = super::pointer_keys(op.path());
+    let source = sources
+        .iter()
+        .filter(|s| keys.starts_with(&s.pointer))
+        .max_by_key(|s| s.pointer.len())?;
+    let at = format!("{template}:{}", source.line);
+    let fail = |why: String| {
+        Some(Err(format!(
+            "{} is printed by `{}` at {at}, and {why}; change it by hand",
+            op.path(),
+            source.action.trim()
+        )))
+    };
+    let expr = match &source.expr {
+        Ok(e) => e,
+        Err(why) => return fail(why.clone()),
+    };
+    if view.subchart {
+        return fail(format!(
+            "chart {} is a subchart: its parent chart's values can override {}",
+            view.chart,
+            expr.path.join(".")
+        ));
+    }
+    let rest = &keys[source.pointer.len()..];
+    if !rest.is_empty() && !expr.to_yaml {
+        return fail("that prints a scalar, not a mapping".into());
+    }
+    let value = match &op.op {
+        json_patch::PatchOperation::Add(o) => Some(o.value.clone()),
+        json_patch::PatchOperation::Replace(o) => Some(o.value.clone()),
+        json_patch::PatchOperation::Remove(_) if !rest.is_empty() => None,
+        _ => return fail("removing the whole values-fed node is not a values edit".into()),
+    };
+    if rest.is_empty()
+        && let Some(v) = &value
+    {
+        if expr.stringify && !v.is_string() {
+            return fail(format!(
+                "that always renders a string, but the recipe wants {}",
+                super::display_value(v)
+            ));
+        }
+        if expr.numeric && !v.is_number() {
+            return fail(format!(
+                "that always renders a number, but the recipe wants {}",
+                super::display_value(v)
+            ));
+        }
+    }
+    let mut values_keys = expr.path.clone();
+    values_keys.extend(rest.iter().cloned());
+    Some(Ok(ValuesEdit {
+        keys: values_keys,
+        value,
+        recipe: op.recipe.clone(),
+        origin: op.origin.clone(),
+        via: Via {
+            template: template.to_string(),
+            line: source.line,
+            pointer: op.path().to_string(),
+        },
+        offset: source.offset,
+    }))
+}
+
+/// The other uses of the values path an edit changes: reads of the same path, of a path
+/// inside it or of a path that contains it, anywhere in the chart, except the edit's own
+/// read and reads that other edits of this plan to the same keys stand for. A condition
+/// (`if`/`with`) on a containing path that is already non-empty is not a use: setting a key
+/// inside keeps it non-empty. Each as `file:line (`action`)`.
+pub fn other_uses(
+    edit: &ValuesEdit,
+    view: &ValuesView,
+    planned: &[(String, usize)],
+) -> Vec<String> {
+    let keys = &edit.keys;
+    let mut out = Vec::new();
+    for r in &view.reads {
+        let overlaps = keys.starts_with(&r.path) || r.path.starts_with(keys);
+        if !overlaps {
+            continue;
+        }
+        let own = planned.iter().any(|(f, o)| *f == r.file && *o == r.offset);
+        if own {
+            continue;
+        }
+        if r.condition
+            && r.path.len() < keys.len()
+            && lookup(&view.model, &r.path).is_some_and(|v| !is_empty(v))
+        {
+            continue;
+        }
+        let use_ = format!("{}:{} (`{}`)", r.file, r.line, r.action.trim());
+        if !out.contains(&use_) {
+            out.push(use_);
+        }
+    }
+    out
+}
+
+/// Helm's merge of a `-f` values file over the chart's values: mappings merge key by key,
+/// anything else replaces, and `null` deletes the key.
+pub fn merge_values(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut out = b.clone();
+            for (k, v) in o {
+                if v.is_null() {
+                    out.remove(k);
+                    continue;
+                }
+                let merged = match out.get(k) {
+                    Some(old) => merge_values(old, v),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (_, Value::Null) => base.clone(),
+        _ => over.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn default_replaces_empty_values_the_way_helm_does() {
+        let e = ValuesExpr {
+            path: vec!["a".into()],
+            default: Some(json!(600)),
+            stringify: false,
+            numeric: false,
+            to_yaml: false,
+        };
+        assert_eq!(rendered(&e, None), json!(600));
+        assert_eq!(rendered(&e, Some(&json!(0))), json!(600));
+        assert_eq!(rendered(&e, Some(&json!(30))), json!(30));
+    }
+
+    #[test]
+    fn override_files_merge_by_key_and_null_deletes() {
+        let base = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        let over = json!({"a": {"b": 5, "c": null}, "d": [2]});
+        assert_eq!(merge_values(&base, &over), json!({"a": {"b": 5}, "d": [2]}));
+    }
+}
