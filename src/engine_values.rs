@@ -111,6 +111,22 @@ pub(super) fn views(
             ));
             continue;
         }
+        if let Some(o) = overrides.first()
+            && (Path::new(o).is_absolute()
+                || Path::new(o)
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir)))
+        {
+            let (ri, fi) = rules[0];
+            let recipe = &recipes.recipes[ri];
+            errors.push(Finding::new(
+                recipe,
+                &recipe.files[fi].origin,
+                Some(path),
+                format!("values=\"{o}\" must be a path inside the root, without `..`"),
+            ));
+            continue;
+        }
         let base_path = join(&chart, "values.yaml");
         let target = overrides
             .first()

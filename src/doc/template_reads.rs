@@ -36,6 +36,248 @@ pub struct Source {
     pub action: String,
     /// The values read, or why it is not one provable values path.
     pub expr: Result<ValuesExpr, String>,
+    /// The `if`/`with` blocks the action sits in (their first branch), outermost first.
+    pub conditions: Vec<Condition>,
+}
+
+/// An `if` or `with` around a node: it renders only when the condition holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// 1-based line of the `if`/`with`.
+    pub line: usize,
+    /// The action's text.
+    pub action: String,
+    /// The condition, or why it is not a simple one.
+    pub cond: Result<Cond, String>,
+    /// The block's other branches, in order.
+    pub elses: Vec<ElseBranch>,
+}
+
+/// An `else` / `else if` branch of the block around a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElseBranch {
+    /// 1-based line of the `else` action.
+    pub line: usize,
+    /// `else if COND`: the condition; `None` for a plain `else`.
+    pub cond: Option<Result<Cond, String>>,
+    /// The same key in this branch (same column), printed by one action: the source that
+    /// renders instead when this branch does.
+    pub alt: Option<Alt>,
+}
+
+/// The action that prints the node in another branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alt {
+    pub line: usize,
+    pub offset: usize,
+    pub action: String,
+    pub expr: Result<ValuesExpr, String>,
+}
+
+/// Fills in the else branches of the innermost `if` around a node whose key starts at
+/// `key_at`: for each, its condition and the same `key: {{ action }}` line in it.
+fn with_else_branches(
+    mut conds: Vec<Condition>,
+    doc: &Document,
+    m: &Masked,
+    key_at: Option<usize>,
+) -> Vec<Condition> {
+    let Some(key_at) = key_at else { return conds };
+    let Some(last) = conds.last_mut() else {
+        return conds;
+    };
+    let Some(block) = m
+        .blocks
+        .iter()
+        .find(|b| b.open_line == last.line && b.kind == BlockKind::If)
+    else {
+        return conds;
+    };
+    let key_line = doc.line_of(key_at);
+    let col = key_at - doc.line_start(key_line);
+    let key_end = doc.text[key_at..].find(':').map_or(key_at, |i| key_at + i);
+    let key = &doc.text[key_at..key_end];
+    let ends: Vec<usize> = block
+        .else_lines
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(block.end_line)
+        .collect();
+    for (i, &else_line) in block.else_lines.iter().enumerate() {
+        let end = ends.get(i).copied().unwrap_or(else_line + 1);
+        let opener = m
+            .actions
+            .iter()
+            .find(|a| a.line == else_line && a.kind == ActionKind::Else);
+        let cond = opener.and_then(|a| {
+            let words = words_of(&doc.text[a.span.clone()]);
+            (words.get(1).map(String::as_str) == Some("if")).then(|| {
+                let ctx = dot_context(m, &doc.text, else_line).ok().flatten();
+                parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
+            })
+        });
+        let alt = (else_line + 1..end).find_map(|l| {
+            let start = doc.line_start(l - 1);
+            let text = doc.line_text(l - 1);
+            let rest = text.get(col..)?.strip_prefix(key)?.strip_prefix(':')?;
+            if !text[..col].trim().is_empty() {
+                return None;
+            }
+            let a = m.actions.iter().find(|a| a.line == l && !a.whole_line)?;
+            let action = doc.text[a.span.clone()].to_string();
+            let value = rest.trim();
+            let unquoted = value
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .unwrap_or(value);
+            (unquoted == action.trim())
+                .then(|| Alt {
+                    line: l,
+                    offset: a.span.start,
+                    expr: parse_in_context(m, &doc.text, l, &action),
+                    action,
+                })
+                .filter(|_| start <= a.span.start)
+        });
+        last.elses.push(ElseBranch {
+            line: else_line,
+            cond,
+            alt,
+        });
+    }
+    conds
+}
+
+/// A simple template condition over values: a values path (true when not empty), a
+/// literal, `not`, `and`/`or`, `eq`/`ne`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    Path(Vec<String>),
+    Lit(Value),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Eq(Box<Cond>, Box<Cond>),
+    Ne(Box<Cond>, Box<Cond>),
+}
+
+/// The `if`/`with` blocks open at 1-based `line` (outermost first), with their conditions.
+pub fn conditions_at(m: &Masked, text: &str, line: usize) -> Vec<Condition> {
+    let mut out = Vec::new();
+    for b in m.open_blocks_at_line(line) {
+        let block = &m.blocks[b];
+        if block.open_line == line || !matches!(block.kind, BlockKind::If | BlockKind::With) {
+            continue;
+        }
+        let kind = ActionKind::Open(block.kind);
+        let Some(opener) = m
+            .actions
+            .iter()
+            .find(|a| a.line == block.open_line && a.kind == kind)
+        else {
+            continue;
+        };
+        let action = text[opener.span.clone()].to_string();
+        let ctx = dot_context(m, text, block.open_line).ok().flatten();
+        let words = words_of(&action);
+        let cond = parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref());
+        out.push(Condition {
+            line: block.open_line,
+            action,
+            cond,
+            elses: Vec::new(),
+        });
+    }
+    out
+}
+
+fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {
+    let mut pos = 0;
+    let c = cond_expr(words, &mut pos, ctx, true)?;
+    if pos != words.len() {
+        return Err("more than one simple condition".into());
+    }
+    Ok(c)
+}
+
+/// One condition from `words[*pos..]`: a function call takes the rest (`top`) or runs to
+/// its `)`.
+fn cond_expr(
+    words: &[String],
+    pos: &mut usize,
+    ctx: Option<&[String]>,
+    top: bool,
+) -> Result<Cond, String> {
+    let w = words.get(*pos).ok_or("an empty condition")?.clone();
+    *pos += 1;
+    if w == "(" {
+        let c = cond_call(words, pos, ctx)?;
+        if words.get(*pos).map(String::as_str) != Some(")") {
+            return Err("an unclosed parenthesis".into());
+        }
+        *pos += 1;
+        return Ok(c);
+    }
+    if ["not", "and", "or", "eq", "ne"].contains(&w.as_str()) {
+        if !top {
+            return Err(format!("`{w}` without parentheses inside a condition"));
+        }
+        *pos -= 1;
+        return cond_call(words, pos, ctx);
+    }
+    if let Some(l) = literal(&w) {
+        return Ok(Cond::Lit(l));
+    }
+    single_operand(&w, ctx)
+        .filter(|p| !p.is_empty())
+        .map(Cond::Path)
+        .ok_or_else(|| format!("`{w}` is not a values path or a literal"))
+}
+
+fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Result<Cond, String> {
+    let f = words.get(*pos).ok_or("an empty condition")?.clone();
+    let args_from = |pos: &mut usize| -> Result<Vec<Cond>, String> {
+        *pos += 1;
+        let mut args = Vec::new();
+        while *pos < words.len() && words[*pos] != ")" {
+            args.push(cond_expr(words, pos, ctx, false)?);
+        }
+        Ok(args)
+    };
+    match f.as_str() {
+        "not" => {
+            let mut a = args_from(pos)?;
+            match (a.pop(), a.is_empty()) {
+                (Some(c), true) => Ok(Cond::Not(Box::new(c))),
+                _ => Err("`not` takes one argument".into()),
+            }
+        }
+        "and" => Ok(Cond::And(args_from(pos)?)),
+        "or" => Ok(Cond::Or(args_from(pos)?)),
+        "eq" | "ne" => {
+            let a = args_from(pos)?;
+            let [x, y]: [Cond; 2] = a
+                .try_into()
+                .map_err(|_| format!("`{f}` with other than two arguments"))?;
+            Ok(if f == "eq" {
+                Cond::Eq(Box::new(x), Box::new(y))
+            } else {
+                Cond::Ne(Box::new(x), Box::new(y))
+            })
+        }
+        _ => {
+            *pos += 1;
+            if words.len() == *pos || words[*pos] == ")" {
+                if let Some(p) = single_operand(&f, ctx).filter(|p| !p.is_empty()) {
+                    return Ok(Cond::Path(p));
+                }
+            }
+            Err(format!(
+                "`{f}` is not a simple condition (a values path, not, and, or, eq, ne)"
+            ))
+        }
+    }
 }
 
 /// One read of a values path somewhere in a chart.
@@ -60,22 +302,23 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut stack: Vec<(usize, Vec<String>)> = vec![(ydoc.tree.root, Vec::new())];
-    while let Some((id, keys)) = stack.pop() {
+    let mut stack: Vec<(usize, Vec<String>, Option<usize>)> =
+        vec![(ydoc.tree.root, Vec::new(), None)];
+    while let Some((id, keys, key_at)) = stack.pop() {
         let node = ydoc.tree.node(id);
         match &node.kind {
             NodeKind::Mapping { entries, .. } => {
                 for e in entries {
                     let mut k = keys.clone();
                     k.push(e.key.clone());
-                    stack.push((e.value, k));
+                    stack.push((e.value, k, Some(e.key_span.0)));
                 }
             }
             NodeKind::Sequence { items, .. } => {
                 for (i, item) in items.iter().enumerate() {
                     let mut k = keys.clone();
                     k.push(i.to_string());
-                    stack.push((*item, k));
+                    stack.push((*item, k, None));
                 }
             }
             NodeKind::Scalar { .. } => {
@@ -98,6 +341,12 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                         pointer: keys,
                         line: a.line,
                         offset: a.span.start,
+                        conditions: with_else_branches(
+                            conditions_at(m, &doc.text, a.line),
+                            doc,
+                            m,
+                            key_at,
+                        ),
                         action,
                         expr,
                     });
@@ -476,6 +725,29 @@ mod tests {
             parse_action("{{- toYaml . | nindent 8 }}", Some(&["p".to_string()])).map(|e| e.path),
             Ok(vec!["p".to_string()])
         );
+    }
+
+    #[test]
+    fn simple_conditions_parse_and_others_are_named() {
+        let w = |s: &str| words_of(s).into_iter().skip(1).collect::<Vec<_>>();
+        let c = parse_cond(&w("{{- if and .Values.a (not .Values.b) }}"), None).unwrap();
+        assert_eq!(
+            c,
+            Cond::And(vec![
+                Cond::Path(vec!["a".into()]),
+                Cond::Not(Box::new(Cond::Path(vec!["b".into()])))
+            ])
+        );
+        let c = parse_cond(&w("{{ if eq .Values.mode \"ci\" }}"), None).unwrap();
+        assert_eq!(
+            c,
+            Cond::Eq(
+                Box::new(Cond::Path(vec!["mode".into()])),
+                Box::new(Cond::Lit(Value::from("ci")))
+            )
+        );
+        assert!(parse_cond(&w("{{ if .Capabilities.APIVersions.Has \"x\" }}"), None).is_err());
+        assert!(parse_cond(&w("{{ if include \"x\" . }}"), None).is_err());
     }
 
     #[test]

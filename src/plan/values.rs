@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::doc::template::reads::{Read, Source, ValuesExpr};
+use crate::doc::template::reads::{Cond, Read, Source, ValuesExpr};
 use crate::recipe::Origin;
 
 use super::{PlannedOp, lookup, to_pointer};
@@ -98,11 +98,100 @@ pub fn rendered(expr: &ValuesExpr, found: Option<&Value>) -> Value {
 /// selectors, `when`s and bounds see the field as the chart would render it.
 pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
     for s in sources {
-        let Ok(expr) = &s.expr else { continue };
+        let Ok((_, _, expr)) = effective(s, values) else {
+            continue;
+        };
         let v = rendered(expr, lookup(values, &expr.path));
         if let Some(slot) = to_pointer(&s.pointer).resolve_mut(model).ok() {
             *slot = v;
         }
+    }
+}
+
+/// The read that renders a source's node under `values`: its own action when every
+/// `if`/`with` around it holds, else the same key's action in the `else` branch that
+/// renders; why not, when a condition is not simple or no branch prints the node from one
+/// values path. Returns (line, offset, expression).
+pub fn effective<'s>(
+    source: &'s Source,
+    values: &Value,
+) -> Result<(usize, usize, &'s ValuesExpr), String> {
+    let mut chosen: (usize, usize, &Result<ValuesExpr, String>) =
+        (source.line, source.offset, &source.expr);
+    let unprovable = |action: &str, line: usize, why: &str| {
+        format!(
+            "it sits inside `{}` at line {line}, which is not provable from the values: {why}",
+            action.trim()
+        )
+    };
+    for (i, c) in source.conditions.iter().enumerate() {
+        let holds = match &c.cond {
+            Ok(cond) => eval(cond, values),
+            Err(why) => return Err(unprovable(&c.action, c.line, why)),
+        };
+        if holds {
+            continue;
+        }
+        let innermost = i + 1 == source.conditions.len();
+        let mut taken = None;
+        for e in &c.elses {
+            let branch_holds = match &e.cond {
+                None => true,
+                Some(Ok(cond)) => eval(cond, values),
+                Some(Err(why)) => return Err(unprovable("else if", e.line, why)),
+            };
+            if branch_holds {
+                taken = Some(e);
+                break;
+            }
+        }
+        match taken {
+            Some(e) if innermost => match &e.alt {
+                Some(alt) => chosen = (alt.line, alt.offset, &alt.expr),
+                None => {
+                    return Err(format!(
+                        "`{}` at line {} is false with these values, and the branch that renders (line {}) does not print this key from one action",
+                        c.action.trim(),
+                        c.line,
+                        e.line
+                    ));
+                }
+            },
+            _ => {
+                return Err(format!(
+                    "it sits inside `{}` at line {}, which is false with these values: that branch does not render",
+                    c.action.trim(),
+                    c.line
+                ));
+            }
+        }
+    }
+    match chosen.2 {
+        Ok(expr) => Ok((chosen.0, chosen.1, expr)),
+        Err(why) => Err(why.clone()),
+    }
+}
+
+/// A simple condition under `values`, as Go templates read truth (not empty).
+pub fn eval(cond: &Cond, values: &Value) -> bool {
+    !is_empty(&cond_value(cond, values))
+}
+
+fn cond_value(cond: &Cond, values: &Value) -> Value {
+    match cond {
+        Cond::Path(p) => lookup(values, p).cloned().unwrap_or(Value::Null),
+        Cond::Lit(v) => v.clone(),
+        Cond::Not(c) => Value::Bool(!eval(c, values)),
+        Cond::And(cs) => Value::Bool(cs.iter().all(|c| eval(c, values))),
+        Cond::Or(cs) => Value::Bool(cs.iter().any(|c| eval(c, values))),
+        Cond::Eq(a, b) => Value::Bool(super::values_equal(
+            &cond_value(a, values),
+            &cond_value(b, values),
+        )),
+        Cond::Ne(a, b) => Value::Bool(!super::values_equal(
+            &cond_value(a, values),
+            &cond_value(b, values),
+        )),
     }
 }
 
@@ -127,17 +216,16 @@ pub fn route(
             source.action.trim()
         )))
     };
-    let expr = match &source.expr {
-        Ok(e) => e,
-        Err(why) => return fail(why.clone()),
-    };
     if view.subchart {
         return fail(format!(
-            "chart {} is a subchart: its parent chart's values can override {}",
-            view.chart,
-            expr.path.join(".")
+            "chart {} is a subchart: its parent chart's values can override its own",
+            view.chart
         ));
     }
+    let (line, offset, expr) = match effective(source, &view.model) {
+        Ok(e) => e,
+        Err(why) => return fail(why),
+    };
     let rest = &keys[source.pointer.len()..];
     if !rest.is_empty() && !expr.to_yaml {
         return fail("that prints a scalar, not a mapping".into());
@@ -173,10 +261,10 @@ pub fn route(
         origin: op.origin.clone(),
         via: Via {
             template: template.to_string(),
-            line: source.line,
+            line,
             pointer: op.path().to_string(),
         },
-        offset: source.offset,
+        offset,
     }))
 }
 

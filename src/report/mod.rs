@@ -173,12 +173,10 @@ fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
                 json_patch::PatchOperation::Remove(_) => "removed".to_string(),
                 _ => String::new(),
             };
+            let path = if op.path().is_empty() { "/" } else { op.path() };
             out.push(format!(
-                "{}: {} {what} (read by {template}:{} as {})",
-                change.path,
-                op.path(),
-                via.line,
-                via.pointer
+                "{}: {path} {what} (read by {template}:{} as {})",
+                change.path, via.line, via.pointer
             ));
         }
     }
