@@ -843,6 +843,8 @@ fn plan_rules(
         Some(v) => (0..models.len())
             .map(|i| {
                 let s = crate::doc::template::reads::sources(doc, i);
+                let g = crate::doc::template::reads::guards(doc, i);
+                plan::values::prune_unrendered(&mut models[i], &g, &v.model);
                 plan::values::render_model(&mut models[i], &s, &v.model);
                 s
             })

@@ -49,8 +49,62 @@ pub struct Condition {
     pub action: String,
     /// The condition, or why it is not a simple one.
     pub cond: Result<Cond, String>,
-    /// The block's other branches, in order.
+    /// The block's other branches, in order (filled in for a source's innermost `if`).
     pub elses: Vec<ElseBranch>,
+    /// The block has `else` branches at all.
+    pub has_else: bool,
+}
+
+/// A mapping entry inside `if`/`with` blocks that its parent is not in: it renders only when
+/// they hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    /// Keys of the entry's value in the document's model.
+    pub pointer: Vec<String>,
+    pub conditions: Vec<Condition>,
+}
+
+/// The guarded mapping entries of document `index` (see [`Guard`]), outermost first.
+pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
+    let (Some(m), Some(ydoc)) = (&doc.masked, doc.docs.get(index)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // (node, keys, 1-based line of the key that owns it; 0 for the root)
+    let mut stack: Vec<(usize, Vec<String>, usize)> = vec![(ydoc.tree.root, Vec::new(), 0)];
+    while let Some((id, keys, owner_line)) = stack.pop() {
+        match &ydoc.tree.node(id).kind {
+            NodeKind::Mapping { entries, .. } => {
+                for e in entries {
+                    let mut k = keys.clone();
+                    k.push(e.key.clone());
+                    let line = doc.line_of(e.key_span.0) + 1;
+                    let conditions: Vec<Condition> = conditions_at(m, &doc.text, line)
+                        .into_iter()
+                        .filter(|c| c.line > owner_line)
+                        .collect();
+                    if !conditions.is_empty() {
+                        out.push(Guard {
+                            pointer: k.clone(),
+                            conditions,
+                        });
+                    }
+                    stack.push((e.value, k, line));
+                }
+            }
+            NodeKind::Sequence { items, .. } => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut k = keys.clone();
+                    k.push(i.to_string());
+                    let line = doc.line_of(ydoc.tree.node(*item).start) + 1;
+                    stack.push((*item, k, line));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| a.pointer.len().cmp(&b.pointer.len()));
+    out
 }
 
 /// An `else` / `else if` branch of the block around a node.
@@ -187,6 +241,7 @@ pub fn conditions_at(m: &Masked, text: &str, line: usize) -> Vec<Condition> {
             action,
             cond,
             elses: Vec::new(),
+            has_else: !block.else_lines.is_empty(),
         });
     }
     out
@@ -268,10 +323,10 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
         }
         _ => {
             *pos += 1;
-            if words.len() == *pos || words[*pos] == ")" {
-                if let Some(p) = single_operand(&f, ctx).filter(|p| !p.is_empty()) {
-                    return Ok(Cond::Path(p));
-                }
+            if (words.len() == *pos || words[*pos] == ")")
+                && let Some(p) = single_operand(&f, ctx).filter(|p| !p.is_empty())
+            {
+                return Ok(Cond::Path(p));
             }
             Err(format!(
                 "`{f}` is not a simple condition (a values path, not, and, or, eq, ne)"

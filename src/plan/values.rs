@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::doc::template::reads::{Cond, Read, Source, ValuesExpr};
+use crate::doc::template::reads::{Cond, Guard, Read, Source, ValuesExpr};
 use crate::recipe::Origin;
 
 use super::{PlannedOp, lookup, to_pointer};
@@ -94,6 +94,26 @@ pub fn rendered(expr: &ValuesExpr, found: Option<&Value>) -> Value {
     v
 }
 
+/// Removes the mapping entries that do not render under `values`: inside an `if`/`with`
+/// (without `else`) whose simple condition is false. Unprovable conditions keep the entry.
+pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) {
+    for g in guards {
+        let off = g
+            .conditions
+            .iter()
+            .any(|c| !c.has_else && c.cond.as_ref().is_ok_and(|cond| !eval(cond, values)));
+        if !off {
+            continue;
+        }
+        let Some((last, parent)) = g.pointer.split_last() else {
+            continue;
+        };
+        if let Ok(Value::Object(map)) = to_pointer(parent).resolve_mut(model) {
+            map.shift_remove(last);
+        }
+    }
+}
+
 /// Replaces each node a values read prints with what it renders to under `values`, so that
 /// selectors, `when`s and bounds see the field as the chart would render it.
 pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
@@ -102,7 +122,8 @@ pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
             continue;
         };
         let v = rendered(expr, lookup(values, &expr.path));
-        if let Some(slot) = to_pointer(&s.pointer).resolve_mut(model).ok() {
+        // A node pruned as unrendered stays absent.
+        if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
             *slot = v;
         }
     }
