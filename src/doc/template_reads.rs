@@ -22,6 +22,9 @@ pub struct ValuesExpr {
     pub numeric: bool,
     /// `toYaml`: the action prints a whole node (a mapping, a list), not a scalar.
     pub to_yaml: bool,
+    /// Printed by the library helper `common.tplvalues.render`: like `toYaml`, unless the
+    /// value holds `{{`, which the helper renders with `tpl`.
+    pub tplvalues: bool,
 }
 
 /// A node of a template document whose text an action prints.
@@ -608,10 +611,51 @@ const FNS: &[&str] = &[
     "quote", "squote", "int", "int64", "float64", "toString", "toYaml", "trim",
 ];
 
+/// `include "common.tplvalues.render" (dict "value" V "context" $) | …` (Bitnami's library
+/// helper): rewrites `words` to `V | …` and returns true. Any other `value` than one operand
+/// (`(omit .Values.x "enabled")`) is refused.
+fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
+    let is_call = words.len() > 3
+        && words[0] == "include"
+        && words[1] == "\"common.tplvalues.render\""
+        && words[2] == "("
+        && words[3] == "dict";
+    if !is_call {
+        return Ok(false);
+    }
+    let Some(close) = words.iter().position(|w| w == ")") else {
+        return Err("an unclosed parenthesis".into());
+    };
+    let args = &words[4..close];
+    let mut value = None;
+    for pair in args.chunks(2) {
+        match pair {
+            [k, v] if k == "\"value\"" => value = Some(v.clone()),
+            [k, _] if k == "\"context\"" || k == "\"scope\"" => {}
+            _ => {
+                return Err(
+                    "`common.tplvalues.render` is given something other than one values path"
+                        .into(),
+                );
+            }
+        }
+    }
+    let Some(value) = value.filter(|v| v != "(") else {
+        return Err(
+            "`common.tplvalues.render` is given something other than one values path".into(),
+        );
+    };
+    let mut rest = vec![value];
+    rest.extend(words[close + 1..].iter().cloned());
+    *words = rest;
+    Ok(true)
+}
+
 /// Parses an output action as one values path through value-preserving pipes (see
 /// [`ValuesExpr`]); `ctx` is what `.` stands for (inside `with`).
 pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, String> {
-    let words = words_of(action);
+    let mut words = words_of(action);
+    let tplvalues = tplvalues_call(&mut words)?;
     if words.iter().any(|w| w == "(" || w == ")") {
         return Err("a parenthesised expression is not one provable values path".into());
     }
@@ -621,7 +665,8 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
         default: None,
         stringify: false,
         numeric: false,
-        to_yaml: false,
+        to_yaml: tplvalues,
+        tplvalues,
     };
     let Some((first, rest)) = commands.split_first() else {
         return Err("an empty action".into());
@@ -803,6 +848,14 @@ mod tests {
         );
         assert!(parse_cond(&w("{{ if .Capabilities.APIVersions.Has \"x\" }}"), None).is_err());
         assert!(parse_cond(&w("{{ if include \"x\" . }}"), None).is_err());
+    }
+
+    #[test]
+    fn the_tplvalues_helper_reads_its_value_like_to_yaml() {
+        let e = p("{{- include \"common.tplvalues.render\" (dict \"value\" .Values.a.probe \"context\" $) | nindent 12 }}").unwrap();
+        assert!(e.to_yaml && e.tplvalues);
+        assert_eq!(e.path, vec!["a", "probe"]);
+        assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.a \"enabled\") \"context\" $) }}").is_err());
     }
 
     #[test]

@@ -247,6 +247,13 @@ pub fn route(
         Ok(e) => e,
         Err(why) => return fail(why),
     };
+    if expr.tplvalues
+        && lookup(&view.model, &expr.path).is_some_and(|v| v.to_string().contains("{{"))
+    {
+        return fail(
+            "the value holds `{{`, which `common.tplvalues.render` renders with `tpl`".into(),
+        );
+    }
     let rest = &keys[source.pointer.len()..];
     if !rest.is_empty() && !expr.to_yaml {
         return fail("that prints a scalar, not a mapping".into());
@@ -361,6 +368,7 @@ mod tests {
             stringify: false,
             numeric: false,
             to_yaml: false,
+            tplvalues: false,
         };
         assert_eq!(rendered(&e, None), json!(600));
         assert_eq!(rendered(&e, Some(&json!(0))), json!(600));
