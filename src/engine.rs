@@ -867,7 +867,11 @@ fn plan_rules(
             }
             let dp = plan::plan_document(&name, rule, model);
             probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
-            errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, m)));
+            let explain = |m: String| match (view, sources.get(di)) {
+                (Some(v), Some(src)) => plan::values::explain_placeholder(m, src, &v.model),
+                _ => m,
+            };
+            errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, explain(m))));
             let raw: Vec<_> = dp.ops.iter().map(|o| o.op.clone()).collect();
             if json_patch::patch(model, &raw).is_ok() {
                 ops[di].1.extend(dp.ops);

@@ -403,3 +403,21 @@ fn an_override_file_changes_only_the_ci_render() {
         diffs.join("\n")
     );
 }
+
+#[test]
+fn a_whole_document_if_still_takes_values_edits_but_a_false_inner_if_is_absent() {
+    let repo = chart_repo(&stock_recipes());
+    let out = repo.run(&["plan"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // `{{- if .Values.optional.enabled }}` around the manifest decides whether it exists, not
+    // its fields: the deadline goes to values (it renders once enabled).
+    assert!(
+        out.stdout.contains("-  deadline: 60\n+  deadline: 600\n"),
+        "{}",
+        out.stdout
+    );
+    // The livenessProbe sits in a false `if`: it does not render, so `when livenessProbe
+    // exists` does not hold and its delay is left alone.
+    assert!(out.stdout.contains("    delay: 1\n"), "{}", out.stdout);
+    assert!(!out.stdout.contains("+    delay"), "{}", out.stdout);
+}

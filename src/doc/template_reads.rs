@@ -56,6 +56,26 @@ pub struct Condition {
     pub elses: Vec<ElseBranch>,
     /// The block has `else` branches at all.
     pub has_else: bool,
+    /// 1-based line of the block's `end` (`None` when the file ends first).
+    pub end_line: Option<usize>,
+}
+
+/// Drops the conditions that wrap the whole document (`{{- if .Values.x.enabled }}` around a
+/// manifest): they decide whether the object exists, not what its fields are, so a recipe
+/// about the object's fields still applies to it (as it would once enabled).
+fn inside_document(conds: Vec<Condition>, doc: &Document, index: usize) -> Vec<Condition> {
+    let Some(ydoc) = doc.docs.get(index) else {
+        return conds;
+    };
+    // The document's own text: its root node (comments and masked action lines before it
+    // are not part of the object).
+    let root = ydoc.tree.node(ydoc.tree.root);
+    let first = doc.line_of(root.start) + 1;
+    let last = doc.line_of(root.end.saturating_sub(1)) + 1;
+    conds
+        .into_iter()
+        .filter(|c| !(c.line <= first && c.end_line.is_none_or(|e| e >= last)))
+        .collect()
 }
 
 /// A mapping entry inside `if`/`with` blocks that its parent is not in: it renders only when
@@ -82,10 +102,11 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
                     let mut k = keys.clone();
                     k.push(e.key.clone());
                     let line = doc.line_of(e.key_span.0) + 1;
-                    let conditions: Vec<Condition> = conditions_at(m, &doc.text, line)
-                        .into_iter()
-                        .filter(|c| c.line > owner_line)
-                        .collect();
+                    let conditions: Vec<Condition> =
+                        inside_document(conditions_at(m, &doc.text, line), doc, index)
+                            .into_iter()
+                            .filter(|c| c.line > owner_line)
+                            .collect();
                     if !conditions.is_empty() {
                         out.push(Guard {
                             pointer: k.clone(),
@@ -106,7 +127,7 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
             _ => {}
         }
     }
-    out.sort_by(|a, b| a.pointer.len().cmp(&b.pointer.len()));
+    out.sort_by_key(|a| a.pointer.len());
     out
 }
 
@@ -245,6 +266,7 @@ pub fn conditions_at(m: &Masked, text: &str, line: usize) -> Vec<Condition> {
             cond,
             elses: Vec::new(),
             has_else: !block.else_lines.is_empty(),
+            end_line: block.end_line,
         });
     }
     out
@@ -400,7 +422,7 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                         line: a.line,
                         offset: a.span.start,
                         conditions: with_else_branches(
-                            conditions_at(m, &doc.text, a.line),
+                            inside_document(conditions_at(m, &doc.text, a.line), doc, index),
                             doc,
                             m,
                             key_at,

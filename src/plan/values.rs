@@ -168,7 +168,18 @@ pub fn effective<'s>(
         }
         match taken {
             Some(e) if innermost => match &e.alt {
-                Some(alt) => chosen = (alt.line, alt.offset, &alt.expr),
+                Some(alt) => {
+                    if let Err(why) = &alt.expr {
+                        return Err(format!(
+                            "`{}` at line {} is false with these values, and the branch that renders prints it with `{}` at line {}: {why}",
+                            c.action.trim(),
+                            c.line,
+                            alt.action.trim(),
+                            alt.line
+                        ));
+                    }
+                    chosen = (alt.line, alt.offset, &alt.expr)
+                }
                 None => {
                     return Err(format!(
                         "`{}` at line {} is false with these values, and the branch that renders (line {}) does not print this key from one action",
@@ -191,6 +202,25 @@ pub fn effective<'s>(
         Ok(expr) => Ok((chosen.0, chosen.1, expr)),
         Err(why) => Err(why.clone()),
     }
+}
+
+/// A planner error about a node a template action prints that could not be rendered from
+/// the values (its placeholder text is what the planner saw): says which action and why.
+pub fn explain_placeholder(message: String, sources: &[Source], values: &Value) -> String {
+    for s in sources {
+        let pointer = to_pointer(&s.pointer).to_string();
+        if pointer.is_empty() || !message.contains(&format!("{pointer} is ")) {
+            continue;
+        }
+        if let Err(why) = effective(s, values) {
+            return format!(
+                "{message}: it is printed by `{}` at line {}, which is not followed into the values: {why}",
+                s.action.trim(),
+                s.line
+            );
+        }
+    }
+    message
 }
 
 /// A simple condition under `values`, as Go templates read truth (not empty).
