@@ -538,6 +538,36 @@ fn prepare_file(
         );
         return p;
     }
+    // A template whose own edits will be refused must not land its values edits either (the
+    // values file would be written with half of the recipe): try them now.
+    if let Some(doc) = &p.doc
+        && !values_edits.is_empty()
+        && ops.iter().any(|(_, o)| !o.is_empty())
+    {
+        let refused = match edit::edit(doc, &ops) {
+            Ok(e) => edit::verify::verify(doc, &e.text, &e.splices, &ops).err(),
+            Err(r) => Some(r),
+        };
+        if let Some(r) = refused {
+            let blamed = ops
+                .iter()
+                .flat_map(|(_, o)| o)
+                .filter(|o| r.pointer.starts_with(o.path()) || o.path().starts_with(&r.pointer))
+                .max_by_key(|o| o.path().len())
+                .or(ops.iter().flat_map(|(_, o)| o).next());
+            let (recipe, at) = match blamed {
+                Some(o) => (o.recipe.to_string(), o.origin.to_string()),
+                None => (first.name.clone(), origin.to_string()),
+            };
+            p.res.errors.push(Finding {
+                recipe,
+                origin: at,
+                file: Some(path.to_string()),
+                message: r.to_string(),
+            });
+            return p;
+        }
+    }
     p.ops = ops;
     p.values_edits = values_edits;
     p

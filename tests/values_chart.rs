@@ -421,3 +421,28 @@ fn a_whole_document_if_still_takes_values_edits_but_a_false_inner_if_is_absent()
     assert!(out.stdout.contains("    delay: 1\n"), "{}", out.stdout);
     assert!(!out.stdout.contains("+    delay"), "{}", out.stdout);
 }
+
+#[test]
+fn a_template_whose_own_edit_is_refused_leaves_its_values_alone() {
+    let repo = Repo::new(&[
+        ("c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+        ("c/values.yaml", "replicas: 1\n"),
+        (
+            "c/templates/d.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: &meta\n  name: d\nspec:\n  replicas: {{ .Values.replicas }}\n",
+        ),
+        (
+            "recipes/r.kdl",
+            r#"recipe "r" {
+    file "c/templates/d.yaml" {
+        set "/spec/replicas" 3
+        set "/metadata/name" "e"
+    }
+}"#,
+        ),
+    ]);
+    let out = repo.run(&["apply", "--in-place", "--keep-going"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("c/templates/d.yaml"), "{}", out.stderr);
+    assert_eq!(repo.read("c/values.yaml"), "replicas: 1\n");
+}
