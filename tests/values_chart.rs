@@ -446,3 +446,59 @@ fn a_template_whose_own_edit_is_refused_leaves_its_values_alone() {
     assert!(out.stderr.contains("c/templates/d.yaml"), "{}", out.stderr);
     assert_eq!(repo.read("c/values.yaml"), "replicas: 1\n");
 }
+
+#[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
+fn corpus_probe_delays_go_through_values_or_are_refused_by_name() {
+    let corpus = common::corpus();
+    let recipes = tempfile::tempdir().expect("tempdir");
+    let recipe = recipes.path().join("r.kdl");
+    std::fs::write(
+        &recipe,
+        r#"recipe "probe-delay" {
+    file "charts/*/templates/**/*.yaml" optional=#true {
+        match "/kind" "Deployment"
+        each "/spec/template/spec/containers/*" {
+            when "livenessProbe" exists
+            at-least "livenessProbe/initialDelaySeconds" 30
+        }
+    }
+}"#,
+    )
+    .expect("write recipe");
+    let out = Command::new(common::bin())
+        .args(["plan", "--format", "json", "--root"])
+        .arg(&corpus)
+        .arg("--recipes")
+        .arg(&recipe)
+        .output()
+        .expect("patcher");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ops: Vec<&Value> = v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .flat_map(|f| f["documents"].as_array().into_iter().flatten())
+        .flat_map(|d| d["patch"].as_array().into_iter().flatten())
+        .collect();
+    let via = ops.iter().filter(|o| o.get("via").is_some()).count();
+    let errors = v["errors"].as_array().expect("errors");
+    eprintln!(
+        "corpus probe delays: {via} through values, {} in templates, {} refused",
+        ops.len() - via,
+        errors.len()
+    );
+    for e in errors {
+        eprintln!("  refused: {}", e["message"]);
+    }
+    assert!(via >= 9, "{via} values edits");
+    // 2 of them are load errors of files that do not mask (as before this change).
+    assert!(errors.len() <= 5, "{errors:?}");
+    for e in errors {
+        let m = e["message"].as_str().unwrap_or("");
+        assert!(m.contains(" at line ") || m.contains(".yaml:"), "{m}");
+    }
+}
