@@ -917,7 +917,7 @@ fn plan_rules(
             };
             let mut kept = Vec::new();
             for op in doc_ops.drain(..) {
-                match plan::values::route(&op, src, v, &template) {
+                match plan::values::route(&op, src, v, &template, *di) {
                     None => kept.push(op),
                     Some(Ok(edit)) => values_edits.push(edit),
                     Some(Err(msg)) => {

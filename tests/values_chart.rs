@@ -66,7 +66,7 @@ fn json_ops_on_values_carry_via_template_line_and_rendered_pointer() {
     assert_eq!(deadline["value"], 600);
     assert_eq!(
         deadline["via"],
-        serde_json::json!({"template": "chart/templates/api.yaml", "line": 8, "pointer": "/spec/progressDeadlineSeconds"})
+        serde_json::json!({"template": "chart/templates/api.yaml", "line": 8, "document": 0, "pointer": "/spec/progressDeadlineSeconds"})
     );
     assert!(ops.iter().all(|o| o.get("via").is_some()));
     // Template ops have no via.
@@ -501,4 +501,19 @@ fn corpus_probe_delays_go_through_values_or_are_refused_by_name() {
         let m = e["message"].as_str().unwrap_or("");
         assert!(m.contains(" at line ") || m.contains(".yaml:"), "{m}");
     }
+}
+
+#[test]
+fn a_values_file_with_rules_of_its_own_takes_both_in_one_verified_edit() {
+    let recipe = format!(
+        "{CI_RECIPE}\nrecipe \"ci-replicas\" {{\n    file \"chart/values-ci.yaml\" create=#true {{\n        set \"/api/replicas\" 1\n    }}\n}}\n"
+    );
+    let repo = chart_repo(&recipe);
+    let out = repo.run(&["apply", "--in-place"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ci = repo.read("chart/values-ci.yaml");
+    assert!(ci.contains("replicas: 1"), "{ci}");
+    assert!(ci.contains("progressDeadlineSeconds: 900"), "{ci}");
+    let check = repo.run(&["check"]);
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
 }

@@ -22,6 +22,8 @@ pub struct Via {
     pub template: String,
     /// 1-based line of the action that reads the value.
     pub line: usize,
+    /// Index of the YAML document (`---`) of the template the pointer is in.
+    pub document: usize,
     /// The pointer in the rendered object (the template document) that the op changes.
     pub pointer: String,
 }
@@ -253,6 +255,7 @@ pub fn route(
     sources: &[Source],
     view: &ValuesView,
     template: &str,
+    document: usize,
 ) -> Option<Result<ValuesEdit, String>> {
     let keys = super::pointer_keys(op.path());
     let source = sources
@@ -320,6 +323,7 @@ pub fn route(
         via: Via {
             template: template.to_string(),
             line,
+            document,
             pointer: op.path().to_string(),
         },
         offset,
