@@ -160,6 +160,7 @@ fn drift_in(change: &FileChange, recipe: &str, rel: &Relativizer) -> Vec<Drift> 
                 edit: None,
                 rule: rel.origin(&op.origin.to_string()),
                 ops: vec![op.to_json()],
+                via: op.via.clone(),
             });
         }
     }
@@ -176,6 +177,7 @@ fn drift_in(change: &FileChange, recipe: &str, rel: &Relativizer) -> Vec<Drift> 
             edit: Some(t.summary.clone()),
             rule: rel.origin(&t.origin.to_string()),
             ops: Vec::new(),
+            via: None,
         });
     }
     out

@@ -16,6 +16,9 @@ use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
 use crate::render::{self, RenderMode};
 use crate::select;
 
+#[path = "engine_values.rs"]
+mod values;
+
 /// One file the plan changes, already verified.
 #[derive(Debug, Clone)]
 pub struct FileChange {
@@ -161,6 +164,16 @@ fn pointer_tokens(pointer: &str) -> Vec<String> {
 }
 
 impl FileChange {
+    /// For a values file: each op that stands for a template field, with the template line
+    /// and the rendered pointer it changes (what a render check may see differ).
+    pub fn vias(&self) -> Vec<(&PlannedOp, &plan::values::Via)> {
+        self.docs
+            .iter()
+            .flat_map(|(_, ops)| ops)
+            .filter_map(|o| o.via.as_ref().map(|v| (o, v)))
+            .collect()
+    }
+
     /// Names of the recipes with ops in this file, in order of first appearance.
     pub fn recipes(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -284,9 +297,22 @@ pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome 
     }
 
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
-    let results = parallel_map(&jobs, |(path, rules)| {
-        plan_file(&root_canon, path, rules, creatable.contains(path), recipes)
+    // Helm templates render with their chart's values: plan against the rendered view, then
+    // move the ops on values-fed nodes into the values files (see `engine_values.rs`).
+    let (views, view_errors) = values::views(&root_canon, &jobs, recipes);
+    out.errors.extend(view_errors);
+    let prepared = parallel_map(&jobs, |(path, rules)| {
+        prepare_file(
+            &root_canon,
+            path,
+            rules,
+            creatable.contains(path),
+            recipes,
+            views.get(path).map(|v| &**v),
+        )
     });
+    let prepared = values::land_values_edits(&root_canon, prepared, &views, recipes);
+    let results = parallel_map(&prepared, |p| finish_file(p, recipes));
 
     // Selector outcomes summed over every file and document, keyed by (recipe, origin, what).
     let mut probes: BTreeMap<(usize, String, String), Probe> = BTreeMap::new();
@@ -479,78 +505,159 @@ fn closest(seen: &[String], wanted: &[String]) -> String {
     out
 }
 
-struct FileResult {
-    change: Option<FileChange>,
-    errors: Vec<Finding>,
-    warnings: Vec<Finding>,
-    probes: Vec<(usize, Probe)>,
+pub(crate) struct FileResult {
+    pub(crate) change: Option<FileChange>,
+    pub(crate) errors: Vec<Finding>,
+    pub(crate) warnings: Vec<Finding>,
+    pub(crate) probes: Vec<(usize, Probe)>,
 }
 
-fn plan_file(
+/// A file loaded and planned, before edit and verify.
+pub(crate) struct Prepared {
+    pub(crate) path: String,
+    pub(crate) rules: Vec<(usize, usize)>,
+    pub(crate) doc: Option<Document>,
+    pub(crate) created: bool,
+    pub(crate) ops: Vec<(usize, Vec<PlannedOp>)>,
+    /// Ops of this template that land in its values file.
+    pub(crate) values_edits: Vec<plan::values::ValuesEdit>,
+    /// The values this template renders with, for the idempotence re-plan: after
+    /// `land_values_edits`, the values as they will be once written.
+    pub(crate) view: Option<plan::values::ValuesView>,
+    pub(crate) res: FileResult,
+}
+
+fn prepare_file(
     root: &Path,
     path: &str,
     rules: &[(usize, usize)],
     creatable: bool,
     recipes: &RecipeSet,
-) -> FileResult {
-    let mut res = FileResult {
-        change: None,
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        probes: Vec::new(),
+    view: Option<&plan::values::ValuesView>,
+) -> Prepared {
+    let mut p = Prepared {
+        path: path.to_string(),
+        rules: rules.to_vec(),
+        doc: None,
+        created: false,
+        ops: Vec::new(),
+        values_edits: Vec::new(),
+        view: view.cloned(),
+        res: FileResult {
+            change: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            probes: Vec::new(),
+        },
     };
     let first = &recipes.recipes[rules[0].0];
     let origin = &first.files[rules[0].1].origin;
-    let full = root.join(path);
-    let (text, created) = match std::fs::read(&full) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => (t, false),
-            Err(e) => {
-                res.errors.push(Finding::new(first, origin, Some(path), format!("is not UTF-8 text (invalid byte at offset {}); patcher edits YAML and text files only", e.utf8_error().valid_up_to())));
-                return res;
-            }
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && creatable => (String::new(), true),
-        Err(e) => {
-            res.errors.push(Finding::new(
-                first,
-                origin,
-                Some(path),
-                format!("cannot read: {e}"),
-            ));
-            return res;
-        }
-    };
-    let kind = FileKind::detect(root, Path::new(path));
-    let doc = match Document::parse(path, text, kind) {
+    let (doc, created) = match load(root, path, creatable) {
         Ok(d) => d,
-        Err(e) => {
-            res.errors
-                .push(Finding::new(first, origin, Some(path), e.to_string()));
-            return res;
+        Err(msg) => {
+            p.res
+                .errors
+                .push(Finding::new(first, origin, Some(path), msg));
+            return p;
         }
     };
     let RulePlan {
         ops,
         errors,
         probes,
-    } = plan_rules(&doc, rules, recipes);
-    res.warnings = workflow_warnings(&doc)
+        values_edits,
+    } = plan_rules(&doc, rules, recipes, view);
+    p.res.warnings = workflow_warnings(&doc)
         .into_iter()
         .map(|m| Finding::new(first, origin, Some(path), m))
         .collect();
-    res.probes = probes;
+    p.res.probes = probes;
+    p.created = created;
+    p.doc = Some(doc);
     if !errors.is_empty() {
-        res.errors.extend(
+        p.res.errors.extend(
             errors
                 .into_iter()
                 .map(|(ri, o, m)| Finding::new(&recipes.recipes[ri], &o, Some(path), m)),
         );
+        return p;
+    }
+    // A template whose own edits will be refused must not land its values edits either (the
+    // values file would be written with half of the recipe): try them now.
+    if let Some(doc) = &p.doc
+        && !values_edits.is_empty()
+        && ops.iter().any(|(_, o)| !o.is_empty())
+    {
+        let refused = match edit::edit(doc, &ops) {
+            Ok(e) => edit::verify::verify(doc, &e.text, &e.splices, &ops).err(),
+            Err(r) => Some(r),
+        };
+        if let Some(r) = refused {
+            let blamed = ops
+                .iter()
+                .flat_map(|(_, o)| o)
+                .filter(|o| r.pointer.starts_with(o.path()) || o.path().starts_with(&r.pointer))
+                .max_by_key(|o| o.path().len())
+                .or(ops.iter().flat_map(|(_, o)| o).next());
+            let (recipe, at) = match blamed {
+                Some(o) => (o.recipe.to_string(), o.origin.to_string()),
+                None => (first.name.clone(), origin.to_string()),
+            };
+            p.res.errors.push(Finding {
+                recipe,
+                origin: at,
+                file: Some(path.to_string()),
+                message: r.to_string(),
+            });
+            return p;
+        }
+    }
+    p.ops = ops;
+    p.values_edits = values_edits;
+    p
+}
+
+/// Reads and parses one target file (`created` when it did not exist and may be created).
+pub(crate) fn load(root: &Path, path: &str, creatable: bool) -> Result<(Document, bool), String> {
+    let full = root.join(path);
+    let (text, created) = match std::fs::read(&full) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => (t, false),
+            Err(e) => {
+                return Err(format!(
+                    "is not UTF-8 text (invalid byte at offset {}); patcher edits YAML and text files only",
+                    e.utf8_error().valid_up_to()
+                ));
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && creatable => (String::new(), true),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    let kind = FileKind::detect(root, Path::new(path));
+    Document::parse(path, text, kind)
+        .map(|d| (d, created))
+        .map_err(|e| e.to_string())
+}
+
+/// Edits, verifies and re-plans one prepared file.
+fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
+    let mut res = FileResult {
+        change: None,
+        errors: p.res.errors.clone(),
+        warnings: p.res.warnings.clone(),
+        probes: p.res.probes.clone(),
+    };
+    let Some(doc) = &p.doc else { return res };
+    let path = p.path.as_str();
+    let rules = &p.rules[..];
+    let ops = &p.ops;
+    if !res.errors.is_empty() || ops.iter().all(|(_, o)| o.is_empty()) {
         return res;
     }
-    if ops.iter().all(|(_, o)| o.is_empty()) {
-        return res;
-    }
+    let origin = rules
+        .first()
+        .map(|&(ri, fi)| recipes.recipes[ri].files[fi].origin.to_string())
+        .unwrap_or_default();
     let refusal_finding = |r: Refusal| {
         // Blame the op whose path leads to the refused node (else the first op).
         let all: Vec<&PlannedOp> = ops.iter().flat_map(|(_, o)| o).collect();
@@ -565,7 +672,7 @@ fn plan_file(
         let recipe = blamed.map(|o| o.recipe.to_string()).unwrap_or_default();
         let origin = blamed
             .map(|o| o.origin.to_string())
-            .unwrap_or_else(|| origin.to_string());
+            .unwrap_or_else(|| origin.clone());
         Finding {
             recipe,
             origin,
@@ -573,42 +680,52 @@ fn plan_file(
             message: r.to_string(),
         }
     };
-    let edited = match edit::edit(&doc, &ops) {
+    let edited = match edit::edit(doc, ops) {
         Ok(e) => e,
         Err(r) => {
             res.errors.push(refusal_finding(r));
             return res;
         }
     };
-    let new_doc = match edit::verify::verify(&doc, &edited.text, &edited.splices, &ops) {
+    let new_doc = match edit::verify::verify(doc, &edited.text, &edited.splices, ops) {
         Ok(d) => d,
         Err(r) => {
             res.errors.push(refusal_finding(r));
             return res;
         }
     };
-    // Idempotence: the recipes must hold on the new text.
-    let again = plan_rules(&new_doc, rules, recipes).ops;
-    if let Some(op) = again.iter().flat_map(|(_, o)| o).next() {
+    // Idempotence: the recipes must hold on the new text (a template: with the new values).
+    let again = plan_rules(&new_doc, rules, recipes, p.view.as_ref());
+    let still = again
+        .ops
+        .iter()
+        .flat_map(|(_, o)| o)
+        .map(|o| (o.recipe.to_string(), o.path().to_string()))
+        .chain(
+            again
+                .values_edits
+                .iter()
+                .map(|e| (e.recipe.to_string(), e.via.pointer.clone())),
+        )
+        .next();
+    if let Some((recipe, pointer)) = still {
         res.errors.push(refusal_finding(Refusal {
             path: PathBuf::from(path),
             line: None,
-            pointer: op.path().to_string(),
+            pointer: pointer.clone(),
             message: format!(
-                "after the edit, recipe `{}` would still change {}: the plan does not converge",
-                op.recipe,
-                op.path()
+                "after the edit, recipe `{recipe}` would still change {pointer}: the plan does not converge"
             ),
         }));
         return res;
     }
-    let sites = ops.iter().map(|(i, o)| op_sites(&doc, *i, o)).collect();
+    let sites = ops.iter().map(|(i, o)| op_sites(doc, *i, o)).collect();
     res.change = Some(FileChange {
         path: path.to_string(),
         old_text: doc.text.clone(),
         new_text: edited.text,
-        created,
-        docs: ops,
+        created: p.created,
+        docs: ops.clone(),
         sites,
         text_ops: Vec::new(),
     });
@@ -779,15 +896,35 @@ struct RulePlan {
     ops: Vec<(usize, Vec<PlannedOp>)>,
     errors: Vec<(usize, Origin, String)>,
     probes: Vec<(usize, Probe)>,
+    /// Ops on values-fed nodes of a template, moved to the values file.
+    values_edits: Vec<plan::values::ValuesEdit>,
 }
 
 /// Plans all rules that name this file against each of its documents, in recipe order; each
-/// rule sees the effect of the ones before it.
-fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> RulePlan {
+/// rule sees the effect of the ones before it. A template with a `view` is planned as it
+/// renders with those values, and ops on values-fed nodes become values edits.
+fn plan_rules(
+    doc: &Document,
+    rules: &[(usize, usize)],
+    recipes: &RecipeSet,
+    view: Option<&plan::values::ValuesView>,
+) -> RulePlan {
     let mut models: Vec<Value> = doc.models();
     if models.is_empty() {
         models.push(Value::Null);
     }
+    let sources: Vec<Vec<crate::doc::template::reads::Source>> = match view {
+        Some(v) => (0..models.len())
+            .map(|i| {
+                let s = crate::doc::template::reads::sources(doc, i);
+                let g = crate::doc::template::reads::guards(doc, i);
+                plan::values::prune_unrendered(&mut models[i], &g, &v.model);
+                plan::values::render_model(&mut models[i], &s, &v.model);
+                s
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let mut ops: Vec<(usize, Vec<PlannedOp>)> =
         (0..models.len()).map(|i| (i, Vec::new())).collect();
     let mut errors = Vec::new();
@@ -804,11 +941,40 @@ fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> 
             }
             let dp = plan::plan_document(&name, rule, model);
             probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
-            errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, m)));
+            let explain = |m: String| match (view, sources.get(di)) {
+                (Some(v), Some(src)) => plan::values::explain_placeholder(m, src, &v.model),
+                _ => m,
+            };
+            errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, explain(m))));
             let raw: Vec<_> = dp.ops.iter().map(|o| o.op.clone()).collect();
             if json_patch::patch(model, &raw).is_ok() {
                 ops[di].1.extend(dp.ops);
             }
+        }
+    }
+    let mut values_edits = Vec::new();
+    if let Some(v) = view {
+        let template = doc.path.to_string_lossy().replace('\\', "/");
+        for (di, doc_ops) in &mut ops {
+            let Some(src) = sources.get(*di) else {
+                continue;
+            };
+            let mut kept = Vec::new();
+            for op in doc_ops.drain(..) {
+                match plan::values::route(&op, src, v, &template, *di) {
+                    None => kept.push(op),
+                    Some(Ok(edit)) => values_edits.push(edit),
+                    Some(Err(msg)) => {
+                        let ri = rules
+                            .iter()
+                            .map(|&(ri, _)| ri)
+                            .find(|&ri| *recipes.recipes[ri].name == *op.recipe)
+                            .unwrap_or(0);
+                        errors.push((ri, op.origin.clone(), msg));
+                    }
+                }
+            }
+            *doc_ops = kept;
         }
     }
     ops.retain(|(_, o)| !o.is_empty());
@@ -816,6 +982,7 @@ fn plan_rules(doc: &Document, rules: &[(usize, usize)], recipes: &RecipeSet) -> 
         ops,
         errors,
         probes,
+        values_edits,
     }
 }
 

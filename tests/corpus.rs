@@ -255,6 +255,7 @@ fn planned(op: PatchOperation, snippet: Option<(String, &str)>) -> PlannedOp {
         origin: origin(),
         snippet: snippet.map(|(at, y)| (at, Arc::from(y))),
         placement: None,
+        via: None,
     }
 }
 

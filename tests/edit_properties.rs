@@ -252,7 +252,7 @@ proptest! {
         prop_assert_eq!(&model, &serde_old);
         let Some(op) = make_op(&model, kind, pick, &new_leaf) else { return Ok(()) };
         let origin = Origin { file: Arc::new("p.kdl".into()), line: 1, col: 1 };
-        let ops = vec![(0usize, vec![PlannedOp { op: op.clone(), recipe: Arc::from("p"), origin, snippet: None, placement: None }])];
+        let ops = vec![(0usize, vec![PlannedOp { op: op.clone(), recipe: Arc::from("p"), origin, snippet: None, placement: None, via: None }])];
         let edited = edit::edit(&doc, &ops);
         prop_assert!(edited.is_ok(), "refused: {:?}\n{}\n{:?}", edited.err(), text, op);
         let edited = edited.expect("checked");

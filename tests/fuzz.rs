@@ -718,6 +718,7 @@ fn load_and_edit(
             origin: origin.clone(),
             snippet: None,
             placement: None,
+            via: None,
         })
         .collect();
     let ops = vec![(index, planned)];

@@ -128,6 +128,7 @@ fn full_example_parses_to_the_expected_model() {
             globs: vec!["chart/templates/*.yaml".into(), "other/*.yml".into()],
             create: false,
             optional: false,
+            values: None,
             matches: vec![Match {
                 path: path("/kind"),
                 value: json!("Deployment"),

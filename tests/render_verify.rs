@@ -7,41 +7,16 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::Repo;
 use patcher::engine::{self, FileChange, RunOptions};
 use patcher::recipe;
 use patcher::render::{self, RenderMode};
 
-/// The helm shim, after a successful `setup`; `Err(reason)` when it cannot be used.
-fn shim() -> Result<&'static Path, &'static str> {
-    static SHIM: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let found = SHIM.get_or_init(|| {
-        let dir = common::shared().join("tools/helm");
-        let helm = dir.join("helm");
-        if !helm.is_file() {
-            return Err(format!("helm shim not found at {}", helm.display()));
-        }
-        let out = Command::new(dir.join("setup"))
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", dir.join("setup").display()))?;
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr);
-            let why = why.lines().rev().find(|l| !l.trim().is_empty());
-            return Err(format!("helm shim setup failed: {}", why.unwrap_or("")));
-        }
-        Ok(helm)
-    });
-    found.as_deref().map_err(|e| e.as_str())
-}
-
 fn helm() -> &'static Path {
-    shim().unwrap_or_else(|reason| {
-        panic!("build.rs found the helm shim, but it cannot be used now ({reason}); `touch build.rs` to re-probe")
-    })
+    common::helm_shim()
 }
 
 struct Run {
@@ -394,4 +369,46 @@ fn keep_going_writes_the_chart_that_renders_and_not_the_refused_one() {
     // Every changed file of the refused chart is left alone, the template edit included.
     assert_eq!(repo.read("bad/templates/app.yaml"), TEMPLATE);
     assert_eq!(repo.read("bad/values.yaml"), VALUES);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn a_values_aware_edit_renders_as_planned_not_as_a_direct_values_edit() {
+    // `replicas` is printed from `.Values.replicas`: the edit lands in values.yaml, and
+    // stands for /spec/replicas of the Deployment, which is all that may change.
+    let recipe = r#"recipe "replicas" {
+    file "*/templates/app.yaml" {
+        match "/kind" "Deployment"
+        set "/spec/replicas" 3
+    }
+}
+"#;
+    let repo = repo(web_chart("chart"), recipe);
+    let run = patcher(&repo, &["plan"], Some(helm()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("+++ b/chart/values.yaml"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("rendered chart/: 1 object, 1 field changed, as planned\n"),
+        "{}",
+        run.stderr
+    );
+    // The same values edit, had it also moved the Service's port, is refused.
+    let mut changes = changes(&repo);
+    changes[0].new_text = changes[0].new_text.replace("port: 80", "port: 81");
+    let refused = refusals(&repo, &changes);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]
+            .contains("Service patcher/patcher-web: /spec/ports/0/port changed from 80 to 81"),
+        "{}",
+        refused[0]
+    );
 }

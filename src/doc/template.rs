@@ -34,6 +34,9 @@
 //! The masked text has the source's length and line breaks at the same offsets, so node spans
 //! found in it are valid spans of the source.
 
+#[path = "template_reads.rs"]
+pub mod reads;
+
 use std::ops::Range;
 
 /// What a `{{ ... }}` action does to the rendered text and to block structure.

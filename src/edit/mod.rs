@@ -641,6 +641,7 @@ mod tests {
                 origin: origin.clone(),
                 snippet: None,
                 placement: None,
+                via: None,
             })
             .collect();
         let grouped = vec![(0, ops)];
@@ -670,6 +671,7 @@ mod tests {
                 origin,
                 snippet: None,
                 placement: None,
+                via: None,
             }],
         )]
     }

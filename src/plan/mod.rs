@@ -3,6 +3,7 @@
 //! out: no text, no spans, no I/O.
 
 mod resolve;
+pub mod values;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub struct PlannedOp {
     /// Editor data beside the op, not part of it: for an `add` of a new mapping key, the
     /// sibling it goes next to (`after=`/`before=` in the recipe).
     pub placement: Option<Placement>,
+    /// On a values file: the template line and rendered pointer this op stands for.
+    pub via: Option<values::Via>,
 }
 
 impl PlannedOp {
@@ -50,6 +53,12 @@ impl PlannedOp {
         let mut v = serde_json::to_value(&self.op).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
             m.insert("recipe".into(), Value::String(self.recipe.to_string()));
+            if let Some(via) = &self.via {
+                m.insert(
+                    "via".into(),
+                    serde_json::to_value(via).unwrap_or(Value::Null),
+                );
+            }
         }
         v
     }
@@ -687,6 +696,7 @@ impl Planner {
                 origin: origin.clone(),
                 snippet,
                 placement,
+                via: None,
             }),
             Err(e) => self.out.errors.push((
                 origin.clone(),
@@ -1012,6 +1022,45 @@ fn nest(keys: &[String], value: Value) -> Value {
         m.insert(k.clone(), acc);
         Value::Object(m)
     })
+}
+
+/// Plans making the node at `target` of `model` equal `value` (creating missing parent
+/// mappings), or removing it when `value` is `None`: the ops of a values edit.
+pub fn ensure_at(
+    recipe: &Arc<str>,
+    model: &Value,
+    target: &[String],
+    value: Option<&Value>,
+    origin: &Origin,
+) -> DocPlan {
+    let mut p = Planner {
+        recipe: recipe.clone(),
+        working: model.clone(),
+        out: DocPlan::default(),
+        placement: None,
+    };
+    match value {
+        Some(v) => p.ensure_json(target, v, origin, None),
+        None => {
+            if lookup(model, target).is_some() {
+                p.push(
+                    PatchOperation::Remove(RemoveOperation {
+                        path: to_pointer(target),
+                    }),
+                    origin,
+                    None,
+                );
+            }
+        }
+    }
+    p.out
+}
+
+/// The unescaped keys of a JSON Pointer.
+pub fn pointer_keys(pointer: &str) -> Vec<String> {
+    jsonptr::Pointer::parse(pointer)
+        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
+        .unwrap_or_default()
 }
 
 /// Orders pointers so that, for the same sequence, higher indices come first.

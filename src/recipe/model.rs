@@ -48,6 +48,9 @@ pub struct FileRule {
     pub create: bool,
     /// `optional=#true`: no file / no matching document is silent instead of a warning.
     pub optional: bool,
+    /// `values="chart/values-ci.yaml"`: values edits for the chart's templates go to this
+    /// file (created if missing, merged over `values.yaml` as `helm -f` merges it).
+    pub values: Option<String>,
     /// `match "/ptr" VALUE`: keep only documents where every match holds.
     pub matches: Vec<Match>,
     /// Conditions on the whole document (`when` directly inside `file`).

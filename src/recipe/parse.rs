@@ -430,10 +430,10 @@ const DESCRIPTION: Spec = Spec {
 };
 const FILE: Spec = Spec {
     name: "file",
-    usage: "file \"glob\" \"another/glob\" create=#false optional=#false { ... }",
+    usage: "file \"glob\" \"another/glob\" create=#false optional=#false values=\"chart/values-ci.yaml\" { ... }",
     args: &["a glob"],
     max: None,
-    props: &["create", "optional"],
+    props: &["create", "optional", "values"],
     block: Block::Optional,
 };
 const MATCH: Spec = Spec {
@@ -1153,6 +1153,11 @@ impl<'a> Parser<'a> {
         }
         let create = self.bool_prop(&head, "create");
         let optional = self.bool_prop(&head, "optional");
+        let values = self.opt_string_prop(
+            &head,
+            "values",
+            "write the values file the chart's values edits go to, relative to the root, e.g. values=\"chart/values-ci.yaml\"",
+        );
         if let (Ok(true), Some(entry)) = (create, head.props.get("create"))
             && let Some(glob) = globs.iter().find(|g| is_glob(g))
         {
@@ -1167,13 +1172,14 @@ impl<'a> Parser<'a> {
         }
 
         let body = self.body(node.children(), IN_FILE);
-        let (Ok(create), Ok(optional), true) = (create, optional, ok) else {
+        let (Ok(create), Ok(optional), Ok(values), true) = (create, optional, values, ok) else {
             return None;
         };
         Some(FileRule {
             globs,
             create,
             optional,
+            values,
             matches: body.matches,
             whens: body.whens,
             rules: body.rules,

@@ -268,11 +268,18 @@ impl Expected {
         for c in changes {
             let rel = chart_relative(chart, &c.path);
             let template = rel.starts_with("templates/") && !c.created && c.text_ops.is_empty();
-            // Values-aware edits plug in here: a values-file op carrying `via { template,
-            // pointer }` becomes `add_via(template, pointer)`, and only a file with ops
-            // without `via` stays direct.
             if !template {
-                out.direct.insert(rel);
+                // A values-aware edit stands for a rendered pointer of its template; only a
+                // file with ops that stand for nothing (a recipe's own values edits, helpers,
+                // text edits) is a direct edit.
+                let vias = c.vias();
+                for (_, via) in &vias {
+                    out.add_via(&chart_relative(chart, &via.template), &via.pointer);
+                }
+                let ops = c.docs.iter().map(|(_, o)| o.len()).sum::<usize>();
+                if vias.len() < ops || !c.text_ops.is_empty() {
+                    out.direct.insert(rel);
+                }
                 continue;
             }
             let Ok(doc) = Document::parse(&c.path, c.old_text.clone(), FileKind::HelmTemplate)

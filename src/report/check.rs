@@ -95,8 +95,12 @@ pub fn text(report: &CheckReport, color: Color) -> (String, String) {
         };
         out.push_str(&format!("recipe {}: {status}{detail}\n", r.name));
         for d in &r.drift {
+            // A values-fed field: say which template line renders it, and as what.
+            let via = d.via.as_ref().map_or(String::new(), |v| {
+                format!(" (read by {}:{} as {})", v.template, v.line, v.pointer)
+            });
             out.push_str(&format!(
-                "  {}:{}:{}: {} ({})\n",
+                "  {}:{}:{}: {}{via} ({})\n",
                 d.file,
                 d.line,
                 d.col,

@@ -123,6 +123,8 @@ pub struct Drift {
     /// The RFC 6902 ops that repair this node (several when rules of the recipe edit the same
     /// node in turn, e.g. a command's flags, then a retry wrapper); empty for text edits.
     pub ops: Vec<Value>,
+    /// On a values file: the template line that reads the value and the rendered pointer.
+    pub via: Option<crate::plan::values::Via>,
 }
 
 impl Drift {

@@ -134,6 +134,9 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
             s
         };
         stderr.push_str(&format!("recipe {}: {status}\n", r.name));
+        for line in values_landings(outcome, &r.name) {
+            stderr.push_str(&format!("  {line}\n"));
+        }
     }
     for r in &outcome.renders {
         stderr.push_str(&format!("{}\n", r.line()));
@@ -148,6 +151,42 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
         stderr.push_str(&format!("error: {}\n", finding_line(e)));
     }
     (stdout, stderr)
+}
+
+/// Where a recipe's values-fed ops landed: `chart/values.yaml: /api/x = 600 (read by
+/// templates/api.yaml:9 as /spec/x)`, the template named relative to the values file's chart.
+fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for change in &outcome.changes {
+        let chart = change.path.rsplit_once('/').map_or("", |(d, _)| d);
+        for op in change.docs.iter().flat_map(|(_, ops)| ops) {
+            let Some(via) = &op.via else { continue };
+            if *op.recipe != *recipe {
+                continue;
+            }
+            let template = via
+                .template
+                .strip_prefix(chart)
+                .and_then(|t| t.strip_prefix('/'))
+                .unwrap_or(&via.template);
+            let what = match &op.op {
+                json_patch::PatchOperation::Add(o) => {
+                    format!("= {}", crate::plan::display_value(&o.value))
+                }
+                json_patch::PatchOperation::Replace(o) => {
+                    format!("= {}", crate::plan::display_value(&o.value))
+                }
+                json_patch::PatchOperation::Remove(_) => "removed".to_string(),
+                _ => String::new(),
+            };
+            let path = if op.path().is_empty() { "/" } else { op.path() };
+            out.push(format!(
+                "{}: {path} {what} (read by {template}:{} as {})",
+                change.path, via.line, via.pointer
+            ));
+        }
+    }
+    out
 }
 
 /// One warning or error as a line: recipe, origin, file, message.

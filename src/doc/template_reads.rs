@@ -1,0 +1,891 @@
+//! Template facts about Helm values, as data: which action produced which node of a masked
+//! template, which values path that action reads (through which pipes), and every other
+//! read of a values path in a chart. The planner (`plan::values`) decides what to do with
+//! them; nothing here knows about recipes or edits.
+
+use serde_json::Value;
+
+use super::{ActionKind, BlockKind, Masked};
+use crate::doc::{Document, NodeKind};
+
+/// What one action prints, when it is provably one values path through value-preserving
+/// pipes: `{{ .Values.a.b | default 3 | quote }}`, `{{ toYaml .Values.a | nindent 8 }}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuesExpr {
+    /// The values keys (`a.b` → `["a", "b"]`).
+    pub path: Vec<String>,
+    /// `default X`: what renders when the value is empty (Helm's `empty`).
+    pub default: Option<Value>,
+    /// `quote`, `squote`, `toString`: the rendered value is a string.
+    pub stringify: bool,
+    /// `int`, `int64`, `float64`: the rendered value is a number.
+    pub numeric: bool,
+    /// `toYaml`: the action prints a whole node (a mapping, a list), not a scalar.
+    pub to_yaml: bool,
+    /// Printed by the library helper `common.tplvalues.render`: like `toYaml`, unless the
+    /// value holds `{{`, which the helper renders with `tpl`.
+    pub tplvalues: bool,
+}
+
+/// A node of a template document whose text an action prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    /// Keys of the node in the document's model.
+    pub pointer: Vec<String>,
+    /// 1-based line and byte offset of the action.
+    pub line: usize,
+    pub offset: usize,
+    /// The action's text, `{{` through `}}`.
+    pub action: String,
+    /// The values read, or why it is not one provable values path.
+    pub expr: Result<ValuesExpr, String>,
+    /// The `if`/`with` blocks the action sits in (their first branch), outermost first.
+    pub conditions: Vec<Condition>,
+}
+
+/// An `if` or `with` around a node: it renders only when the condition holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// 1-based line of the `if`/`with`.
+    pub line: usize,
+    /// The action's text.
+    pub action: String,
+    /// The condition, or why it is not a simple one.
+    pub cond: Result<Cond, String>,
+    /// The block's other branches, in order (filled in for a source's innermost `if`).
+    pub elses: Vec<ElseBranch>,
+    /// The block has `else` branches at all.
+    pub has_else: bool,
+    /// 1-based line of the block's `end` (`None` when the file ends first).
+    pub end_line: Option<usize>,
+}
+
+/// Drops the conditions that wrap the whole document (`{{- if .Values.x.enabled }}` around a
+/// manifest): they decide whether the object exists, not what its fields are, so a recipe
+/// about the object's fields still applies to it (as it would once enabled).
+fn inside_document(conds: Vec<Condition>, doc: &Document, index: usize) -> Vec<Condition> {
+    let Some(ydoc) = doc.docs.get(index) else {
+        return conds;
+    };
+    // The document's own text: its root node (comments and masked action lines before it
+    // are not part of the object).
+    let root = ydoc.tree.node(ydoc.tree.root);
+    let first = doc.line_of(root.start) + 1;
+    let last = doc.line_of(root.end.saturating_sub(1)) + 1;
+    conds
+        .into_iter()
+        .filter(|c| !(c.line <= first && c.end_line.is_none_or(|e| e >= last)))
+        .collect()
+}
+
+/// A mapping entry inside `if`/`with` blocks that its parent is not in: it renders only when
+/// they hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    /// Keys of the entry's value in the document's model.
+    pub pointer: Vec<String>,
+    pub conditions: Vec<Condition>,
+}
+
+/// The guarded mapping entries of document `index` (see [`Guard`]), outermost first.
+pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
+    let (Some(m), Some(ydoc)) = (&doc.masked, doc.docs.get(index)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // (node, keys, 1-based line of the key that owns it; 0 for the root)
+    let mut stack: Vec<(usize, Vec<String>, usize)> = vec![(ydoc.tree.root, Vec::new(), 0)];
+    while let Some((id, keys, owner_line)) = stack.pop() {
+        match &ydoc.tree.node(id).kind {
+            NodeKind::Mapping { entries, .. } => {
+                for e in entries {
+                    let mut k = keys.clone();
+                    k.push(e.key.clone());
+                    let line = doc.line_of(e.key_span.0) + 1;
+                    let conditions: Vec<Condition> =
+                        inside_document(conditions_at(m, &doc.text, line), doc, index)
+                            .into_iter()
+                            .filter(|c| c.line > owner_line)
+                            .collect();
+                    if !conditions.is_empty() {
+                        out.push(Guard {
+                            pointer: k.clone(),
+                            conditions,
+                        });
+                    }
+                    stack.push((e.value, k, line));
+                }
+            }
+            NodeKind::Sequence { items, .. } => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut k = keys.clone();
+                    k.push(i.to_string());
+                    let line = doc.line_of(ydoc.tree.node(*item).start) + 1;
+                    stack.push((*item, k, line));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|a| a.pointer.len());
+    out
+}
+
+/// An `else` / `else if` branch of the block around a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElseBranch {
+    /// 1-based line of the `else` action.
+    pub line: usize,
+    /// `else if COND`: the condition; `None` for a plain `else`.
+    pub cond: Option<Result<Cond, String>>,
+    /// The same key in this branch (same column), printed by one action: the source that
+    /// renders instead when this branch does.
+    pub alt: Option<Alt>,
+}
+
+/// The action that prints the node in another branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alt {
+    pub line: usize,
+    pub offset: usize,
+    pub action: String,
+    pub expr: Result<ValuesExpr, String>,
+}
+
+/// Fills in the else branches of the innermost `if` around a node whose key starts at
+/// `key_at`: for each, its condition and the same `key: {{ action }}` line in it.
+fn with_else_branches(
+    mut conds: Vec<Condition>,
+    doc: &Document,
+    m: &Masked,
+    key_at: Option<usize>,
+) -> Vec<Condition> {
+    let Some(key_at) = key_at else { return conds };
+    let Some(last) = conds.last_mut() else {
+        return conds;
+    };
+    let Some(block) = m
+        .blocks
+        .iter()
+        .find(|b| b.open_line == last.line && b.kind == BlockKind::If)
+    else {
+        return conds;
+    };
+    let key_line = doc.line_of(key_at);
+    let col = key_at - doc.line_start(key_line);
+    let key_end = doc.text[key_at..].find(':').map_or(key_at, |i| key_at + i);
+    let key = &doc.text[key_at..key_end];
+    let ends: Vec<usize> = block
+        .else_lines
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(block.end_line)
+        .collect();
+    for (i, &else_line) in block.else_lines.iter().enumerate() {
+        let end = ends.get(i).copied().unwrap_or(else_line + 1);
+        let opener = m
+            .actions
+            .iter()
+            .find(|a| a.line == else_line && a.kind == ActionKind::Else);
+        let cond = opener.and_then(|a| {
+            let words = words_of(&doc.text[a.span.clone()]);
+            (words.get(1).map(String::as_str) == Some("if")).then(|| {
+                let ctx = dot_context(m, &doc.text, else_line).ok().flatten();
+                parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
+            })
+        });
+        let alt = (else_line + 1..end).find_map(|l| {
+            let start = doc.line_start(l - 1);
+            let text = doc.line_text(l - 1);
+            let rest = text.get(col..)?.strip_prefix(key)?.strip_prefix(':')?;
+            if !text[..col].trim().is_empty() {
+                return None;
+            }
+            let a = m.actions.iter().find(|a| a.line == l && !a.whole_line)?;
+            let action = doc.text[a.span.clone()].to_string();
+            let value = rest.trim();
+            let unquoted = value
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .unwrap_or(value);
+            (unquoted == action.trim())
+                .then(|| Alt {
+                    line: l,
+                    offset: a.span.start,
+                    expr: parse_in_context(m, &doc.text, l, &action),
+                    action,
+                })
+                .filter(|_| start <= a.span.start)
+        });
+        last.elses.push(ElseBranch {
+            line: else_line,
+            cond,
+            alt,
+        });
+    }
+    conds
+}
+
+/// A simple template condition over values: a values path (true when not empty), a
+/// literal, `not`, `and`/`or`, `eq`/`ne`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    Path(Vec<String>),
+    Lit(Value),
+    Not(Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Eq(Box<Cond>, Box<Cond>),
+    Ne(Box<Cond>, Box<Cond>),
+}
+
+/// The `if`/`with` blocks open at 1-based `line` (outermost first), with their conditions.
+pub fn conditions_at(m: &Masked, text: &str, line: usize) -> Vec<Condition> {
+    let mut out = Vec::new();
+    for b in m.open_blocks_at_line(line) {
+        let block = &m.blocks[b];
+        if block.open_line == line || !matches!(block.kind, BlockKind::If | BlockKind::With) {
+            continue;
+        }
+        let kind = ActionKind::Open(block.kind);
+        let Some(opener) = m
+            .actions
+            .iter()
+            .find(|a| a.line == block.open_line && a.kind == kind)
+        else {
+            continue;
+        };
+        let action = text[opener.span.clone()].to_string();
+        let ctx = dot_context(m, text, block.open_line).ok().flatten();
+        let words = words_of(&action);
+        let cond = parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref());
+        out.push(Condition {
+            line: block.open_line,
+            action,
+            cond,
+            elses: Vec::new(),
+            has_else: !block.else_lines.is_empty(),
+            end_line: block.end_line,
+        });
+    }
+    out
+}
+
+fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {
+    let mut pos = 0;
+    let c = cond_expr(words, &mut pos, ctx, true)?;
+    if pos != words.len() {
+        return Err("more than one simple condition".into());
+    }
+    Ok(c)
+}
+
+/// One condition from `words[*pos..]`: a function call takes the rest (`top`) or runs to
+/// its `)`.
+fn cond_expr(
+    words: &[String],
+    pos: &mut usize,
+    ctx: Option<&[String]>,
+    top: bool,
+) -> Result<Cond, String> {
+    let w = words.get(*pos).ok_or("an empty condition")?.clone();
+    *pos += 1;
+    if w == "(" {
+        let c = cond_call(words, pos, ctx)?;
+        if words.get(*pos).map(String::as_str) != Some(")") {
+            return Err("an unclosed parenthesis".into());
+        }
+        *pos += 1;
+        return Ok(c);
+    }
+    if ["not", "and", "or", "eq", "ne"].contains(&w.as_str()) {
+        if !top {
+            return Err(format!("`{w}` without parentheses inside a condition"));
+        }
+        *pos -= 1;
+        return cond_call(words, pos, ctx);
+    }
+    if let Some(l) = literal(&w) {
+        return Ok(Cond::Lit(l));
+    }
+    single_operand(&w, ctx)
+        .filter(|p| !p.is_empty())
+        .map(Cond::Path)
+        .ok_or_else(|| format!("`{w}` is not a values path or a literal"))
+}
+
+fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Result<Cond, String> {
+    let f = words.get(*pos).ok_or("an empty condition")?.clone();
+    let args_from = |pos: &mut usize| -> Result<Vec<Cond>, String> {
+        *pos += 1;
+        let mut args = Vec::new();
+        while *pos < words.len() && words[*pos] != ")" {
+            args.push(cond_expr(words, pos, ctx, false)?);
+        }
+        Ok(args)
+    };
+    match f.as_str() {
+        "not" => {
+            let mut a = args_from(pos)?;
+            match (a.pop(), a.is_empty()) {
+                (Some(c), true) => Ok(Cond::Not(Box::new(c))),
+                _ => Err("`not` takes one argument".into()),
+            }
+        }
+        "and" => Ok(Cond::And(args_from(pos)?)),
+        "or" => Ok(Cond::Or(args_from(pos)?)),
+        "eq" | "ne" => {
+            let a = args_from(pos)?;
+            let [x, y]: [Cond; 2] = a
+                .try_into()
+                .map_err(|_| format!("`{f}` with other than two arguments"))?;
+            Ok(if f == "eq" {
+                Cond::Eq(Box::new(x), Box::new(y))
+            } else {
+                Cond::Ne(Box::new(x), Box::new(y))
+            })
+        }
+        _ => {
+            *pos += 1;
+            if (words.len() == *pos || words[*pos] == ")")
+                && let Some(p) = single_operand(&f, ctx).filter(|p| !p.is_empty())
+            {
+                return Ok(Cond::Path(p));
+            }
+            Err(format!(
+                "`{f}` is not a simple condition (a values path, not, and, or, eq, ne)"
+            ))
+        }
+    }
+}
+
+/// One read of a values path somewhere in a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    /// File relative to the root; 1-based line; byte offset of the action.
+    pub file: String,
+    pub line: usize,
+    pub offset: usize,
+    pub path: Vec<String>,
+    /// The read is an `if`/`with`/`else if` condition (it decides what renders, prints
+    /// nothing itself).
+    pub condition: bool,
+    /// The action's text (shortened).
+    pub action: String,
+}
+
+/// The nodes of document `index` of `doc` that a template action prints, each with the
+/// values path it reads (or why it is not one).
+pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
+    let (Some(m), Some(ydoc)) = (&doc.masked, doc.docs.get(index)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut stack: Vec<(usize, Vec<String>, Option<usize>)> =
+        vec![(ydoc.tree.root, Vec::new(), None)];
+    while let Some((id, keys, key_at)) = stack.pop() {
+        let node = ydoc.tree.node(id);
+        match &node.kind {
+            NodeKind::Mapping { entries, .. } => {
+                for e in entries {
+                    let mut k = keys.clone();
+                    k.push(e.key.clone());
+                    stack.push((e.value, k, Some(e.key_span.0)));
+                }
+            }
+            NodeKind::Sequence { items, .. } => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut k = keys.clone();
+                    k.push(i.to_string());
+                    stack.push((*item, k, None));
+                }
+            }
+            NodeKind::Scalar { .. } => {
+                if let Some(a) = producing_action(doc, m, node.start, node.end) {
+                    let action = doc.text[a.span.clone()].to_string();
+                    let expr = parse_in_context(m, &doc.text, a.line, &action);
+                    // A scalar that is more than the action (`"{{ .a }}-x"`) is not one path.
+                    let raw = doc.text[node.start..node.end].trim();
+                    let unquoted = raw
+                        .strip_prefix('"')
+                        .and_then(|r| r.strip_suffix('"'))
+                        .or_else(|| raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+                        .unwrap_or(raw);
+                    let expr = if node.start == node.end || unquoted == action.trim() {
+                        expr
+                    } else {
+                        Err("the value is more than one template action".to_string())
+                    };
+                    out.push(Source {
+                        pointer: keys,
+                        line: a.line,
+                        offset: a.span.start,
+                        conditions: with_else_branches(
+                            inside_document(conditions_at(m, &doc.text, a.line), doc, index),
+                            doc,
+                            m,
+                            key_at,
+                        ),
+                        action,
+                        expr,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+    out
+}
+
+/// The action that prints a scalar node: an inline action inside it, or, for an empty
+/// value, an output action later on its line (`key: {{- toYaml .x | nindent 4 }}`) or alone
+/// on the next line (`key:` then `{{- toYaml .x | nindent 4 }}`).
+fn producing_action<'m>(
+    doc: &Document,
+    m: &'m Masked,
+    start: usize,
+    end: usize,
+) -> Option<&'m super::Action> {
+    if start != end {
+        return m.inline_action_in(start..end);
+    }
+    let line = doc.line_of(start);
+    let next_line_start = doc.line_start(line + 1);
+    let first = m.actions.partition_point(|a| a.span.start < start);
+    let a = m.actions.get(first)?;
+    if a.kind != ActionKind::Output {
+        return None;
+    }
+    if a.span.start < next_line_start && !a.whole_line {
+        return Some(a);
+    }
+    // Only when nothing but blanks separates the key from the action's line.
+    let between = doc.text.get(start..a.span.start)?;
+    (a.whole_line && doc.line_of(a.span.start) == line + 1 && between.trim().is_empty())
+        .then_some(a)
+}
+
+/// Parses an action at 1-based `line` of a template, resolving `.` through the enclosing
+/// `with` blocks; `range` bodies and unresolvable `with`s are refused with the reason.
+pub fn parse_in_context(
+    m: &Masked,
+    text: &str,
+    line: usize,
+    action: &str,
+) -> Result<ValuesExpr, String> {
+    let ctx = dot_context(m, text, line)?;
+    parse_action(action, ctx.as_deref())
+}
+
+/// The values path `.` stands for at `line`: `None` at the top level (`.` is the root
+/// context), else the innermost `with`'s path.
+fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>>, String> {
+    let mut ctx: Option<Vec<String>> = None;
+    for b in m.open_blocks_at_line(line) {
+        let block = &m.blocks[b];
+        if block.open_line == line {
+            continue;
+        }
+        match block.kind {
+            BlockKind::Range => {
+                return Err(format!(
+                    "it is inside a `range` body (line {}): rendered once per item",
+                    block.open_line
+                ));
+            }
+            BlockKind::With => {
+                let opener = m.actions.iter().find(|a| {
+                    a.line == block.open_line && a.kind == ActionKind::Open(BlockKind::With)
+                });
+                let Some(opener) = opener else {
+                    return Err(format!(
+                        "the `with` at line {} is not readable",
+                        block.open_line
+                    ));
+                };
+                let words = words_of(&text[opener.span.clone()]);
+                let inner: Vec<String> = words.into_iter().skip(1).collect();
+                match operand(&inner, ctx.as_deref()) {
+                    Some(p) => ctx = Some(p),
+                    None => {
+                        return Err(format!(
+                            "the `with` at line {} does not read one values path",
+                            block.open_line
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ctx)
+}
+
+/// The words of an action (trim markers and braces removed), strings kept whole.
+fn words_of(action: &str) -> Vec<String> {
+    let inner = action.trim();
+    let inner = inner.strip_prefix("{{").unwrap_or(inner);
+    let inner = inner.strip_suffix("}}").unwrap_or(inner);
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in inner.chars() {
+        match quote {
+            Some(q) => {
+                cur.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '"' || c == '`' => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            None if c.is_whitespace() || c == '|' || c == '(' || c == ')' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                if !c.is_whitespace() {
+                    out.push(c.to_string());
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A values path from one operand word (`.Values.a.b`, `$.Values.a`, `.` or `.x` inside a
+/// `with`), or `index BASE "k"...`.
+fn operand(words: &[String], ctx: Option<&[String]>) -> Option<Vec<String>> {
+    match words {
+        [w] => single_operand(w, ctx),
+        [f, base, keys @ ..] if f == "index" && !keys.is_empty() => {
+            let mut p = single_operand(base, ctx)?;
+            for k in keys {
+                p.push(unquote(k)?);
+            }
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+fn single_operand(w: &str, ctx: Option<&[String]>) -> Option<Vec<String>> {
+    let rest = w.strip_prefix('$').unwrap_or(w);
+    if rest == ".Values" {
+        return Some(Vec::new());
+    }
+    if let Some(p) = rest.strip_prefix(".Values.") {
+        return path_keys(p);
+    }
+    if w.starts_with('$') {
+        return None;
+    }
+    let ctx = ctx?;
+    if w == "." {
+        return Some(ctx.to_vec());
+    }
+    let p = w.strip_prefix('.')?;
+    let mut out = ctx.to_vec();
+    out.extend(path_keys(p)?);
+    Some(out)
+}
+
+fn path_keys(p: &str) -> Option<Vec<String>> {
+    let keys: Vec<String> = p.split('.').map(str::to_string).collect();
+    keys.iter()
+        .all(|k| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .then_some(keys)
+}
+
+fn unquote(w: &str) -> Option<String> {
+    w.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .map(str::to_string)
+}
+
+fn literal(w: &str) -> Option<Value> {
+    if let Some(s) = unquote(w) {
+        return Some(Value::String(s));
+    }
+    match w {
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    if let Ok(i) = w.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    w.parse::<f64>()
+        .ok()
+        .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+}
+
+const FNS: &[&str] = &[
+    "quote", "squote", "int", "int64", "float64", "toString", "toYaml", "trim",
+];
+
+/// `include "common.tplvalues.render" (dict "value" V "context" $) | …` (Bitnami's library
+/// helper): rewrites `words` to `V | …` and returns true. Any other `value` than one operand
+/// (`(omit .Values.x "enabled")`) is refused.
+fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
+    let is_call = words.len() > 3
+        && words[0] == "include"
+        && words[1] == "\"common.tplvalues.render\""
+        && words[2] == "("
+        && words[3] == "dict";
+    if !is_call {
+        return Ok(false);
+    }
+    let Some(close) = words.iter().position(|w| w == ")") else {
+        return Err("an unclosed parenthesis".into());
+    };
+    let args = &words[4..close];
+    let mut value = None;
+    for pair in args.chunks(2) {
+        match pair {
+            [k, v] if k == "\"value\"" => value = Some(v.clone()),
+            [k, _] if k == "\"context\"" || k == "\"scope\"" => {}
+            _ => {
+                return Err(
+                    "`common.tplvalues.render` is given something other than one values path"
+                        .into(),
+                );
+            }
+        }
+    }
+    let Some(value) = value.filter(|v| v != "(") else {
+        return Err(
+            "`common.tplvalues.render` is given something other than one values path".into(),
+        );
+    };
+    let mut rest = vec![value];
+    rest.extend(words[close + 1..].iter().cloned());
+    *words = rest;
+    Ok(true)
+}
+
+/// Parses an output action as one values path through value-preserving pipes (see
+/// [`ValuesExpr`]); `ctx` is what `.` stands for (inside `with`).
+pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, String> {
+    let mut words = words_of(action);
+    let tplvalues = tplvalues_call(&mut words)?;
+    if words.iter().any(|w| w == "(" || w == ")") {
+        return Err("a parenthesised expression is not one provable values path".into());
+    }
+    let commands: Vec<&[String]> = words.split(|w| w == "|").collect();
+    let mut expr = ValuesExpr {
+        path: Vec::new(),
+        default: None,
+        stringify: false,
+        numeric: false,
+        to_yaml: tplvalues,
+        tplvalues,
+    };
+    let Some((first, rest)) = commands.split_first() else {
+        return Err("an empty action".into());
+    };
+    let apply = |f: &str, expr: &mut ValuesExpr| match f {
+        "quote" | "squote" | "toString" => expr.stringify = true,
+        "int" | "int64" | "float64" => expr.numeric = true,
+        "toYaml" => expr.to_yaml = true,
+        _ => {}
+    };
+    let unsupported = |w: &str| {
+        if w == "tpl" {
+            "it goes through `tpl` (the value is itself a template)".to_string()
+        } else if w == "include" || w == "template" {
+            format!("it is printed by `{w}` of a helper, not read from one values path")
+        } else {
+            format!("`{w}` is not a value-preserving pipe")
+        }
+    };
+    let path = match *first {
+        [f, lit, op] if f == "default" => {
+            expr.default =
+                Some(literal(lit).ok_or_else(|| format!("`default {lit}` is not a literal"))?);
+            operand(std::slice::from_ref(op), ctx)
+        }
+        [f, args @ ..] if FNS.contains(&f.as_str()) && !args.is_empty() => {
+            apply(f, &mut expr);
+            operand(args, ctx)
+        }
+        [f, ..] if !f.starts_with('.') && !f.starts_with('$') && f != "index" => {
+            return Err(unsupported(f));
+        }
+        ws => operand(ws, ctx),
+    };
+    expr.path = path.ok_or("it does not read one values path")?;
+    for cmd in rest {
+        match *cmd {
+            [f] if FNS.contains(&f.as_str()) => apply(f, &mut expr),
+            [f, n] if (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok() => {}
+            [f, lit] if f == "default" => {
+                expr.default =
+                    Some(literal(lit).ok_or_else(|| format!("`default {lit}` is not a literal"))?);
+            }
+            [f, ..] => return Err(unsupported(f)),
+            [] => return Err("an empty pipe".into()),
+        }
+    }
+    if expr.path.first().is_some_and(|k| k == "global") {
+        return Err("it reads `global` values, which the parent chart and subcharts share".into());
+    }
+    if expr.path.is_empty() {
+        return Err("it prints all of `.Values`".into());
+    }
+    Ok(expr)
+}
+
+/// Every read of a values path in a masked template file: explicit `.Values.x` words,
+/// `index .Values "k"`, and `.`/`.x` inside `with` blocks.
+pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
+    let mut out = Vec::new();
+    for a in &m.actions {
+        if matches!(a.kind, ActionKind::Comment | ActionKind::End) {
+            continue;
+        }
+        let action = &text[a.span.clone()];
+        let words = words_of(action);
+        let ctx = dot_context(m, text, a.line).ok().flatten();
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        let mut skip = 0;
+        for (i, w) in words.iter().enumerate() {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if w == "index" {
+                let keys: Vec<String> = words[i + 1..]
+                    .iter()
+                    .take_while(|k| k.starts_with('"') || k.starts_with('.') || k.starts_with('$'))
+                    .cloned()
+                    .collect();
+                let mut cmd = vec![w.clone()];
+                skip = keys.len();
+                cmd.extend(keys);
+                if let Some(p) = operand(&cmd, ctx.as_deref()) {
+                    paths.push(p);
+                }
+                continue;
+            }
+            // Inside a `with`, `.` is the values node; at the top level `.` is the root
+            // context (`include "x" .`), whose values reads the helper's own text shows.
+            if w.starts_with('.') || w.starts_with("$.") {
+                let w =
+                    w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'));
+                if let Some(p) = single_operand(w, ctx.as_deref()) {
+                    paths.push(p);
+                }
+            }
+        }
+        let condition = matches!(a.kind, ActionKind::Open(_) | ActionKind::Else);
+        let short: String = action
+            .chars()
+            .take(80)
+            .collect::<String>()
+            .replace('\n', " ");
+        // `.Values` whole (`toYaml .Values`) is not a read worth naming per path.
+        for path in paths.into_iter().filter(|p| !p.is_empty()) {
+            out.push(Read {
+                file: file.to_string(),
+                line: a.line,
+                offset: a.span.start,
+                path,
+                condition,
+                action: short.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &str) -> Result<ValuesExpr, String> {
+        parse_action(a, None)
+    }
+
+    #[test]
+    fn plain_dollar_and_index_forms_read_the_same_path() {
+        for a in [
+            "{{ .Values.a.b }}",
+            "{{ $.Values.a.b }}",
+            "{{ index .Values \"a\" \"b\" }}",
+            "{{- .Values.a.b -}}",
+        ] {
+            assert_eq!(
+                p(a).map(|e| e.path),
+                Ok(vec!["a".into(), "b".into()]),
+                "{a}"
+            );
+        }
+    }
+
+    #[test]
+    fn pipes_and_default_in_both_forms() {
+        let e = p("{{ .Values.a | default 600 | int }}").unwrap();
+        assert_eq!(e.default, Some(Value::from(600)));
+        assert!(e.numeric);
+        let e = p("{{ default \"x\" .Values.a | quote }}").unwrap();
+        assert_eq!(e.default, Some(Value::from("x")));
+        assert!(e.stringify);
+        let e = p("{{- toYaml .Values.a.probe | nindent 12 }}").unwrap();
+        assert!(e.to_yaml);
+        assert_eq!(e.path, vec!["a", "probe"]);
+        assert_eq!(
+            parse_action("{{- toYaml . | nindent 8 }}", Some(&["p".to_string()])).map(|e| e.path),
+            Ok(vec!["p".to_string()])
+        );
+    }
+
+    #[test]
+    fn simple_conditions_parse_and_others_are_named() {
+        let w = |s: &str| words_of(s).into_iter().skip(1).collect::<Vec<_>>();
+        let c = parse_cond(&w("{{- if and .Values.a (not .Values.b) }}"), None).unwrap();
+        assert_eq!(
+            c,
+            Cond::And(vec![
+                Cond::Path(vec!["a".into()]),
+                Cond::Not(Box::new(Cond::Path(vec!["b".into()])))
+            ])
+        );
+        let c = parse_cond(&w("{{ if eq .Values.mode \"ci\" }}"), None).unwrap();
+        assert_eq!(
+            c,
+            Cond::Eq(
+                Box::new(Cond::Path(vec!["mode".into()])),
+                Box::new(Cond::Lit(Value::from("ci")))
+            )
+        );
+        assert!(parse_cond(&w("{{ if .Capabilities.APIVersions.Has \"x\" }}"), None).is_err());
+        assert!(parse_cond(&w("{{ if include \"x\" . }}"), None).is_err());
+    }
+
+    #[test]
+    fn the_tplvalues_helper_reads_its_value_like_to_yaml() {
+        let e = p("{{- include \"common.tplvalues.render\" (dict \"value\" .Values.a.probe \"context\" $) | nindent 12 }}").unwrap();
+        assert!(e.to_yaml && e.tplvalues);
+        assert_eq!(e.path, vec!["a", "probe"]);
+        assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.a \"enabled\") \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn other_shapes_are_refused_with_a_reason() {
+        assert!(p("{{ tpl .Values.a . }}").unwrap_err().contains("tpl"));
+        assert!(p("{{ include \"x\" . }}").unwrap_err().contains("include"));
+        assert!(p("{{ .Values.global.x }}").unwrap_err().contains("global"));
+        assert!(p("{{ .Values.a | upper }}").unwrap_err().contains("upper"));
+        assert!(p("{{ .Release.Name }}").is_err());
+    }
+}

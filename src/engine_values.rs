@@ -1,0 +1,341 @@
+//! The engine's values stage: which values each chart template renders with, and landing
+//! the templates' values edits in the values files (after the safety check that no other
+//! read of the same values path sees the change).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::doc::FileKind;
+use crate::doc::template::reads;
+use crate::plan::values::{self, ValuesView};
+use crate::plan::{self, Finding};
+use crate::recipe::RecipeSet;
+
+use super::{FileResult, Prepared, load};
+
+/// The chart directory of a template: the nearest ancestor holding `Chart.yaml`.
+fn chart_dir(root: &Path, path: &str) -> Option<String> {
+    let mut dir = Path::new(path).parent();
+    while let Some(d) = dir {
+        if root.join(d).join("Chart.yaml").is_file() {
+            return Some(d.to_string_lossy().replace('\\', "/"));
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+fn join(dir: &str, file: &str) -> String {
+    if dir.is_empty() {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// Every read of a values path in the chart's `templates/` (helpers included).
+fn chart_reads(root: &Path, chart: &str) -> Vec<reads::Read> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join(chart).join("templates")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                continue;
+            };
+            let Ok(m) = crate::doc::template::mask(&text) else {
+                continue;
+            };
+            let rel = p
+                .strip_prefix(root)
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_default();
+            out.extend(reads::reads(&rel, &m, &text));
+        }
+    }
+    out
+}
+
+fn model_of(root: &Path, path: &str) -> Result<Value, String> {
+    match load(root, path, true) {
+        Ok((doc, _)) => Ok(doc.models().into_iter().next().unwrap_or(Value::Null)),
+        Err(e) => Err(format!("{path}: {e}")),
+    }
+}
+
+/// The values each chart template of `jobs` renders with (by template path). A chart with no
+/// `values.yaml` and no `values=` override gets none: its templates are planned as today.
+pub(super) fn views(
+    root: &Path,
+    jobs: &[(String, Vec<(usize, usize)>)],
+    recipes: &RecipeSet,
+) -> (HashMap<String, Arc<ValuesView>>, Vec<Finding>) {
+    let mut out = HashMap::new();
+    let mut errors = Vec::new();
+    let mut cache: HashMap<(String, String), Option<Arc<ValuesView>>> = HashMap::new();
+    for (path, rules) in jobs {
+        if FileKind::detect(root, Path::new(path)) != FileKind::HelmTemplate {
+            continue;
+        }
+        let Some(chart) = chart_dir(root, path) else {
+            continue;
+        };
+        let mut overrides: Vec<&str> = rules
+            .iter()
+            .filter_map(|&(ri, fi)| recipes.recipes[ri].files[fi].values.as_deref())
+            .collect();
+        overrides.sort_unstable();
+        overrides.dedup();
+        if overrides.len() > 1 {
+            let (ri, fi) = rules[0];
+            let recipe = &recipes.recipes[ri];
+            errors.push(Finding::new(
+                recipe,
+                &recipe.files[fi].origin,
+                Some(path),
+                format!(
+                    "the recipes aim this template's values edits at different files ({}); name one `values=` file",
+                    overrides.join(", ")
+                ),
+            ));
+            continue;
+        }
+        if let Some(o) = overrides.first()
+            && (Path::new(o).is_absolute()
+                || Path::new(o)
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir)))
+        {
+            let (ri, fi) = rules[0];
+            let recipe = &recipes.recipes[ri];
+            errors.push(Finding::new(
+                recipe,
+                &recipe.files[fi].origin,
+                Some(path),
+                format!("values=\"{o}\" must be a path inside the root, without `..`"),
+            ));
+            continue;
+        }
+        let base_path = join(&chart, "values.yaml");
+        let target = overrides
+            .first()
+            .map_or(base_path.clone(), |o| o.to_string());
+        let key = (chart.clone(), target.clone());
+        let view = cache.entry(key).or_insert_with(|| {
+            let base = if root.join(&base_path).is_file() {
+                model_of(root, &base_path).ok()?
+            } else if target != base_path {
+                Value::Null
+            } else {
+                return None;
+            };
+            let over = if target == base_path {
+                Value::Null
+            } else {
+                model_of(root, &target).ok()?
+            };
+            let chart_path = Path::new(&chart);
+            let subchart = chart_path.ancestors().skip(1).any(|a| {
+                a.file_name().is_some_and(|n| n == "charts")
+                    && a.parent()
+                        .is_some_and(|p| root.join(p).join("Chart.yaml").is_file())
+            });
+            Some(Arc::new(ValuesView {
+                chart: chart.clone(),
+                target: target.clone(),
+                model: values::merge_values(&base, &over),
+                base,
+                reads: chart_reads(root, &chart),
+                subchart,
+            }))
+        });
+        if let Some(v) = view {
+            out.insert(path.clone(), v.clone());
+        }
+    }
+    (out, errors)
+}
+
+/// Moves the templates' values edits into their values files: refuses (on the template) an
+/// edit whose values path another read in the chart also uses, plans the rest as ops on the
+/// values file's document (after that file's own rules), and gives each template the values
+/// as they will be written, for its idempotence re-plan.
+pub(super) fn land_values_edits(
+    root: &Path,
+    mut prepared: Vec<Prepared>,
+    views: &HashMap<String, Arc<ValuesView>>,
+    recipes: &RecipeSet,
+) -> Vec<Prepared> {
+    // Safety, to a fixpoint: dropping one template's edits can leave another's unexempted.
+    loop {
+        let planned: Vec<(Vec<String>, String, usize)> = prepared
+            .iter()
+            .filter(|p| p.res.errors.is_empty())
+            .flat_map(|p| {
+                p.values_edits
+                    .iter()
+                    .map(|e| (e.keys.clone(), e.via.template.clone(), e.offset))
+            })
+            .collect();
+        let mut changed = false;
+        for p in prepared.iter_mut() {
+            if !p.res.errors.is_empty() || p.values_edits.is_empty() {
+                continue;
+            }
+            let Some(view) = views.get(&p.path) else {
+                continue;
+            };
+            for e in &p.values_edits {
+                let same: Vec<(String, usize)> = planned
+                    .iter()
+                    .filter(|(k, _, _)| *k == e.keys)
+                    .map(|(_, f, o)| (f.clone(), *o))
+                    .collect();
+                let uses = values::other_uses(e, view, &same);
+                if uses.is_empty() {
+                    continue;
+                }
+                let recipe = recipes
+                    .recipes
+                    .iter()
+                    .find(|r| *r.name == *e.recipe)
+                    .or(recipes.recipes.first());
+                let Some(recipe) = recipe else { continue };
+                p.res.errors.push(Finding::new(
+                    recipe,
+                    &e.origin,
+                    Some(&p.path),
+                    format!(
+                        "{} is fed by `{}` in {} (read at {}:{}), and that value is also read by {}: changing it would change more than the recipe selects; change it by hand",
+                        e.via.pointer,
+                        e.keys.join("."),
+                        view.target,
+                        e.via.template,
+                        e.via.line,
+                        uses.join(", ")
+                    ),
+                ));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // Group the surviving edits by values file, in template order.
+    let mut by_target: BTreeMap<String, Vec<values::ValuesEdit>> = BTreeMap::new();
+    for p in &prepared {
+        if !p.res.errors.is_empty() {
+            continue;
+        }
+        if let Some(view) = views.get(&p.path) {
+            by_target
+                .entry(view.target.clone())
+                .or_default()
+                .extend(p.values_edits.iter().cloned());
+        }
+    }
+    let mut new_models: HashMap<String, Value> = HashMap::new();
+    for (target, edits) in by_target {
+        if edits.is_empty() {
+            continue;
+        }
+        let idx = match prepared.iter().position(|p| p.path == target) {
+            Some(i) => i,
+            None => {
+                let mut p = Prepared {
+                    path: target.clone(),
+                    rules: Vec::new(),
+                    doc: None,
+                    created: false,
+                    ops: Vec::new(),
+                    values_edits: Vec::new(),
+                    view: None,
+                    res: FileResult {
+                        change: None,
+                        errors: Vec::new(),
+                        warnings: Vec::new(),
+                        probes: Vec::new(),
+                    },
+                };
+                // An override file is created when missing; the chart's values.yaml exists.
+                match load(root, &target, true) {
+                    Ok((doc, created)) => {
+                        p.doc = Some(doc);
+                        p.created = created;
+                    }
+                    Err(msg) => {
+                        if let Some(recipe) =
+                            recipes.recipes.iter().find(|r| *r.name == *edits[0].recipe)
+                        {
+                            p.res.errors.push(Finding::new(
+                                recipe,
+                                &edits[0].origin,
+                                Some(&target),
+                                msg,
+                            ));
+                        }
+                    }
+                }
+                prepared.push(p);
+                prepared.len() - 1
+            }
+        };
+        let p = &mut prepared[idx];
+        if !p.res.errors.is_empty() {
+            continue;
+        }
+        let Some(doc) = &p.doc else { continue };
+        let mut model = doc.models().into_iter().next().unwrap_or(Value::Null);
+        if let Some((_, own)) = p.ops.iter().find(|(i, _)| *i == 0) {
+            let raw: Vec<_> = own.iter().map(|o| o.op.clone()).collect();
+            let _ = json_patch::patch(&mut model, &raw);
+        }
+        let mut added = Vec::new();
+        for e in &edits {
+            let dp = plan::ensure_at(&e.recipe, &model, &e.keys, e.value.as_ref(), &e.origin);
+            for (_, msg) in dp.errors {
+                if let Some(recipe) = recipes.recipes.iter().find(|r| *r.name == *e.recipe) {
+                    p.res
+                        .errors
+                        .push(Finding::new(recipe, &e.origin, Some(&target), msg));
+                }
+            }
+            for mut op in dp.ops {
+                if json_patch::patch(&mut model, std::slice::from_ref(&op.op)).is_ok() {
+                    op.via = Some(e.via.clone());
+                    added.push(op);
+                }
+            }
+        }
+        match p.ops.iter_mut().find(|(i, _)| *i == 0) {
+            Some((_, own)) => own.extend(added),
+            None => p.ops.insert(0, (0, added)),
+        }
+        new_models.insert(target, model);
+    }
+    // Each template re-plans against the values as written.
+    for p in prepared.iter_mut() {
+        if let Some(view) = &mut p.view
+            && let Some(new) = new_models.get(&view.target)
+        {
+            view.model = if view.target == join(&view.chart, "values.yaml") {
+                new.clone()
+            } else {
+                values::merge_values(&view.base, new)
+            };
+        }
+    }
+    prepared
+}

@@ -1,0 +1,418 @@
+//! Values-aware planning: recipes speak about rendered objects; when the node an op must
+//! change is printed by a template action that reads one values path, the op lands in the
+//! chart's values file instead (tagged [`Via`] its template line and rendered pointer).
+//!
+//! The template facts come from `doc::template::reads` as data; this module decides where an
+//! op lands and whether that is safe (no other read of the same values path may see the
+//! change). The editor never sees Helm values: a values edit is an ordinary op on the values
+//! file's document.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::doc::template::reads::{Cond, Guard, Read, Source, ValuesExpr};
+use crate::recipe::Origin;
+
+use super::{PlannedOp, lookup, to_pointer};
+
+/// The template line an op on a values file stands for, and the rendered pointer it sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Via {
+    /// The template file, relative to the root.
+    pub template: String,
+    /// 1-based line of the action that reads the value.
+    pub line: usize,
+    /// Index of the YAML document (`---`) of the template the pointer is in.
+    pub document: usize,
+    /// The pointer in the rendered object (the template document) that the op changes.
+    pub pointer: String,
+}
+
+/// The values a chart's templates render with, and where values edits land.
+#[derive(Debug, Clone)]
+pub struct ValuesView {
+    /// The chart directory (holds `Chart.yaml`), relative to the root.
+    pub chart: String,
+    /// The values file edits land in: `values.yaml`, or the rule's `values=` override.
+    pub target: String,
+    /// The model the templates see: `values.yaml`, with the override merged over it.
+    pub model: Value,
+    /// The chart's `values.yaml` model (without the override).
+    pub base: Value,
+    /// Every read of a values path in the chart's templates and helpers.
+    pub reads: Vec<Read>,
+    /// The chart is a subchart (under another chart's `charts/`): its parent may override
+    /// its values, so edits here are not provably what renders.
+    pub subchart: bool,
+}
+
+/// One op of a template that must land in the values file.
+#[derive(Debug, Clone)]
+pub struct ValuesEdit {
+    /// Keys in the values file.
+    pub keys: Vec<String>,
+    /// The value to set; `None` removes the key.
+    pub value: Option<Value>,
+    pub recipe: std::sync::Arc<str>,
+    pub origin: Origin,
+    pub via: Via,
+    /// Byte offset of the reading action in the template (to tell it from other reads).
+    pub offset: usize,
+}
+
+/// Helm's `empty`: what `default` replaces.
+pub fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// What `expr` renders to when the values hold `found` at its path.
+pub fn rendered(expr: &ValuesExpr, found: Option<&Value>) -> Value {
+    let mut v = found.cloned().unwrap_or(Value::Null);
+    if let Some(d) = &expr.default
+        && is_empty(&v)
+    {
+        v = d.clone();
+    }
+    if expr.stringify {
+        v = match v {
+            Value::String(_) | Value::Array(_) | Value::Object(_) => v,
+            Value::Null => Value::String(String::new()),
+            other => Value::String(other.to_string()),
+        };
+    } else if expr.numeric
+        && let Value::String(s) = &v
+        && let Ok(n) = s.trim().parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(n)
+    {
+        v = Value::Number(n);
+    }
+    v
+}
+
+/// Removes the mapping entries that do not render under `values`: inside an `if`/`with`
+/// (without `else`) whose simple condition is false. Unprovable conditions keep the entry.
+pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) {
+    for g in guards {
+        let off = g
+            .conditions
+            .iter()
+            .any(|c| !c.has_else && c.cond.as_ref().is_ok_and(|cond| !eval(cond, values)));
+        if !off {
+            continue;
+        }
+        let Some((last, parent)) = g.pointer.split_last() else {
+            continue;
+        };
+        if let Ok(Value::Object(map)) = to_pointer(parent).resolve_mut(model) {
+            map.shift_remove(last);
+        }
+    }
+}
+
+/// Replaces each node a values read prints with what it renders to under `values`, so that
+/// selectors, `when`s and bounds see the field as the chart would render it.
+pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
+    for s in sources {
+        let Ok((_, _, expr)) = effective(s, values) else {
+            continue;
+        };
+        let v = rendered(expr, lookup(values, &expr.path));
+        // A node pruned as unrendered stays absent.
+        if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
+            *slot = v;
+        }
+    }
+}
+
+/// The read that renders a source's node under `values`: its own action when every
+/// `if`/`with` around it holds, else the same key's action in the `else` branch that
+/// renders; why not, when a condition is not simple or no branch prints the node from one
+/// values path. Returns (line, offset, expression).
+pub fn effective<'s>(
+    source: &'s Source,
+    values: &Value,
+) -> Result<(usize, usize, &'s ValuesExpr), String> {
+    let mut chosen: (usize, usize, &Result<ValuesExpr, String>) =
+        (source.line, source.offset, &source.expr);
+    let unprovable = |action: &str, line: usize, why: &str| {
+        format!(
+            "it sits inside `{}` at line {line}, which is not provable from the values: {why}",
+            action.trim()
+        )
+    };
+    for (i, c) in source.conditions.iter().enumerate() {
+        let holds = match &c.cond {
+            Ok(cond) => eval(cond, values),
+            Err(why) => return Err(unprovable(&c.action, c.line, why)),
+        };
+        if holds {
+            continue;
+        }
+        let innermost = i + 1 == source.conditions.len();
+        let mut taken = None;
+        for e in &c.elses {
+            let branch_holds = match &e.cond {
+                None => true,
+                Some(Ok(cond)) => eval(cond, values),
+                Some(Err(why)) => return Err(unprovable("else if", e.line, why)),
+            };
+            if branch_holds {
+                taken = Some(e);
+                break;
+            }
+        }
+        match taken {
+            Some(e) if innermost => match &e.alt {
+                Some(alt) => {
+                    if let Err(why) = &alt.expr {
+                        return Err(format!(
+                            "`{}` at line {} is false with these values, and the branch that renders prints it with `{}` at line {}: {why}",
+                            c.action.trim(),
+                            c.line,
+                            alt.action.trim(),
+                            alt.line
+                        ));
+                    }
+                    chosen = (alt.line, alt.offset, &alt.expr)
+                }
+                None => {
+                    return Err(format!(
+                        "`{}` at line {} is false with these values, and the branch that renders (line {}) does not print this key from one action",
+                        c.action.trim(),
+                        c.line,
+                        e.line
+                    ));
+                }
+            },
+            _ => {
+                return Err(format!(
+                    "it sits inside `{}` at line {}, which is false with these values: that branch does not render",
+                    c.action.trim(),
+                    c.line
+                ));
+            }
+        }
+    }
+    match chosen.2 {
+        Ok(expr) => Ok((chosen.0, chosen.1, expr)),
+        Err(why) => Err(why.clone()),
+    }
+}
+
+/// A planner error about a node a template action prints that could not be rendered from
+/// the values (its placeholder text is what the planner saw): says which action and why.
+pub fn explain_placeholder(message: String, sources: &[Source], values: &Value) -> String {
+    for s in sources {
+        let pointer = to_pointer(&s.pointer).to_string();
+        if pointer.is_empty() || !message.contains(&format!("{pointer} is ")) {
+            continue;
+        }
+        if let Err(why) = effective(s, values) {
+            return format!(
+                "{message}: it is printed by `{}` at line {}, which is not followed into the values: {why}",
+                s.action.trim(),
+                s.line
+            );
+        }
+    }
+    message
+}
+
+/// A simple condition under `values`, as Go templates read truth (not empty).
+pub fn eval(cond: &Cond, values: &Value) -> bool {
+    !is_empty(&cond_value(cond, values))
+}
+
+fn cond_value(cond: &Cond, values: &Value) -> Value {
+    match cond {
+        Cond::Path(p) => lookup(values, p).cloned().unwrap_or(Value::Null),
+        Cond::Lit(v) => v.clone(),
+        Cond::Not(c) => Value::Bool(!eval(c, values)),
+        Cond::And(cs) => Value::Bool(cs.iter().all(|c| eval(c, values))),
+        Cond::Or(cs) => Value::Bool(cs.iter().any(|c| eval(c, values))),
+        Cond::Eq(a, b) => Value::Bool(super::values_equal(
+            &cond_value(a, values),
+            &cond_value(b, values),
+        )),
+        Cond::Ne(a, b) => Value::Bool(!super::values_equal(
+            &cond_value(a, values),
+            &cond_value(b, values),
+        )),
+    }
+}
+
+/// Where one op of a template lands: `None` when no values read prints its node (it stays a
+/// template edit), else the values edit or why it cannot be one.
+pub fn route(
+    op: &PlannedOp,
+    sources: &[Source],
+    view: &ValuesView,
+    template: &str,
+    document: usize,
+) -> Option<Result<ValuesEdit, String>> {
+    let keys = super::pointer_keys(op.path());
+    let source = sources
+        .iter()
+        .filter(|s| keys.starts_with(&s.pointer))
+        .max_by_key(|s| s.pointer.len())?;
+    let at = format!("{template}:{}", source.line);
+    let fail = |why: String| {
+        Some(Err(format!(
+            "{} is printed by `{}` at {at}, and {why}; change it by hand",
+            op.path(),
+            source.action.trim()
+        )))
+    };
+    if view.subchart {
+        return fail(format!(
+            "chart {} is a subchart: its parent chart's values can override its own",
+            view.chart
+        ));
+    }
+    let (line, offset, expr) = match effective(source, &view.model) {
+        Ok(e) => e,
+        Err(why) => return fail(why),
+    };
+    if expr.tplvalues
+        && lookup(&view.model, &expr.path).is_some_and(|v| v.to_string().contains("{{"))
+    {
+        return fail(
+            "the value holds `{{`, which `common.tplvalues.render` renders with `tpl`".into(),
+        );
+    }
+    let rest = &keys[source.pointer.len()..];
+    if !rest.is_empty() && !expr.to_yaml {
+        return fail("that prints a scalar, not a mapping".into());
+    }
+    let value = match &op.op {
+        json_patch::PatchOperation::Add(o) => Some(o.value.clone()),
+        json_patch::PatchOperation::Replace(o) => Some(o.value.clone()),
+        json_patch::PatchOperation::Remove(_) if !rest.is_empty() => None,
+        _ => return fail("removing the whole values-fed node is not a values edit".into()),
+    };
+    if rest.is_empty()
+        && let Some(v) = &value
+    {
+        if expr.stringify && !v.is_string() {
+            return fail(format!(
+                "that always renders a string, but the recipe wants {}",
+                super::display_value(v)
+            ));
+        }
+        if expr.numeric && !v.is_number() {
+            return fail(format!(
+                "that always renders a number, but the recipe wants {}",
+                super::display_value(v)
+            ));
+        }
+    }
+    let mut values_keys = expr.path.clone();
+    values_keys.extend(rest.iter().cloned());
+    Some(Ok(ValuesEdit {
+        keys: values_keys,
+        value,
+        recipe: op.recipe.clone(),
+        origin: op.origin.clone(),
+        via: Via {
+            template: template.to_string(),
+            line,
+            document,
+            pointer: op.path().to_string(),
+        },
+        offset,
+    }))
+}
+
+/// The other uses of the values path an edit changes: reads of the same path, of a path
+/// inside it or of a path that contains it, anywhere in the chart, except the edit's own
+/// read and reads that other edits of this plan to the same keys stand for. A condition
+/// (`if`/`with`) on a containing path that is already non-empty is not a use: setting a key
+/// inside keeps it non-empty. Each as `file:line (`action`)`.
+pub fn other_uses(
+    edit: &ValuesEdit,
+    view: &ValuesView,
+    planned: &[(String, usize)],
+) -> Vec<String> {
+    let keys = &edit.keys;
+    let mut out = Vec::new();
+    for r in &view.reads {
+        let overlaps = keys.starts_with(&r.path) || r.path.starts_with(keys);
+        if !overlaps {
+            continue;
+        }
+        let own = planned.iter().any(|(f, o)| *f == r.file && *o == r.offset);
+        if own {
+            continue;
+        }
+        if r.condition
+            && r.path.len() < keys.len()
+            && lookup(&view.model, &r.path).is_some_and(|v| !is_empty(v))
+        {
+            continue;
+        }
+        let use_ = format!("{}:{} (`{}`)", r.file, r.line, r.action.trim());
+        if !out.contains(&use_) {
+            out.push(use_);
+        }
+    }
+    out
+}
+
+/// Helm's merge of a `-f` values file over the chart's values: mappings merge key by key,
+/// anything else replaces, and `null` deletes the key.
+pub fn merge_values(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut out = b.clone();
+            for (k, v) in o {
+                if v.is_null() {
+                    out.remove(k);
+                    continue;
+                }
+                let merged = match out.get(k) {
+                    Some(old) => merge_values(old, v),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (_, Value::Null) => base.clone(),
+        _ => over.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn default_replaces_empty_values_the_way_helm_does() {
+        let e = ValuesExpr {
+            path: vec!["a".into()],
+            default: Some(json!(600)),
+            stringify: false,
+            numeric: false,
+            to_yaml: false,
+            tplvalues: false,
+        };
+        assert_eq!(rendered(&e, None), json!(600));
+        assert_eq!(rendered(&e, Some(&json!(0))), json!(600));
+        assert_eq!(rendered(&e, Some(&json!(30))), json!(30));
+    }
+
+    #[test]
+    fn override_files_merge_by_key_and_null_deletes() {
+        let base = json!({"a": {"b": 1, "c": 2}, "d": [1]});
+        let over = json!({"a": {"b": 5, "c": null}, "d": [2]});
+        assert_eq!(merge_values(&base, &over), json!({"a": {"b": 5}, "d": [2]}));
+    }
+}
