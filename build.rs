@@ -30,8 +30,13 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=tests/support/probe.rs");
     println!("cargo::rustc-env=PATCHER_COMMIT={}", commit(&manifest));
+    // `cargo package` verifies the packaged crate in this checkout's target dir, under the same
+    // build-script unit as the checkout itself: each build watches a file only the other
+    // lacks, so that switching between them re-runs this script (a missing watched file reads
+    // as changed) instead of reusing the other's findings.
     if !manifest.join("tests/probe.rs").is_file() {
         // A packaged crate: no tests to mark ignored.
+        println!("cargo::rerun-if-changed=.cargo_vcs_info.json");
         println!("cargo::rustc-env=PATCHER_SHARED_DIR=");
         println!("cargo::rustc-env=PATCHER_PROBED=");
         return;
@@ -58,6 +63,7 @@ fn main() {
     for cfg in &found.found {
         println!("cargo::rustc-cfg={cfg}");
     }
+    println!("cargo::rerun-if-changed=tests/probe.rs");
     println!("cargo::rustc-env=PATCHER_SHARED_DIR={}", shared.display());
     // What the probe saw, for tests/probe.rs to compare with the machine at test time.
     println!("cargo::rustc-env=PATCHER_PROBED={}", found.found.join(","));

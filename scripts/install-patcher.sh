@@ -7,6 +7,7 @@
 # Environment (action.yml sets the first two from the github context):
 #   PATCHER_REF          the action's ref, e.g. v0.2.0 (github.action_ref)
 #   PATCHER_REPO         owner/name the release is in (github.action_repository)
+#                        Both are empty for a local action (`uses: ./`): then it builds.
 #   PATCHER_RELEASE_URL  base of the download URLs [default: $GITHUB_SERVER_URL/$PATCHER_REPO/releases/download]
 #   PATCHER_SOURCE       sources for the cargo fallback [default: $GITHUB_ACTION_PATH]
 #   RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_PATH  as set by the runner
@@ -22,7 +23,6 @@ fail() {
 
 ref="${PATCHER_REF:-}"
 repo="${PATCHER_REPO:-}"
-[ -n "$repo" ] || fail "PATCHER_REPO is empty (owner/name of the patcher repository)"
 base="${PATCHER_RELEASE_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repo/releases/download}"
 os="${RUNNER_OS:-$(uname -s)}"
 arch="${RUNNER_ARCH:-$(uname -m)}"
@@ -69,7 +69,7 @@ if [ -n "$ref" ] && [ -x "$cache/bin/patcher$exe" ] && [ -f "$cache.complete" ];
   exit 0
 fi
 
-if [ -n "$ref" ] && [ -n "$target" ]; then
+if [ -n "$ref" ] && [ -n "$repo" ] && [ -n "$target" ]; then
   asset="patcher-$target.$ext"
   url="$base/$ref/$asset"
   work=$(mktemp -d "$temp/patcher-install.XXXXXX")
@@ -109,6 +109,8 @@ if [ -n "$ref" ] && [ -n "$target" ]; then
   esac
 elif [ -z "$target" ]; then
   echo "patcher: no release binary for $os/$arch; building from source" >&2
+else
+  echo "patcher: no release ref (a local action); building from source" >&2
 fi
 
 cargo="${CARGO:-cargo}"

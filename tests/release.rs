@@ -118,13 +118,18 @@ struct Install {
 
 /// Runs the install script as the action does on an x86_64 Linux runner, for `git_ref`.
 fn install(tmp: &Path, base_url: &str, git_ref: &str, cargo: &Path) -> Install {
+    install_from(tmp, base_url, git_ref, "patcher-dev/patcher", cargo)
+}
+
+/// `install`, with the action's repository (empty for a local `uses: ./` action).
+fn install_from(tmp: &Path, base_url: &str, git_ref: &str, repo: &str, cargo: &Path) -> Install {
     let runner_temp = tmp.join("runner-temp");
     std::fs::create_dir_all(&runner_temp).expect("mkdir");
     let start = Instant::now();
     let out = Command::new("bash")
         .arg(root().join("scripts/install-patcher.sh"))
         .env("PATCHER_REF", git_ref)
-        .env("PATCHER_REPO", "patcher-dev/patcher")
+        .env("PATCHER_REPO", repo)
         .env("PATCHER_RELEASE_URL", base_url)
         .env("PATCHER_SOURCE", root())
         .env("RUNNER_OS", "Linux")
@@ -275,6 +280,20 @@ fn install_script_builds_with_cargo_when_the_ref_has_no_release() {
 #[test]
 #[cfg_attr(not(has_bash), ignore = "needs bash")]
 #[cfg_attr(not(has_curl), ignore = "needs curl")]
+fn install_script_builds_a_local_action_without_asking_for_a_release() {
+    // `uses: ./`: GitHub gives no action ref or repository.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = serve(tmp.path(), None);
+    let cargo = fake_cargo(tmp.path());
+    let run = install_from(tmp.path(), &server.url, "", "", &cargo);
+    assert!(run.out.status.success(), "{}", stderr_of(&run));
+    assert!(tmp.path().join("cargo-args").exists(), "cargo did not run");
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+#[cfg_attr(not(has_curl), ignore = "needs curl")]
 fn install_script_fails_on_a_server_error_instead_of_building() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let server = serve(tmp.path(), Some(503));
@@ -335,6 +354,21 @@ fn release_assets_are_the_ones_the_install_script_downloads() {
     ] {
         assert!(package.contains(needle), "{needle}");
     }
+    let publish = wf["jobs"]["release"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect::<String>();
+    for needle in ["CHANGELOG.md", "--notes-file", "SHA256SUMS", "--verify-tag"] {
+        assert!(publish.contains(needle), "release job lacks {needle}");
+    }
+    assert!(
+        std::fs::read_to_string(root().join("CHANGELOG.md"))
+            .expect("CHANGELOG.md")
+            .contains("\n## [Unreleased]\n"),
+        "the changelog keeps an Unreleased section"
+    );
     assert_eq!(wf["on"]["push"]["tags"][0], "v[0-9]*");
     assert_eq!(wf["permissions"]["contents"], "read");
     assert_eq!(wf["jobs"]["release"]["permissions"]["contents"], "write");
