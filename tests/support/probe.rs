@@ -13,7 +13,7 @@ const HELM_SDKPY: &str = "helm-sdkpy-0.1.32";
 /// Every cfg the probe can set, with the reason an ignored test gives when it is unset.
 /// Reasons start with `needs <tool>`: `.ci/run` matches `<tool>` against the tools that
 /// `scripts/setup-test-tools.sh` could not install.
-pub const CFGS: [(&str, &str); 7] = [
+pub const CFGS: [(&str, &str); 10] = [
     (
         "has_corpus",
         "needs corpus: ../shared/corpus (clone this repository beside shared/)",
@@ -36,6 +36,9 @@ pub const CFGS: [(&str, &str); 7] = [
     ),
     ("has_bash", "needs bash"),
     ("has_git", "needs git"),
+    ("has_curl", "needs curl"),
+    ("has_zsh", "needs zsh (scripts/setup-test-tools.sh)"),
+    ("has_groff", "needs groff (scripts/setup-test-tools.sh)"),
 ];
 
 /// Where `shared/` is: `$PATCHER_SHARED_DIR`, else `../shared` beside the checkout, else (in a
@@ -101,6 +104,9 @@ pub fn probe(manifest: &Path, shared: &Path, env: &dyn Fn(&str) -> Option<OsStri
         ("has_shellcheck", "shellcheck"),
         ("has_bash", "bash"),
         ("has_git", "git"),
+        ("has_curl", "curl"),
+        ("has_zsh", "zsh"),
+        ("has_groff", "groff"),
     ] {
         if let Some(exe) = on_path(cmd, env) {
             p.watch(&exe);
