@@ -913,12 +913,14 @@ fn plan_rules(
     if models.is_empty() {
         models.push(Value::Null);
     }
+    // Per document: the values reads, and the entries that render from an `else` literal.
+    let mut from_else: Vec<Vec<plan::values::ElseRendered>> = Vec::new();
     let sources: Vec<Vec<crate::doc::template::reads::Source>> = match view {
         Some(v) => (0..models.len())
             .map(|i| {
                 let s = crate::doc::template::reads::sources(doc, i);
                 let g = crate::doc::template::reads::guards(doc, i);
-                plan::values::prune_unrendered(&mut models[i], &g, &v.model);
+                from_else.push(plan::values::prune_unrendered(&mut models[i], &g, &v.model));
                 plan::values::render_model(&mut models[i], &s, &v.model);
                 s
             })
@@ -961,17 +963,35 @@ fn plan_rules(
             };
             let mut kept = Vec::new();
             for op in doc_ops.drain(..) {
+                let recipe_of = |op: &PlannedOp| {
+                    rules
+                        .iter()
+                        .map(|&(ri, _)| ri)
+                        .find(|&ri| *recipes.recipes[ri].name == *op.recipe)
+                        .unwrap_or(0)
+                };
+                // The editor sees the first branch of an `if`; a node the `else` renders is
+                // not there to edit.
+                let hidden = from_else.get(*di).and_then(|list| {
+                    list.iter().find(|h| {
+                        let p = plan::to_pointer(&h.pointer).to_string();
+                        op.path() == p || op.path().starts_with(&format!("{p}/"))
+                    })
+                });
+                if let Some(h) = hidden {
+                    let msg = format!(
+                        "{} renders from the `else` branch at line {} (the `if` at line {} is false with these values); patcher does not edit inside `else` branches yet",
+                        plan::to_pointer(&h.pointer),
+                        h.else_line,
+                        h.if_line
+                    );
+                    errors.push((recipe_of(&op), op.origin.clone(), msg));
+                    continue;
+                }
                 match plan::values::route(&op, src, v, &template, *di) {
                     None => kept.push(op),
                     Some(Ok(edit)) => values_edits.push(edit),
-                    Some(Err(msg)) => {
-                        let ri = rules
-                            .iter()
-                            .map(|&(ri, _)| ri)
-                            .find(|&ri| *recipes.recipes[ri].name == *op.recipe)
-                            .unwrap_or(0);
-                        errors.push((ri, op.origin.clone(), msg));
-                    }
+                    Some(Err(msg)) => errors.push((recipe_of(&op), op.origin.clone(), msg)),
                 }
             }
             *doc_ops = kept;

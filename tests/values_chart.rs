@@ -517,3 +517,102 @@ fn a_values_file_with_rules_of_its_own_takes_both_in_one_verified_edit() {
     let check = repo.run(&["check"]);
     assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
 }
+
+/// kube-state-metrics' shape: `kind` chosen by an if/else on the values.
+const KIND_BY_VALUES: &str = r#"apiVersion: apps/v1
+{{- if .Values.sharded }}
+kind: StatefulSet
+{{- else }}
+kind: Deployment
+{{- end }}
+metadata:
+  name: {{ .Release.Name }}-ksm
+spec:
+  {{- if .Values.fast }}
+  minReadySeconds: 1
+  {{- else }}
+  minReadySeconds: 20
+  {{- end }}
+  template:
+    spec:
+      containers:
+        - name: ksm
+          image: ksm
+"#;
+
+fn kind_by_values_repo(recipe: &str) -> Repo {
+    Repo::new(&[
+        (
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: ksm\nversion: 0.1.0\n",
+        ),
+        ("chart/values.yaml", "sharded: false\nfast: false\n"),
+        ("chart/templates/deployment.yaml", KIND_BY_VALUES),
+        ("recipes/r.kdl", recipe),
+    ])
+}
+
+#[test]
+fn a_kind_chosen_by_if_else_is_matched_as_it_renders() {
+    let repo = kind_by_values_repo(
+        r#"recipe "deadline" {
+    file "chart/templates/*.yaml" {
+        match "/kind" "Deployment"
+        at-least "/spec/progressDeadlineSeconds" 600
+    }
+}"#,
+    );
+    let out = repo.run(&["plan"]);
+    assert_eq!(
+        out.code, 2,
+        "`sharded: false` renders a Deployment: {}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("+  progressDeadlineSeconds: 600\n"),
+        "{}",
+        out.stdout
+    );
+    // With `sharded: true` it is a StatefulSet: nothing to do, and the miss is reported.
+    repo.write("chart/values.yaml", "sharded: true\nfast: false\n");
+    let out = repo.run(&["plan"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("kinds seen: StatefulSet"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_edit_of_a_literal_the_else_branch_renders_is_refused_by_name() {
+    let repo = kind_by_values_repo(
+        r#"recipe "ready" {
+    file "chart/templates/*.yaml" {
+        match "/kind" "Deployment"
+        at-least "/spec/minReadySeconds" 30
+    }
+}"#,
+    );
+    // The rendered value is the else branch's 20; the editor only sees the first branch.
+    let out = repo.run(&["plan"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "/spec/minReadySeconds renders from the `else` branch at line 12 (the `if` at line 10 is false with these values); patcher does not edit inside `else` branches yet"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "nothing planned: {}", out.stdout);
+    // Where the first branch renders, it holds as written (1 < 30 is raised there).
+    repo.write("chart/values.yaml", "sharded: false\nfast: true\n");
+    let out = repo.run(&["plan"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("-  minReadySeconds: 1\n+  minReadySeconds: 30\n"),
+        "{}",
+        out.stdout
+    );
+}

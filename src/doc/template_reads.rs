@@ -107,6 +107,9 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
                             .into_iter()
                             .filter(|c| c.line > owner_line)
                             .collect();
+                    // The other branches of the innermost `if`: the same key may render
+                    // from one of them.
+                    let conditions = with_else_branches(conditions, doc, m, Some(e.key_span.0));
                     if !conditions.is_empty() {
                         out.push(Guard {
                             pointer: k.clone(),
@@ -138,6 +141,9 @@ pub struct ElseBranch {
     pub line: usize,
     /// `else if COND`: the condition; `None` for a plain `else`.
     pub cond: Option<Result<Cond, String>>,
+    /// The same key in this branch (same column) with a literal scalar value, no action:
+    /// what the node renders to when this branch does.
+    pub literal: Option<Value>,
     /// The same key in this branch (same column), printed by one action: the source that
     /// renders instead when this branch does.
     pub alt: Option<Alt>,
@@ -218,9 +224,23 @@ fn with_else_branches(
                 })
                 .filter(|_| start <= a.span.start)
         });
+        let literal = (else_line + 1..end).find_map(|l| {
+            let text = doc.line_text(l - 1);
+            let rest = text.get(col..)?.strip_prefix(key)?.strip_prefix(':')?;
+            if !text[..col].trim().is_empty()
+                || rest.trim().is_empty()
+                || m.actions.iter().any(|a| a.line == l)
+            {
+                return None;
+            }
+            let parsed = Document::parse_snippet(rest.trim()).ok()?;
+            let v = parsed.docs.first()?.model.clone();
+            (!v.is_object() && !v.is_array()).then_some(v)
+        });
         last.elses.push(ElseBranch {
             line: else_line,
             cond,
+            literal,
             alt,
         });
     }

@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::doc::template::reads::{Cond, Guard, Read, Source, ValuesExpr};
+use crate::doc::template::reads::{Cond, Condition, Guard, Read, Source, ValuesExpr};
 use crate::recipe::Origin;
 
 use super::{PlannedOp, lookup, to_pointer};
@@ -96,24 +96,83 @@ pub fn rendered(expr: &ValuesExpr, found: Option<&Value>) -> Value {
     v
 }
 
-/// Removes the mapping entries that do not render under `values`: inside an `if`/`with`
-/// (without `else`) whose simple condition is false. Unprovable conditions keep the entry.
-pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) {
+/// A mapping entry that renders from a literal in an `else` branch: the view shows that
+/// value, but the editor (which sees the first branch) cannot change it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElseRendered {
+    pub pointer: Vec<String>,
+    /// 1-based lines of the `if` that is false and of the `else` that renders.
+    pub if_line: usize,
+    pub else_line: usize,
+}
+
+/// Makes the model show what renders under `values`: mapping entries inside an `if`/`with`
+/// whose simple condition is false are removed, or, when the innermost such `if` has an
+/// `else` branch that renders the same key as a literal, take that literal (returned, so
+/// that an edit of them is refused). Unprovable conditions keep the entry as written.
+pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> Vec<ElseRendered> {
+    let mut from_else = Vec::new();
+    let is_false = |c: &Condition| c.cond.as_ref().is_ok_and(|cond| !eval(cond, values));
+    let holds = |c: &Condition| c.cond.as_ref().is_ok_and(|cond| eval(cond, values));
     for g in guards {
-        let off = g
-            .conditions
-            .iter()
-            .any(|c| !c.has_else && c.cond.as_ref().is_ok_and(|cond| !eval(cond, values)));
-        if !off {
-            continue;
-        }
         let Some((last, parent)) = g.pointer.split_last() else {
             continue;
         };
-        if let Ok(Value::Object(map)) = to_pointer(parent).resolve_mut(model) {
+        let Ok(Value::Object(map)) = to_pointer(parent).resolve_mut(model) else {
+            continue;
+        };
+        if g.conditions.iter().any(|c| !c.has_else && is_false(c)) {
             map.shift_remove(last);
+            continue;
+        }
+        // Only the innermost `if` knows its branches, and only when every `if` around it
+        // renders its first branch is that innermost choice what decides the node.
+        let Some((c, outer)) = g.conditions.split_last() else {
+            continue;
+        };
+        if !is_false(c) || !outer.iter().all(holds) {
+            continue;
+        }
+        let mut taken = None;
+        for e in &c.elses {
+            match &e.cond {
+                None => {
+                    taken = Some(e);
+                    break;
+                }
+                Some(Ok(cond)) if eval(cond, values) => {
+                    taken = Some(e);
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) => break,
+            }
+        }
+        let Some(e) = taken else {
+            // Every branch is provably false, or one is unprovable: only the former is known.
+            if c.elses.iter().all(|e| matches!(&e.cond, Some(Ok(_)))) {
+                map.shift_remove(last);
+            }
+            continue;
+        };
+        match (&e.literal, &e.alt) {
+            (Some(v), _) => {
+                map.insert(last.clone(), v.clone());
+                from_else.push(ElseRendered {
+                    pointer: g.pointer.clone(),
+                    if_line: c.line,
+                    else_line: e.line,
+                });
+            }
+            // Printed by an action there: the values routing follows it.
+            (None, Some(_)) => {}
+            // The branch that renders does not have the key.
+            (None, None) => {
+                map.shift_remove(last);
+            }
         }
     }
+    from_else
 }
 
 /// Replaces each node a values read prints with what it renders to under `values`, so that
