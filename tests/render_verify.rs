@@ -412,3 +412,29 @@ fn a_values_aware_edit_renders_as_planned_not_as_a_direct_values_edit() {
         refused[0]
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn an_edit_of_an_object_whose_kind_an_if_chooses_renders_as_planned() {
+    // The masked text shows `kind: StatefulSet` (the first branch); the chart renders the
+    // `else` branch's Deployment, and that object is the one the op is for.
+    let template = TEMPLATE.replacen(
+        "kind: Deployment",
+        "{{- if .Values.sharded }}\nkind: StatefulSet\n{{- else }}\nkind: Deployment\n{{- end }}",
+        1,
+    );
+    let mut files = web_chart("chart");
+    files[2].1 = template;
+    let repo = repo(files, DEADLINE);
+    let run = patcher(&repo, &["plan"], Some(helm()));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rendered chart/: 1 object, 1 field changed, as planned\n"),
+        "{}",
+        run.stderr
+    );
+}

@@ -65,7 +65,16 @@ impl Expected {
             let docs = out.templates.entry(rel).or_default();
             for (i, ops) in &c.docs {
                 let model = doc.docs.get(*i).map(|d| &d.model);
+                // A key an `if` chooses (`kind: StatefulSet` / `else` `kind: Deployment`) is
+                // not literal: the masked text shows only its first branch.
+                let guarded = crate::doc::template::reads::guards(&doc, *i);
                 let literal = |k: &str| {
+                    if guarded
+                        .iter()
+                        .any(|g| g.pointer.len() == 1 && g.pointer[0] == k)
+                    {
+                        return None;
+                    }
                     model
                         .and_then(|m| m.get(k))
                         .and_then(Value::as_str)
