@@ -154,9 +154,9 @@ pub(super) fn views(
             Some(Arc::new(ValuesView {
                 chart: chart.clone(),
                 target: target.clone(),
-                model: values::merge_values(&base, &over),
-                base,
-                reads: chart_reads(root, &chart),
+                model: Arc::new(values::merge_values(&base, &over)),
+                base: Arc::new(base),
+                reads: Arc::new(chart_reads(root, &chart)),
                 subchart,
             }))
         });
@@ -325,16 +325,22 @@ pub(super) fn land_values_edits(
         }
         new_models.insert(target, model);
     }
-    // Each template re-plans against the values as written.
+    // Each template re-plans against the values as written (one model per chart and
+    // target, shared by its templates).
+    let mut rendered: HashMap<(String, String), Arc<Value>> = HashMap::new();
     for p in prepared.iter_mut() {
         if let Some(view) = &mut p.view
             && let Some(new) = new_models.get(&view.target)
         {
-            view.model = if view.target == join(&view.chart, "values.yaml") {
-                new.clone()
-            } else {
-                values::merge_values(&view.base, new)
-            };
+            let key = (view.chart.clone(), view.target.clone());
+            let model = rendered.entry(key).or_insert_with(|| {
+                Arc::new(if view.target == join(&view.chart, "values.yaml") {
+                    new.clone()
+                } else {
+                    values::merge_values(&view.base, new)
+                })
+            });
+            view.model = model.clone();
         }
     }
     prepared

@@ -3,6 +3,8 @@
 //! read of a values path in a chart. The planner (`plan::values`) decides what to do with
 //! them; nothing here knows about recipes or edits.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::{ActionKind, BlockKind, Masked};
@@ -93,6 +95,7 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    let mut cache = HashMap::new();
     // (node, keys, 1-based line of the key that owns it; 0 for the root)
     let mut stack: Vec<(usize, Vec<String>, usize)> = vec![(ydoc.tree.root, Vec::new(), 0)];
     while let Some((id, keys, owner_line)) = stack.pop() {
@@ -102,11 +105,14 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
                     let mut k = keys.clone();
                     k.push(e.key.clone());
                     let line = doc.line_of(e.key_span.0) + 1;
-                    let conditions: Vec<Condition> =
-                        inside_document(conditions_at(m, &doc.text, line), doc, index)
-                            .into_iter()
-                            .filter(|c| c.line > owner_line)
-                            .collect();
+                    let conditions: Vec<Condition> = inside_document(
+                        conditions_at_cached(m, &doc.text, line, &mut cache),
+                        doc,
+                        index,
+                    )
+                    .into_iter()
+                    .filter(|c| c.line > owner_line)
+                    .collect();
                     // The other branches of the innermost `if`: the same key may render
                     // from one of them.
                     let conditions = with_else_branches(conditions, doc, m, Some(e.key_span.0));
@@ -262,34 +268,53 @@ pub enum Cond {
 
 /// The `if`/`with` blocks open at 1-based `line` (outermost first), with their conditions.
 pub fn conditions_at(m: &Masked, text: &str, line: usize) -> Vec<Condition> {
+    conditions_at_cached(m, text, line, &mut HashMap::new())
+}
+
+/// [`conditions_at`], with each block's condition parsed once per `cache` (a document's
+/// entries share their blocks: parsing per entry made this the planner's hot spot).
+fn conditions_at_cached(
+    m: &Masked,
+    text: &str,
+    line: usize,
+    cache: &mut HashMap<usize, Option<Condition>>,
+) -> Vec<Condition> {
     let mut out = Vec::new();
     for b in m.open_blocks_at_line(line) {
         let block = &m.blocks[b];
         if block.open_line == line || !matches!(block.kind, BlockKind::If | BlockKind::With) {
             continue;
         }
-        let kind = ActionKind::Open(block.kind);
-        let Some(opener) = m
-            .actions
-            .iter()
-            .find(|a| a.line == block.open_line && a.kind == kind)
-        else {
-            continue;
-        };
-        let action = text[opener.span.clone()].to_string();
-        let ctx = dot_context(m, text, block.open_line).ok().flatten();
-        let words = words_of(&action);
-        let cond = parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref());
-        out.push(Condition {
-            line: block.open_line,
-            action,
-            cond,
-            elses: Vec::new(),
-            has_else: !block.else_lines.is_empty(),
-            end_line: block.end_line,
-        });
+        let cond = cache
+            .entry(b)
+            .or_insert_with(|| block_condition(m, text, b));
+        if let Some(c) = cond {
+            out.push(c.clone());
+        }
     }
     out
+}
+
+/// The condition of the `if`/`with` block `b`.
+fn block_condition(m: &Masked, text: &str, b: usize) -> Option<Condition> {
+    let block = &m.blocks[b];
+    let kind = ActionKind::Open(block.kind);
+    let opener = m
+        .actions
+        .iter()
+        .find(|a| a.line == block.open_line && a.kind == kind)?;
+    let action = text[opener.span.clone()].to_string();
+    let ctx = dot_context(m, text, block.open_line).ok().flatten();
+    let words = words_of(&action);
+    let cond = parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref());
+    Some(Condition {
+        line: block.open_line,
+        action,
+        cond,
+        elses: Vec::new(),
+        has_else: !block.else_lines.is_empty(),
+        end_line: block.end_line,
+    })
 }
 
 fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {

@@ -35,12 +35,14 @@ pub struct ValuesView {
     pub chart: String,
     /// The values file edits land in: `values.yaml`, or the rule's `values=` override.
     pub target: String,
-    /// The model the templates see: `values.yaml`, with the override merged over it.
-    pub model: Value,
-    /// The chart's `values.yaml` model (without the override).
-    pub base: Value,
-    /// Every read of a values path in the chart's templates and helpers.
-    pub reads: Vec<Read>,
+    /// The model the templates see: `values.yaml`, with the override merged over it (shared
+    /// by the chart's templates).
+    pub model: std::sync::Arc<Value>,
+    /// The chart's `values.yaml` model (without the override). Shared: every template of
+    /// the chart holds a view, and only `model` differs between them.
+    pub base: std::sync::Arc<Value>,
+    /// Every read of a values path in the chart's templates and helpers (shared, as `base`).
+    pub reads: std::sync::Arc<Vec<Read>>,
     /// The chart is a subchart (under another chart's `charts/`): its parent may override
     /// its values, so edits here are not provably what renders.
     pub subchart: bool,
@@ -401,7 +403,7 @@ pub fn other_uses(
 ) -> Vec<String> {
     let keys = &edit.keys;
     let mut out = Vec::new();
-    for r in &view.reads {
+    for r in view.reads.iter() {
         let overlaps = keys.starts_with(&r.path) || r.path.starts_with(keys);
         if !overlaps {
             continue;
