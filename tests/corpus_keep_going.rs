@@ -162,33 +162,6 @@ fn helm_template(
     Ok(out)
 }
 
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-/// Leaf-level differences between two values: (pointer, before, after).
-fn diff(a: Option<&Value>, b: Option<&Value>, at: &str, out: &mut Vec<(String, Value, Value)>) {
-    match (a, b) {
-        (Some(Value::Object(x)), Some(Value::Object(y))) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                diff(x.get(k), y.get(k), &format!("{at}/{}", escape(k)), out);
-            }
-        }
-        (Some(Value::Array(x)), Some(Value::Array(y))) => {
-            for i in 0..x.len().max(y.len()) {
-                diff(x.get(i), y.get(i), &format!("{at}/{i}"), out);
-            }
-        }
-        (a, b) if a != b => out.push((
-            at.to_string(),
-            a.cloned().unwrap_or(Value::Null),
-            b.cloned().unwrap_or(Value::Null),
-        )),
-        _ => {}
-    }
-}
-
 /// What the recipes may change in a rendered manifest, and the least value they ask for.
 fn allowed(kind: &str, ptr: &str, hpa_target: bool, before: &Value, after: &Value) -> bool {
     let at_least = |min: f64| after.as_f64().is_some_and(|v| v >= min);
@@ -262,7 +235,7 @@ fn compare_chart(helm: &Path, before_root: &Path, after_root: &Path, chart: &str
     let mut random: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for key in b1.keys().chain(b2.keys()) {
         let mut d = Vec::new();
-        diff(b1.get(key), b2.get(key), "", &mut d);
+        common::leaf_diff(b1.get(key), b2.get(key), "", &mut d);
         let ptrs = random.entry(key).or_default();
         for (p, _, _) in d {
             if !ptrs.contains(&p) {
@@ -307,7 +280,7 @@ fn compare_chart(helm: &Path, before_root: &Path, after_root: &Path, chart: &str
         let Some(new) = after.get(key) else { continue };
         let kind = old["kind"].as_str().unwrap_or("");
         let mut d = Vec::new();
-        diff(Some(old), Some(new), "", &mut d);
+        common::leaf_diff(Some(old), Some(new), "", &mut d);
         for (ptr, was, now) in d {
             if is_random(key, &ptr) {
                 continue;
@@ -465,7 +438,7 @@ fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
             Ok(got) => {
                 let mut d = Vec::new();
                 for i in 0..got.len().max(expected.len()) {
-                    diff(
+                    common::leaf_diff(
                         expected.get(i),
                         got.get(i),
                         &format!("document {i}: "),

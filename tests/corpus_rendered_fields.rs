@@ -145,33 +145,6 @@ fn helm_template(
     Ok(out)
 }
 
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-/// Leaf-level differences between two values: (pointer, before, after).
-fn diff(a: Option<&Value>, b: Option<&Value>, at: &str, out: &mut Vec<(String, Value, Value)>) {
-    match (a, b) {
-        (Some(Value::Object(x)), Some(Value::Object(y))) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                diff(x.get(k), y.get(k), &format!("{at}/{}", escape(k)), out);
-            }
-        }
-        (Some(Value::Array(x)), Some(Value::Array(y))) => {
-            for i in 0..x.len().max(y.len()) {
-                diff(x.get(i), y.get(i), &format!("{at}/{i}"), out);
-            }
-        }
-        (a, b) if a != b => out.push((
-            at.to_string(),
-            a.cloned().unwrap_or(Value::Null),
-            b.cloned().unwrap_or(Value::Null),
-        )),
-        _ => {}
-    }
-}
-
 /// The recipe asking for `ptr` in a `kind`, and the least value it asks for.
 fn asked(kind: &str, ptr: &str) -> Option<(&'static str, f64)> {
     let container_probe = ptr
@@ -223,7 +196,7 @@ fn render_chart(helm: &Path, before_root: &Path, after_root: &Path, dir: &str) -
         a.len() == before.len()
             && before.iter().all(|(k, o)| {
                 let mut d = Vec::new();
-                diff(Some(&o.doc), a.get(k).map(|o| &o.doc), "", &mut d);
+                common::leaf_diff(Some(&o.doc), a.get(k).map(|o| &o.doc), "", &mut d);
                 let kind = o.doc["kind"].as_str().unwrap_or("");
                 d.iter().all(|(p, _, _)| asked(kind, p).is_some())
             })
@@ -232,7 +205,7 @@ fn render_chart(helm: &Path, before_root: &Path, after_root: &Path, dir: &str) -
         for key in before.keys().chain(again.keys()) {
             let mut d = Vec::new();
             let (x, y) = (before.get(key), again.get(key));
-            diff(x.map(|o| &o.doc), y.map(|o| &o.doc), "", &mut d);
+            common::leaf_diff(x.map(|o| &o.doc), y.map(|o| &o.doc), "", &mut d);
             if x.is_none() || y.is_none() {
                 random.insert(format!("{key} "));
             }
@@ -451,7 +424,7 @@ fn rendered_deployments_and_jobs_get_the_asked_fields_through_templates_or_value
             let Some(n) = new.get(key) else { continue };
             let kind = o.doc["kind"].as_str().unwrap_or("");
             let mut d = Vec::new();
-            diff(Some(&o.doc), Some(&n.doc), "", &mut d);
+            common::leaf_diff(Some(&o.doc), Some(&n.doc), "", &mut d);
             for (ptr, was, now) in d {
                 if is_random(key, &ptr) {
                     random_ignored += 1;

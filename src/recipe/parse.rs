@@ -1465,13 +1465,7 @@ impl<'a> Parser<'a> {
         name: &str,
         help: &str,
     ) -> Result<Option<String>, ()> {
-        match head.props.get(name) {
-            None => Ok(None),
-            Some(entry) => self
-                .string_arg(entry, &format!("`{name}`"), help)
-                .map(Some)
-                .ok_or(()),
-        }
+        self.prop_with(head, name, help, Self::string_arg)
     }
 
     /// A step selector glob (`*`, `?`): a non-empty string.
@@ -1495,10 +1489,20 @@ impl<'a> Parser<'a> {
         name: &str,
         help: &str,
     ) -> Result<Option<String>, ()> {
+        self.prop_with(head, name, help, Self::pattern)
+    }
+
+    /// An optional property read by `read` (`Err`: present but invalid, already reported).
+    fn prop_with(
+        &mut self,
+        head: &Head<'_>,
+        name: &str,
+        help: &str,
+        read: fn(&mut Self, &KdlEntry, &str, &str) -> Option<String>,
+    ) -> Result<Option<String>, ()> {
         match head.props.get(name) {
             None => Ok(None),
-            Some(entry) => self
-                .pattern(entry, &format!("`{name}`"), help)
+            Some(entry) => read(self, entry, &format!("`{name}`"), help)
                 .map(Some)
                 .ok_or(()),
         }

@@ -165,3 +165,34 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Leaf-level differences between two JSON values: (pointer, before, after), `null` for a
+/// side that is absent.
+pub fn leaf_diff(
+    a: Option<&serde_json::Value>,
+    b: Option<&serde_json::Value>,
+    at: &str,
+    out: &mut Vec<(String, serde_json::Value, serde_json::Value)>,
+) {
+    use serde_json::Value;
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                leaf_diff(x.get(k), y.get(k), &format!("{at}/{key}"), out);
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
+            for i in 0..x.len().max(y.len()) {
+                leaf_diff(x.get(i), y.get(i), &format!("{at}/{i}"), out);
+            }
+        }
+        (a, b) if a != b => out.push((
+            at.to_string(),
+            a.cloned().unwrap_or(Value::Null),
+            b.cloned().unwrap_or(Value::Null),
+        )),
+        _ => {}
+    }
+}
