@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use miette::{LabeledSpan, SourceSpan};
 
+use super::params::Supplier;
 use super::*;
 use crate::recipe::model::*;
 use miette::{Diagnostic, NamedSource, Severity, SourceCode};
@@ -106,6 +107,27 @@ pub struct RecipeDiagnostic {
 }
 
 impl RecipeDiagnostic {
+    /// A problem with a value written at `at` (a `use` property or line).
+    pub(super) fn at_supplier(
+        at: &Supplier,
+        label: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        RecipeDiagnostic {
+            file: at.file.clone(),
+            position: Some(at.position),
+            message: message.into(),
+            help: Some(help.into()),
+            severity: Severity::Error,
+            labels: vec![LabeledSpan::new_primary_with_span(
+                Some(label.into()),
+                at.span,
+            )],
+            source: Some(at.source.clone()),
+        }
+    }
+
     pub(super) fn load(file: &Path, message: String, help: &str) -> Self {
         RecipeDiagnostic {
             file: Arc::new(file.to_path_buf()),
@@ -231,6 +253,25 @@ impl Parser<'_> {
     ) -> &mut RecipeDiagnostic {
         let span = self.clamp(span);
         let position = self.lines.line_col(self.src, span.offset());
+        if let Some((param, supplier)) = self.supplied(span) {
+            // A value a `use` supplied: the fix is at the `use`, so point there, and name
+            // the line of the used recipe that read it.
+            let (line, col) = position;
+            let message = format!(
+                "{} (in the value of `{param}`, used at {}:{line}:{col})",
+                message.into(),
+                self.file.display()
+            );
+            self.remapped.push(self.diags.len());
+            self.diags.push(RecipeDiagnostic::at_supplier(
+                &supplier,
+                format!("`{param}` given here: {}", label.into()),
+                message,
+                help,
+            ));
+            let last = self.diags.len() - 1;
+            return &mut self.diags[last];
+        }
         self.diags.push(RecipeDiagnostic {
             file: self.file.clone(),
             position: Some(position),
@@ -242,6 +283,28 @@ impl Parser<'_> {
         });
         let last = self.diags.len() - 1;
         &mut self.diags[last]
+    }
+
+    /// The parameter and its `use` property, when `span` lies in an entry whose value came
+    /// from a `use`.
+    fn supplied(&self, span: SourceSpan) -> Option<(String, std::sync::Arc<Supplier>)> {
+        let at = span.offset();
+        self.subst
+            .iter()
+            .filter(|s| s.span.offset() <= at && at < s.span.offset() + s.span.len().max(1))
+            .flat_map(|s| s.params.iter())
+            .find_map(|(name, supplier)| Some((name.clone(), supplier.clone()?)))
+    }
+
+    /// Labels a caller added to a diagnostic that now points at a `use` were spans in the
+    /// used recipe's source: drop them, keeping the primary label.
+    pub(super) fn settle_remapped(&mut self) {
+        for &i in &self.remapped {
+            if let Some(d) = self.diags.get_mut(i) {
+                d.labels.truncate(1);
+            }
+        }
+        self.remapped.clear();
     }
 
     /// Keeps a span inside the source so rendering never fails.

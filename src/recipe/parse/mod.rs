@@ -7,13 +7,16 @@
 mod diag;
 mod file;
 mod files;
+mod params;
 mod rules;
 mod spec;
 mod step;
 mod text;
+mod uses;
 mod values;
 
 pub use diag::{RecipeDiagnostic, RecipeError};
+pub use params::kdl_text;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -49,7 +52,7 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
     files.retain(|f| read_once.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
 
     let mut seen = Seen::new();
-    let mut recipes = Vec::new();
+    let mut set = RecipeSet::default();
     for file in files {
         let bytes = match std::fs::read(&file) {
             Ok(bytes) => bytes,
@@ -77,22 +80,29 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
             }
         };
         let (parsed, file_diags) = parse_file(Arc::new(file), &src, &mut seen);
-        recipes.extend(parsed);
+        set.recipes.extend(parsed.recipes);
+        set.templates.extend(parsed.templates);
         diags.extend(file_diags);
     }
 
     if diags.is_empty() {
-        Ok(RecipeSet { recipes })
+        Ok(set)
     } else {
         Err(RecipeError::new(diags))
     }
 }
 
-/// Parses one recipe file's text; `file` is used for diagnostics and `Origin`s.
+/// Parses one recipe file's text; `file` is used for diagnostics and `Origin`s (and is
+/// where `use "other.kdl:NAME"` paths start from).
 pub fn parse_str(file: &Path, src: &str) -> Result<Vec<Recipe>, RecipeError> {
-    let (recipes, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new());
+    parse_set(file, src).map(|set| set.recipes)
+}
+
+/// Like [`parse_str`], with the file's templates (recipes with a required parameter).
+pub fn parse_set(file: &Path, src: &str) -> Result<RecipeSet, RecipeError> {
+    let (set, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new());
     if diags.is_empty() {
-        Ok(recipes)
+        Ok(set)
     } else {
         Err(RecipeError::new(diags))
     }
@@ -109,16 +119,16 @@ fn parse_file(
     file: Arc<PathBuf>,
     src: &str,
     seen: &mut Seen,
-) -> (Vec<Recipe>, Vec<RecipeDiagnostic>) {
+) -> (RecipeSet, Vec<RecipeDiagnostic>) {
     let mut p = Parser::new(file, src);
-    let recipes = match KdlDocument::parse_v2(src) {
+    let set = match KdlDocument::parse_v2(src) {
         Ok(doc) => p.document(&doc, seen),
         Err(err) => {
             p.kdl_error(err);
-            Vec::new()
+            RecipeSet::default()
         }
     };
-    (recipes, p.diags)
+    (set, p.diags)
 }
 
 struct Parser<'a> {
@@ -127,6 +137,10 @@ struct Parser<'a> {
     source: NamedSource<Arc<str>>,
     lines: LineIndex,
     diags: Vec<RecipeDiagnostic>,
+    /// Entries `{NAME}` substitution changed in the node being parsed (see [`params`]).
+    subst: Vec<params::Substituted>,
+    /// Indices of `diags` that point at a `use` property instead of this source.
+    remapped: Vec<usize>,
 }
 
 impl<'a> Parser<'a> {
@@ -139,23 +153,64 @@ impl<'a> Parser<'a> {
             source,
             lines: LineIndex::new(src),
             diags: Vec::new(),
+            subst: Vec::new(),
+            remapped: Vec::new(),
         }
     }
 
     // --- document --------------------------------------------------------------------
 
-    fn document(&mut self, doc: &KdlDocument, seen: &mut Seen) -> Vec<Recipe> {
-        let mut recipes = Vec::new();
+    fn document(&mut self, doc: &KdlDocument, seen: &mut Seen) -> RecipeSet {
+        let mut set = RecipeSet::default();
         for node in doc.nodes() {
-            if node.name().value() != "recipe" {
-                self.unknown_node(node, TOP);
-                continue;
-            }
-            if let Some(recipe) = self.recipe(node, seen) {
-                recipes.push(recipe);
+            match node.name().value() {
+                "recipe" => match self.recipe_node(node, seen) {
+                    Some((recipe, false)) => set.recipes.push(recipe),
+                    Some((recipe, true)) => set.templates.push(recipe),
+                    None => {}
+                },
+                "use" => set
+                    .recipes
+                    .extend(self.use_node(node, seen, &mut uses::UseStack::new())),
+                _ => self.unknown_node(node, TOP),
             }
         }
-        recipes
+        set
+    }
+
+    /// A `recipe` node of this file: `(recipe, true)` for a template (a required
+    /// parameter: checked with placeholders, not run).
+    fn recipe_node(&mut self, node: &KdlNode, seen: &mut Seen) -> Option<(Recipe, bool)> {
+        let decls = self.params(node)?;
+        if decls.is_empty() {
+            return self.recipe(node, seen).map(|r| (r, false));
+        }
+        let template = decls.iter().any(|d| d.default.is_none());
+        let bound = decls
+            .iter()
+            .map(|d| {
+                let value = d
+                    .default
+                    .clone()
+                    .unwrap_or_else(|| params::placeholder(&d.param));
+                (
+                    d.param.name.clone(),
+                    params::Bound {
+                        value,
+                        supplier: None,
+                    },
+                )
+            })
+            .collect();
+        let (substituted, _) = params::substitute(node, &bound);
+        // A template's name is free for the instances `use` makes of it.
+        let mut recipe = if template {
+            self.recipe(&substituted, &mut Seen::new())?
+        } else {
+            self.recipe(&substituted, seen)?
+        };
+        recipe.params = decls.into_iter().map(|d| d.param).collect();
+        Some((recipe, template))
     }
 
     // --- recipe ----------------------------------------------------------------------
@@ -246,6 +301,8 @@ impl<'a> Parser<'a> {
                         files.push(file);
                     }
                 }
+                // Read by `params` before the body was substituted.
+                "param" => {}
                 "text" => {
                     file_nodes += 1;
                     if let Some(text) = self.text_rule(child) {
@@ -275,6 +332,8 @@ impl<'a> Parser<'a> {
             origin,
             files,
             texts,
+            params: Vec::new(),
+            instance_of: None,
         })
     }
 }

@@ -202,8 +202,28 @@ pub(super) const ENSURE_LINE: Spec = Spec {
     block: Block::Forbidden,
 };
 
+pub(super) const PARAM: Spec = Spec {
+    name: "param",
+    usage: "param \"backoff\" 6 description=\"...\"` or `param \"host\" type=\"string\" description=\"...\"",
+    args: &["a name"],
+    max: Some(2),
+    props: &["type", "description"],
+    block: Block::Forbidden,
+};
+/// `use` takes any property: each names a parameter of the used recipe (checked there).
+pub(super) const USE: Spec = Spec {
+    name: "use",
+    usage: "use \"catalog:job-retries\" backoff=8 name=\"strict-retries\"",
+    args: &["the recipe to use (\"catalog:NAME\" or \"file.kdl:NAME\")"],
+    max: Some(1),
+    props: &[],
+    block: Block::Forbidden,
+};
+
 /// Every node name the language knows, wherever it is allowed.
 pub(super) const ALL_NODES: &[&str] = &[
+    "use",
+    "param",
     "step",
     "command",
     "flag",
@@ -237,11 +257,11 @@ pub(super) struct Place {
 
 pub(super) const TOP: Place = Place {
     name: "at the top level",
-    allowed: &["recipe"],
+    allowed: &["recipe", "use"],
 };
 pub(super) const IN_RECIPE: Place = Place {
     name: "inside `recipe`",
-    allowed: &["description", "file", "text"],
+    allowed: &["description", "param", "file", "text"],
 };
 pub(super) const IN_FILE: Place = Place {
     name: "inside `file`",
@@ -432,7 +452,8 @@ impl Parser<'_> {
                 key.span()
             };
             let name = key.value();
-            if !spec.props.contains(&name) {
+            // `use` properties name the used recipe's parameters: checked against them.
+            if spec.name != USE.name && !spec.props.contains(&name) {
                 let help = match (suggest(name, spec.props), spec.props.is_empty()) {
                     (Some(s), _) => format!("did you mean `{s}`?"),
                     (None, true) => format!("`{}` takes no properties; {usage}", spec.name),
