@@ -446,7 +446,15 @@ fn man_page_documents_every_subcommand_and_each_has_its_own_page() {
 #[test]
 #[cfg_attr(not(has_groff), ignore = "needs groff (scripts/setup-test-tools.sh)")]
 fn man_pages_render_with_groff_without_warnings() {
-    for sub in ["", "plan", "apply", "check", "recipes", "completions", "man"] {
+    for sub in [
+        "",
+        "plan",
+        "apply",
+        "check",
+        "recipes",
+        "completions",
+        "man",
+    ] {
         let args: Vec<&str> = std::iter::once("man")
             .chain((!sub.is_empty()).then_some(sub))
             .collect();
