@@ -533,3 +533,21 @@ fn a_saved_plan_is_refused_when_a_used_recipe_file_changed() {
     );
     assert_eq!(repo.read("w.yml"), "jobs:\n  a:\n    runs-on: x\n");
 }
+
+#[test]
+fn two_templates_of_one_name_in_a_file_are_an_error() {
+    let err = error(
+        r#"recipe "t" {
+    param "a" type="int"
+    file "x.yaml" { set "/a" "{a}"; }
+}
+recipe "t" {
+    param "b" type="int"
+    file "x.yaml" { set "/b" "{b}"; }
+}"#,
+    );
+    assert_eq!(
+        one(&err),
+        "recipes/web.kdl:5:8: duplicate recipe name `t`: it is already defined at recipes/web.kdl:1:1"
+    );
+}
