@@ -551,3 +551,19 @@ recipe "t" {
         "recipes/web.kdl:5:8: duplicate recipe name `t`: it is already defined at recipes/web.kdl:1:1"
     );
 }
+
+#[test]
+fn a_mistake_in_a_used_file_that_is_also_loaded_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.kdl"),
+        "recipe \"t\" {\n    param \"n\" type=\"int\"\n    file \"x.yaml\" { sett \"/a\" \"{n}\"; }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("u.kdl"), "use \"t.kdl:t\" n=1\n").unwrap();
+    let err = patcher::recipe::load(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(
+        one(&err).contains("t.kdl:3:21: unknown node `sett` inside `file`"),
+        "{err}"
+    );
+}

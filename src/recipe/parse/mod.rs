@@ -91,6 +91,9 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
         set.templates.extend(parsed.templates);
         diags.extend(file_diags);
     }
+    // A recipe file that is loaded and also `use`d reports its own mistakes once.
+    let mut reported = HashSet::new();
+    diags.retain(|d| reported.insert(d.to_string()));
 
     if diags.is_empty() {
         Ok(set)
