@@ -357,7 +357,7 @@ fn use_of_repository_recipes_templates_and_presets() {
             ),
             (
                 "strict-retries".to_string(),
-                Some("templates.kdl:strict-retries".to_string())
+                Some("catalog:job-retries".to_string())
             ),
         ]
     );
