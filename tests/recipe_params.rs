@@ -567,3 +567,28 @@ fn a_mistake_in_a_used_file_that_is_also_loaded_is_reported_once() {
         "{err}"
     );
 }
+
+#[test]
+fn invalid_yaml_from_a_supplied_value_points_at_the_use() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.kdl"),
+        "recipe \"sidecar\" {\n    param \"image\" type=\"string\"\n    file \"x.yaml\" {\n        ensure \"/containers\" key=\"name\" (yaml)\"\"\"\n            name: sidecar\n            image: {image}\n            \"\"\"\n    }\n}\n",
+    )
+    .unwrap();
+    let main = dir.path().join("main.kdl");
+    let err = parse_str(&main, "use \"t.kdl:sidecar\" image=\"a: b: c\"\n").unwrap_err();
+    let text = one(&err);
+    assert!(
+        text.starts_with(&format!("{}:1:21: invalid YAML", main.display())),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "(in the value of `image`, used at {}:4:41)"
+                .replace("{}", &dir.path().join("t.kdl").display().to_string())
+                .as_str()
+        ),
+        "{text}"
+    );
+}
