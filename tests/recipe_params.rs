@@ -592,3 +592,29 @@ fn invalid_yaml_from_a_supplied_value_points_at_the_use() {
         "{text}"
     );
 }
+
+#[test]
+fn a_reference_one_typo_from_a_parameter_is_an_error() {
+    let err = error(
+        r#"recipe "r" {
+    param "backoff" 6
+    file "a.yaml" { at-least "/spec/backoffLimit" "{backof}"; set "/b" "{other}"; }
+}"#,
+    );
+    assert_eq!(
+        one(&err),
+        "recipes/web.kdl:3:51: `{backof}` is not a parameter of this recipe"
+    );
+    insta::assert_snapshot!(err.render_plain());
+}
+
+#[test]
+fn braces_near_a_short_parameter_name_are_left_alone() {
+    let recipes = parse(
+        r#"recipe "r" {
+    param "n" 1
+    file "a.yaml" { set "/a" "{x}"; }
+}"#,
+    );
+    assert_eq!(set_value(&file_rule(&recipes[0]).rules[0]), &json!("{x}"));
+}
