@@ -43,6 +43,21 @@ pub struct Source {
     pub expr: Result<ValuesExpr, String>,
     /// The `if`/`with` blocks the action sits in (their first branch), outermost first.
     pub conditions: Vec<Condition>,
+    /// The file the action is in when it is not the template's own text (the body of a
+    /// `define` that the template includes); relative to the root.
+    pub file: Option<String>,
+    /// The action is `include "NAME" CTX` of a named template: what it includes.
+    pub include: Option<Include>,
+}
+
+/// An `include "NAME" CTX | nindent N` action that prints a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Include {
+    /// The named template.
+    pub name: String,
+    /// CTX is the root context (`$`, or `.` outside `with`/`range`): inside the define,
+    /// `.Values` are the chart's values.
+    pub root: bool,
 }
 
 /// An `if` or `with` around a node: it renders only when the condition holds.
@@ -130,6 +145,28 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
                     let mut k = keys.clone();
                     k.push(i.to_string());
                     let line = doc.line_of(ydoc.tree.node(*item).start) + 1;
+                    // An item inside an `if` its list is not in renders only when it holds.
+                    // Only the first branch is in the masked text, unless an `else` line
+                    // comes before the item (a first branch without text is not hidden).
+                    let blocks = m.open_blocks_at_line(line);
+                    let in_else = blocks.iter().any(|&b| {
+                        m.blocks[b].open_line > owner_line
+                            && m.blocks[b].else_lines.first().is_some_and(|&e| e < line)
+                    });
+                    let conditions: Vec<Condition> = inside_document(
+                        conditions_at_cached(m, &doc.text, line, &mut cache),
+                        doc,
+                        index,
+                    )
+                    .into_iter()
+                    .filter(|c| c.line > owner_line)
+                    .collect();
+                    if !conditions.is_empty() && !in_else {
+                        out.push(Guard {
+                            pointer: k.clone(),
+                            conditions,
+                        });
+                    }
                     stack.push((*item, k, line));
                 }
             }
@@ -462,10 +499,17 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                     } else {
                         Err("the value is more than one template action".to_string())
                     };
+                    let include = include_call(&action).map(|(name, ctx)| Include {
+                        name,
+                        root: ctx == "$"
+                            || (ctx == "." && dot_context(m, &doc.text, a.line) == Ok(None)),
+                    });
                     out.push(Source {
                         pointer: keys,
                         line: a.line,
                         offset: a.span.start,
+                        file: None,
+                        include,
                         conditions: with_else_branches(
                             inside_document(conditions_at(m, &doc.text, a.line), doc, index),
                             doc,
@@ -510,6 +554,127 @@ fn producing_action<'m>(
     let between = doc.text.get(start..a.span.start)?;
     (a.whole_line && doc.line_of(a.span.start) == line + 1 && between.trim().is_empty())
         .then_some(a)
+}
+
+/// `include "NAME" CTX`, optionally piped through `nindent N` / `indent N` / `trim`:
+/// (NAME, CTX word). Other includes (with a `dict` argument, other pipes) are not followed.
+pub fn include_call(action: &str) -> Option<(String, String)> {
+    let words = words_of(action);
+    let [f, name, ctx, rest @ ..] = words.as_slice() else {
+        return None;
+    };
+    if f != "include" {
+        return None;
+    }
+    let name = unquote(name)?;
+    let pipes_keep_text = rest.split(|w| w == "|").skip(1).all(|cmd| match cmd {
+        [f] => f == "trim",
+        [f, n] => (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok(),
+        _ => false,
+    });
+    (pipes_keep_text && rest.first().is_none_or(|w| w == "|")).then(|| (name, ctx.clone()))
+}
+
+/// A `define "NAME"` block of a template file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Define {
+    pub name: String,
+    /// The file, relative to the root; 1-based line of the `define` action.
+    pub file: String,
+    pub line: usize,
+    /// The file's text with everything but the define's body blanked (line breaks kept):
+    /// parsed as a template, its nodes, lines and offsets are the body's own.
+    pub body: String,
+}
+
+/// Every `define` block of a masked template file (helpers files hold most of them).
+pub fn defines(file: &str, m: &Masked, text: &str) -> Vec<Define> {
+    let mut out = Vec::new();
+    for b in m.blocks.iter().filter(|b| b.kind == BlockKind::Define) {
+        let Some(end_line) = b.end_line else { continue };
+        let Some(opener) = m
+            .actions
+            .iter()
+            .find(|a| a.line == b.open_line && a.kind == ActionKind::Open(BlockKind::Define))
+        else {
+            continue;
+        };
+        // The last `end` on the end line closes the outermost block there: the define.
+        let Some(end) = m
+            .actions
+            .iter()
+            .filter(|a| {
+                a.line == end_line && a.kind == ActionKind::End && a.span.start >= opener.span.end
+            })
+            .next_back()
+        else {
+            continue;
+        };
+        let words = words_of(&text[opener.span.clone()]);
+        let Some(name) = words.get(1).and_then(|w| unquote(w)) else {
+            continue;
+        };
+        let body_range = opener.span.end..end.span.start;
+        let body: String = text
+            .char_indices()
+            .map(|(i, c)| {
+                if body_range.contains(&i) || c == '\n' || c == '\r' {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        out.push(Define {
+            name,
+            file: file.to_string(),
+            line: b.open_line,
+            body,
+        });
+    }
+    out
+}
+
+/// Where a template file includes a named template (any `include "NAME" …` action).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncludeSite {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub offset: usize,
+    pub action: String,
+    /// The `if`/`with` blocks around the action: when one is false, nothing is included.
+    pub conditions: Vec<Condition>,
+}
+
+/// Every `include "NAME"` action of a masked template file.
+pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
+    let mut out = Vec::new();
+    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
+        let action = &text[a.span.clone()];
+        let words = words_of(action);
+        let mut i = 0;
+        while i + 1 < words.len() {
+            if (words[i] == "include" || words[i] == "template")
+                && let Some(name) = unquote(&words[i + 1])
+            {
+                out.push(IncludeSite {
+                    name,
+                    file: file.to_string(),
+                    line: a.line,
+                    offset: a.span.start,
+                    action: action
+                        .chars()
+                        .take(80)
+                        .collect::<String>()
+                        .replace('\n', " "),
+                    conditions: conditions_at(m, text, a.line),
+                });
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Parses an action at 1-based `line` of a template, resolving `.` through the enclosing
