@@ -966,6 +966,10 @@ fn plan_rules(
                 continue;
             }
             let dp = plan::plan_document(&name, rule, model);
+            if let Some(r) = renderings.get(di) {
+                let unseen = plan::includes::unread_misses(r, &dp.probes);
+                errors.extend(unseen.into_iter().map(|(o, m)| (ri, o, m)));
+            }
             probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
             let explain = |m: String| match (view, renderings.get(di)) {
                 (Some(v), Some(r)) => plan::values::explain_placeholder(m, &r.sources, &v.model),

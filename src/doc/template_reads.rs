@@ -55,9 +55,10 @@ pub struct Source {
 pub struct Include {
     /// The named template.
     pub name: String,
-    /// CTX is the root context (`$`, or `.` outside `with`/`range`): inside the define,
-    /// `.Values` are the chart's values.
-    pub root: bool,
+    /// Why the define is not followed, when it is not: CTX must be the root context (`$`,
+    /// or `.` outside `with`/`range`), so that inside the define `.Values` are the chart's
+    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`).
+    pub not_followed: Option<String>,
 }
 
 /// An `if` or `with` around a node: it renders only when the condition holds.
@@ -499,10 +500,22 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                     } else {
                         Err("the value is more than one template action".to_string())
                     };
-                    let include = include_call(&action).map(|(name, ctx)| Include {
-                        name,
-                        root: ctx == "$"
-                            || (ctx == "." && dot_context(m, &doc.text, a.line) == Ok(None)),
+                    let include = include_call(&action).map(|(name, how)| {
+                        let not_followed = match how {
+                            Err(why) => Some(why),
+                            Ok(ctx)
+                                if ctx == "$"
+                                    || (ctx == "."
+                                        && dot_context(m, &doc.text, a.line) == Ok(None)) =>
+                            {
+                                None
+                            }
+                            Ok(_) => Some(
+                                "it is included with `.` inside a `with` or `range`, not the root context"
+                                    .to_string(),
+                            ),
+                        };
+                        Include { name, not_followed }
                     });
                     out.push(Source {
                         pointer: keys,
@@ -556,23 +569,45 @@ fn producing_action<'m>(
         .then_some(a)
 }
 
-/// `include "NAME" CTX`, optionally piped through `nindent N` / `indent N` / `trim`:
-/// (NAME, CTX word). Other includes (with a `dict` argument, other pipes) are not followed.
-pub fn include_call(action: &str) -> Option<(String, String)> {
+/// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
+/// `include "NAME" CTX` piped through nothing but `nindent N` / `indent N` / `trim`, else
+/// why it is not followed (a `dict` argument, other pipes).
+pub fn include_call(action: &str) -> Option<(String, Result<String, String>)> {
     let words = words_of(action);
-    let [f, name, ctx, rest @ ..] = words.as_slice() else {
+    let [f, name, args @ ..] = words.as_slice() else {
         return None;
     };
-    if f != "include" {
+    if f != "include" && f != "template" {
         return None;
     }
     let name = unquote(name)?;
-    let pipes_keep_text = rest.split(|w| w == "|").skip(1).all(|cmd| match cmd {
+    let (ctx, pipes) = match args {
+        [ctx, rest @ ..] if rest.first().is_none_or(|w| w == "|") => (ctx, rest),
+        _ => {
+            return Some((
+                name,
+                Err("it is given an argument other than the root context (`.` or `$`)".into()),
+            ));
+        }
+    };
+    let pipes_keep_text = pipes.split(|w| w == "|").skip(1).all(|cmd| match cmd {
         [f] => f == "trim",
         [f, n] => (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok(),
         _ => false,
     });
-    (pipes_keep_text && rest.first().is_none_or(|w| w == "|")).then(|| (name, ctx.clone()))
+    if !pipes_keep_text {
+        return Some((
+            name,
+            Err("its output goes through a pipe other than `nindent`, `indent` or `trim`".into()),
+        ));
+    }
+    if ctx != "." && ctx != "$" {
+        return Some((
+            name,
+            Err(format!("it is given `{ctx}`, not the root context (`.` or `$`)")),
+        ));
+    }
+    Some((name, Ok(ctx.clone())))
 }
 
 /// A `define "NAME"` block of a template file.

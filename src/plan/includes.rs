@@ -88,11 +88,7 @@ fn splice_level(
     let mut spliced_any = false;
     while i < r.sources.len() {
         let s = &r.sources[i];
-        let Some(inc) = s.include.as_ref().filter(|inc| inc.root) else {
-            i += 1;
-            continue;
-        };
-        let Some(def) = defines.get(&inc.name) else {
+        let Some(inc) = s.include.as_ref() else {
             i += 1;
             continue;
         };
@@ -108,22 +104,36 @@ fn splice_level(
             i += 1;
             continue;
         }
+        let inc = inc.clone();
         let s = r.sources.remove(i);
+        let def = defines.get(&inc.name);
         let mut splice = Splice {
             pointer: s.pointer.clone(),
-            name: def.name.clone(),
-            file: def.file.clone(),
-            line: def.line,
+            name: inc.name.clone(),
+            file: def.map_or_else(|| s.file.clone().unwrap_or_default(), |d| d.file.clone()),
+            line: def.map_or(s.line, |d| d.line),
             include_file: s.file.clone(),
             include_line: s.line,
             include_offset: s.offset,
-            includers: includes.iter().filter(|x| x.name == def.name).count(),
-            unread: None,
+            includers: includes.iter().filter(|x| x.name == inc.name).count(),
+            unread: inc.not_followed.clone(),
         };
-        let body = match &def.body {
-            Ok(b) => b,
-            Err(why) => {
+        let body = match def.map(|d| &d.body) {
+            _ if splice.unread.is_some() => {
+                r.splices.push(splice);
+                continue;
+            }
+            Some(Ok(b)) => b,
+            Some(Err(why)) => {
                 splice.unread = Some(why.clone());
+                r.splices.push(splice);
+                continue;
+            }
+            None => {
+                splice.unread = Some(
+                    "no such define in the chart's templates or its dependencies' (charts/)"
+                        .to_string(),
+                );
                 r.splices.push(splice);
                 continue;
             }
@@ -207,4 +217,24 @@ pub fn refusal(path: &str, s: &Splice) -> String {
             s.name, s.file, s.line
         ),
     }
+}
+
+/// The selectors of a rule that matched nothing in a document because they reach into a
+/// node printed by an include the view could not follow: a named refusal each, instead of a
+/// silent miss (the recipe cannot see what the chart renders there).
+pub fn unread_misses(r: &Rendering, probes: &[super::Probe]) -> Vec<(crate::recipe::Origin, String)> {
+    let mut out: Vec<(crate::recipe::Origin, String)> = Vec::new();
+    for p in probes.iter().filter(|p| p.matched == 0) {
+        for sp in r.splices.iter().filter(|s| s.unread.is_some()) {
+            let at = to_pointer(&sp.pointer).to_string();
+            if !p.what.starts_with(&format!("{at}/")) {
+                continue;
+            }
+            let msg = format!("`{}` cannot be checked: {}", p.what, refusal(&at, sp));
+            if !out.iter().any(|(o, m)| *o == p.origin && *m == msg) {
+                out.push((p.origin.clone(), msg));
+            }
+        }
+    }
+    out
 }

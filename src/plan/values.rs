@@ -416,10 +416,13 @@ pub fn explain_placeholder(message: String, sources: &[Source], values: &Value) 
             continue;
         }
         if let Err(why) = effective(s, values) {
+            let at = match &s.file {
+                Some(f) => format!("{f}:{}", s.line),
+                None => format!("line {}", s.line),
+            };
             return format!(
-                "{message}: it is printed by `{}` at line {}, which is not followed into the values: {why}",
+                "{message}: it is printed by `{}` at {at}, which is not followed into the values: {why}",
                 s.action.trim(),
-                s.line
             );
         }
     }
