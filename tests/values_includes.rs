@@ -30,7 +30,10 @@ fn chart_repo(recipe: &str) -> Repo {
 
 /// The liveness recipe, narrowed to one template of the chart.
 fn liveness_for(template: &str) -> String {
-    liveness_recipe().replace("chart/templates/*.yaml", &format!("chart/templates/{template}"))
+    liveness_recipe().replace(
+        "chart/templates/*.yaml",
+        &format!("chart/templates/{template}"),
+    )
 }
 
 #[test]

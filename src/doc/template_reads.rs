@@ -74,6 +74,8 @@ pub struct Condition {
     pub elses: Vec<ElseBranch>,
     /// The block has `else` branches at all.
     pub has_else: bool,
+    /// 1-based line of its first `else`.
+    pub first_else: Option<usize>,
     /// 1-based line of the block's `end` (`None` when the file ends first).
     pub end_line: Option<usize>,
 }
@@ -351,6 +353,7 @@ fn block_condition(m: &Masked, text: &str, b: usize) -> Option<Condition> {
         cond,
         elses: Vec::new(),
         has_else: !block.else_lines.is_empty(),
+        first_else: block.else_lines.first().copied(),
         end_line: block.end_line,
     })
 }
@@ -604,7 +607,9 @@ pub fn include_call(action: &str) -> Option<(String, Result<String, String>)> {
     if ctx != "." && ctx != "$" {
         return Some((
             name,
-            Err(format!("it is given `{ctx}`, not the root context (`.` or `$`)")),
+            Err(format!(
+                "it is given `{ctx}`, not the root context (`.` or `$`)"
+            )),
         ));
     }
     Some((name, Ok(ctx.clone())))
@@ -635,14 +640,9 @@ pub fn defines(file: &str, m: &Masked, text: &str) -> Vec<Define> {
             continue;
         };
         // The last `end` on the end line closes the outermost block there: the define.
-        let Some(end) = m
-            .actions
-            .iter()
-            .filter(|a| {
-                a.line == end_line && a.kind == ActionKind::End && a.span.start >= opener.span.end
-            })
-            .next_back()
-        else {
+        let Some(end) = m.actions.iter().rfind(|a| {
+            a.line == end_line && a.kind == ActionKind::End && a.span.start >= opener.span.end
+        }) else {
             continue;
         };
         let words = words_of(&text[opener.span.clone()]);
@@ -1123,6 +1123,48 @@ mod tests {
         assert!(e.to_yaml && e.tplvalues);
         assert_eq!(e.path, vec!["a", "probe"]);
         assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.a \"enabled\") \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn root_context_includes_are_followed_and_others_say_why_not() {
+        let ok = |a: &str| include_call(a).map(|(n, c)| (n, c.is_ok()));
+        assert_eq!(
+            ok("{{- include \"x.podSpec\" . | nindent 6 }}"),
+            Some(("x.podSpec".into(), true))
+        );
+        assert_eq!(
+            ok("{{ include \"x.podSpec\" $ | trim | indent 2 }}"),
+            Some(("x.podSpec".into(), true))
+        );
+        let why = |a: &str| {
+            include_call(a)
+                .and_then(|(_, c)| c.err())
+                .unwrap_or_default()
+        };
+        assert!(why("{{ include \"x\" (dict \"a\" 1) }}").contains("root context"));
+        assert!(why("{{ include \"x\" .Values.a }}").contains("`.Values.a`"));
+        assert!(why("{{ include \"x\" . | upper }}").contains("pipe"));
+        assert_eq!(include_call("{{ .Values.a }}"), None);
+    }
+
+    #[test]
+    fn a_define_body_keeps_its_lines_and_offsets_with_the_rest_blanked() {
+        let text = "a: 1\n{{- define \"x.spec\" -}}\nkey: {{ .Values.k }}\n{{- end }}\nb: 2\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let d = defines("t.tpl", &m, text);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].name.as_str(), d[0].line), ("x.spec", 2));
+        assert_eq!(d[0].body.len(), text.len());
+        assert_eq!(
+            d[0].body,
+            format!(
+                "{}\n{}\nkey: {{{{ .Values.k }}}}\n{}\n{}\n",
+                " ".repeat(4),
+                " ".repeat(23),
+                " ".repeat(10),
+                " ".repeat(4)
+            )
+        );
     }
 
     #[test]

@@ -222,7 +222,10 @@ pub fn refusal(path: &str, s: &Splice) -> String {
 /// The selectors of a rule that matched nothing in a document because they reach into a
 /// node printed by an include the view could not follow: a named refusal each, instead of a
 /// silent miss (the recipe cannot see what the chart renders there).
-pub fn unread_misses(r: &Rendering, probes: &[super::Probe]) -> Vec<(crate::recipe::Origin, String)> {
+pub fn unread_misses(
+    r: &Rendering,
+    probes: &[super::Probe],
+) -> Vec<(crate::recipe::Origin, String)> {
     let mut out: Vec<(crate::recipe::Origin, String)> = Vec::new();
     for p in probes.iter().filter(|p| p.matched == 0) {
         for sp in r.splices.iter().filter(|s| s.unread.is_some()) {

@@ -184,8 +184,17 @@ pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> 
         let map = match to_pointer(parent).resolve_mut(model) {
             Ok(Value::Object(map)) => map,
             Ok(Value::Array(_)) => {
-                if g.conditions.iter().any(is_false) {
+                if let Some(c) = g.conditions.iter().find(|c| is_false(c)) {
                     unrendered_items.push(&g.pointer);
+                    // Its `else` branch renders other items, which the view does not show:
+                    // the list is not what renders, so an edit of it is refused.
+                    if let Some(else_line) = c.first_else {
+                        from_else.push(ElseRendered {
+                            pointer: parent.to_vec(),
+                            if_line: c.line,
+                            else_line,
+                        });
+                    }
                 }
                 continue;
             }
@@ -708,6 +717,30 @@ mod tests {
         assert_eq!(rendered(&e, None), json!(600));
         assert_eq!(rendered(&e, Some(&json!(0))), json!(600));
         assert_eq!(rendered(&e, Some(&json!(30))), json!(30));
+    }
+
+    #[test]
+    fn list_items_in_a_false_if_leave_the_view_and_later_pointers_shift() {
+        let text = "containers:\n{{- if .Values.sidecar }}\n- name: sidecar\n{{- end }}\n- name: app\n  image: {{ .Values.image }}\n";
+        let doc = crate::doc::Document::parse(
+            "t.yaml",
+            text.to_string(),
+            crate::doc::FileKind::HelmTemplate,
+        )
+        .unwrap();
+        let mut model = doc.models().remove(0);
+        let guards = crate::doc::template::reads::guards(&doc, 0);
+        let values = json!({"sidecar": false, "image": "nginx"});
+        let pruned = prune_unrendered(&mut model, &guards, &values);
+        assert_eq!(model["containers"].as_array().map(Vec::len), Some(1));
+        assert_eq!(model["containers"][0]["name"], "app");
+        let sources = pruned.reindex_sources(crate::doc::template::reads::sources(&doc, 0));
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources[0].pointer, vec!["containers", "0", "image"]);
+        // With the sidecar on, both render and nothing moves.
+        let mut model = doc.models().remove(0);
+        prune_unrendered(&mut model, &guards, &json!({"sidecar": true}));
+        assert_eq!(model["containers"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]
