@@ -68,7 +68,7 @@ pub fn from_outcome(root: &Path, recipes: &RecipeSet, outcome: &Outcome) -> Chec
         } else if has_unattributed_error || files.iter().any(|f| error_files.contains(&f.as_str()))
         {
             Status::Unchecked
-        } else if files.is_empty() {
+        } else if files.is_empty() || status.is_some_and(|s| !s.applied) {
             Status::NotApplicable
         } else {
             Status::Holds

@@ -257,6 +257,8 @@ pub struct RecipeStatus {
     /// The files its rules named (matched, or to be created), sorted; an error in one of
     /// them means this recipe's state there is unknown.
     pub files: Vec<String>,
+    /// Some document of its files passed a rule's `match`es (false: it holds vacuously).
+    pub applied: bool,
 }
 
 /// Plans every recipe against the files under `root`, with the default options.
@@ -358,6 +360,7 @@ pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome 
             files_changed[ri] += (n > 0) as usize;
         }
     }
+    let applied = recipes_applied(recipes, &probes);
     for ((ri, _, _), probe) in probes {
         if probe.matched == 0 {
             let recipe = &recipes.recipes[ri];
@@ -391,9 +394,37 @@ pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome 
             files_changed: files_changed[i],
             errors: out.errors.iter().filter(|e| e.recipe == r.name).count(),
             files: std::mem::take(&mut files_of[i]).into_iter().collect(),
+            applied: applied[i],
         })
         .collect();
     out
+}
+
+/// Per recipe: whether some document passed the `match`es of one of its file rules. A
+/// recipe all of whose file rules have a `match` that no document passed applied to nothing
+/// (text rules, rules without `match`, and files to be created always apply).
+fn recipes_applied(
+    recipes: &RecipeSet,
+    probes: &BTreeMap<(usize, String, String), Probe>,
+) -> Vec<bool> {
+    recipes
+        .recipes
+        .iter()
+        .enumerate()
+        .map(|(ri, recipe)| {
+            let unmatched = |f: &FileRule| {
+                probes.iter().any(|((pri, _, _), p)| {
+                    *pri == ri
+                        && p.matched == 0
+                        && p.what.starts_with("document with ")
+                        && origin_within(&f.origin, &p.origin, recipe)
+                })
+            };
+            !recipe.texts.is_empty()
+                || recipe.files.is_empty()
+                || !recipe.files.iter().all(unmatched)
+        })
+        .collect()
 }
 
 /// Render verification of the verified changes: a refused chart's files leave the changes
@@ -913,17 +944,10 @@ fn plan_rules(
     if models.is_empty() {
         models.push(Value::Null);
     }
-    // Per document: the values reads, and the entries that render from an `else` literal.
-    let mut from_else: Vec<Vec<plan::values::ElseRendered>> = Vec::new();
-    let sources: Vec<Vec<crate::doc::template::reads::Source>> = match view {
+    // Per document: what renders (values reads, included defines, `else` literals).
+    let renderings: Vec<plan::includes::Rendering> = match view {
         Some(v) => (0..models.len())
-            .map(|i| {
-                let s = crate::doc::template::reads::sources(doc, i);
-                let g = crate::doc::template::reads::guards(doc, i);
-                from_else.push(plan::values::prune_unrendered(&mut models[i], &g, &v.model));
-                plan::values::render_model(&mut models[i], &s, &v.model);
-                s
-            })
+            .map(|i| plan::values::prepare(doc, i, &mut models[i], v))
             .collect(),
         None => Vec::new(),
     };
@@ -942,9 +966,13 @@ fn plan_rules(
                 continue;
             }
             let dp = plan::plan_document(&name, rule, model);
+            if let Some(r) = renderings.get(di) {
+                let unseen = plan::includes::unread_misses(r, &dp.probes);
+                errors.extend(unseen.into_iter().map(|(o, m)| (ri, o, m)));
+            }
             probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
-            let explain = |m: String| match (view, sources.get(di)) {
-                (Some(v), Some(src)) => plan::values::explain_placeholder(m, src, &v.model),
+            let explain = |m: String| match (view, renderings.get(di)) {
+                (Some(v), Some(r)) => plan::values::explain_placeholder(m, &r.sources, &v.model),
                 _ => m,
             };
             errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, explain(m))));
@@ -958,7 +986,7 @@ fn plan_rules(
     if let Some(v) = view {
         let template = doc.path.to_string_lossy().replace('\\', "/");
         for (di, doc_ops) in &mut ops {
-            let Some(src) = sources.get(*di) else {
+            let Some(rendering) = renderings.get(*di) else {
                 continue;
             };
             let mut kept = Vec::new();
@@ -972,8 +1000,8 @@ fn plan_rules(
                 };
                 // The editor sees the first branch of an `if`; a node the `else` renders is
                 // not there to edit.
-                let hidden = from_else.get(*di).and_then(|list| {
-                    list.iter().find(|h| {
+                let hidden = renderings.get(*di).and_then(|r| {
+                    r.from_else.iter().find(|h| {
                         let p = plan::to_pointer(&h.pointer).to_string();
                         op.path() == p || op.path().starts_with(&format!("{p}/"))
                     })
@@ -988,7 +1016,7 @@ fn plan_rules(
                     errors.push((recipe_of(&op), op.origin.clone(), msg));
                     continue;
                 }
-                match plan::values::route(&op, src, v, &template, *di) {
+                match plan::values::route(&op, rendering, v, &template, *di) {
                     None => kept.push(op),
                     Some(Ok(edit)) => values_edits.push(edit),
                     Some(Err(msg)) => errors.push((recipe_of(&op), op.origin.clone(), msg)),

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::doc::FileKind;
-use crate::doc::template::reads;
+use crate::doc::template::{Masked, reads};
+use crate::doc::{Document, FileKind};
+use crate::plan::includes::{DefineBody, ParsedDefine};
 use crate::plan::values::{self, ValuesView};
 use crate::plan::{self, Finding};
 use crate::recipe::RecipeSet;
@@ -36,10 +37,89 @@ fn join(dir: &str, file: &str) -> String {
     }
 }
 
-/// Every read of a values path in the chart's `templates/` (helpers included).
-fn chart_reads(root: &Path, chart: &str) -> Vec<reads::Read> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.join(chart).join("templates")];
+/// What a chart's template files say about values: every read of a values path in its
+/// `templates/` (helpers included), its named templates and those of its dependencies
+/// (`charts/*/templates/`), and every `include` in its own templates.
+struct ChartScan {
+    reads: Vec<reads::Read>,
+    defines: HashMap<String, ParsedDefine>,
+    includes: Vec<reads::IncludeSite>,
+}
+
+fn chart_scan(root: &Path, chart: &str) -> ChartScan {
+    let mut scan = ChartScan {
+        reads: Vec::new(),
+        defines: HashMap::new(),
+        includes: Vec::new(),
+    };
+    let mut dep_defines = Vec::new();
+    for_each_template(root, &root.join(chart).join("templates"), |rel, m, text| {
+        scan.reads.extend(reads::reads(rel, m, text));
+        scan.includes.extend(reads::include_sites(rel, m, text));
+        for d in reads::defines(rel, m, text) {
+            scan.defines
+                .entry(d.name.clone())
+                .or_insert_with(|| parse_define(d));
+        }
+    });
+    if let Ok(deps) = std::fs::read_dir(root.join(chart).join("charts")) {
+        let mut deps: Vec<_> = deps.flatten().map(|e| e.path()).collect();
+        deps.sort();
+        for dep in deps.iter().filter(|d| d.is_dir()) {
+            for_each_template(root, &dep.join("templates"), |rel, m, text| {
+                dep_defines.extend(reads::defines(rel, m, text));
+            });
+        }
+    }
+    // A dependency's define reads the chart's values where the chart includes it.
+    for d in dep_defines {
+        if scan.defines.contains_key(&d.name) {
+            continue;
+        }
+        if scan.includes.iter().any(|i| i.name == d.name)
+            && let Ok(m) = crate::doc::template::mask(&d.body)
+        {
+            scan.reads.extend(reads::reads(&d.file, &m, &d.body));
+        }
+        scan.defines.insert(d.name.clone(), parse_define(d));
+    }
+    scan
+}
+
+/// A define's body as a template fragment: its model, values reads and guarded entries.
+fn parse_define(d: reads::Define) -> ParsedDefine {
+    let body = Document::parse(&d.file, d.body, FileKind::HelmTemplate)
+        .map_err(|e| {
+            format!(
+                "its body is not YAML ({}:{}: {})",
+                d.file, e.line, e.message
+            )
+        })
+        .map(|doc| {
+            let sources = reads::sources(&doc, 0)
+                .into_iter()
+                .map(|mut s| {
+                    s.file = Some(d.file.clone());
+                    s
+                })
+                .collect();
+            DefineBody {
+                model: doc.models().into_iter().next().unwrap_or(Value::Null),
+                sources,
+                guards: reads::guards(&doc, 0),
+            }
+        });
+    ParsedDefine {
+        name: d.name,
+        file: d.file,
+        line: d.line,
+        body,
+    }
+}
+
+/// Calls `f` with (path relative to the root, masked text, text) of every file under `dir`.
+fn for_each_template(root: &Path, dir: &Path, mut f: impl FnMut(&str, &Masked, &str)) {
+    let mut dirs = vec![dir.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -61,10 +141,9 @@ fn chart_reads(root: &Path, chart: &str) -> Vec<reads::Read> {
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().replace('\\', "/"))
                 .unwrap_or_default();
-            out.extend(reads::reads(&rel, &m, &text));
+            f(&rel, &m, &text);
         }
     }
-    out
 }
 
 fn model_of(root: &Path, path: &str) -> Result<Value, String> {
@@ -151,13 +230,16 @@ pub(super) fn views(
                     && a.parent()
                         .is_some_and(|p| root.join(p).join("Chart.yaml").is_file())
             });
+            let scan = chart_scan(root, &chart);
             Some(Arc::new(ValuesView {
                 chart: chart.clone(),
                 target: target.clone(),
                 model: Arc::new(values::merge_values(&base, &over)),
                 base: Arc::new(base),
-                reads: Arc::new(chart_reads(root, &chart)),
+                reads: Arc::new(scan.reads),
                 subchart,
+                defines: Arc::new(scan.defines),
+                includes: Arc::new(scan.includes),
             }))
         });
         if let Some(v) = view {
@@ -183,9 +265,12 @@ pub(super) fn land_values_edits(
             .iter()
             .filter(|p| p.res.errors.is_empty())
             .flat_map(|p| {
-                p.values_edits
-                    .iter()
-                    .map(|e| (e.keys.clone(), e.via.template.clone(), e.offset))
+                p.values_edits.iter().flat_map(|e| {
+                    // Its own read, and the includes it passes through.
+                    std::iter::once((e.read_file.clone(), e.offset))
+                        .chain(e.through.iter().cloned())
+                        .map(|(f, o)| (e.keys.clone(), f, o))
+                })
             })
             .collect();
         let mut changed = false;
@@ -217,12 +302,17 @@ pub(super) fn land_values_edits(
                     &e.origin,
                     Some(&p.path),
                     format!(
-                        "{} is fed by `{}` in {} (read at {}:{}), and that value is also read by {}: changing it would change more than the recipe selects; change it by hand",
+                        "{} is fed by `{}` in {} (read at {}), and that value is also read by {}: changing it would change more than the recipe selects; change it by hand",
                         e.via.pointer,
                         e.keys.join("."),
                         view.target,
-                        e.via.template,
-                        e.via.line,
+                        match &e.via.define {
+                            None => format!("{}:{}", e.via.template, e.via.line),
+                            Some(d) => format!(
+                                "{}:{} in define \"{}\", included at {}:{}",
+                                d.file, d.line, d.name, e.via.template, e.via.line
+                            ),
+                        },
                         uses.join(", ")
                     ),
                 ));

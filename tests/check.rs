@@ -788,3 +788,31 @@ jobs:
         ]
     );
 }
+
+#[test]
+fn a_recipe_whose_match_no_document_passed_is_not_applicable_rather_than_holding() {
+    let repo = Repo::new(&[
+        (
+            "job.yaml",
+            "apiVersion: batch/v1\nkind: Job\nspec:\n  backoffLimit: 3\n",
+        ),
+        (
+            "recipes/r.kdl",
+            "recipe \"dep\" {\n    file \"job.yaml\" {\n        match \"/kind\" \"Deployment\"\n        set \"/spec/x\" 1\n    }\n}\n",
+        ),
+    ]);
+    let check = repo.run(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert_eq!(
+        check.stdout,
+        "recipe dep: not applicable (no document matched in 1 file)\n"
+    );
+    let plan = repo.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stderr
+            .starts_with("recipe dep: not applicable (no document matched in 1 file)\n"),
+        "{}",
+        plan.stderr
+    );
+}

@@ -364,12 +364,6 @@ fn rendered_deployments_and_jobs_get_the_asked_fields_through_templates_or_value
     let rendered = results.into_inner().expect("lock");
     let render_secs = render_start.elapsed().as_secs_f64();
 
-    let before_text = |path: &str| {
-        old_tree
-            .get(path)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
-    };
     let mut wrong = Vec::new();
     let mut excluded = Vec::new();
     let mut counts: BTreeMap<&str, Counts> = BTreeMap::new();
@@ -495,6 +489,22 @@ fn rendered_deployments_and_jobs_get_the_asked_fields_through_templates_or_value
                     })
                     .map(|e| reason(e["file"].as_str(), e["message"].as_str().unwrap_or("")))
                     .collect();
+                // The file is written whole or not at all: another recipe's refusal there
+                // holds this field back too.
+                if why.is_empty() {
+                    why.extend(
+                        errors
+                            .iter()
+                            .filter(|e| e["file"].as_str() == Some(o.source.as_str()))
+                            .map(|e| {
+                                format!(
+                                    "its file is refused for recipe {}: {}",
+                                    e["recipe"].as_str().unwrap_or("?"),
+                                    reason(e["file"].as_str(), e["message"].as_str().unwrap_or(""))
+                                )
+                            }),
+                    );
+                }
                 if let Some(r) = render_refused.get(&chart) {
                     why.insert(format!(
                         "render verification refused the chart: {}",
@@ -508,8 +518,6 @@ fn rendered_deployments_and_jobs_get_the_asked_fields_through_templates_or_value
                         .is_some_and(|r| r.starts_with("templates/"));
                     why.insert(if o.source.is_empty() {
                         "(explained) rendered without a # Source: line".to_string()
-                    } else if recipe == "liveness-delay" && !before_text(&o.source).contains("livenessProbe") {
-                        "(explained) the template does not print the probe: its containers come from an `include` of a named template, which the recipe does not see".to_string()
                     } else if !in_glob {
                         "(explained) rendered from a subchart's template, outside the recipe's files".to_string()
                     } else {

@@ -289,6 +289,34 @@ fn sample_chart_field_fed_by_values_goes_through_values_yaml() {
     assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
 }
 
+#[test]
+fn sample_chart_check_after_a_revert_names_the_values_line_and_the_template_reading_it() {
+    let repo = common::sample_repo();
+    repo.write(
+        "recipes/zz-replicas.kdl",
+        r#"recipe "orchestrator-replicas" {
+    file "chart/templates/deployment.yaml" {
+        match "/kind" "Deployment"
+        set "/spec/replicas" 3
+    }
+}"#,
+    );
+    let only = ["--only", "orchestrator-replicas"];
+    let apply = repo.run(&[&["apply", "--in-place"][..], &only].concat());
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let values = repo.read("chart/values.yaml");
+    repo.write(
+        "chart/values.yaml",
+        &values.replacen("replicaCount: 3", "replicaCount: 2", 1),
+    );
+    let text = repo.run(&[&["check"][..], &only].concat());
+    assert_eq!(text.code, 2, "{}", text.stderr);
+    insta::assert_snapshot!("sample_chart_values_drift_check_text", text.stdout);
+    let github = repo.run(&[&["check", "--format", "github"][..], &only].concat());
+    assert_eq!(github.code, 2, "{}", github.stderr);
+    insta::assert_snapshot!("sample_chart_values_drift_check_github", github.stdout);
+}
+
 // --- rendered with the helm shim -------------------------------------------------------
 
 fn helm() -> PathBuf {
@@ -499,7 +527,10 @@ fn corpus_probe_delays_go_through_values_or_are_refused_by_name() {
     assert!(errors.len() <= 5, "{errors:?}");
     for e in errors {
         let m = e["message"].as_str().unwrap_or("");
-        assert!(m.contains(" at line ") || m.contains(".yaml:"), "{m}");
+        assert!(
+            m.contains(" at line ") || m.contains(".yaml:") || m.contains(".tpl:"),
+            "{m}"
+        );
     }
 }
 

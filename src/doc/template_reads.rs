@@ -43,6 +43,22 @@ pub struct Source {
     pub expr: Result<ValuesExpr, String>,
     /// The `if`/`with` blocks the action sits in (their first branch), outermost first.
     pub conditions: Vec<Condition>,
+    /// The file the action is in when it is not the template's own text (the body of a
+    /// `define` that the template includes); relative to the root.
+    pub file: Option<String>,
+    /// The action is `include "NAME" CTX` of a named template: what it includes.
+    pub include: Option<Include>,
+}
+
+/// An `include "NAME" CTX | nindent N` action that prints a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Include {
+    /// The named template.
+    pub name: String,
+    /// Why the define is not followed, when it is not: CTX must be the root context (`$`,
+    /// or `.` outside `with`/`range`), so that inside the define `.Values` are the chart's
+    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`).
+    pub not_followed: Option<String>,
 }
 
 /// An `if` or `with` around a node: it renders only when the condition holds.
@@ -58,6 +74,8 @@ pub struct Condition {
     pub elses: Vec<ElseBranch>,
     /// The block has `else` branches at all.
     pub has_else: bool,
+    /// 1-based line of its first `else`.
+    pub first_else: Option<usize>,
     /// 1-based line of the block's `end` (`None` when the file ends first).
     pub end_line: Option<usize>,
 }
@@ -130,6 +148,28 @@ pub fn guards(doc: &Document, index: usize) -> Vec<Guard> {
                     let mut k = keys.clone();
                     k.push(i.to_string());
                     let line = doc.line_of(ydoc.tree.node(*item).start) + 1;
+                    // An item inside an `if` its list is not in renders only when it holds.
+                    // Only the first branch is in the masked text, unless an `else` line
+                    // comes before the item (a first branch without text is not hidden).
+                    let blocks = m.open_blocks_at_line(line);
+                    let in_else = blocks.iter().any(|&b| {
+                        m.blocks[b].open_line > owner_line
+                            && m.blocks[b].else_lines.first().is_some_and(|&e| e < line)
+                    });
+                    let conditions: Vec<Condition> = inside_document(
+                        conditions_at_cached(m, &doc.text, line, &mut cache),
+                        doc,
+                        index,
+                    )
+                    .into_iter()
+                    .filter(|c| c.line > owner_line)
+                    .collect();
+                    if !conditions.is_empty() && !in_else {
+                        out.push(Guard {
+                            pointer: k.clone(),
+                            conditions,
+                        });
+                    }
                     stack.push((*item, k, line));
                 }
             }
@@ -313,6 +353,7 @@ fn block_condition(m: &Masked, text: &str, b: usize) -> Option<Condition> {
         cond,
         elses: Vec::new(),
         has_else: !block.else_lines.is_empty(),
+        first_else: block.else_lines.first().copied(),
         end_line: block.end_line,
     })
 }
@@ -462,10 +503,29 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                     } else {
                         Err("the value is more than one template action".to_string())
                     };
+                    let include = include_call(&action).map(|(name, how)| {
+                        let not_followed = match how {
+                            Err(why) => Some(why),
+                            Ok(ctx)
+                                if ctx == "$"
+                                    || (ctx == "."
+                                        && dot_context(m, &doc.text, a.line) == Ok(None)) =>
+                            {
+                                None
+                            }
+                            Ok(_) => Some(
+                                "it is included with `.` inside a `with` or `range`, not the root context"
+                                    .to_string(),
+                            ),
+                        };
+                        Include { name, not_followed }
+                    });
                     out.push(Source {
                         pointer: keys,
                         line: a.line,
                         offset: a.span.start,
+                        file: None,
+                        include,
                         conditions: with_else_branches(
                             inside_document(conditions_at(m, &doc.text, a.line), doc, index),
                             doc,
@@ -510,6 +570,146 @@ fn producing_action<'m>(
     let between = doc.text.get(start..a.span.start)?;
     (a.whole_line && doc.line_of(a.span.start) == line + 1 && between.trim().is_empty())
         .then_some(a)
+}
+
+/// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
+/// `include "NAME" CTX` piped through nothing but `nindent N` / `indent N` / `trim`, else
+/// why it is not followed (a `dict` argument, other pipes).
+pub fn include_call(action: &str) -> Option<(String, Result<String, String>)> {
+    let words = words_of(action);
+    let [f, name, args @ ..] = words.as_slice() else {
+        return None;
+    };
+    if f != "include" && f != "template" {
+        return None;
+    }
+    let name = unquote(name)?;
+    let (ctx, pipes) = match args {
+        [ctx, rest @ ..] if rest.first().is_none_or(|w| w == "|") => (ctx, rest),
+        _ => {
+            return Some((
+                name,
+                Err("it is given an argument other than the root context (`.` or `$`)".into()),
+            ));
+        }
+    };
+    let pipes_keep_text = pipes.split(|w| w == "|").skip(1).all(|cmd| match cmd {
+        [f] => f == "trim",
+        [f, n] => (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok(),
+        _ => false,
+    });
+    if !pipes_keep_text {
+        return Some((
+            name,
+            Err("its output goes through a pipe other than `nindent`, `indent` or `trim`".into()),
+        ));
+    }
+    if ctx != "." && ctx != "$" {
+        return Some((
+            name,
+            Err(format!(
+                "it is given `{ctx}`, not the root context (`.` or `$`)"
+            )),
+        ));
+    }
+    Some((name, Ok(ctx.clone())))
+}
+
+/// A `define "NAME"` block of a template file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Define {
+    pub name: String,
+    /// The file, relative to the root; 1-based line of the `define` action.
+    pub file: String,
+    pub line: usize,
+    /// The file's text with everything but the define's body blanked (line breaks kept):
+    /// parsed as a template, its nodes, lines and offsets are the body's own.
+    pub body: String,
+}
+
+/// Every `define` block of a masked template file (helpers files hold most of them).
+pub fn defines(file: &str, m: &Masked, text: &str) -> Vec<Define> {
+    let mut out = Vec::new();
+    for b in m.blocks.iter().filter(|b| b.kind == BlockKind::Define) {
+        let Some(end_line) = b.end_line else { continue };
+        let Some(opener) = m
+            .actions
+            .iter()
+            .find(|a| a.line == b.open_line && a.kind == ActionKind::Open(BlockKind::Define))
+        else {
+            continue;
+        };
+        // The last `end` on the end line closes the outermost block there: the define.
+        let Some(end) = m.actions.iter().rfind(|a| {
+            a.line == end_line && a.kind == ActionKind::End && a.span.start >= opener.span.end
+        }) else {
+            continue;
+        };
+        let words = words_of(&text[opener.span.clone()]);
+        let Some(name) = words.get(1).and_then(|w| unquote(w)) else {
+            continue;
+        };
+        let body_range = opener.span.end..end.span.start;
+        let body: String = text
+            .char_indices()
+            .map(|(i, c)| {
+                if body_range.contains(&i) || c == '\n' || c == '\r' {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        out.push(Define {
+            name,
+            file: file.to_string(),
+            line: b.open_line,
+            body,
+        });
+    }
+    out
+}
+
+/// Where a template file includes a named template (any `include "NAME" …` action).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncludeSite {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub offset: usize,
+    pub action: String,
+    /// The `if`/`with` blocks around the action: when one is false, nothing is included.
+    pub conditions: Vec<Condition>,
+}
+
+/// Every `include "NAME"` action of a masked template file.
+pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
+    let mut out = Vec::new();
+    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
+        let action = &text[a.span.clone()];
+        let words = words_of(action);
+        let mut i = 0;
+        while i + 1 < words.len() {
+            if (words[i] == "include" || words[i] == "template")
+                && let Some(name) = unquote(&words[i + 1])
+            {
+                out.push(IncludeSite {
+                    name,
+                    file: file.to_string(),
+                    line: a.line,
+                    offset: a.span.start,
+                    action: action
+                        .chars()
+                        .take(80)
+                        .collect::<String>()
+                        .replace('\n', " "),
+                    conditions: conditions_at(m, text, a.line),
+                });
+            }
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Parses an action at 1-based `line` of a template, resolving `.` through the enclosing
@@ -923,6 +1123,48 @@ mod tests {
         assert!(e.to_yaml && e.tplvalues);
         assert_eq!(e.path, vec!["a", "probe"]);
         assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.a \"enabled\") \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn root_context_includes_are_followed_and_others_say_why_not() {
+        let ok = |a: &str| include_call(a).map(|(n, c)| (n, c.is_ok()));
+        assert_eq!(
+            ok("{{- include \"x.podSpec\" . | nindent 6 }}"),
+            Some(("x.podSpec".into(), true))
+        );
+        assert_eq!(
+            ok("{{ include \"x.podSpec\" $ | trim | indent 2 }}"),
+            Some(("x.podSpec".into(), true))
+        );
+        let why = |a: &str| {
+            include_call(a)
+                .and_then(|(_, c)| c.err())
+                .unwrap_or_default()
+        };
+        assert!(why("{{ include \"x\" (dict \"a\" 1) }}").contains("root context"));
+        assert!(why("{{ include \"x\" .Values.a }}").contains("`.Values.a`"));
+        assert!(why("{{ include \"x\" . | upper }}").contains("pipe"));
+        assert_eq!(include_call("{{ .Values.a }}"), None);
+    }
+
+    #[test]
+    fn a_define_body_keeps_its_lines_and_offsets_with_the_rest_blanked() {
+        let text = "a: 1\n{{- define \"x.spec\" -}}\nkey: {{ .Values.k }}\n{{- end }}\nb: 2\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let d = defines("t.tpl", &m, text);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].name.as_str(), d[0].line), ("x.spec", 2));
+        assert_eq!(d[0].body.len(), text.len());
+        assert_eq!(
+            d[0].body,
+            format!(
+                "{}\n{}\nkey: {{{{ .Values.k }}}}\n{}\n{}\n",
+                " ".repeat(4),
+                " ".repeat(23),
+                " ".repeat(10),
+                " ".repeat(4)
+            )
+        );
     }
 
     #[test]

@@ -10,9 +10,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::doc::template::reads::{Cond, Condition, Guard, Read, Source, ValuesExpr};
+use std::collections::HashMap;
+
+use crate::doc::template::reads::{Cond, Condition, Guard, IncludeSite, Read, Source, ValuesExpr};
 use crate::recipe::Origin;
 
+use super::includes::{self, ParsedDefine, Rendering};
 use super::{PlannedOp, lookup, to_pointer};
 
 /// The template line an op on a values file stands for, and the rendered pointer it sets.
@@ -26,6 +29,51 @@ pub struct Via {
     pub document: usize,
     /// The pointer in the rendered object (the template document) that the op changes.
     pub pointer: String,
+    /// The read is in a named template the template includes: `line` is then the line of
+    /// the `include`, and this says where the read is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub define: Option<DefineRead>,
+}
+
+/// A values read inside the body of a `define`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DefineRead {
+    pub name: String,
+    /// The file holding the define (relative to the root) and the read's 1-based line.
+    pub file: String,
+    pub line: usize,
+}
+
+impl Via {
+    /// `read by templates/api.yaml:9 as /spec/x`; for a read in a define, `read by
+    /// templates/_helpers.tpl:230 in define "x.podSpec", included at templates/api.yaml:40,
+    /// as /spec/…`. File names are shown relative to `chart` when inside it.
+    pub fn describe(&self, chart: &str) -> String {
+        let rel = |f: &'_ str| -> String {
+            f.strip_prefix(chart)
+                .and_then(|t| t.strip_prefix('/'))
+                .filter(|_| !chart.is_empty())
+                .unwrap_or(f)
+                .to_string()
+        };
+        match &self.define {
+            None => format!(
+                "read by {}:{} as {}",
+                rel(&self.template),
+                self.line,
+                self.pointer
+            ),
+            Some(d) => format!(
+                "read by {}:{} in define \"{}\", included at {}:{}, as {}",
+                rel(&d.file),
+                d.line,
+                d.name,
+                rel(&self.template),
+                self.line,
+                self.pointer
+            ),
+        }
+    }
 }
 
 /// The values a chart's templates render with, and where values edits land.
@@ -46,6 +94,10 @@ pub struct ValuesView {
     /// The chart is a subchart (under another chart's `charts/`): its parent may override
     /// its values, so edits here are not provably what renders.
     pub subchart: bool,
+    /// The named templates the chart's templates can include (its own and its
+    /// dependencies'), by name, and every `include` action in the chart.
+    pub defines: std::sync::Arc<HashMap<String, ParsedDefine>>,
+    pub includes: std::sync::Arc<Vec<IncludeSite>>,
 }
 
 /// One op of a template that must land in the values file.
@@ -58,8 +110,14 @@ pub struct ValuesEdit {
     pub recipe: std::sync::Arc<str>,
     pub origin: Origin,
     pub via: Via,
-    /// Byte offset of the reading action in the template (to tell it from other reads).
+    /// The file and byte offset of the reading action (to tell it from other reads): the
+    /// template, or the define's file.
+    pub read_file: String,
     pub offset: usize,
+    /// The `include` actions (file, offset) the value passes through, outermost first.
+    pub through: Vec<(String, usize)>,
+    /// The defines it passes through, by name (same order).
+    pub defines: Vec<String>,
 }
 
 /// Helm's `empty`: what `default` replaces.
@@ -112,16 +170,35 @@ pub struct ElseRendered {
 /// whose simple condition is false are removed, or, when the innermost such `if` has an
 /// `else` branch that renders the same key as a literal, take that literal (returned, so
 /// that an edit of them is refused). Unprovable conditions keep the entry as written.
-pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> Vec<ElseRendered> {
+pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> Pruned {
     let mut from_else = Vec::new();
     let is_false = |c: &Condition| c.cond.as_ref().is_ok_and(|cond| !eval(cond, values));
     let holds = |c: &Condition| c.cond.as_ref().is_ok_and(|cond| eval(cond, values));
+    // List items that do not render, removed last (highest index first) so that the
+    // pointers of the other guards stay valid meanwhile.
+    let mut unrendered_items: Vec<&[String]> = Vec::new();
     for g in guards {
         let Some((last, parent)) = g.pointer.split_last() else {
             continue;
         };
-        let Ok(Value::Object(map)) = to_pointer(parent).resolve_mut(model) else {
-            continue;
+        let map = match to_pointer(parent).resolve_mut(model) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Array(_)) => {
+                if let Some(c) = g.conditions.iter().find(|c| is_false(c)) {
+                    unrendered_items.push(&g.pointer);
+                    // Its `else` branch renders other items, which the view does not show:
+                    // the list is not what renders, so an edit of it is refused.
+                    if let Some(else_line) = c.first_else {
+                        from_else.push(ElseRendered {
+                            pointer: parent.to_vec(),
+                            if_line: c.line,
+                            else_line,
+                        });
+                    }
+                }
+                continue;
+            }
+            _ => continue,
         };
         if g.conditions.iter().any(|c| !c.has_else && is_false(c)) {
             map.shift_remove(last);
@@ -174,7 +251,79 @@ pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> 
             }
         }
     }
-    from_else
+    let index_order = |p: &[String]| -> Vec<(usize, String)> {
+        p.iter()
+            .map(|k| (k.parse::<usize>().unwrap_or(usize::MAX), k.clone()))
+            .collect()
+    };
+    unrendered_items.sort_by_key(|p| std::cmp::Reverse(index_order(p)));
+    let mut removed_items = Vec::new();
+    for p in unrendered_items {
+        let Some((last, parent)) = p.split_last() else {
+            continue;
+        };
+        if let (Ok(Value::Array(items)), Ok(i)) =
+            (to_pointer(parent).resolve_mut(model), last.parse::<usize>())
+            && i < items.len()
+        {
+            items.remove(i);
+            removed_items.push(p.to_vec());
+        }
+    }
+    Pruned {
+        from_else,
+        removed_items,
+    }
+}
+
+/// What [`prune_unrendered`] did besides removing mapping entries.
+#[derive(Debug, Clone, Default)]
+pub struct Pruned {
+    /// Entries that render from an `else` literal.
+    pub from_else: Vec<ElseRendered>,
+    /// List items removed (their pointers as written), in the order they were removed.
+    pub removed_items: Vec<Vec<String>>,
+}
+
+impl Pruned {
+    /// A pointer of the document as written, in the pruned model: `None` when it is inside
+    /// a removed item; later items of a list shift down.
+    pub fn reindex(&self, pointer: &[String]) -> Option<Vec<String>> {
+        let mut p = pointer.to_vec();
+        for item in &self.removed_items {
+            let Some((last, parent)) = item.split_last() else {
+                continue;
+            };
+            if p.len() <= parent.len() || !p.starts_with(parent) {
+                continue;
+            }
+            let (Ok(removed), Ok(at)) = (last.parse::<usize>(), p[parent.len()].parse::<usize>())
+            else {
+                continue;
+            };
+            if at == removed {
+                return None;
+            }
+            if at > removed {
+                p[parent.len()] = (at - 1).to_string();
+            }
+        }
+        Some(p)
+    }
+
+    /// Moves `sources` to the pruned model's pointers, dropping those that do not render.
+    pub fn reindex_sources(&self, sources: Vec<Source>) -> Vec<Source> {
+        if self.removed_items.is_empty() {
+            return sources;
+        }
+        sources
+            .into_iter()
+            .filter_map(|mut s| {
+                s.pointer = self.reindex(&s.pointer)?;
+                Some(s)
+            })
+            .collect()
+    }
 }
 
 /// Replaces each node a values read prints with what it renders to under `values`, so that
@@ -276,10 +425,13 @@ pub fn explain_placeholder(message: String, sources: &[Source], values: &Value) 
             continue;
         }
         if let Err(why) = effective(s, values) {
+            let at = match &s.file {
+                Some(f) => format!("{f}:{}", s.line),
+                None => format!("line {}", s.line),
+            };
             return format!(
-                "{message}: it is printed by `{}` at line {}, which is not followed into the values: {why}",
+                "{message}: it is printed by `{}` at {at}, which is not followed into the values: {why}",
                 s.action.trim(),
-                s.line
             );
         }
     }
@@ -313,17 +465,36 @@ fn cond_value(cond: &Cond, values: &Value) -> Value {
 /// template edit), else the values edit or why it cannot be one.
 pub fn route(
     op: &PlannedOp,
-    sources: &[Source],
+    rendering: &Rendering,
     view: &ValuesView,
     template: &str,
     document: usize,
 ) -> Option<Result<ValuesEdit, String>> {
     let keys = super::pointer_keys(op.path());
-    let source = sources
+    let splice = includes::splice_at(rendering, &keys);
+    let source = rendering
+        .sources
         .iter()
         .filter(|s| keys.starts_with(&s.pointer))
-        .max_by_key(|s| s.pointer.len())?;
-    let at = format!("{template}:{}", source.line);
+        .filter(|s| splice.is_none_or(|sp| s.pointer.starts_with(&sp.pointer)))
+        .max_by_key(|s| s.pointer.len());
+    let source = match (source, splice) {
+        (Some(s), _) => s,
+        // Inside a define's output, not printed by one of its reads: the define's own text.
+        (None, Some(sp)) => return Some(Err(includes::refusal(op.path(), sp))),
+        (None, None) => return None,
+    };
+    let read_file = source.file.clone().unwrap_or_else(|| template.to_string());
+    let chain = includes::splice_chain(rendering, &keys);
+    let at = match splice {
+        Some(sp) => format!(
+            "{read_file}:{} (in define \"{}\", included at {template}:{})",
+            source.line,
+            sp.name,
+            chain.first().map_or(sp.include_line, |c| c.include_line)
+        ),
+        None => format!("{template}:{}", source.line),
+    };
     let fail = |why: String| {
         Some(Err(format!(
             "{} is printed by `{}` at {at}, and {why}; change it by hand",
@@ -376,6 +547,17 @@ pub fn route(
     }
     let mut values_keys = expr.path.clone();
     values_keys.extend(rest.iter().cloned());
+    let (via_line, define) = match (chain.first(), splice) {
+        (Some(outer), Some(sp)) => (
+            outer.include_line,
+            Some(DefineRead {
+                name: sp.name.clone(),
+                file: read_file.clone(),
+                line,
+            }),
+        ),
+        _ => (line, None),
+    };
     Some(Ok(ValuesEdit {
         keys: values_keys,
         value,
@@ -383,11 +565,24 @@ pub fn route(
         origin: op.origin.clone(),
         via: Via {
             template: template.to_string(),
-            line,
+            line: via_line,
             document,
             pointer: op.path().to_string(),
+            define,
         },
+        read_file,
         offset,
+        through: chain
+            .iter()
+            .map(|c| {
+                let f = c
+                    .include_file
+                    .clone()
+                    .unwrap_or_else(|| template.to_string());
+                (f, c.include_offset)
+            })
+            .collect(),
+        defines: chain.iter().map(|c| c.name.clone()).collect(),
     }))
 }
 
@@ -423,7 +618,61 @@ pub fn other_uses(
             out.push(use_);
         }
     }
+    // A read inside a define is a read wherever the define is included: every other
+    // include that renders (no `if` around it provably false) is another use.
+    for name in &edit.defines {
+        for site in view.includes.iter().filter(|s| s.name == *name) {
+            let own = planned
+                .iter()
+                .any(|(f, o)| *f == site.file && *o == site.offset);
+            let unrendered = site
+                .conditions
+                .iter()
+                .any(|c| c.cond.as_ref().is_ok_and(|c| !eval(c, &view.model)));
+            if own || unrendered {
+                continue;
+            }
+            let use_ = format!("{}:{} (`{}`)", site.file, site.line, site.action.trim());
+            if !out.contains(&use_) {
+                out.push(use_);
+            }
+        }
+    }
     out
+}
+
+/// The values view of document `index` of a chart template: `model` becomes what renders
+/// under the view's values (unrendered entries pruned, values-fed nodes rendered, included
+/// defines spliced in), and the result says which reads print which nodes.
+pub fn prepare(
+    doc: &crate::doc::Document,
+    index: usize,
+    model: &mut Value,
+    view: &ValuesView,
+) -> Rendering {
+    let sources = crate::doc::template::reads::sources(doc, index);
+    let guards = crate::doc::template::reads::guards(doc, index);
+    let pruned = prune_unrendered(model, &guards, &view.model);
+    let sources = pruned.reindex_sources(sources);
+    render_model(model, &sources, &view.model);
+    let from_else = pruned
+        .from_else
+        .iter()
+        .filter_map(|e| {
+            let pointer = pruned.reindex(&e.pointer)?;
+            Some(ElseRendered {
+                pointer,
+                ..e.clone()
+            })
+        })
+        .collect();
+    let mut r = Rendering {
+        sources,
+        splices: Vec::new(),
+        from_else,
+    };
+    includes::splice_includes(model, &mut r, &view.defines, &view.includes, &view.model);
+    r
 }
 
 /// Helm's merge of a `-f` values file over the chart's values: mappings merge key by key,
@@ -468,6 +717,30 @@ mod tests {
         assert_eq!(rendered(&e, None), json!(600));
         assert_eq!(rendered(&e, Some(&json!(0))), json!(600));
         assert_eq!(rendered(&e, Some(&json!(30))), json!(30));
+    }
+
+    #[test]
+    fn list_items_in_a_false_if_leave_the_view_and_later_pointers_shift() {
+        let text = "containers:\n{{- if .Values.sidecar }}\n- name: sidecar\n{{- end }}\n- name: app\n  image: {{ .Values.image }}\n";
+        let doc = crate::doc::Document::parse(
+            "t.yaml",
+            text.to_string(),
+            crate::doc::FileKind::HelmTemplate,
+        )
+        .unwrap();
+        let mut model = doc.models().remove(0);
+        let guards = crate::doc::template::reads::guards(&doc, 0);
+        let values = json!({"sidecar": false, "image": "nginx"});
+        let pruned = prune_unrendered(&mut model, &guards, &values);
+        assert_eq!(model["containers"].as_array().map(Vec::len), Some(1));
+        assert_eq!(model["containers"][0]["name"], "app");
+        let sources = pruned.reindex_sources(crate::doc::template::reads::sources(&doc, 0));
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources[0].pointer, vec!["containers", "0", "image"]);
+        // With the sidecar on, both render and nothing moves.
+        let mut model = doc.models().remove(0);
+        prune_unrendered(&mut model, &guards, &json!({"sidecar": true}));
+        assert_eq!(model["containers"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]

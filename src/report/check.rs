@@ -89,22 +89,25 @@ pub fn text(report: &CheckReport, color: Color) -> (String, String) {
                     plural(files.len())
                 )
             }
-            Status::NotApplicable => " (no file matched)".to_string(),
+            Status::NotApplicable if r.files.is_empty() => " (no file matched)".to_string(),
+            Status::NotApplicable => format!(
+                " (no document matched in {} file{})",
+                r.files.len(),
+                plural(r.files.len())
+            ),
             Status::Error => format!(" ({} problem{})", r.errors.len(), plural(r.errors.len())),
             Status::Unchecked => " (a file it names has an error; see below)".to_string(),
         };
         out.push_str(&format!("recipe {}: {status}{detail}\n", r.name));
         for d in &r.drift {
             // A values-fed field: say which template line renders it, and as what.
-            let via = d.via.as_ref().map_or(String::new(), |v| {
-                format!(" (read by {}:{} as {})", v.template, v.line, v.pointer)
-            });
+            // A values-fed field: say which template line renders it, and as what.
             out.push_str(&format!(
-                "  {}:{}:{}: {}{via} ({})\n",
+                "  {}:{}:{}: {} ({})\n",
                 d.file,
                 d.line,
                 d.col,
-                d.describe(),
+                d.describe_with_via(),
                 d.rule
             ));
         }

@@ -153,6 +153,15 @@ impl Drift {
         };
         format!("{pointer}: expected {expected}, found {found}")
     }
+
+    /// [`Drift::describe`], and for a values-fed field which template line reads it and as
+    /// what rendered pointer: `… (read by chart/templates/api.yaml:9 as /spec/x)`.
+    pub fn describe_with_via(&self) -> String {
+        match &self.via {
+            Some(v) => format!("{} ({})", self.describe(), v.describe("")),
+            None => self.describe(),
+        }
+    }
 }
 
 /// `expected "…", found "…"` for two strings, showing the first line that differs from the

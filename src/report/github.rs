@@ -47,7 +47,7 @@ pub fn annotations(report: &CheckReport) -> String {
             let mut msg = format!(
                 "Recipe `{}` no longer holds: {}\nRule: {}. `patcher apply` repairs it.",
                 r.name,
-                d.describe(),
+                d.describe_with_via(),
                 d.rule
             );
             if let Some(desc) = &r.description {

@@ -111,6 +111,12 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
                 r.files_matched,
                 plural(r.files_matched)
             )
+        } else if r.ops == 0 && !r.applied {
+            format!(
+                "not applicable (no document matched in {} file{})",
+                r.files_matched,
+                plural(r.files_matched)
+            )
         } else if r.ops == 0 {
             format!(
                 "holds ({} file{})",
@@ -164,11 +170,6 @@ fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
             if *op.recipe != *recipe {
                 continue;
             }
-            let template = via
-                .template
-                .strip_prefix(chart)
-                .and_then(|t| t.strip_prefix('/'))
-                .unwrap_or(&via.template);
             let what = match &op.op {
                 json_patch::PatchOperation::Add(o) => {
                     format!("= {}", crate::plan::display_value(&o.value))
@@ -181,8 +182,9 @@ fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
             };
             let path = if op.path().is_empty() { "/" } else { op.path() };
             out.push(format!(
-                "{}: {path} {what} (read by {template}:{} as {})",
-                change.path, via.line, via.pointer
+                "{}: {path} {what} ({})",
+                change.path,
+                via.describe(chart)
             ));
         }
     }

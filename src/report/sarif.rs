@@ -83,7 +83,7 @@ fn result(recipe: &str, rule_index: usize, d: &Drift) -> Value {
         "ruleIndex": rule_index,
         "level": "error",
         "kind": "fail",
-        "message": {"text": format!("Recipe `{recipe}` no longer holds: {}", d.describe())},
+        "message": {"text": format!("Recipe `{recipe}` no longer holds: {}", d.describe_with_via())},
         "locations": [location(&d.file, d.line, Some(d.col))],
         "partialFingerprints": {
             "patcherDrift/v1": fingerprint(&[recipe, &d.file, d.pointer.as_deref().or(d.edit.as_deref()).unwrap_or("")]),
@@ -99,11 +99,29 @@ fn result(recipe: &str, rule_index: usize, d: &Drift) -> Value {
             "patch": d.ops,
         },
     });
+    let mut related = Vec::new();
     if let Some(rel) = recipe_location(&d.rule) {
         let mut rel = rel;
         rel["id"] = json!(0);
         rel["message"] = json!({"text": "the recipe rule that asks for it"});
-        v["relatedLocations"] = json!([rel]);
+        related.push(rel);
+    }
+    // A values-fed field: the template line that reads the value (or the define's line).
+    if let Some(via) = &d.via {
+        let (file, line) = via
+            .define
+            .as_ref()
+            .map_or((via.template.as_str(), via.line), |d| {
+                (d.file.as_str(), d.line)
+            });
+        let mut rel = location(file, line, None);
+        rel["id"] = json!(related.len());
+        rel["message"] = json!({"text": format!("renders it as {}", via.pointer)});
+        related.push(rel);
+        v["properties"]["via"] = json!(via);
+    }
+    if !related.is_empty() {
+        v["relatedLocations"] = json!(related);
     }
     v
 }
