@@ -2,7 +2,7 @@
 //! edit, verify (including an empty re-plan), and hand back the changes. Also the all-or-none
 //! in-place writer. This is the only module that calls more than one stage.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -555,6 +555,9 @@ pub(crate) struct Prepared {
     /// The values this template renders with, for the idempotence re-plan: after
     /// `land_values_edits`, the values as they will be once written.
     pub(crate) view: Option<plan::values::ValuesView>,
+    /// Refusals of some recipes here that leave the others' edits of this file standing
+    /// (`res.errors` refuses the whole file): reported with the outcome, never block it.
+    pub(crate) recipe_refusals: Vec<Finding>,
     pub(crate) res: FileResult,
 }
 
@@ -574,6 +577,7 @@ fn prepare_file(
         ops: Vec::new(),
         values_edits: Vec::new(),
         view: view.cloned(),
+        recipe_refusals: Vec::new(),
         res: FileResult {
             change: None,
             errors: Vec::new(),
@@ -605,14 +609,32 @@ fn prepare_file(
     p.res.probes = probes;
     p.created = created;
     p.doc = Some(doc);
-    if !errors.is_empty() {
-        p.res.errors.extend(
-            errors
-                .into_iter()
-                .map(|(ri, o, m)| Finding::new(&recipes.recipes[ri], &o, Some(path), m)),
-        );
-        return p;
-    }
+    let (ops, values_edits) = if errors.is_empty() {
+        (ops, values_edits)
+    } else {
+        // A recipe that cannot be planned here loses all of its edits of this file; the
+        // other recipes' edits stand on their own (recipes are independent statements), and
+        // are verified and re-planned as usual. Where values edits are involved the whole
+        // file is refused, as before: their safety is decided across the chart's templates.
+        let refused: HashSet<&str> = errors
+            .iter()
+            .map(|(ri, _, _)| recipes.recipes[*ri].name.as_str())
+            .collect();
+        let findings = errors
+            .into_iter()
+            .map(|(ri, o, m)| Finding::new(&recipes.recipes[ri], &o, Some(path), m));
+        let mut rest = ops;
+        for (_, o) in rest.iter_mut() {
+            o.retain(|op| !refused.contains(&*op.recipe));
+        }
+        let left = rest.iter().any(|(_, o)| !o.is_empty());
+        if !left || !values_edits.is_empty() {
+            p.res.errors.extend(findings);
+            return p;
+        }
+        p.recipe_refusals.extend(findings);
+        (rest, values_edits)
+    };
     // A template whose own edits will be refused must not land its values edits either (the
     // values file would be written with half of the recipe): try them now.
     if let Some(doc) = &p.doc
@@ -674,7 +696,13 @@ pub(crate) fn load(root: &Path, path: &str, creatable: bool) -> Result<(Document
 fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
     let mut res = FileResult {
         change: None,
-        errors: p.res.errors.clone(),
+        errors: p
+            .res
+            .errors
+            .iter()
+            .chain(&p.recipe_refusals)
+            .cloned()
+            .collect(),
         warnings: p.res.warnings.clone(),
         probes: p.res.probes.clone(),
     };
@@ -682,7 +710,7 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
     let path = p.path.as_str();
     let rules = &p.rules[..];
     let ops = &p.ops;
-    if !res.errors.is_empty() || ops.iter().all(|(_, o)| o.is_empty()) {
+    if !p.res.errors.is_empty() || ops.iter().all(|(_, o)| o.is_empty()) {
         return res;
     }
     let origin = rules

@@ -352,6 +352,7 @@ pub(super) fn land_values_edits(
                     ops: Vec::new(),
                     values_edits: Vec::new(),
                     view: None,
+                    recipe_refusals: Vec::new(),
                     res: FileResult {
                         change: None,
                         errors: Vec::new(),

@@ -235,3 +235,65 @@ recipe "third" {
         run.stderr
     );
 }
+
+/// One values file, two recipes: `replicas-into-a-scalar` cannot be planned there (it asks
+/// for a key inside a number), `two-replicas` can.
+fn one_file_two_recipes_repo() -> Repo {
+    Repo::new(&[
+        ("a/values.yaml", "# a\nreplicas: 1 # one\nimage: app\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"replicas-into-a-scalar\" {\n    file \"a/values.yaml\" { set \"/image/tag\" \"v1\"; }\n}\nrecipe \"two-replicas\" {\n    file \"a/values.yaml\" { set \"/replicas\" 2; }\n}\n",
+        ),
+    ])
+}
+
+#[test]
+fn a_recipe_refused_in_a_file_leaves_the_other_recipes_edits_of_that_file_to_keep_going() {
+    let repo = one_file_two_recipes_repo();
+    // Without --keep-going one refusal still writes nothing; the plan shows the other edit.
+    let plan = repo.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("+replicas: 2 # one"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains("replicas-into-a-scalar"),
+        "{}",
+        plan.stderr
+    );
+    let run = repo.run(&["apply", "--in-place"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        repo.read("a/values.yaml"),
+        "# a\nreplicas: 1 # one\nimage: app\n"
+    );
+
+    // With it, the file gets the edit that verified, and the refusal is named.
+    let run = repo.run(&["apply", "--in-place", "--keep-going"]);
+    assert_eq!(run.code, 1, "refusals still fail the run: {}", run.stderr);
+    assert_eq!(
+        repo.read("a/values.yaml"),
+        "# a\nreplicas: 2 # one\nimage: app\n"
+    );
+    assert!(run.stderr.contains("wrote a/values.yaml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("replicas-into-a-scalar"),
+        "{}",
+        run.stderr
+    );
+    // What is left is only the refused recipe: a re-run writes nothing.
+    let again = repo.run(&["apply", "--in-place", "--keep-going"]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("kept going: 0 files written"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        repo.read("a/values.yaml"),
+        "# a\nreplicas: 2 # one\nimage: app\n"
+    );
+}
