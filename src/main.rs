@@ -68,6 +68,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// Read CI failure logs (files, zip archives, `-`, or --run) and name the known causes
+    /// and the recipes that fix them, with whether each holds. Exit 0: no known cause;
+    /// 2: known causes found; 1: error.
+    Diagnose(DiagnoseArgs),
+    /// A workflow's first-attempt and eventual success rates (Wilson 95% intervals) from the
+    /// Actions API, before and after a fix (--pr, --after, --before) with Fisher's exact test.
+    Stats(StatsArgs),
     /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
     /// Install section for where each goes).
     Completions {
@@ -77,9 +84,68 @@ enum Command {
     /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
     /// with a subcommand, its own page (patcher-plan(1), ...).
     Man {
-        #[arg(value_parser = ["plan", "apply", "check", "completions", "man"])]
+        #[arg(value_parser = ["plan", "apply", "check", "diagnose", "stats", "completions", "man"])]
         subcommand: Option<String>,
     },
+}
+
+#[derive(Args)]
+struct DiagnoseArgs {
+    /// Log files or zip archives of Actions logs; `-` reads standard input.
+    #[arg(value_name = "LOG")]
+    logs: Vec<PathBuf>,
+    /// Fetch the failed jobs' logs of this Actions run (an id or the run's URL).
+    #[arg(long, value_name = "ID|URL")]
+    run: Option<String>,
+    /// Repository root: its recipes are checked, its .patcher/signatures/ read.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Recipe files or directories [default: <root>/recipes when it exists].
+    #[arg(long = "recipes")]
+    recipes: Vec<PathBuf>,
+    /// Output format; `github` also appends a table to $GITHUB_STEP_SUMMARY when set.
+    #[arg(long, value_enum, default_value_t = DiagnoseFormat::Text)]
+    format: DiagnoseFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiagnoseFormat {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    /// The workflow: its file name (`dev-ci.yml`) or id.
+    workflow: String,
+    /// Branch whose runs count [default: the repository's default branch].
+    #[arg(long)]
+    branch: Option<String>,
+    /// Only runs created on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Split at a merged pull request: runs of its merge commit and descendants are "after".
+    #[arg(long, value_name = "N", conflicts_with_all = ["after", "before"])]
+    pr: Option<u64>,
+    /// Split at a commit: it and its descendants are "after".
+    #[arg(long, value_name = "REF", conflicts_with = "before")]
+    after: Option<String>,
+    /// Split at a commit: it and its ancestors are "before".
+    #[arg(long, value_name = "REF")]
+    before: Option<String>,
+    /// Repository root (for commit ancestry and the `origin` remote).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+    format: StatsFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatsFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 /// The branch mode's flags (`patcher apply` without `--in-place`).
@@ -280,6 +346,8 @@ fn main() -> ExitCode {
             branch,
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
+        Command::Diagnose(args) => diagnose(args),
+        Command::Stats(args) => stats(args),
         Command::Completions { shell } => completions(*shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
     };
@@ -293,7 +361,9 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// Each subcommand's man page name.
-const MAN_PAGES: [(&str, &str); 5] = [
+const MAN_PAGES: [(&str, &str); 7] = [
+    ("diagnose", "patcher-diagnose"),
+    ("stats", "patcher-stats"),
     ("plan", "patcher-plan"),
     ("apply", "patcher-apply"),
     ("check", "patcher-check"),
@@ -509,4 +579,45 @@ fn check(sel: &Selection, format: CheckFormat) -> u8 {
     let out = report::check::output(&report, format, sel.color(), summary.as_deref());
     emit(&out.stdout, &out.stderr);
     out.code
+}
+
+fn diagnose(a: &DiagnoseArgs) -> u8 {
+    use patcher::diagnose::command::{self, Format};
+    let out = command::run(&command::Options {
+        logs: a.logs.clone(),
+        run: a.run.clone(),
+        root: a.root.clone(),
+        recipes: a.recipes.clone(),
+        format: match a.format {
+            DiagnoseFormat::Text => Format::Text,
+            DiagnoseFormat::Json => Format::Json,
+            DiagnoseFormat::Github => Format::Github,
+        },
+        step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        run_options: engine::RunOptions::default(),
+    });
+    emit(&out.stdout, &out.stderr);
+    out.code
+}
+
+fn stats(a: &StatsArgs) -> u8 {
+    use patcher::stats::command::{self, Format};
+    let (out, err, code) = command::run(&command::Options {
+        workflow: a.workflow.clone(),
+        branch: a.branch.clone(),
+        since: a.since.clone(),
+        before: a.before.clone(),
+        after: a.after.clone(),
+        pr: a.pr,
+        root: a.root.clone(),
+        format: match a.format {
+            StatsFormat::Text => Format::Text,
+            StatsFormat::Json => Format::Json,
+            StatsFormat::Markdown => Format::Markdown,
+        },
+    });
+    emit(&out, &err);
+    code
 }

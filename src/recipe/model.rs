@@ -37,6 +37,12 @@ pub struct Recipe {
     pub files: Vec<FileRule>,
     /// `text "path" { ... }`: guarded edits of files that are not YAML.
     pub texts: Vec<TextRule>,
+    /// The catalogue recipe this one was instantiated from (`use "catalog:NAME"`), e.g.
+    /// `"catalog:job-retries"`; `None` for a recipe written out in full.
+    pub instance_of: Option<String>,
+    /// `implements "job-retries" ...`: catalogue recipes whose job this recipe does, so
+    /// `patcher diagnose` names it where a failure signature names them.
+    pub implements: Vec<String>,
 }
 
 /// `file "glob" ... { ... }`: which files a recipe edits and what must hold in them.

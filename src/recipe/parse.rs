@@ -428,6 +428,14 @@ const DESCRIPTION: Spec = Spec {
     props: &[],
     block: Block::Forbidden,
 };
+const IMPLEMENTS: Spec = Spec {
+    name: "implements",
+    usage: "implements \"job-retries\" \"wait-for-service\"",
+    args: &["a catalogue recipe name"],
+    max: None,
+    props: &[],
+    block: Block::Forbidden,
+};
 const FILE: Spec = Spec {
     name: "file",
     usage: "file \"glob\" \"another/glob\" create=#false optional=#false values=\"chart/values-ci.yaml\" { ... }",
@@ -599,6 +607,7 @@ const ALL_NODES: &[&str] = &[
     "ensure-line",
     "recipe",
     "description",
+    "implements",
     "file",
     "match",
     "when",
@@ -624,7 +633,7 @@ const TOP: Place = Place {
 };
 const IN_RECIPE: Place = Place {
     name: "inside `recipe`",
-    allowed: &["description", "file", "text"],
+    allowed: &["description", "implements", "file", "text"],
 };
 const IN_FILE: Place = Place {
     name: "inside `file`",
@@ -1068,6 +1077,7 @@ impl<'a> Parser<'a> {
         let mut description_seen: Option<SourceSpan> = None;
         let mut files = Vec::new();
         let mut texts = Vec::new();
+        let mut implements = Vec::new();
         let mut file_nodes = 0;
         for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
             match child.name().value() {
@@ -1099,6 +1109,7 @@ impl<'a> Parser<'a> {
                         description = Some((text, entry.span()));
                     }
                 }
+                "implements" => implements.extend(self.implements(child)),
                 "file" => {
                     file_nodes += 1;
                     if let Some(file) = self.file_rule(child) {
@@ -1134,7 +1145,27 @@ impl<'a> Parser<'a> {
             origin,
             files,
             texts,
+            instance_of: None,
+            implements,
         })
+    }
+
+    /// `implements "NAME" ...`: the catalogue recipes this recipe stands in for.
+    fn implements(&mut self, node: &KdlNode) -> Vec<String> {
+        let head = self.head(node, &IMPLEMENTS);
+        if !head.ok {
+            return Vec::new();
+        }
+        head.args
+            .iter()
+            .filter_map(|entry| {
+                self.string_arg(
+                    entry,
+                    "a catalogue recipe name",
+                    "write the names in quotes: implements \"job-retries\" \"wait-for-service\"",
+                )
+            })
+            .collect()
     }
 
     // --- file ------------------------------------------------------------------------
