@@ -596,7 +596,11 @@ fn diagnose(a: &DiagnoseArgs) -> u8 {
         step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
-        run_options: engine::RunOptions::default(),
+        // Whether a recipe holds is the planner's answer; render verification checks edits.
+        run_options: engine::RunOptions {
+            render: RenderMode::Never,
+            helm: None,
+        },
     });
     emit(&out.stdout, &out.stderr);
     out.code

@@ -51,7 +51,7 @@ static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
     .expect("constant regex")
 });
 static ZERO_FAILED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b0 (failed|failures?)\b|\bfailed(_| )?=\s*0\b").expect("constant regex")
+    Regex::new(r"(?i)\b0 (failed|failures?)\b|\bfailed(_| )?[=:]\s*0\b").expect("constant regex")
 });
 
 /// Reads a log file or zip archive (`-`: standard input).
@@ -266,6 +266,7 @@ mod tests {
             "Found 0 errors in 12 files",
             "helm upgrade --set errors.enabled=false",
             "errors_total 0",
+            "threads-migrations: Jobs active: 1, jobs failed: 0, jobs succeeded: 0",
         ] {
             assert!(!is_error_line(ok), "{ok}");
         }
