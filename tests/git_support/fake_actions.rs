@@ -184,7 +184,12 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>, base: &str) -> std::io::R
 type Answer = (u16, Vec<(String, String)>, Vec<u8>, &'static str);
 
 fn json_answer(status: u16, headers: Vec<(String, String)>, v: &Value) -> Answer {
-    (status, headers, v.to_string().into_bytes(), "application/json")
+    (
+        status,
+        headers,
+        v.to_string().into_bytes(),
+        "application/json",
+    )
 }
 
 fn respond(st: &mut State, target: &str, auth: Option<&str>, base: &str) -> Answer {
@@ -208,21 +213,25 @@ fn respond(st: &mut State, target: &str, auth: Option<&str>, base: &str) -> Answ
         .min(100);
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
-        ["repos", "acme", "demo"] => {
-            json_answer(200, vec![], &json!({"full_name": "acme/demo", "default_branch": "main"}))
-        }
+        ["repos", "acme", "demo"] => json_answer(
+            200,
+            vec![],
+            &json!({"full_name": "acme/demo", "default_branch": "main"}),
+        ),
         ["repos", "acme", "demo", "actions", "workflows", _wf, "runs"] => {
             let mut runs: Vec<&Value> = st
                 .runs
                 .iter()
                 .filter(|r| q.get("branch").is_none_or(|b| r["head_branch"] == json!(b)))
-                .filter(|r| match q.get("created").and_then(|c| c.split_once("..")) {
-                    Some((lo, hi)) => {
-                        let at = r["created_at"].as_str().unwrap_or("");
-                        at >= lo && at <= hi
-                    }
-                    None => true,
-                })
+                .filter(
+                    |r| match q.get("created").and_then(|c| c.split_once("..")) {
+                        Some((lo, hi)) => {
+                            let at = r["created_at"].as_str().unwrap_or("");
+                            at >= lo && at <= hi
+                        }
+                        None => true,
+                    },
+                )
                 .collect();
             runs.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
             let total = runs.len();
@@ -230,18 +239,30 @@ fn respond(st: &mut State, target: &str, auth: Option<&str>, base: &str) -> Answ
             let start = ((page - 1) * per_page).min(end);
             let mut headers = vec![];
             if end < total.min(CAP) {
-                let next = target.replace(&format!("page={page}"), &format!("page={}", page + 1));
-                let next = if next == target {
-                    format!("{target}&page={}", page + 1)
-                } else {
-                    next
-                };
+                let kept: Vec<&str> = query
+                    .split('&')
+                    .filter(|kv| !kv.starts_with("page=") && !kv.is_empty())
+                    .collect();
+                let next = format!("{path}?{}&page={}", kept.join("&"), page + 1);
                 headers.push(("Link".to_string(), format!("<{base}{next}>; rel=\"next\"")));
             }
             let list: Vec<Value> = runs[start..end].iter().map(|v| (*v).clone()).collect();
-            json_answer(200, headers, &json!({"total_count": total, "workflow_runs": list}))
+            json_answer(
+                200,
+                headers,
+                &json!({"total_count": total, "workflow_runs": list}),
+            )
         }
-        ["repos", "acme", "demo", "actions", "runs", id, "attempts", "1"] => {
+        [
+            "repos",
+            "acme",
+            "demo",
+            "actions",
+            "runs",
+            id,
+            "attempts",
+            "1",
+        ] => {
             let id: u64 = id.parse().unwrap_or(0);
             match st.first_attempts.get(&id) {
                 Some(c) => json_answer(
