@@ -513,3 +513,43 @@ fn the_github_format_annotates_each_cause_and_writes_the_step_summary() {
     assert!(md.contains("## patcher diagnose"), "{md}");
     assert!(md.contains("| `k3d-port-allocated` |"), "{md}");
 }
+
+#[test]
+fn every_signature_file_is_compiled_in() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    for entry in std::fs::read_dir(dir).expect("signatures/").flatten() {
+        let rel = format!("signatures/{}", entry.file_name().to_string_lossy());
+        assert!(
+            signature::BUILTIN.iter().any(|(name, _)| *name == rel),
+            "{rel} is not in signature::BUILTIN"
+        );
+    }
+}
+
+#[test]
+fn a_recipe_declares_the_catalogue_recipes_it_implements() {
+    let file = Path::new("recipes/r.kdl");
+    let recipes = patcher::recipe::parse_str(
+        file,
+        "recipe \"migration-job\" {\n    implements \"job-retries\" \"wait-for-service\"\n    file \"a.yaml\" { set \"/a\" 1; }\n}\n",
+    )
+    .expect("parses");
+    assert_eq!(recipes[0].implements, ["job-retries", "wait-for-service"]);
+    assert_eq!(recipes[0].instance_of, None);
+
+    let err = patcher::recipe::parse_str(
+        file,
+        "recipe \"x\" {\n    implements 3\n    file \"a.yaml\" { set \"/a\" 1; }\n}\n",
+    )
+    .expect_err("a number is no recipe name");
+    let d = &err.diagnostics()[0];
+    assert_eq!(d.line(), Some(2));
+    assert!(d.message().contains("a catalogue recipe name must be a string"), "{}", d.message());
+
+    let err = patcher::recipe::parse_str(
+        file,
+        "recipe \"x\" {\n    implements\n    file \"a.yaml\" { set \"/a\" 1; }\n}\n",
+    )
+    .expect_err("implements needs a name");
+    assert_eq!(err.diagnostics()[0].line(), Some(2));
+}
