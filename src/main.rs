@@ -139,6 +139,10 @@ struct StatsArgs {
     root: PathBuf,
     #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
     format: StatsFormat,
+    /// Also diagnose the failed jobs' logs of each period's N most recent failed runs and
+    /// list the most frequent causes.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "20")]
+    diagnose: Option<usize>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -621,6 +625,7 @@ fn stats(a: &StatsArgs) -> u8 {
             StatsFormat::Json => Format::Json,
             StatsFormat::Markdown => Format::Markdown,
         },
+        diagnose: a.diagnose,
     });
     emit(&out, &err);
     code

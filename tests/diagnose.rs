@@ -544,7 +544,12 @@ fn a_recipe_declares_the_catalogue_recipes_it_implements() {
     .expect_err("a number is no recipe name");
     let d = &err.diagnostics()[0];
     assert_eq!(d.line(), Some(2));
-    assert!(d.message().contains("a catalogue recipe name must be a string"), "{}", d.message());
+    assert!(
+        d.message()
+            .contains("a catalogue recipe name must be a string"),
+        "{}",
+        d.message()
+    );
 
     let err = patcher::recipe::parse_str(
         file,

@@ -482,3 +482,72 @@ fn diagnose_run_fetches_the_failed_jobs_logs_only() {
         out.stderr
     );
 }
+
+#[test]
+fn stats_diagnose_lists_each_periods_most_frequent_causes() {
+    let fake = FakeActions::start(TOKEN);
+    let (clone, shas) = clone_with_history();
+    seed_runs(&fake, &shas);
+    fake.with(|st| {
+        let failed: Vec<(u64, bool)> = st
+            .runs
+            .iter()
+            .filter(|r| r["conclusion"] == "failure")
+            .map(|r| (r["id"].as_u64().expect("id"), r["head_sha"] == json!(shas[0])))
+            .collect();
+        for (id, before) in failed {
+            st.jobs.insert(
+                id,
+                vec![json!({"id": id, "name": "deploy", "status": "completed", "conclusion": "failure"})],
+            );
+            let log = if before {
+                "\t* job threads-migrations failed: BackoffLimitExceeded\n"
+            } else {
+                "couldn't get resource list for metrics.k8s.io/v1beta1: the server is currently unable to handle the request\n"
+            };
+            st.job_logs.insert(id, log.into());
+        }
+    });
+    let out = patcher(
+        &fake,
+        clone.path(),
+        &[
+            "stats",
+            "dev-ci.yml",
+            "--pr",
+            "7",
+            "--diagnose",
+            "2",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(
+        v["periods"][0]["causes"],
+        json!({"diagnosed_runs": 2, "signatures": [{"signature": "job-backoff-exceeded", "runs": 2}]})
+    );
+    assert_eq!(
+        v["periods"][1]["causes"],
+        json!({"diagnosed_runs": 1, "signatures": [{"signature": "metrics-api-unavailable", "runs": 1}]})
+    );
+    let logs = fake
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with("/logs"))
+        .count();
+    assert_eq!(logs, 3, "two failed runs before, the one after");
+
+    let text = patcher(
+        &fake,
+        clone.path(),
+        &["stats", "dev-ci.yml", "--pr", "7", "--diagnose", "2"],
+    );
+    assert!(
+        text.stdout
+            .contains("  causes (2 failed runs diagnosed): job-backoff-exceeded 2\n"),
+        "{}",
+        text.stdout
+    );
+}

@@ -381,40 +381,44 @@ pub fn parse_run(run: &str) -> Result<(u64, Option<(String, String)>), String> {
 pub fn failed_job_logs(run: &str, root: &Path) -> Result<Vec<Log>, String> {
     let (id, repo) = parse_run(run)?;
     let client = Actions::from_env(repo, root)?;
-    let (jobs, _) = client.pages(
-        &client.repo_path(&format!(
-            "/actions/runs/{id}/jobs?filter=latest&per_page=100"
-        )),
-        "jobs",
-    )?;
-    let failed: Vec<&Value> = jobs
-        .iter()
-        .filter(|j| {
-            matches!(
-                j.get("conclusion").and_then(Value::as_str),
-                Some("failure" | "timed_out" | "startup_failure")
-            )
-        })
-        .collect();
-    if failed.is_empty() {
+    let logs = client.failed_jobs(id)?;
+    if logs.is_empty() {
         return Err(format!(
             "error: run {id} of {} has no failed job (yet); diagnose a failed run, or wait until it has finished",
             client.slug()
         ));
     }
-    let mut logs = Vec::new();
-    for job in failed {
-        let job_id = job.get("id").and_then(Value::as_u64).unwrap_or(0);
-        let name = job
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("job")
-            .to_string();
-        let bytes = client.bytes(&client.repo_path(&format!("/actions/jobs/{job_id}/logs")))?;
-        let text = String::from_utf8_lossy(&bytes);
-        logs.push(log::parse_text(name.clone(), Some(name), None, &text));
-    }
     Ok(logs)
+}
+
+impl Actions {
+    /// The logs of run `id`'s failed jobs (latest attempt); none when no job failed.
+    pub fn failed_jobs(&self, id: u64) -> Result<Vec<Log>, String> {
+        let (jobs, _) = self.pages(
+            &self.repo_path(&format!(
+                "/actions/runs/{id}/jobs?filter=latest&per_page=100"
+            )),
+            "jobs",
+        )?;
+        let mut logs = Vec::new();
+        for job in jobs.iter().filter(|j| {
+            matches!(
+                j.get("conclusion").and_then(Value::as_str),
+                Some("failure" | "timed_out" | "startup_failure")
+            )
+        }) {
+            let job_id = job.get("id").and_then(Value::as_u64).unwrap_or(0);
+            let name = job
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("job")
+                .to_string();
+            let bytes = self.bytes(&self.repo_path(&format!("/actions/jobs/{job_id}/logs")))?;
+            let text = String::from_utf8_lossy(&bytes);
+            logs.push(log::parse_text(name.clone(), Some(name), None, &text));
+        }
+        Ok(logs)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::api::Actions;
 use super::runs::{self, Run};
-use super::{Split, report};
+use super::{Diagnosed, Split, report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -29,6 +29,8 @@ pub struct Options {
     pub pr: Option<u64>,
     pub root: PathBuf,
     pub format: Format,
+    /// `--diagnose N`: diagnose the N most recent failed runs of each period.
+    pub diagnose: Option<usize>,
 }
 
 /// What to print, and the exit code.
@@ -114,9 +116,22 @@ fn run_inner(opts: &Options) -> Result<String, String> {
     let mut windows = 0;
     let all = runs::list(&client, &opts.workflow, &branch, since, until, &mut windows)?;
     let stats = match split {
-        None => super::compute(&client.slug(), &opts.workflow, &branch, &all, None),
+        None => {
+            let diagnosed = diagnose_runs(opts, &client, &all, |_| 0)?;
+            super::compute(
+                &client.slug(),
+                &opts.workflow,
+                &branch,
+                &all,
+                None,
+                diagnosed.as_ref(),
+            )
+        }
         Some((pr, sha, time, commit_is_after)) => {
             let (placed, by_time) = classify(opts, &all, &sha, time, commit_is_after);
+            let diagnosed = diagnose_runs(opts, &client, &all, |r| {
+                usize::from(placed.get(&r.id).copied().unwrap_or(false))
+            })?;
             let split = Split {
                 pr,
                 merge_commit: sha,
@@ -129,6 +144,7 @@ fn run_inner(opts: &Options) -> Result<String, String> {
                 &branch,
                 &all,
                 Some((split, &is_after)),
+                diagnosed.as_ref(),
             )
         }
     };
@@ -140,6 +156,39 @@ fn run_inner(opts: &Options) -> Result<String, String> {
         ),
         Format::Markdown => report::markdown(&stats),
     })
+}
+
+/// With `--diagnose N`: the signatures found in the failed jobs' logs of each period's N most
+/// recent failed runs (`period` says which period a run is in).
+fn diagnose_runs(
+    opts: &Options,
+    client: &Actions,
+    all: &[Run],
+    period: impl Fn(&Run) -> usize,
+) -> Result<Option<Diagnosed>, String> {
+    let Some(limit) = opts.diagnose else {
+        return Ok(None);
+    };
+    let signatures = crate::diagnose::signature::load(&opts.root).map_err(|e| e.to_string())?;
+    let mut taken = [0usize; 2];
+    let mut out = Diagnosed::new();
+    // Newest first: `all` is oldest first.
+    for r in all.iter().rev() {
+        let failed = r.status == "completed"
+            && matches!(
+                r.conclusion.as_deref(),
+                Some("failure" | "timed_out" | "startup_failure")
+            );
+        let side = period(r).min(1);
+        if !failed || taken[side] >= limit {
+            continue;
+        }
+        taken[side] += 1;
+        let logs = client.failed_jobs(r.id)?;
+        let (hits, _) = crate::diagnose::scan::scan(&signatures, &logs);
+        out.insert(r.id, hits.into_iter().map(|h| h.signature).collect());
+    }
+    Ok(Some(out))
 }
 
 /// Each run's side of the split: by ancestry when the clone has both commits, else by time.

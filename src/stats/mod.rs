@@ -41,13 +41,24 @@ pub struct Period {
     pub excluded: BTreeMap<String, u64>,
     pub first_attempt: Rate,
     pub eventual: Rate,
+    /// With `--diagnose`: how many of the period's diagnosed failed runs each signature
+    /// explains, most frequent first, and how many failed runs were diagnosed.
+    pub causes: Option<(Vec<(String, u64)>, u64)>,
 }
+
+/// Diagnosed failed runs: run id → the signatures found in its failed jobs' logs.
+pub type Diagnosed = std::collections::HashMap<u64, Vec<String>>;
 
 impl Period {
     pub fn of(name: &str, runs: &[&Run]) -> Period {
+        Period::diagnosed(name, runs, None)
+    }
+
+    pub fn diagnosed(name: &str, runs: &[&Run], diagnosed: Option<&Diagnosed>) -> Period {
         let mut p = Period {
             name: name.to_string(),
             runs: 0,
+            causes: diagnosed.map(|d| causes_of(runs, d)),
             excluded: BTreeMap::new(),
             first_attempt: Rate {
                 successes: 0,
@@ -76,6 +87,22 @@ impl Period {
         }
         p
     }
+}
+
+fn causes_of(runs: &[&Run], diagnosed: &Diagnosed) -> (Vec<(String, u64)>, u64) {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen = 0;
+    for r in runs {
+        if let Some(sigs) = diagnosed.get(&r.id) {
+            seen += 1;
+            for s in sigs {
+                *counts.entry(s.clone()).or_default() += 1;
+            }
+        }
+    }
+    let mut list: Vec<(String, u64)> = counts.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (list, seen)
 }
 
 /// Where the runs were split: a merged pull request or a commit.
@@ -145,14 +172,15 @@ pub fn compute(
     branch: &str,
     runs: &[Run],
     split: Option<(Split, IsAfter<'_>)>,
+    diagnosed: Option<&Diagnosed>,
 ) -> Stats {
     let all: Vec<&Run> = runs.iter().collect();
     let (split, periods, fisher_p) = match split {
-        None => (None, vec![Period::of("all", &all)], None),
+        None => (None, vec![Period::diagnosed("all", &all, diagnosed)], None),
         Some((split, is_after)) => {
             let (after, before): (Vec<&Run>, Vec<&Run>) = all.iter().partition(|r| is_after(r));
-            let b = Period::of("before", &before);
-            let a = Period::of("after", &after);
+            let b = Period::diagnosed("before", &before, diagnosed);
+            let a = Period::diagnosed("after", &after, diagnosed);
             let fisher = |x: &Rate, y: &Rate| {
                 numbers::fisher_two_sided(
                     x.successes,
@@ -204,7 +232,7 @@ mod tests {
             run(4, 3, "cancelled", "cancelled"),
             run(5, 8, "success", "success"),
         ];
-        let s = compute("a/b", "ci.yml", "main", &runs, None);
+        let s = compute("a/b", "ci.yml", "main", &runs, None, None);
         let p = &s.periods[0];
         assert_eq!((p.runs, p.excluded.get("cancelled")), (4, Some(&1)));
         assert_eq!((p.first_attempt.successes, p.first_attempt.total), (2, 4));
@@ -237,7 +265,7 @@ mod tests {
             by_time: 0,
         };
         let after = |r: &Run| r.id >= 100;
-        let s = compute("a/b", "ci.yml", "main", &runs, Some((split, &after)));
+        let s = compute("a/b", "ci.yml", "main", &runs, Some((split, &after)), None);
         assert_eq!(s.periods[0].eventual.successes, 4);
         assert_eq!(s.periods[1].eventual.successes, 9);
         let (fa, ev) = s.fisher_p.unwrap();

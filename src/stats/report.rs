@@ -33,6 +33,10 @@ pub fn json(s: &Stats) -> Value {
             "excluded": p.excluded,
             "first_attempt": rate_json(&p.first_attempt),
             "eventual": rate_json(&p.eventual),
+            "causes": p.causes.as_ref().map(|(list, diagnosed)| json!({
+                "diagnosed_runs": diagnosed,
+                "signatures": list.iter().map(|(s, n)| json!({"signature": s, "runs": n})).collect::<Vec<_>>(),
+            })),
         })).collect::<Vec<_>>(),
         "fisher_p": s.fisher_p.map(|(fa, ev)| json!({"first_attempt": fa, "eventual": ev})),
         "weekly": s.weeks.iter().map(|w| json!({
@@ -78,6 +82,25 @@ fn excluded(p: &Period) -> String {
         .join(", ")
 }
 
+/// `causes (3 failed runs diagnosed): job-backoff-exceeded 2, metrics-api-unavailable 1`.
+fn causes_line(p: &Period) -> Option<String> {
+    let (list, diagnosed) = p.causes.as_ref()?;
+    let shown: Vec<String> = list
+        .iter()
+        .take(5)
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
+    Some(format!(
+        "causes ({diagnosed} failed run{} diagnosed): {}",
+        if *diagnosed == 1 { "" } else { "s" },
+        if shown.is_empty() {
+            "none known".to_string()
+        } else {
+            shown.join(", ")
+        }
+    ))
+}
+
 fn heading(s: &Stats) -> String {
     let mut h = format!("{} · {} on {}", s.repository, s.workflow, s.branch);
     if let Some(sp) = &s.split {
@@ -104,6 +127,9 @@ pub fn text(s: &Stats) -> String {
             describe(&p.first_attempt)
         ));
         out.push_str(&format!("  eventual:      {}\n", describe(&p.eventual)));
+        if let Some(line) = causes_line(p) {
+            out.push_str(&format!("  {line}\n"));
+        }
     }
     if let Some((fa, ev)) = s.fisher_p {
         out.push_str(&format!(
@@ -136,6 +162,11 @@ pub fn markdown(s: &Stats) -> String {
             describe(&p.eventual),
             excluded(p)
         ));
+    }
+    for p in &s.periods {
+        if let Some(line) = causes_line(p) {
+            out.push_str(&format!("\n{}: {line}\n", p.name));
+        }
     }
     if let Some((fa, ev)) = s.fisher_p {
         out.push_str(&format!(
