@@ -99,7 +99,7 @@ fn seed_runs(fake: &FakeActions, shas: &[String; 3]) {
         st.runs.push(other);
         st.pulls.insert(
             7,
-            json!({"number": 7, "state": "closed", "merged_at": "2024-05-15T00:00:00Z", "merge_commit_sha": shas[1]}),
+            json!({"number": 7, "state": "closed", "merged_at": "2024-05-15T00:00:00Z", "merge_commit_sha": shas[1], "head": {"ref": "patcher/migration-job"}}),
         );
     });
 }
@@ -550,4 +550,74 @@ fn stats_diagnose_lists_each_periods_most_frequent_causes() {
         "{}",
         text.stdout
     );
+}
+
+fn stats_comment(fake: &FakeActions, root: &Path, min_runs: &str) -> Out {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stats-comment.sh");
+    let mut cmd = Command::new("bash");
+    cmd.arg(script)
+        .args(["dev-ci.yml", min_runs])
+        .current_dir(root);
+    cmd.env("PATCHER", common::bin());
+    for (k, v) in fake.env(TOKEN) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the script");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+#[cfg_attr(not(has_curl), ignore = "needs curl")]
+#[cfg_attr(not(has_jq), ignore = "needs jq")]
+fn the_stats_comment_script_comments_on_the_merged_fix_once_after_enough_runs() {
+    let fake = FakeActions::start(TOKEN);
+    let (clone, shas) = clone_with_history();
+    seed_runs(&fake, &shas);
+    fake.with(|st| {
+        // A merged pull request that is not patcher's is never commented on.
+        st.pulls.insert(
+            9,
+            json!({"number": 9, "state": "closed", "merged_at": "2024-05-16T00:00:00Z", "merge_commit_sha": shas[2], "head": {"ref": "feature/x"}}),
+        );
+    });
+
+    let early = stats_comment(&fake, clone.path(), "20");
+    assert_eq!(early.code, 0, "{}{}", early.stdout, early.stderr);
+    assert!(
+        early
+            .stdout
+            .contains("pull request #7: 10 run(s) of dev-ci.yml since the merge; commenting at 20"),
+        "{}",
+        early.stdout
+    );
+    assert!(fake.with(|st| st.comments.is_empty()));
+
+    let out = stats_comment(&fake, clone.path(), "10");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let body = fake.with(|st| {
+        st.comments[&7][0]["body"]
+            .as_str()
+            .expect("body")
+            .to_string()
+    });
+    assert!(
+        body.starts_with("<!-- patcher-stats: dev-ci.yml -->\n## patcher stats: acme/demo"),
+        "{body}"
+    );
+    assert!(body.contains("| after | 10 | 70.0% (7/10)"), "{body}");
+    assert!(body.contains("eventual p = 0.0573"), "{body}");
+
+    let again = stats_comment(&fake, clone.path(), "10");
+    assert_eq!(again.code, 0);
+    assert!(
+        again.stdout.contains("already has the stats comment"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(fake.with(|st| st.comments[&7].len()), 1);
 }

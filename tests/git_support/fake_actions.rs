@@ -32,6 +32,8 @@ pub struct State {
     pub jobs: HashMap<u64, Vec<Value>>,
     pub job_logs: HashMap<u64, String>,
     pub pulls: HashMap<u64, Value>,
+    /// Comments by issue (pull request) number.
+    pub comments: HashMap<u64, Vec<Value>>,
     /// Answered (in order) before any route.
     pub script: VecDeque<Scripted>,
     /// Path and query of every request.
@@ -146,9 +148,10 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>, base: &str) -> std::io::R
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
-    let _method = parts.next().unwrap_or("");
+    let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("").to_string();
     let mut auth = None;
+    let mut len = 0usize;
     loop {
         let mut h = String::new();
         reader.read_line(&mut h)?;
@@ -156,16 +159,25 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>, base: &str) -> std::io::R
         if h.is_empty() {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.trim().eq_ignore_ascii_case("authorization")
-        {
-            auth = Some(v.trim().to_string());
+        if let Some((k, v)) = h.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("authorization") {
+                auth = Some(v.trim().to_string());
+            } else if k.trim().eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
         }
     }
+    let mut body = vec![0; len];
+    std::io::Read::read_exact(&mut reader, &mut body)?;
     let (status, headers, body, content_type) = {
         let mut st = state.lock().expect("lock");
         st.requests.push(target.clone());
-        respond(&mut st, &target, auth.as_deref(), base)
+        if method == "POST" {
+            let posted: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            post(&mut st, &target, auth.as_deref(), posted)
+        } else {
+            respond(&mut st, &target, auth.as_deref(), base)
+        }
     };
     let mut out = stream;
     let mut head = format!(
@@ -190,6 +202,22 @@ fn json_answer(status: u16, headers: Vec<(String, String)>, v: &Value) -> Answer
         v.to_string().into_bytes(),
         "application/json",
     )
+}
+
+fn post(st: &mut State, target: &str, auth: Option<&str>, body: Value) -> Answer {
+    if auth != Some(&format!("Bearer {}", st.token)) {
+        return json_answer(401, vec![], &json!({"message": "Bad credentials"}));
+    }
+    let segs: Vec<&str> = target.trim_start_matches('/').split('/').collect();
+    match segs.as_slice() {
+        ["repos", "acme", "demo", "issues", n, "comments"] => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let comment = json!({"id": 1, "body": body["body"]});
+            st.comments.entry(n).or_default().push(comment.clone());
+            json_answer(201, vec![], &comment)
+        }
+        _ => json_answer(404, vec![], &json!({"message": "Not Found"})),
+    }
 }
 
 fn respond(st: &mut State, target: &str, auth: Option<&str>, base: &str) -> Answer {
@@ -294,6 +322,16 @@ fn respond(st: &mut State, target: &str, auth: Option<&str>, base: &str) -> Answ
                 Some(text) => (200, vec![], text.clone().into_bytes(), "text/plain"),
                 None => json_answer(404, vec![], &json!({"message": "Not Found"})),
             }
+        }
+        ["repos", "acme", "demo", "pulls"] => {
+            let mut list: Vec<Value> = st.pulls.values().cloned().collect();
+            list.sort_by_key(|p| std::cmp::Reverse(p["number"].as_u64()));
+            json_answer(200, vec![], &Value::Array(list))
+        }
+        ["repos", "acme", "demo", "issues", n, "comments"] => {
+            let n: u64 = n.parse().unwrap_or(0);
+            let list = st.comments.get(&n).cloned().unwrap_or_default();
+            json_answer(200, vec![], &Value::Array(list))
         }
         ["repos", "acme", "demo", "pulls", n] => {
             let n: u64 = n.parse().unwrap_or(0);
