@@ -558,3 +558,21 @@ fn a_recipe_declares_the_catalogue_recipes_it_implements() {
     .expect_err("implements needs a name");
     assert_eq!(err.diagnostics()[0].line(), Some(2));
 }
+
+#[test]
+fn readme_signature_examples_parse() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let blocks: Vec<&str> = readme
+        .split("```kdl\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .filter(|b| b.starts_with("signature "))
+        .collect();
+    assert!(!blocks.is_empty(), "README shows a signature");
+    for block in blocks {
+        let sigs = signature::parse_str(Path::new("README.md"), block)
+            .unwrap_or_else(|e| panic!("README signature does not parse: {e}"));
+        assert!(!sigs.is_empty());
+    }
+}

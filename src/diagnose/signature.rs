@@ -6,8 +6,8 @@
 //! ```kdl
 //! signature "job-backoff-exceeded" {
 //!     description "A Helm hook Job gave up after its retries"
-//!     line "job (?P<job>[a-z0-9-]+) failed: BackoffLimitExceeded"
-//!     lines 20 { line "UPGRADE FAILED"; line "timed out waiting" }   // all within 20 lines
+//!     line "job (?P<job>[a-z0-9-]+) failed: BackoffLimitExceeded"   // any `line` matches
+//!     // or, instead of `line`s: lines 20 { line "UPGRADE FAILED"; line "timed out" }
 //!     message "Job {job} ran out of retries"
 //!     fixes "job-retries" "wait-for-service"
 //!     fix-hint "what to do when no recipe fits"
