@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use super::log::{Line, Log};
 use super::signature::{Pattern, Signature};
@@ -40,11 +40,35 @@ const LAST_LINES: usize = 5;
 pub fn scan(signatures: &[Signature], logs: &[Log]) -> (Vec<Hit>, Vec<Unmatched>) {
     let mut hits: Vec<(usize, Hit)> = Vec::new();
     let mut explained = vec![false; logs.len()];
+    // One pass of a RegexSet over each line says which regexes can match where; captures run
+    // only on those lines (most log lines match nothing).
+    let mut offsets = Vec::with_capacity(signatures.len());
+    let mut all: Vec<&str> = Vec::new();
     for sig in signatures {
+        offsets.push(all.len());
+        all.extend(sig.pattern.regexes().iter().map(Regex::as_str));
+    }
+    let set = RegexSet::new(&all).ok();
+    let matches: Vec<Vec<Option<regex::SetMatches>>> = logs
+        .iter()
+        .map(|log| {
+            log.lines
+                .iter()
+                .map(|l| set.as_ref().map(|s| s.matches(&l.text)))
+                .collect()
+        })
+        .collect();
+    for (si, sig) in signatures.iter().enumerate() {
         let mut first: Option<(usize, Hit)> = None;
         let mut count = 0;
         for (li, log) in logs.iter().enumerate() {
-            let found = find(&sig.pattern, &log.lines);
+            // No set (too big to compile): every line is a candidate.
+            let may_match = |line: usize, re: usize| {
+                matches[li][line]
+                    .as_ref()
+                    .is_none_or(|m| m.matched(offsets[si] + re))
+            };
+            let found = find(&sig.pattern, &log.lines, &may_match);
             if found.is_empty() {
                 continue;
             }
@@ -100,14 +124,23 @@ pub fn scan(signatures: &[Signature], logs: &[Log]) -> (Vec<Hit>, Vec<Unmatched>
 type Captures = HashMap<String, String>;
 
 /// The matches of a pattern in one log: (index of the reported line, named captures).
-fn find(pattern: &Pattern, lines: &[Line]) -> Vec<(usize, Captures)> {
+/// `may_match(line, regex)` is false where the regex (by its index in the pattern) cannot match.
+fn find(
+    pattern: &Pattern,
+    lines: &[Line],
+    may_match: &dyn Fn(usize, usize) -> bool,
+) -> Vec<(usize, Captures)> {
     match pattern {
         Pattern::AnyLine(res) => lines
             .iter()
             .enumerate()
             .filter_map(|(i, l)| {
-                res.iter()
-                    .find_map(|re| re.captures(&l.text).map(|c| (i, captures(re, &c))))
+                res.iter().enumerate().find_map(|(j, re)| {
+                    if !may_match(i, j) {
+                        return None;
+                    }
+                    re.captures(&l.text).map(|c| (i, captures(re, &c)))
+                })
             })
             .collect(),
         Pattern::Within { window, lines: res } => {
@@ -116,22 +149,28 @@ fn find(pattern: &Pattern, lines: &[Line]) -> Vec<(usize, Captures)> {
             // once: the next one starts after this one's start.
             let mut out = Vec::new();
             for (i, l) in lines.iter().enumerate() {
+                if !may_match(i, 0) {
+                    continue;
+                }
                 let Some(c0) = res[0].captures(&l.text) else {
                     continue;
                 };
                 let lo = i.saturating_sub(window - 1);
                 let hi = (i + window).min(lines.len());
                 let mut caps = captures(&res[0], &c0);
-                let all = res[1..].iter().all(|re| {
-                    lines[lo..hi]
-                        .iter()
-                        .any(|other| match re.captures(&other.text) {
+                let all = res.iter().enumerate().skip(1).all(|(j, re)| {
+                    (lo..hi).any(|k| {
+                        if !may_match(k, j) {
+                            return false;
+                        }
+                        match re.captures(&lines[k].text) {
                             Some(c) => {
                                 caps.extend(captures(re, &c));
                                 true
                             }
                             None => false,
-                        })
+                        }
+                    })
                 });
                 if all {
                     if out
@@ -166,4 +205,41 @@ fn fill(message: &str, caps: &Captures) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::diagnose::log::parse_text;
+    use crate::diagnose::signature::parse_str;
+
+    fn sigs() -> Vec<Signature> {
+        parse_str(
+            Path::new("t.kdl"),
+            "signature \"pair\" {\n description \"d\"\n lines 3 { line \"first (?P<n>\\\\d+)\"; line \"second\"; }\n message \"n={n}\"\n}\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_lines_group_matches_only_within_its_window() {
+        let near = parse_text("near".into(), None, None, "x\nfirst 7\ny\nsecond\n");
+        let far = parse_text("far".into(), None, None, "first 8\na\nb\nc\nsecond\n");
+        let (hits, _) = scan(&sigs(), &[far, near]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].source, "near");
+        assert_eq!(hits[0].line, 2);
+        assert_eq!(hits[0].message.as_deref(), Some("n=7"));
+        assert_eq!(hits[0].count, 1);
+    }
+
+    #[test]
+    fn a_lines_group_may_match_in_either_order() {
+        let log = parse_text("l".into(), None, None, "second\nfirst 1\n");
+        let (hits, _) = scan(&sigs(), &[log]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].line, 2);
+    }
 }

@@ -419,7 +419,8 @@ pub fn references(msg: &str) -> Vec<&str> {
 }
 
 impl Pattern {
-    fn regexes(&self) -> &[Regex] {
+    /// Every regex of the pattern, in order.
+    pub fn regexes(&self) -> &[Regex] {
         match self {
             Pattern::AnyLine(v) => v,
             Pattern::Within { lines, .. } => lines,
