@@ -297,6 +297,8 @@ fn action_has_the_documented_inputs_and_passes_them_through_the_environment() {
         assert!(inputs.contains_key(name), "input {name}");
     }
     assert_eq!(inputs["mode"]["default"], "check");
+    // The stats comment on the merged fix (scripts/stats-comment.sh) is off by default.
+    assert_eq!(inputs["stats-comment"]["default"], "false");
     assert_eq!(action["runs"]["using"], "composite");
     let steps = action["runs"]["steps"].as_array().expect("steps");
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
