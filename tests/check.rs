@@ -208,7 +208,7 @@ recipe "broken" {
 }
 
 #[test]
-fn a_recipe_sharing_a_file_with_an_error_is_unchecked_not_holding() {
+fn a_recipe_sharing_a_file_with_another_recipes_error_is_still_checked_on_its_own() {
     let recipe = r#"
 recipe "first" {
     file "vals.yaml" {
@@ -221,13 +221,21 @@ recipe "second" {
     }
 }
 "#;
-    // `/a` is a scalar: `first` cannot set `/a/b`, and the whole file is left alone.
+    // `/a` is a scalar: `first` cannot set `/a/b`; `second` does not depend on it and is
+    // checked as if `first` were not there.
     let repo = Repo::new(&[("vals.yaml", "a: 5\nc: 1\n"), ("recipes/r.kdl", recipe)]);
     let run = check(&repo, &[], None);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("recipe first: error"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("recipe second: unchecked"),
+        run.stdout
+            .contains("recipe second: drifted (1 node in 1 file)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("vals.yaml:2:1: /c: expected 2, found 1"),
         "{}",
         run.stdout
     );

@@ -242,7 +242,7 @@ fn drift_workflow_checks_daily_and_opens_the_fix_pull_request_with_narrow_permis
     assert!(on.get("workflow_dispatch").is_some(), "{on}");
     assert_eq!(
         wf["permissions"],
-        json!({"contents": "write", "pull-requests": "write"})
+        json!({"contents": "write", "pull-requests": "write", "actions": "read"})
     );
     let jobs = wf["jobs"].as_object().expect("jobs");
     for (name, job) in jobs {
@@ -276,6 +276,17 @@ fn drift_workflow_checks_daily_and_opens_the_fix_pull_request_with_narrow_permis
         "steps.check.outputs.exit-code == '2' && (github.event_name != 'schedule' || env.PATCHER_SCHEDULED_PR == 'true')"
     );
     assert_eq!(wf["env"]["PATCHER_SCHEDULED_PR"], "false");
+    // The stats comment on the merged fix (scripts/stats-comment.sh) is off by default.
+    let stats = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("scripts/stats-comment.sh"))
+        })
+        .expect("a step runs scripts/stats-comment.sh");
+    assert_eq!(stats["if"], "env.PATCHER_STATS_COMMENT == 'true'");
+    assert_eq!(wf["env"]["PATCHER_STATS_COMMENT"], "false");
 }
 
 #[test]
@@ -286,6 +297,8 @@ fn action_has_the_documented_inputs_and_passes_them_through_the_environment() {
         assert!(inputs.contains_key(name), "input {name}");
     }
     assert_eq!(inputs["mode"]["default"], "check");
+    // The stats comment on the merged fix (scripts/stats-comment.sh) is off by default.
+    assert_eq!(inputs["stats-comment"]["default"], "false");
     assert_eq!(action["runs"]["using"], "composite");
     let steps = action["runs"]["steps"].as_array().expect("steps");
     let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
@@ -353,7 +366,11 @@ fn run_scripts_pass_shellcheck() {
             }
         }
     }
-    for file in ["scripts/install-patcher.sh", "scripts/setup-test-tools.sh"] {
+    for file in [
+        "scripts/install-patcher.sh",
+        "scripts/setup-test-tools.sh",
+        "scripts/stats-comment.sh",
+    ] {
         let text = std::fs::read_to_string(root().join(file)).expect("read");
         scripts.push((file.to_string(), text));
     }

@@ -561,6 +561,7 @@ fn package_ships_the_sources_licenses_and_catalogue_but_no_tests_or_corpora() {
     for f in &files {
         let shipped = f.starts_with("src/")
             || f.starts_with("catalog/")
+            || f.starts_with("signatures/")
             || [
                 "tests/support/probe.rs",
                 "build.rs",
@@ -583,6 +584,20 @@ fn package_ships_the_sources_licenses_and_catalogue_but_no_tests_or_corpora() {
         manifest.contains(r#""/catalog/**""#),
         "include lacks catalog/"
     );
+    // The failure signatures (issue 12) are compiled in with include_str!: all of them ship.
+    assert!(
+        manifest.contains(r#""/signatures/**""#),
+        "include lacks signatures/"
+    );
+    let signatures: Vec<String> = std::fs::read_dir(root().join("signatures"))
+        .expect("signatures/")
+        .flatten()
+        .map(|e| format!("signatures/{}", e.file_name().to_string_lossy()))
+        .collect();
+    assert!(!signatures.is_empty());
+    for rel in &signatures {
+        assert!(files.contains(rel), "{rel} is not packaged");
+    }
     let catalog = root().join("catalog");
     if catalog.is_dir() {
         let mut dirs = vec![catalog];

@@ -53,6 +53,9 @@ pub struct Recipe {
     /// For an instance: every parameter's value in it (given by the `use`, else the
     /// default), in declaration order.
     pub args: Vec<(String, Value)>,
+    /// `implements "job-retries" ...`: catalogue recipes whose job this recipe does, so
+    /// `patcher diagnose` names it where a failure signature names them.
+    pub implements: Vec<String>,
 }
 
 /// `param "backoff" 6 description="..."`: a value a recipe is written in terms of, referred

@@ -13,7 +13,7 @@ const HELM_SDKPY: &str = "helm-sdkpy-0.1.32";
 /// Every cfg the probe can set, with the reason an ignored test gives when it is unset.
 /// Reasons start with `needs <tool>`: `.ci/run` matches `<tool>` against the tools that
 /// `scripts/setup-test-tools.sh` could not install.
-pub const CFGS: [(&str, &str); 10] = [
+pub const CFGS: [(&str, &str); 11] = [
     (
         "has_corpus",
         "needs corpus: ../shared/corpus (clone this repository beside shared/)",
@@ -37,6 +37,7 @@ pub const CFGS: [(&str, &str); 10] = [
     ("has_bash", "needs bash"),
     ("has_git", "needs git"),
     ("has_curl", "needs curl"),
+    ("has_jq", "needs jq"),
     ("has_zsh", "needs zsh (scripts/setup-test-tools.sh)"),
     ("has_groff", "needs groff (scripts/setup-test-tools.sh)"),
 ];
@@ -105,6 +106,7 @@ pub fn probe(manifest: &Path, shared: &Path, env: &dyn Fn(&str) -> Option<OsStri
         ("has_bash", "bash"),
         ("has_git", "git"),
         ("has_curl", "curl"),
+        ("has_jq", "jq"),
         ("has_zsh", "zsh"),
         ("has_groff", "groff"),
     ] {

@@ -35,7 +35,7 @@ use miette::{LabeledSpan, NamedSource, SourceSpan};
 use super::model::{Origin, Recipe, RecipeSet};
 use diag::LineIndex;
 use files::collect_files;
-use spec::{DESCRIPTION, IN_RECIPE, RECIPE, TOP};
+use spec::{DESCRIPTION, IMPLEMENTS, IN_RECIPE, RECIPE, TOP};
 
 // ---------------------------------------------------------------------------------------
 // Public API
@@ -281,6 +281,7 @@ impl<'a> Parser<'a> {
         let mut description_seen: Option<SourceSpan> = None;
         let mut files = Vec::new();
         let mut texts = Vec::new();
+        let mut implements = Vec::new();
         let mut file_nodes = 0;
         for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
             match child.name().value() {
@@ -312,6 +313,7 @@ impl<'a> Parser<'a> {
                         description = Some((text, entry.span()));
                     }
                 }
+                "implements" => implements.extend(self.implements(child)),
                 "file" => {
                     file_nodes += 1;
                     if let Some(file) = self.file_rule(child) {
@@ -352,7 +354,26 @@ impl<'a> Parser<'a> {
             params: Vec::new(),
             instance_of: None,
             args: Vec::new(),
+            implements,
         })
+    }
+
+    /// `implements "NAME" ...`: the catalogue recipes this recipe stands in for.
+    fn implements(&mut self, node: &KdlNode) -> Vec<String> {
+        let head = self.head(node, &IMPLEMENTS);
+        if !head.ok {
+            return Vec::new();
+        }
+        head.args
+            .iter()
+            .filter_map(|entry| {
+                self.string_arg(
+                    entry,
+                    "a catalogue recipe name",
+                    "write the names in quotes: implements \"job-retries\" \"wait-for-service\"",
+                )
+            })
+            .collect()
     }
 }
 

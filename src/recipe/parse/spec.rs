@@ -45,6 +45,14 @@ pub(super) const DESCRIPTION: Spec = Spec {
     props: &[],
     block: Block::Forbidden,
 };
+pub(super) const IMPLEMENTS: Spec = Spec {
+    name: "implements",
+    usage: "implements \"job-retries\" \"wait-for-service\"",
+    args: &["a catalogue recipe name"],
+    max: None,
+    props: &[],
+    block: Block::Forbidden,
+};
 pub(super) const FILE: Spec = Spec {
     name: "file",
     usage: "file \"glob\" \"another/glob\" create=#false optional=#false values=\"chart/values-ci.yaml\" { ... }",
@@ -236,6 +244,7 @@ pub(super) const ALL_NODES: &[&str] = &[
     "ensure-line",
     "recipe",
     "description",
+    "implements",
     "file",
     "match",
     "when",
@@ -261,7 +270,7 @@ pub(super) const TOP: Place = Place {
 };
 pub(super) const IN_RECIPE: Place = Place {
     name: "inside `recipe`",
-    allowed: &["description", "param", "file", "text"],
+    allowed: &["description", "implements", "param", "file", "text"],
 };
 pub(super) const IN_FILE: Place = Place {
     name: "inside `file`",

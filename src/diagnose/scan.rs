@@ -1,0 +1,245 @@
+//! Matching signatures against logs: per signature its first matching line (with the
+//! message's captures filled in), and the logs that failed for no known reason.
+
+use std::collections::HashMap;
+
+use regex::{Regex, RegexSet};
+
+use super::log::{Line, Log};
+use super::signature::{Pattern, Signature};
+
+/// A signature found in the logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub signature: String,
+    pub description: String,
+    pub source: String,
+    pub job: Option<String>,
+    pub step: Option<String>,
+    /// 1-based line of the first matching line in `source`.
+    pub line: usize,
+    pub text: String,
+    pub message: Option<String>,
+    /// How many matches in all logs (lines, or windows for `lines`).
+    pub count: usize,
+    pub fixes: Vec<String>,
+    pub fix_hint: Option<String>,
+}
+
+/// A log with error lines that no signature explains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmatched {
+    pub source: String,
+    pub last_lines: Vec<String>,
+}
+
+/// How many error lines an unmatched log shows.
+const LAST_LINES: usize = 5;
+
+/// Every signature's first hit (in log order, then line order) and the unexplained logs.
+pub fn scan(signatures: &[Signature], logs: &[Log]) -> (Vec<Hit>, Vec<Unmatched>) {
+    let mut hits: Vec<(usize, Hit)> = Vec::new();
+    let mut explained = vec![false; logs.len()];
+    // One pass of a RegexSet over each line says which regexes can match where; captures run
+    // only on those lines (most log lines match nothing).
+    let mut offsets = Vec::with_capacity(signatures.len());
+    let mut all: Vec<&str> = Vec::new();
+    for sig in signatures {
+        offsets.push(all.len());
+        all.extend(sig.pattern.regexes().iter().map(Regex::as_str));
+    }
+    let set = RegexSet::new(&all).ok();
+    let matches: Vec<Vec<Option<regex::SetMatches>>> = logs
+        .iter()
+        .map(|log| {
+            log.lines
+                .iter()
+                .map(|l| set.as_ref().map(|s| s.matches(&l.text)))
+                .collect()
+        })
+        .collect();
+    for (si, sig) in signatures.iter().enumerate() {
+        let mut first: Option<(usize, Hit)> = None;
+        let mut count = 0;
+        for (li, log) in logs.iter().enumerate() {
+            // No set (too big to compile): every line is a candidate.
+            let may_match = |line: usize, re: usize| {
+                matches[li][line]
+                    .as_ref()
+                    .is_none_or(|m| m.matched(offsets[si] + re))
+            };
+            let found = find(&sig.pattern, &log.lines, &may_match);
+            if found.is_empty() {
+                continue;
+            }
+            explained[li] = true;
+            count += found.len();
+            if first.is_none() {
+                let (idx, caps) = &found[0];
+                let line = &log.lines[*idx];
+                first = Some((
+                    li,
+                    Hit {
+                        signature: sig.name.clone(),
+                        description: sig.description.clone(),
+                        source: log.source.clone(),
+                        job: log.job.clone(),
+                        step: line.step.clone(),
+                        line: line.number,
+                        text: line.text.trim().to_string(),
+                        message: sig.message.as_deref().map(|m| fill(m, caps)),
+                        count: 0,
+                        fixes: sig.fixes.clone(),
+                        fix_hint: sig.fix_hint.clone(),
+                    },
+                ));
+            }
+        }
+        if let Some((li, mut hit)) = first {
+            hit.count = count;
+            hits.push((li, hit));
+        }
+    }
+    hits.sort_by_key(|(li, h)| (*li, h.line));
+    let unmatched = logs
+        .iter()
+        .zip(&explained)
+        .filter(|(_, explained)| !**explained)
+        .filter_map(|(log, _)| {
+            let errors: Vec<String> = log
+                .lines
+                .iter()
+                .filter(|l| l.error)
+                .map(|l| l.text.trim().to_string())
+                .collect();
+            (!errors.is_empty()).then(|| Unmatched {
+                source: log.source.clone(),
+                last_lines: errors[errors.len().saturating_sub(LAST_LINES)..].to_vec(),
+            })
+        })
+        .collect();
+    (hits.into_iter().map(|(_, h)| h).collect(), unmatched)
+}
+
+type Captures = HashMap<String, String>;
+
+/// The matches of a pattern in one log: (index of the reported line, named captures).
+/// `may_match(line, regex)` is false where the regex (by its index in the pattern) cannot match.
+fn find(
+    pattern: &Pattern,
+    lines: &[Line],
+    may_match: &dyn Fn(usize, usize) -> bool,
+) -> Vec<(usize, Captures)> {
+    match pattern {
+        Pattern::AnyLine(res) => lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                res.iter().enumerate().find_map(|(j, re)| {
+                    if !may_match(i, j) {
+                        return None;
+                    }
+                    re.captures(&l.text).map(|c| (i, captures(re, &c)))
+                })
+            })
+            .collect(),
+        Pattern::Within { window, lines: res } => {
+            // A window starts at a line matching the first regex; every other regex must match
+            // a line within `window` lines of it (before or after). Overlapping windows count
+            // once: the next one starts after this one's start.
+            let mut out = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                if !may_match(i, 0) {
+                    continue;
+                }
+                let Some(c0) = res[0].captures(&l.text) else {
+                    continue;
+                };
+                let lo = i.saturating_sub(window - 1);
+                let hi = (i + window).min(lines.len());
+                let mut caps = captures(&res[0], &c0);
+                let all = res.iter().enumerate().skip(1).all(|(j, re)| {
+                    (lo..hi).any(|k| {
+                        if !may_match(k, j) {
+                            return false;
+                        }
+                        match re.captures(&lines[k].text) {
+                            Some(c) => {
+                                caps.extend(captures(re, &c));
+                                true
+                            }
+                            None => false,
+                        }
+                    })
+                });
+                if all {
+                    if out
+                        .last()
+                        .is_some_and(|(prev, _): &(usize, Captures)| i < prev + window)
+                    {
+                        continue;
+                    }
+                    out.push((i, caps));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The named groups that took part in a match.
+fn captures(re: &Regex, c: &regex::Captures<'_>) -> Captures {
+    re.capture_names()
+        .flatten()
+        .filter_map(|n| c.name(n).map(|m| (n.to_string(), m.as_str().to_string())))
+        .collect()
+}
+
+/// `{name}` → the capture (empty when the group did not take part).
+fn fill(message: &str, caps: &Captures) -> String {
+    let mut out = message.to_string();
+    for name in super::signature::references(message) {
+        out = out.replace(
+            &format!("{{{name}}}"),
+            caps.get(name).map_or("", String::as_str),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::diagnose::log::parse_text;
+    use crate::diagnose::signature::parse_str;
+
+    fn sigs() -> Vec<Signature> {
+        parse_str(
+            Path::new("t.kdl"),
+            "signature \"pair\" {\n description \"d\"\n lines 3 { line \"first (?P<n>\\\\d+)\"; line \"second\"; }\n message \"n={n}\"\n}\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_lines_group_matches_only_within_its_window() {
+        let near = parse_text("near".into(), None, None, "x\nfirst 7\ny\nsecond\n");
+        let far = parse_text("far".into(), None, None, "first 8\na\nb\nc\nsecond\n");
+        let (hits, _) = scan(&sigs(), &[far, near]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].source, "near");
+        assert_eq!(hits[0].line, 2);
+        assert_eq!(hits[0].message.as_deref(), Some("n=7"));
+        assert_eq!(hits[0].count, 1);
+    }
+
+    #[test]
+    fn a_lines_group_may_match_in_either_order() {
+        let log = parse_text("l".into(), None, None, "second\nfirst 1\n");
+        let (hits, _) = scan(&sigs(), &[log]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].line, 2);
+    }
+}
