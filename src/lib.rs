@@ -8,12 +8,14 @@
 //! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
 //! [`select`] finds the files recipes name (shell-style globs, root safety); [`write`] writes
 //! changed files atomically. [`render`] verifies the plan's effect on `helm template` output.
+//! [`fleet`] runs the same recipes on many repositories, one pull request each.
 
 pub mod apply;
 pub mod check;
 pub mod doc;
 pub mod edit;
 pub mod engine;
+pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod path;

@@ -68,6 +68,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// The same recipes on many repositories (fleet.kdl), one pull request each.
+    Fleet {
+        #[command(subcommand)]
+        command: patcher::fleet::cli::FleetCommand,
+    },
     /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
     /// Install section for where each goes).
     Completions {
@@ -280,6 +285,7 @@ fn main() -> ExitCode {
             branch,
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
+        Command::Fleet { command } => patcher::fleet::cli::run(command),
         Command::Completions { shell } => completions(*shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
     };
@@ -443,6 +449,7 @@ fn apply(
             keep_going,
             color: Some(sel.color()),
             run: sel.run_options(),
+            ..apply::Options::default()
         };
         return apply::run(&opts, &recipes, saved_ref);
     }
