@@ -55,24 +55,30 @@ pub fn sync(cache: &Path, repo: &RepoSpec) -> Result<Checkout, String> {
         ));
     }
     let dir = clone_dir(cache, &repo.spec);
-    let handle = if dir.join(".git").is_dir() {
-        Repository::open(&dir).map_err(|e| {
-            format!(
-                "cannot open the cached clone {}: {} (delete it to clone afresh)",
-                dir.display(),
-                e.message()
-            )
-        })?
-    } else {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Repository::init(&dir).map_err(|e| {
-            format!(
-                "cannot create a clone in {}: {}",
-                dir.display(),
-                e.message()
-            )
-        })?
+    let existing = dir
+        .join(".git")
+        .is_dir()
+        .then(|| Repository::open(&dir).ok())
+        .flatten();
+    let handle = match existing {
+        Some(h) => h,
+        None => {
+            // Nothing there, or a clone a killed run left half-made: the cache is patcher's
+            // own, so it starts over (the remote holds everything that matters).
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+            }
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            Repository::init(&dir).map_err(|e| {
+                format!(
+                    "cannot create a clone in {}: {}",
+                    dir.display(),
+                    e.message()
+                )
+            })?
+        }
     };
     // The fleet file is the truth: a changed URL re-points the clone.
     let current = handle

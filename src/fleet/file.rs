@@ -48,8 +48,8 @@ pub struct RepoSpec {
 pub struct FleetError {
     message: String,
     help: Option<String>,
-    src: Option<NamedSource<String>>,
-    span: Option<SourceSpan>,
+    /// The file's text and the span the problem is at (boxed: errors travel in `Result`s).
+    at: Option<Box<(NamedSource<String>, SourceSpan)>>,
 }
 
 impl fmt::Display for FleetError {
@@ -67,10 +67,10 @@ impl Diagnostic for FleetError {
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.at.as_ref().map(|a| &a.0 as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.span?;
+        let span = self.at.as_ref()?.1;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some("here".into()),
             span,
@@ -97,8 +97,7 @@ pub fn load(path: &Path, server: &str) -> Result<Fleet, FleetError> {
     let text = std::fs::read_to_string(path).map_err(|e| FleetError {
         message: format!("cannot read fleet file {}: {e}", path.display()),
         help: Some("pass the path of a fleet.kdl (see the README's Fleet section)".into()),
-        src: None,
-        span: None,
+        at: None,
     })?;
     parse(path, &text, server)
 }
@@ -123,11 +122,10 @@ impl Ctx<'_> {
         FleetError {
             message: format!("{}:{line}: {message}", self.path.display()),
             help,
-            src: Some(NamedSource::new(
-                self.path.display().to_string(),
-                self.text.to_string(),
-            )),
-            span: Some(span),
+            at: Some(Box::new((
+                NamedSource::new(self.path.display().to_string(), self.text.to_string()),
+                span,
+            ))),
         }
     }
 }

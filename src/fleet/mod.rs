@@ -229,6 +229,10 @@ fn plan_one(root: &Path, recipes: &RecipeSet, mode: Mode, opts: &Options, report
     report.refused = refused(&outcome);
     let changed = outcome.changes.iter().any(|c| c.old_text != c.new_text);
     report.result = if !outcome.errors.is_empty() {
+        report.errors.push(format!(
+            "{} refused: the recipes cannot be applied as they are (see refused)",
+            outcome.errors.len()
+        ));
         Status::Failed
     } else if !changed {
         Status::NoChanges
