@@ -798,3 +798,70 @@ fn a_bad_fleet_file_is_an_error_at_its_line() {
         "nothing written"
     );
 }
+
+#[test]
+#[cfg_attr(not(has_git), ignore = "needs git")]
+fn one_leg_per_repository_with_repo_and_the_legs_reports_merged_by_summary() {
+    require_git("one_leg_per_repository");
+    let t = Fleet::new();
+    t.add_repo("api", 1, None);
+    t.add_repo("web", 1, None);
+    t.add_repo("done", 3, None);
+    t.write_fleet(&["\"acme/api\"", "\"acme/web\"", "\"acme/done\""]);
+    let gh = FakeGitHub::start_with(TOKEN, any());
+    // Two legs, as two matrix jobs would run them.
+    for (repo, report) in [("acme/api", "leg0.json"), ("acme/done", "leg1.json")] {
+        let run = t.run(&apply_args(report, &["--repo", repo]), &gh, &[]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert_eq!(results(&t.report(report)).len(), 1);
+    }
+    assert!(
+        gh.prs_of("acme/web").is_empty(),
+        "a leg touches its repository only"
+    );
+    assert_eq!(gh.prs_of("acme/api").len(), 1);
+
+    let summary = |format: &str| {
+        let mut c = t.f.patcher_cmd(t.f.tmp.path(), &[]);
+        c.args([
+            "fleet",
+            "summary",
+            "leg0.json",
+            "leg1.json",
+            "--format",
+            format,
+        ]);
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, json) = summary("json");
+    assert_eq!(code, Some(0));
+    let merged: Value = serde_json::from_str(&json).unwrap();
+    assert_valid(&merged);
+    assert_eq!(
+        results(&merged),
+        pairs(&[("acme/api", "opened"), ("acme/done", "no-changes")])
+    );
+    assert_eq!(
+        merged["summary"],
+        serde_json::json!({"opened": 1, "no-changes": 1})
+    );
+    let (_, md) = summary("markdown");
+    assert!(
+        md.contains("| acme/api | [#1](https://github.example/acme/api/pull/1) | opened |"),
+        "{md}"
+    );
+
+    let run = t.run(&["plan", "--repo", "acme/nope"], &gh, &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(
+            "--repo acme/nope: not in fleet.kdl; its repos: acme/api, acme/web, acme/done"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::file;
 use super::matrix;
 use super::pacer::{DEFAULT_MAX_PRS_PER_HOUR, Pacer};
-use super::report::RepoReport;
+use super::report::{FleetReport, RepoReport};
 use super::{Mode, Options};
 use crate::engine::RunOptions;
 use crate::render::RenderMode;
@@ -26,6 +26,18 @@ pub enum FleetCommand {
     Apply(ApplyArgs),
     /// Print the repositories as GitHub Actions matrices (`{"include":[...]}`, ≤ 256 legs).
     List(ListArgs),
+    /// Merge fleet reports (`--report` files, e.g. one per matrix leg) into one, printed as
+    /// markdown (for $GITHUB_STEP_SUMMARY), json or text. Exit 1 if any repository failed.
+    Summary(SummaryArgs),
+}
+
+#[derive(Args)]
+pub struct SummaryArgs {
+    /// patcher.fleet/v1 report files.
+    #[arg(value_name = "REPORT.json", required = true)]
+    reports: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -48,6 +60,9 @@ pub struct RunArgs {
     /// Verify charts with `helm template`: auto, always, never.
     #[arg(long, value_enum, default_value_t = Render::Auto)]
     render: Render,
+    /// Only this repository, as written in the fleet file (repeatable): one matrix leg.
+    #[arg(long = "repo", value_name = "REPO")]
+    repos: Vec<String>,
 }
 
 #[derive(Args)]
@@ -130,6 +145,7 @@ fn load(path: &std::path::Path) -> Result<file::Fleet, String> {
 pub fn run(command: &FleetCommand) -> u8 {
     match command {
         FleetCommand::List(a) => list(a),
+        FleetCommand::Summary(a) => summary(a),
         FleetCommand::Plan(a) => execute(a, Mode::Plan, None),
         FleetCommand::Check(a) => execute(a, Mode::Check, None),
         FleetCommand::Apply(a) => execute(&a.run, Mode::Apply, Some(a)),
@@ -188,14 +204,68 @@ fn list(a: &ListArgs) -> u8 {
     0
 }
 
+fn summary(a: &SummaryArgs) -> u8 {
+    let mut reports = Vec::new();
+    for path in &a.reports {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<FleetReport>(&t).map_err(|e| e.to_string()));
+        match read {
+            Ok(r) if r.schema == super::report::SCHEMA => reports.push(r),
+            Ok(r) => {
+                say(&format!(
+                    "error: {}: schema {:?}, expected {}\n",
+                    path.display(),
+                    r.schema,
+                    super::report::SCHEMA
+                ));
+                return 1;
+            }
+            Err(e) => {
+                say(&format!(
+                    "error: {}: not a patcher fleet report: {e}\n",
+                    path.display()
+                ));
+                return 1;
+            }
+        }
+    }
+    let merged = FleetReport::merge(&reports);
+    let out = match a.format {
+        Format::Text => merged.text(),
+        Format::Json => merged.json(),
+        Format::Markdown => merged.markdown(),
+    };
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    merged.exit_code()
+}
+
 fn execute(a: &RunArgs, mode: Mode, apply: Option<&ApplyArgs>) -> u8 {
-    let fleet = match load(&a.file) {
+    let mut fleet = match load(&a.file) {
         Ok(f) => f,
         Err(e) => {
             say(&format!("{e}\n"));
             return 1;
         }
     };
+    for want in &a.repos {
+        if !fleet.repos.iter().any(|r| &r.spec == want) {
+            say(&format!(
+                "error: --repo {want}: not in {}; its repos: {}\n",
+                a.file.display(),
+                fleet
+                    .repos
+                    .iter()
+                    .map(|r| r.spec.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return 1;
+        }
+    }
+    if !a.repos.is_empty() {
+        fleet.repos.retain(|r| a.repos.contains(&r.spec));
+    }
     let recipes = match crate::recipe::load(&fleet.recipes) {
         Ok(r) if r.recipes.is_empty() => {
             say(&format!(

@@ -135,6 +135,17 @@ impl FleetReport {
         }
     }
 
+    /// One report of several (matrix legs of one fleet): their repositories in order.
+    pub fn merge(reports: &[FleetReport]) -> FleetReport {
+        let fleet = reports.first().map_or("", |r| r.fleet.as_str());
+        let command = reports.first().map_or("apply", |r| r.command.as_str());
+        let repos = reports
+            .iter()
+            .flat_map(|r| r.repositories.iter().cloned())
+            .collect();
+        FleetReport::new(fleet, command, repos)
+    }
+
     /// 1 when any repository failed or was deferred, 2 when `plan`/`check` found changes or
     /// drift, else 0.
     pub fn exit_code(&self) -> u8 {
