@@ -82,7 +82,7 @@ enum Command {
     /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
     /// with a subcommand, its own page (patcher-plan(1), ...).
     Man {
-        #[arg(value_parser = ["plan", "apply", "check", "completions", "man"])]
+        #[arg(value_parser = ["plan", "apply", "check", "fleet", "completions", "man"])]
         subcommand: Option<String>,
     },
 }
@@ -299,10 +299,11 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// Each subcommand's man page name.
-const MAN_PAGES: [(&str, &str); 5] = [
+const MAN_PAGES: [(&str, &str); 6] = [
     ("plan", "patcher-plan"),
     ("apply", "patcher-apply"),
     ("check", "patcher-check"),
+    ("fleet", "patcher-fleet"),
     ("completions", "patcher-completions"),
     ("man", "patcher-man"),
 ];
