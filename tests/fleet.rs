@@ -865,3 +865,46 @@ fn one_leg_per_repository_with_repo_and_the_legs_reports_merged_by_summary() {
         run.stderr
     );
 }
+
+#[test]
+fn the_readme_fleet_example_is_a_valid_fleet_file() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split("```kdl title=\"fleet.kdl\"\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the README's Fleet section has its fleet.kdl");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fleet.kdl"), block).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patcher"))
+        .current_dir(dir.path())
+        .args([
+            "fleet",
+            "list",
+            "fleet.kdl",
+            "--format",
+            "json",
+            "--chunk",
+            "0",
+        ])
+        .env_remove("GITHUB_SERVER_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let github: Vec<&str> = m["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["github"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        github,
+        vec!["acme/api", "acme/web", "acme/billing", "acme/cart"]
+    );
+}

@@ -241,6 +241,30 @@ mod tests {
     }
 
     #[test]
+    fn an_exhausted_limit_that_resets_soon_is_waited_out() {
+        let pacer = Pacer::new(Duration::ZERO, 10);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let reset = now.as_secs() + 2;
+        let mut turn = pacer.turn(true).unwrap();
+        turn.answered(
+            403,
+            &[
+                ("X-RateLimit-Remaining".into(), "0".into()),
+                ("X-RateLimit-Reset".into(), reset.to_string()),
+            ],
+        );
+        drop(turn);
+        let start = Instant::now();
+        drop(pacer.turn(false).unwrap());
+        // Whole seconds: the reset is 1 to 2 s away.
+        assert!(
+            start.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
     fn the_hourly_cap_defers_further_pull_requests() {
         let pacer = Pacer::new(Duration::ZERO, 2);
         assert!(pacer.reserve_pr().is_ok());
