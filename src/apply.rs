@@ -12,12 +12,15 @@
 //!   branch tip instead; a commit is added on top when they still change something, the run
 //!   stops naming that commit when they cannot apply, and otherwise the branch is up to date.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use git2::{Oid, Repository, Tree};
 
 use crate::engine::{self, FileChange, Outcome};
+use crate::fleet::pacer::Pacer;
 use crate::forge::{Forge, PrResult, PrSpec};
 use crate::git::{self, CommitInfo, Repo, short};
 use crate::recipe::RecipeSet;
@@ -44,6 +47,29 @@ pub struct Options {
     pub color: Option<Color>,
     /// `--render`.
     pub run: engine::RunOptions,
+    /// The repository's `owner/name` on GitHub, when the caller knows it (`patcher fleet`);
+    /// otherwise `GITHUB_REPOSITORY`, else the remote's URL.
+    pub github: Option<String>,
+    /// Paces the API writes of many runs (`patcher fleet`); `None`: one run, unpaced.
+    pub pacer: Option<Arc<Pacer>>,
+}
+
+/// What the branch mode did, for callers that run it as a library (`patcher fleet`).
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub branch: String,
+    /// The base commit the plan ran against.
+    pub base_commit: String,
+    /// Where the branch points after the run; `None`: no branch is needed.
+    pub commit: Option<String>,
+    /// A commit was made (the branch was created, moved or added to).
+    pub committed: bool,
+    /// What happened to the pull request (`--pr`).
+    pub pr: Option<PrResult>,
+    /// Files the recipes could not edit (`--keep-going`): (file or origin, reason).
+    pub refused: Vec<(String, String)>,
+    /// `--keep-going` left refused files: the line that says how many.
+    pub kept_going: Option<String>,
 }
 
 /// A saved plan to apply exactly, with the inputs of the recipes loaded from it.
@@ -54,20 +80,54 @@ pub struct Saved<'a> {
     pub recipes: &'a RecipeInputs,
 }
 
+thread_local! {
+    /// Where this thread's messages go instead of stdout/stderr while [`capture`] runs: many
+    /// repositories applied in parallel (`patcher fleet`) must not interleave their lines.
+    static CAPTURED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, collecting what the branch mode prints on this thread instead of printing it.
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let outer = CAPTURED.with(|c| c.borrow_mut().replace(String::new()));
+    let value = f();
+    let text = CAPTURED.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    (value, text.unwrap_or_default())
+}
+
+/// Appends to the capture; `false` when none is active.
+fn captured(text: &str) -> bool {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(buf) => {
+            buf.push_str(text);
+            true
+        }
+        None => false,
+    })
+}
+
 fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
+    if !captured(&format!("{msg}\n")) {
+        let _ = writeln!(std::io::stderr(), "{msg}");
+    }
 }
 
 fn show(text: &str) {
-    let _ = std::io::stdout().write_all(text.as_bytes());
+    if !captured(text) {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+    }
 }
 
 /// Runs the branch mode; returns the exit code (0 done or nothing to do, 1 error, or
 /// `--keep-going` left refused files).
 pub fn run(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> u8 {
     match execute(opts, recipes, saved) {
-        Ok(None) => 0,
-        Ok(Some(line)) => {
+        Ok(Applied {
+            kept_going: None, ..
+        }) => 0,
+        Ok(Applied {
+            kept_going: Some(line),
+            ..
+        }) => {
             say(&line);
             1
         }
@@ -273,7 +333,9 @@ fn plan_tree(
 fn print_outcome(outcome: &Outcome, color: Color) {
     let (out, err) = report::text(outcome, color);
     show(&out);
-    let _ = std::io::stderr().write_all(err.as_bytes());
+    if !captured(&err) {
+        let _ = std::io::stderr().write_all(err.as_bytes());
+    }
 }
 
 /// What the run does to the branch.
@@ -292,12 +354,25 @@ enum Action {
     },
 }
 
-/// `Ok(Some(line))`: done, but `--keep-going` left refused files (the line says how many).
-fn execute(
+/// Runs the branch mode and says what it did; messages go to stderr (or to [`capture`]).
+/// `kept_going` in the answer: done, but `--keep-going` left refused files.
+pub fn execute(
     opts: &Options,
     recipes: &RecipeSet,
     saved: Option<Saved<'_>>,
-) -> Result<Option<String>, String> {
+) -> Result<Applied, String> {
+    let mut applied = Applied::default();
+    execute_into(opts, recipes, saved, &mut applied).map(|()| applied)
+}
+
+/// [`execute`], filling `applied` as it goes: on an error it still says the branch, the base
+/// and the refused files.
+pub fn execute_into(
+    opts: &Options,
+    recipes: &RecipeSet,
+    saved: Option<Saved<'_>>,
+    applied: &mut Applied,
+) -> Result<(), String> {
     let color = opts.color.unwrap_or(Color::Never);
     let Repo { repo, prefix } = git::open(&opts.root)?;
     if opts.dry_run {
@@ -342,6 +417,8 @@ fn execute(
     }
     note_dirty(&repo, recipes, &base_label);
 
+    applied.branch = branch.clone();
+    applied.base_commit = base_id.to_string();
     // The plan against the base commit.
     let base_outcome = plan_tree(
         &repo,
@@ -352,6 +429,19 @@ fn execute(
         &base_label,
         &opts.run,
     )?;
+    applied.refused = base_outcome
+        .refused()
+        .into_iter()
+        .flat_map(|(file, errors)| {
+            errors.into_iter().map(move |e| {
+                let at = if file.is_empty() { &e.origin } else { file };
+                (
+                    at.to_string(),
+                    e.message.lines().next().unwrap_or_default().to_string(),
+                )
+            })
+        })
+        .collect();
     if !base_outcome.errors.is_empty() && !opts.keep_going {
         print_outcome(&base_outcome, color);
         return Err(
@@ -392,6 +482,7 @@ fn execute(
         color,
         &opts.run,
     )?;
+    applied.kept_going = kept_going;
 
     // The commit the branch should point to, and what the pull request says.
     let (final_tip, force) = match &action {
@@ -400,7 +491,8 @@ fn execute(
             if opts.pr {
                 say("no pull request is needed");
             }
-            return Ok(kept_going);
+            applied.commit = tip.map(|t| t.to_string());
+            return Ok(());
         }
         Action::UpToDate { tip, note } => {
             if let Some(n) = note {
@@ -428,9 +520,11 @@ fn execute(
             let id = repo
                 .commit(None, &sig, &sig, message, &tree, &[&parent])
                 .map_err(|e| format!("cannot write the commit: {}", e.message()))?;
+            applied.committed = true;
             (id, *rebuild)
         }
     };
+    applied.commit = Some(final_tip.to_string());
 
     let verb = match &action {
         Action::Commit { rebuild: true, .. } if tip.is_some() => "rebuilt",
@@ -532,13 +626,16 @@ fn execute(
         };
         let body = pr_body(recipes, &base_outcome, &stat);
         let base_branch = git::base_branch_name(&repo, opts.base.as_deref());
-        let forge = match Forge::from_env(git::remote_url(&repo, remote).as_deref()) {
-            Ok(f) => f,
+        let forge = match Forge::from_env_for(
+            git::remote_url(&repo, remote).as_deref(),
+            opts.github.as_deref(),
+        ) {
+            Ok(f) => f.with_pacer(opts.pacer.clone()),
             Err(e) if opts.dry_run => {
                 say(&format!(
                     "would open or update the pull request for {branch} (cannot look it up: {e})"
                 ));
-                return Ok(kept_going);
+                return Ok(());
             }
             Err(e) => return Err(e),
         };
@@ -560,6 +657,7 @@ fn execute(
             )
         })?;
         let repo_slug = forge.slug();
+        applied.pr = Some(result.clone());
         say(&match result {
             PrResult::Created(pr) => format!(
                 "opened pull request #{} in {repo_slug}: {}",
@@ -589,7 +687,7 @@ fn execute(
             ),
         });
     }
-    Ok(kept_going)
+    Ok(())
 }
 
 /// Says when the working tree has uncommitted changes: they are not part of the commit.

@@ -6,10 +6,12 @@
 //! 5xx answers, transport errors and secondary rate limits are retried a bounded number of
 //! times; 401/403/404/422 and an exhausted rate limit are explained.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::fleet::pacer::Pacer;
 use crate::git::{env_token, redact, url_host};
 
 /// How many times one request is sent at most.
@@ -25,6 +27,8 @@ pub struct Forge {
     token: String,
     agent: ureq::Agent,
     retry_delay: Duration,
+    /// Shared with the other repositories of a fleet run; `None`: unpaced.
+    pacer: Option<Arc<Pacer>>,
 }
 
 /// A pull request as the API describes it.
@@ -113,9 +117,18 @@ fn encode(s: &str) -> String {
 impl Forge {
     /// The API, repository and token from the environment, else from `remote_url`.
     pub fn from_env(remote_url: Option<&str>) -> Result<Forge, String> {
+        Forge::from_env_for(remote_url, None)
+    }
+
+    /// Like [`Forge::from_env`], but `github` (`owner/name`), when given, names the
+    /// repository instead of `GITHUB_REPOSITORY`: a fleet run serves many.
+    pub fn from_env_for(remote_url: Option<&str>, github: Option<&str>) -> Result<Forge, String> {
         let parsed = remote_url.and_then(parse_remote_url);
-        let (owner, repo) = match std::env::var("GITHUB_REPOSITORY") {
-            Ok(r) if !r.trim().is_empty() => {
+        let named = github
+            .map(str::to_string)
+            .or_else(|| std::env::var("GITHUB_REPOSITORY").ok());
+        let (owner, repo) = match named {
+            Some(r) if !r.trim().is_empty() => {
                 let (o, n) = r
                     .trim()
                     .split_once('/')
@@ -175,7 +188,14 @@ impl Forge {
             token,
             agent: ureq::Agent::new_with_config(config),
             retry_delay,
+            pacer: None,
         })
+    }
+
+    /// Sends every request through `pacer` (see [`crate::fleet::pacer`]).
+    pub fn with_pacer(mut self, pacer: Option<Arc<Pacer>>) -> Forge {
+        self.pacer = pacer;
+        self
     }
 
     /// `owner/repo`
@@ -254,6 +274,9 @@ impl Forge {
         if dry_run {
             return Ok(PrResult::WouldCreate);
         }
+        if let Some(p) = &self.pacer {
+            p.reserve_pr()?;
+        }
         let base = match spec.base {
             Some(b) => b.to_string(),
             None => {
@@ -295,7 +318,15 @@ impl Forge {
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let mut last = String::new();
         for attempt in 1..=ATTEMPTS {
+            let mut turn = match &self.pacer {
+                Some(p) => Some(p.turn(method != "GET")?),
+                None => None,
+            };
             let answer = self.send(method, &url, body);
+            if let (Some(t), Ok((status, headers, _))) = (turn.as_mut(), &answer) {
+                t.answered(*status, headers);
+            }
+            drop(turn);
             let wait = match answer {
                 Err(transport) => {
                     last = format!("{what}: cannot reach {}: {transport}", self.api);

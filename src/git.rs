@@ -618,6 +618,27 @@ pub fn remote_tip(repo: &Repository, remote: &str, branch: &str) -> GitResult<Op
     Ok(heads.iter().find(|h| h.name() == want).map(|h| h.oid()))
 }
 
+/// The remote's default branch (what its `HEAD` names), e.g. `main`.
+pub fn remote_default_branch(repo: &Repository, remote: &str) -> GitResult<String> {
+    let mut r = open_remote(repo, remote)?;
+    let config = repo.config().map_err(|e| e.message().to_string())?;
+    let state = RefCell::new(CredState::default());
+    let conn = r
+        .connect_auth(Direction::Fetch, Some(callbacks(&config, &state)), None)
+        .map_err(|e| redact(&format!("cannot reach remote {remote}: {}", e.message())))?;
+    let head = conn.default_branch().map_err(|e| {
+        redact(&format!(
+            "remote {remote} names no default branch (is it empty?): {}; set base=\"BRANCH\"",
+            e.message()
+        ))
+    })?;
+    head.as_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("refs/heads/"))
+        .map(str::to_string)
+        .ok_or_else(|| format!("remote {remote}'s HEAD is not a branch; set base=\"BRANCH\""))
+}
+
 /// Fetches `refs/heads/<branch>` from the remote (into its remote-tracking ref when the remote
 /// is a named one), so its commits can be inspected.
 pub fn fetch_branch(repo: &Repository, remote: &str, branch: &str) -> GitResult<()> {

@@ -10,6 +10,7 @@
 //! changed files atomically. [`render`] verifies the plan's effect on `helm template` output.
 //! [`diagnose`] names the recipes that fix the failures in CI logs; [`stats`] measures a
 //! workflow's success rate before and after a fix (GitHub Actions API).
+//! [`fleet`] runs the same recipes on many repositories, one pull request each.
 
 pub mod apply;
 pub mod check;
@@ -17,6 +18,7 @@ pub mod diagnose;
 pub mod doc;
 pub mod edit;
 pub mod engine;
+pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod path;

@@ -81,6 +81,11 @@ enum Command {
     /// A workflow's first-attempt and eventual success rates (Wilson 95% intervals) from the
     /// Actions API, before and after a fix (--pr, --after, --before) with Fisher's exact test.
     Stats(StatsArgs),
+    /// The same recipes on many repositories (fleet.kdl), one pull request each.
+    Fleet {
+        #[command(subcommand)]
+        command: patcher::fleet::cli::FleetCommand,
+    },
     /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
     /// Install section for where each goes).
     Completions {
@@ -90,7 +95,7 @@ enum Command {
     /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
     /// with a subcommand, its own page (patcher-plan(1), ...).
     Man {
-        #[arg(value_parser = ["plan", "apply", "check", "recipes", "diagnose", "stats", "completions", "man"])]
+        #[arg(value_parser = ["plan", "apply", "check", "recipes", "diagnose", "stats", "fleet", "completions", "man"])]
         subcommand: Option<String>,
     },
 }
@@ -390,6 +395,7 @@ fn main() -> ExitCode {
         Command::Recipes { action } => recipes_cmd(action),
         Command::Diagnose(args) => diagnose(args),
         Command::Stats(args) => stats(args),
+        Command::Fleet { command } => patcher::fleet::cli::run(command),
         Command::Completions { shell } => completions(*shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
     };
@@ -403,13 +409,14 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// Each subcommand's man page name.
-const MAN_PAGES: [(&str, &str); 8] = [
-    ("diagnose", "patcher-diagnose"),
-    ("stats", "patcher-stats"),
+const MAN_PAGES: [(&str, &str); 9] = [
     ("plan", "patcher-plan"),
     ("apply", "patcher-apply"),
     ("check", "patcher-check"),
     ("recipes", "patcher-recipes"),
+    ("diagnose", "patcher-diagnose"),
+    ("stats", "patcher-stats"),
+    ("fleet", "patcher-fleet"),
     ("completions", "patcher-completions"),
     ("man", "patcher-man"),
 ];
@@ -603,6 +610,7 @@ fn apply(
             keep_going,
             color: Some(sel.color()),
             run: sel.run_options(),
+            ..apply::Options::default()
         };
         return apply::run(&opts, &recipes, saved_ref);
     }

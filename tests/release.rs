@@ -431,7 +431,17 @@ fn zsh_completion_passes_zsh_n() {
 fn man_page_documents_every_subcommand_and_each_has_its_own_page() {
     let page = stdout(&patcher(&["man"]));
     assert!(page.contains(".TH patcher 1"), "{page}");
-    for sub in ["plan", "apply", "check", "recipes", "completions", "man"] {
+    for sub in [
+        "plan",
+        "apply",
+        "check",
+        "recipes",
+        "diagnose",
+        "stats",
+        "fleet",
+        "completions",
+        "man",
+    ] {
         assert!(page.contains(sub), "patcher(1) lacks {sub}");
         let own = patcher(&["man", sub]);
         assert!(own.status.success());
@@ -452,6 +462,9 @@ fn man_pages_render_with_groff_without_warnings() {
         "apply",
         "check",
         "recipes",
+        "diagnose",
+        "stats",
+        "fleet",
         "completions",
         "man",
     ] {

@@ -1,6 +1,9 @@
-//! A GitHub REST API stand-in on 127.0.0.1 for one repository (`acme/demo`): lists, opens and
-//! updates pull requests and adds labels, checks the bearer token, can be told to fail, and
-//! records every request. Used by tests/apply_git.rs and examples/fake_github.rs.
+//! A GitHub REST API stand-in on 127.0.0.1: lists, opens and updates pull requests and adds
+//! labels, for any `owner/name` (pull requests are numbered per repository; `acme/demo` is the
+//! one the single-repository tests use), checks the bearer token, can be told to fail, and
+//! records every request with the time it arrived. [`Options`] adds what fleet tests need:
+//! every repository served, one that answers 403, a 429 with `Retry-After` once. Used by tests/apply_git.rs,
+//! tests/fleet.rs and examples/fake_github.rs.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -8,7 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -20,6 +23,8 @@ pub struct Recorded {
     pub path: String,
     pub authorization: Option<String>,
     pub body: String,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 impl Recorded {
@@ -31,6 +36,32 @@ impl Recorded {
             self.path.split('?').next().unwrap_or(&self.path)
         )
     }
+
+    /// `owner/name` the request is about (`/repos/OWNER/NAME/...`).
+    pub fn repo(&self) -> Option<String> {
+        let route = self.path.split('?').next().unwrap_or(&self.path);
+        let segs: Vec<&str> = route.trim_start_matches('/').split('/').collect();
+        match segs.as_slice() {
+            ["repos", owner, name, ..] => Some(format!("{owner}/{name}")),
+            _ => None,
+        }
+    }
+
+    /// POST, PATCH, PUT or DELETE.
+    pub fn mutating(&self) -> bool {
+        self.method != "GET"
+    }
+}
+
+/// Behaviour beyond the defaults, for the fleet tests.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Serve every `owner/name`; without it only `acme/demo` exists (others answer 404).
+    pub any_repository: bool,
+    /// `owner/name`s whose every request is answered 403 (the token may not write there).
+    pub forbidden: Vec<String>,
+    /// Answer the first mutating request 429 with this `Retry-After` (seconds), once.
+    pub retry_after_once: Option<u64>,
 }
 
 #[derive(Default)]
@@ -40,6 +71,7 @@ struct State {
     prs: Vec<Value>,
     /// Answer this status to the next N requests (`usize::MAX`: always).
     fail: Option<(u16, usize)>,
+    options: Options,
 }
 
 /// A GitHub REST API stand-in on 127.0.0.1 for one repository: lists, opens and updates pull
@@ -54,10 +86,15 @@ pub struct FakeGitHub {
 
 impl FakeGitHub {
     pub fn start(token: &str) -> FakeGitHub {
+        FakeGitHub::start_with(token, Options::default())
+    }
+
+    pub fn start_with(token: &str, options: Options) -> FakeGitHub {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
             token: token.to_string(),
+            options,
             ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -108,6 +145,14 @@ impl FakeGitHub {
 
     pub fn prs(&self) -> Vec<Value> {
         self.state.lock().expect("lock").prs.clone()
+    }
+
+    /// The pull requests of one `owner/name`.
+    pub fn prs_of(&self, repo: &str) -> Vec<Value> {
+        self.prs()
+            .into_iter()
+            .filter(|p| p["repository"] == json!(repo))
+            .collect()
     }
 
     /// Closes a pull request as a person would, without merging it.
@@ -161,23 +206,53 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()> {
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
     let body = String::from_utf8_lossy(&body).into_owned();
-    let (status, answer) = {
+    let (status, answer, extra) = {
         let mut st = state.lock().expect("lock");
         st.requests.push(Recorded {
             method: method.clone(),
             path: path.clone(),
             authorization: header("authorization"),
             body: body.clone(),
+            at: Instant::now(),
         });
-        respond(&mut st, &method, &path, header("authorization"), &body)
+        let mutating = method != "GET";
+        let segs: Vec<String> = path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('/')
+            .split('/')
+            .map(str::to_string)
+            .collect();
+        let repo = match segs.as_slice() {
+            [r, owner, name, ..] if r == "repos" => format!("{owner}/{name}"),
+            _ => String::new(),
+        };
+        if st.options.forbidden.contains(&repo) {
+            (
+                403,
+                json!({"message": "Resource not accessible by integration"}),
+                String::new(),
+            )
+        } else if let Some(secs) = st.options.retry_after_once.filter(|_| mutating) {
+            st.options.retry_after_once = None;
+            (
+                429,
+                json!({"message": "You have exceeded a secondary rate limit."}),
+                format!("Retry-After: {secs}\r\n"),
+            )
+        } else {
+            let (status, answer) = respond(&mut st, &method, &path, header("authorization"), &body);
+            // Secondary rate limits come with a Retry-After (0 here: the tests do not wait).
+            let extra = if status == 403 || status == 429 {
+                "Retry-After: 0\r\n".to_string()
+            } else {
+                String::new()
+            };
+            (status, answer, extra)
+        }
     };
     let text = answer.to_string();
-    // Secondary rate limits come with a Retry-After (0 here: the tests do not wait).
-    let extra = if status == 403 || status == 429 {
-        "Retry-After: 0\r\n"
-    } else {
-        ""
-    };
     let mut out = stream;
     write!(
         out,
@@ -225,8 +300,14 @@ fn respond(
     let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let segs: Vec<&str> = route.trim_start_matches('/').split('/').collect();
     match (method, segs.as_slice()) {
-        ("GET", ["repos", "acme", "demo"]) => (200, json!({"default_branch": "main"})),
-        ("GET", ["repos", "acme", "demo", "pulls"]) => {
+        (_, ["repos", owner, name, ..])
+            if !st.options.any_repository && (*owner, *name) != ("acme", "demo") =>
+        {
+            (404, json!({"message": "Not Found"}))
+        }
+        ("GET", ["repos", _, _]) => (200, json!({"default_branch": "main"})),
+        ("GET", ["repos", owner, name, "pulls"]) => {
+            let repo = format!("{owner}/{name}");
             let head = q("head").unwrap_or_default();
             let branch = head
                 .split_once(':')
@@ -235,28 +316,35 @@ fn respond(
             let list: Vec<Value> = st
                 .prs
                 .iter()
-                .filter(|p| p["head"]["ref"] == json!(branch))
+                .filter(|p| p["repository"] == json!(repo) && p["head"]["ref"] == json!(branch))
                 .filter(|p| q("state").as_deref() == Some("all") || p["state"] == json!("open"))
                 .cloned()
                 .collect();
             (200, Value::Array(list))
         }
-        ("POST", ["repos", "acme", "demo", "pulls"]) => {
+        ("POST", ["repos", owner, name, "pulls"]) => {
+            let repo = format!("{owner}/{name}");
             let head = body["head"].as_str().unwrap_or("").to_string();
-            if st
-                .prs
-                .iter()
-                .any(|p| p["head"]["ref"] == json!(head) && p["state"] == json!("open"))
-            {
+            if st.prs.iter().any(|p| {
+                p["repository"] == json!(repo)
+                    && p["head"]["ref"] == json!(head)
+                    && p["state"] == json!("open")
+            }) {
                 return (
                     422,
-                    json!({"message": "Validation Failed", "errors": [{"message": format!("A pull request already exists for acme:{head}.")}]}),
+                    json!({"message": "Validation Failed", "errors": [{"message": format!("A pull request already exists for {owner}:{head}.")}]}),
                 );
             }
-            let number = st.prs.len() as u64 + 1;
+            let number = st
+                .prs
+                .iter()
+                .filter(|p| p["repository"] == json!(repo))
+                .count() as u64
+                + 1;
             let pr = json!({
+                "repository": repo,
                 "number": number,
-                "html_url": format!("https://github.example/acme/demo/pull/{number}"),
+                "html_url": format!("https://github.example/{repo}/pull/{number}"),
                 "state": "open",
                 "title": body["title"],
                 "body": body["body"],
@@ -268,9 +356,14 @@ fn respond(
             st.prs.push(pr.clone());
             (201, pr)
         }
-        ("PATCH", ["repos", "acme", "demo", "pulls", n]) => {
+        ("PATCH", ["repos", owner, name, "pulls", n]) => {
             let n: u64 = n.parse().unwrap_or(0);
-            match st.prs.iter_mut().find(|p| p["number"] == json!(n)) {
+            let repo = format!("{owner}/{name}");
+            match st
+                .prs
+                .iter_mut()
+                .find(|p| p["repository"] == json!(repo) && p["number"] == json!(n))
+            {
                 Some(pr) => {
                     for k in ["title", "body"] {
                         if !body[k].is_null() {
@@ -282,9 +375,14 @@ fn respond(
                 None => (404, json!({"message": "Not Found"})),
             }
         }
-        ("POST", ["repos", "acme", "demo", "issues", n, "labels"]) => {
+        ("POST", ["repos", owner, name, "issues", n, "labels"]) => {
             let n: u64 = n.parse().unwrap_or(0);
-            match st.prs.iter_mut().find(|p| p["number"] == json!(n)) {
+            let repo = format!("{owner}/{name}");
+            match st
+                .prs
+                .iter_mut()
+                .find(|p| p["repository"] == json!(repo) && p["number"] == json!(n))
+            {
                 Some(pr) => {
                     let mut labels = pr["labels"].as_array().cloned().unwrap_or_default();
                     for l in body["labels"].as_array().cloned().unwrap_or_default() {

@@ -154,8 +154,21 @@ impl Fixture {
     }
 
     pub fn patcher_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.patcher_cmd(dir, env);
+        c.args(args).arg("--color").arg("never");
+        let out = c.output().expect("run patcher");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `patcher` in `dir` with isolated git config, no GitHub variables unless given in
+    /// `env`, and fast API retries; the caller adds the arguments.
+    pub fn patcher_cmd(&self, dir: &Path, env: &[(&str, &str)]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_patcher"));
-        c.current_dir(dir).args(args).arg("--color").arg("never");
+        c.current_dir(dir);
         isolate(&mut c, &self.home());
         for v in [
             "GITHUB_TOKEN",
@@ -171,12 +184,7 @@ impl Fixture {
         for (k, v) in env {
             c.env(k, v);
         }
-        let out = c.output().expect("run patcher");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        c
     }
 
     /// A second clone of origin, as another person's machine.
