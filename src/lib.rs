@@ -16,6 +16,7 @@ pub mod edit;
 pub mod engine;
 pub mod forge;
 pub mod git;
+pub mod init;
 pub mod path;
 pub mod plan;
 pub mod recipe;
