@@ -117,6 +117,17 @@ pub fn discover(root: &Path) -> Facts {
             (p.file_name()? == "Chart.yaml")
                 .then(|| p.parent().map(|d| rel_string(d)).unwrap_or_default())
         })
+        .filter(|d| !is_fixture_dir(d))
+        .collect::<Vec<_>>();
+    // A chart inside another chart is a vendored subchart (`charts/<dep>`), not one to edit.
+    let chart_dirs: Vec<String> = chart_dirs
+        .iter()
+        .filter(|d| {
+            !chart_dirs
+                .iter()
+                .any(|o| o != *d && (o.is_empty() || d.starts_with(&format!("{o}/"))))
+        })
+        .cloned()
         .collect();
     for f in files.iter().filter(|f| is_workflow(f)) {
         match load(root, f, FileKind::Yaml) {
@@ -157,6 +168,12 @@ fn list_files(root: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// Test data and examples hold charts too; they are not what the repository deploys.
+fn is_fixture_dir(dir: &str) -> bool {
+    dir.split('/')
+        .any(|c| matches!(c, "tests" | "test" | "testdata" | "fixtures" | "examples"))
 }
 
 fn is_workflow(f: &str) -> bool {
@@ -705,6 +722,21 @@ jobs:
         assert_eq!(w.metrics_server_steps.len(), 1);
         assert!(!w.metrics_server_steps[0].1, "no insecure-tls flag yet");
         assert!(!w.has_concurrency);
+    }
+
+    #[test]
+    fn subcharts_and_test_data_charts_are_not_the_repositorys_charts() {
+        let dir = repo(&[
+            ("chart/Chart.yaml", "name: app\n"),
+            ("chart/charts/postgresql/Chart.yaml", "name: postgresql\n"),
+            ("tests/data/demo/Chart.yaml", "name: demo\n"),
+        ]);
+        let dirs: Vec<_> = discover(dir.path())
+            .charts
+            .into_iter()
+            .map(|c| c.dir)
+            .collect();
+        assert_eq!(dirs, vec!["chart"]);
     }
 
     #[test]

@@ -2,3 +2,4 @@
 //! parameters from them, and proposes the catalogue recipes that would change something.
 
 pub mod discover;
+pub mod propose;
