@@ -68,6 +68,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// Propose catalogue recipes for this repository: finds its charts and workflows, plans
+    /// every catalogue recipe with parameters filled from them, and lists the ones that would
+    /// change something. Exit 0, or 1 on error.
+    Init {
+        /// Repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Create recipes/patcher.kdl with one commented `use` per finding (never overwrites:
+        /// if it exists, prints what it would add).
+        #[arg(long)]
+        write: bool,
+    },
     /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
     /// Install section for where each goes).
     Completions {
@@ -280,10 +292,62 @@ fn main() -> ExitCode {
             branch,
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
+        Command::Init { root, write } => init(root, *write),
         Command::Completions { shell } => completions(*shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
     };
     ExitCode::from(code)
+}
+
+fn init(root: &std::path::Path, write: bool) -> u8 {
+    if !root.is_dir() {
+        emit(
+            "",
+            &format!(
+                "error: --root {}: not a directory; pass the repository's top directory\n",
+                root.display()
+            ),
+        );
+        return 1;
+    }
+    let report = match patcher::init::run(root) {
+        Ok(r) => r,
+        Err(e) => {
+            emit("", &format!("error: {e}\n"));
+            return 1;
+        }
+    };
+    let mut out = patcher::init::render_text(&report);
+    if !write {
+        if !report.findings.is_empty() {
+            out.push_str("\nNext: `patcher init --write` records these in recipes/patcher.kdl; read it, then `patcher plan`.\n");
+        }
+        emit(&out, "");
+        return 0;
+    }
+    match patcher::init::write(root, &report) {
+        Ok(patcher::init::Written::Created(path)) => {
+            out.push_str(&format!("\nwrote {path}: read it, then `patcher plan`\n"));
+            emit(&out, "");
+            0
+        }
+        Ok(patcher::init::Written::Nothing) => {
+            emit(&out, "");
+            0
+        }
+        Ok(patcher::init::Written::Exists(text)) => {
+            out.push_str(&format!(
+                "\n{} exists and was not changed; add what you want of this to it:\n\n{text}",
+                patcher::init::RECIPE_FILE
+            ));
+            emit(&out, "");
+            0
+        }
+        Err(e) => {
+            emit(&out, &format!("error: {e}\n"));
+            1
+        }
+    }
 }
 
 fn completions(shell: clap_complete::Shell) -> u8 {
