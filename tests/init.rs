@@ -122,21 +122,23 @@ fn init_on_a_repository_without_charts_or_workflows_says_so() {
     insta::assert_snapshot!(run.stdout);
 }
 
-/// A corpus chart copied to `chart/` of an otherwise empty repository.
-fn corpus_chart(name: &str) -> Repo {
+/// A corpus chart copied to `dir/` of an otherwise empty repository, with corpus workflows
+/// (file names in ../shared/corpus/workflows) under `.github/workflows/`.
+fn corpus_repo(chart: &str, dir: &str, workflows: &[(&str, &str)]) -> Repo {
     let repo = Repo::new(&[]);
-    copy_dir(
-        &common::corpus().join("charts").join(name),
-        &repo.root().join("chart"),
-    );
+    let corpus = common::corpus();
+    copy_dir(&corpus.join("charts").join(chart), &repo.root().join(dir));
+    for (from, to) in workflows {
+        let text = std::fs::read_to_string(corpus.join("workflows").join(from)).expect("workflow");
+        repo.write(&format!(".github/workflows/{to}"), &text);
+    }
     repo
 }
 
-fn init_snapshot(name: &str) {
-    let repo = corpus_chart(name);
+fn init_snapshot(snapshot: &str, repo: &Repo) {
     let run = repo.run(&["init"]);
-    assert_eq!(run.code, 0, "{name}: {}", run.stderr);
-    insta::assert_snapshot!(format!("corpus_{name}"), run.stdout);
+    assert_eq!(run.code, 0, "{snapshot}: {}", run.stderr);
+    insta::assert_snapshot!(snapshot, run.stdout);
 }
 
 #[test]
@@ -144,8 +146,16 @@ fn init_snapshot(name: &str) {
     not(has_corpus),
     ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
 )]
-fn init_on_corpus_metrics_server_chart() {
-    init_snapshot("kubernetes-sigs__metrics-server__metrics-server");
+fn init_on_corpus_jupyterhub_chart_with_its_test_workflow() {
+    let repo = corpus_repo(
+        "jupyterhub__zero-to-jupyterhub-k8s__jupyterhub",
+        "jupyterhub",
+        &[(
+            "jupyterhub__zero-to-jupyterhub-k8s__test-chart.yaml",
+            "test-chart.yaml",
+        )],
+    );
+    init_snapshot("corpus_jupyterhub", &repo);
 }
 
 #[test]
@@ -153,8 +163,9 @@ fn init_on_corpus_metrics_server_chart() {
     not(has_corpus),
     ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
 )]
-fn init_on_corpus_pushgateway_chart() {
-    init_snapshot("prometheus-community__helm-charts__prometheus-pushgateway");
+fn init_on_corpus_keda_chart() {
+    let repo = corpus_repo("kedacore__charts__keda", "chart", &[]);
+    init_snapshot("corpus_keda", &repo);
 }
 
 #[test]
@@ -162,6 +173,7 @@ fn init_on_corpus_pushgateway_chart() {
     not(has_corpus),
     ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
 )]
-fn init_on_corpus_external_dns_chart() {
-    init_snapshot("kubernetes-sigs__external-dns__external-dns");
+fn init_on_corpus_tempo_distributed_chart() {
+    let repo = corpus_repo("grafana__helm-charts__tempo-distributed", "chart", &[]);
+    init_snapshot("corpus_tempo_distributed", &repo);
 }

@@ -125,9 +125,9 @@ fn str_arg(v: impl Into<String>) -> Arg {
 
 fn templates(c: &ChartFacts) -> String {
     if c.dir.is_empty() {
-        "templates/*.yaml".into()
+        "templates/**/*.yaml".into()
     } else {
-        format!("{}/templates/*.yaml", c.dir)
+        format!("{}/templates/**/*.yaml", c.dir)
     }
 }
 
