@@ -115,7 +115,7 @@ pub fn discover(root: &Path) -> Facts {
         .filter_map(|f| {
             let p = Path::new(f);
             (p.file_name()? == "Chart.yaml")
-                .then(|| p.parent().map(|d| rel_string(d)).unwrap_or_default())
+                .then(|| p.parent().map(rel_string).unwrap_or_default())
         })
         .filter(|d| !is_fixture_dir(d))
         .collect::<Vec<_>>();
