@@ -198,6 +198,8 @@ fn full_example_parses_to_the_expected_model() {
             origin: origin(3, 5),
         }],
         texts: vec![],
+        params: vec![],
+        instance_of: None,
     }];
     assert_eq!(recipes, expected);
 }

@@ -5,4 +5,6 @@ pub mod model;
 pub use model::*;
 
 pub mod parse;
-pub use parse::{RecipeDiagnostic, RecipeError, load, parse_str};
+pub use parse::{RecipeDiagnostic, RecipeError, kdl_text, load, parse_set, parse_str};
+
+pub mod catalog;

@@ -27,6 +27,11 @@ impl std::fmt::Display for Origin {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecipeSet {
     pub recipes: Vec<Recipe>,
+    /// Recipes with a required parameter and no values for it: not run, but listed by
+    /// `patcher recipes` and usable with `use "file.kdl:NAME" ...`. Their bodies were checked
+    /// with placeholder values (a string parameter reads as its own name, numbers as 1,
+    /// booleans as `#false`), so these are for their name, description and parameters only.
+    pub templates: Vec<Recipe>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +42,46 @@ pub struct Recipe {
     pub files: Vec<FileRule>,
     /// `text "path" { ... }`: guarded edits of files that are not YAML.
     pub texts: Vec<TextRule>,
+    /// `param "NAME" DEFAULT ...`: the parameters the recipe declares (already substituted
+    /// into `files` and `texts`).
+    pub params: Vec<Param>,
+    /// For a recipe made by `use "catalog:job-retries" ...`: what it instantiates, as the
+    /// `use` wrote it (`"catalog:job-retries"`, `"common.kdl:web-probes"`); its `origin` is
+    /// the `use` line, its rules' origins are in the used recipe's source.
+    pub instance_of: Option<String>,
+}
+
+/// `param "backoff" 6 description="..."`: a value a recipe is written in terms of, referred
+/// to as `{backoff}` in its strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub ty: ParamType,
+    /// `None`: required (`param "host" type="string"`); a `use` must give it.
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub origin: Origin,
+}
+
+/// A parameter's type: its default's KDL type, or `type="..."`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    Int,
+    Float,
+    Bool,
+}
+
+impl ParamType {
+    /// The name `type=` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Int => "int",
+            ParamType::Float => "float",
+            ParamType::Bool => "bool",
+        }
+    }
 }
 
 /// `file "glob" ... { ... }`: which files a recipe edits and what must hold in them.

@@ -1,0 +1,356 @@
+//! KDL v2 recipe files → typed [`Recipe`]s, with miette diagnostics that point at the
+//! offending node or entry (file, line, column, a label and a help line).
+//!
+//! Every problem in a file is collected, not just the first: a [`RecipeError`] carries one
+//! [`RecipeDiagnostic`] per problem.
+
+mod diag;
+mod file;
+mod files;
+mod params;
+mod rules;
+mod spec;
+mod step;
+mod text;
+mod uses;
+mod values;
+
+pub use diag::{RecipeDiagnostic, RecipeError};
+pub use params::kdl_text;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kdl::{KdlDocument, KdlNode};
+use miette::{LabeledSpan, NamedSource, SourceSpan};
+
+use super::model::{Origin, Recipe, RecipeSet};
+use diag::LineIndex;
+use files::collect_files;
+use spec::{DESCRIPTION, IN_RECIPE, RECIPE, TOP};
+
+// ---------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------
+
+/// Loads recipes from files and directories (a directory contributes its `*.kdl` files,
+/// sorted by name, recursively).
+///
+/// All problems in all files are reported together. Recipe names must be unique across
+/// every file loaded. A file reached twice (e.g. a directory and a file inside it) is read
+/// once.
+pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
+    let mut diags = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        collect_files(path, &mut files, &mut diags);
+    }
+
+    // The same file reached twice would otherwise clash with itself.
+    let mut read_once = HashSet::new();
+    files.retain(|f| read_once.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+
+    let mut seen = Seen::new();
+    let mut set = RecipeSet::default();
+    for file in files {
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                diags.push(RecipeDiagnostic::load(
+                    &file,
+                    format!("cannot read recipe file: {err}"),
+                    "check that the file exists and is readable",
+                ));
+                continue;
+            }
+        };
+        let src = match String::from_utf8(bytes) {
+            Ok(src) => src,
+            Err(err) => {
+                diags.push(RecipeDiagnostic::load(
+                    &file,
+                    format!(
+                        "recipe file is not UTF-8 text (invalid byte at offset {})",
+                        err.utf8_error().valid_up_to()
+                    ),
+                    "save the recipe file as UTF-8",
+                ));
+                continue;
+            }
+        };
+        let (parsed, file_diags) = parse_file(Arc::new(file), &src, &mut seen);
+        set.recipes.extend(parsed.recipes);
+        set.templates.extend(parsed.templates);
+        diags.extend(file_diags);
+    }
+
+    if diags.is_empty() {
+        Ok(set)
+    } else {
+        Err(RecipeError::new(diags))
+    }
+}
+
+/// Parses one recipe file's text; `file` is used for diagnostics and `Origin`s (and is
+/// where `use "other.kdl:NAME"` paths start from).
+pub fn parse_str(file: &Path, src: &str) -> Result<Vec<Recipe>, RecipeError> {
+    parse_set(file, src).map(|set| set.recipes)
+}
+
+/// Like [`parse_str`], with the file's templates (recipes with a required parameter).
+pub fn parse_set(file: &Path, src: &str) -> Result<RecipeSet, RecipeError> {
+    let (set, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new());
+    if diags.is_empty() {
+        Ok(set)
+    } else {
+        Err(RecipeError::new(diags))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------
+
+/// Recipe names seen so far (across files in [`load`]): where each was defined.
+type Seen = HashMap<String, (Origin, SourceSpan)>;
+
+fn parse_file(
+    file: Arc<PathBuf>,
+    src: &str,
+    seen: &mut Seen,
+) -> (RecipeSet, Vec<RecipeDiagnostic>) {
+    let mut p = Parser::new(file, src);
+    let set = match KdlDocument::parse_v2(src) {
+        Ok(doc) => p.document(&doc, seen),
+        Err(err) => {
+            p.kdl_error(err);
+            RecipeSet::default()
+        }
+    };
+    (set, p.diags)
+}
+
+struct Parser<'a> {
+    file: Arc<PathBuf>,
+    src: &'a str,
+    source: NamedSource<Arc<str>>,
+    lines: LineIndex,
+    diags: Vec<RecipeDiagnostic>,
+    /// Entries `{NAME}` substitution changed in the node being parsed (see [`params`]).
+    subst: Vec<params::Substituted>,
+    /// Indices of `diags` that point at a `use` property instead of this source.
+    remapped: Vec<usize>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(file: Arc<PathBuf>, src: &'a str) -> Self {
+        let source = NamedSource::new(file.display().to_string(), Arc::<str>::from(src))
+            .with_language("kdl");
+        Parser {
+            file,
+            src,
+            source,
+            lines: LineIndex::new(src),
+            diags: Vec::new(),
+            subst: Vec::new(),
+            remapped: Vec::new(),
+        }
+    }
+
+    // --- document --------------------------------------------------------------------
+
+    fn document(&mut self, doc: &KdlDocument, seen: &mut Seen) -> RecipeSet {
+        let mut set = RecipeSet::default();
+        for node in doc.nodes() {
+            match node.name().value() {
+                "recipe" => match self.recipe_node(node, seen) {
+                    Some((recipe, false)) => set.recipes.push(recipe),
+                    Some((recipe, true)) => set.templates.push(recipe),
+                    None => {}
+                },
+                "use" => set
+                    .recipes
+                    .extend(self.use_node(node, seen, &mut uses::UseStack::new())),
+                _ => self.unknown_node(node, TOP),
+            }
+        }
+        set
+    }
+
+    /// A `recipe` node of this file: `(recipe, true)` for a template (a required
+    /// parameter: checked with placeholders, not run).
+    fn recipe_node(&mut self, node: &KdlNode, seen: &mut Seen) -> Option<(Recipe, bool)> {
+        let decls = self.params(node)?;
+        if decls.is_empty() {
+            return self.recipe(node, seen).map(|r| (r, false));
+        }
+        let template = decls.iter().any(|d| d.default.is_none());
+        let bound = decls
+            .iter()
+            .map(|d| {
+                let value = d
+                    .default
+                    .clone()
+                    .unwrap_or_else(|| params::placeholder(&d.param));
+                (
+                    d.param.name.clone(),
+                    params::Bound {
+                        value,
+                        supplier: None,
+                    },
+                )
+            })
+            .collect();
+        let (substituted, _) = params::substitute(node, &bound);
+        // A template's name is free for the instances `use` makes of it.
+        let mut recipe = if template {
+            self.recipe(&substituted, &mut Seen::new())?
+        } else {
+            self.recipe(&substituted, seen)?
+        };
+        recipe.params = decls.into_iter().map(|d| d.param).collect();
+        Some((recipe, template))
+    }
+
+    // --- recipe ----------------------------------------------------------------------
+
+    fn recipe(&mut self, node: &KdlNode, seen: &mut Seen) -> Option<Recipe> {
+        let head = self.head(node, &RECIPE);
+        let origin = self.origin(node.span().offset());
+
+        let mut name = None;
+        let mut shown_name = None;
+        if head.ok
+            && let Some(entry) = head.args.first()
+            && let Some(text) = self.string_arg(
+                entry,
+                "the recipe name",
+                "write the name in quotes: recipe \"web-probes\" { ... }",
+            )
+        {
+            shown_name = Some(text.clone());
+            if text.trim().is_empty() {
+                self.error(
+                    entry.span(),
+                    "empty name",
+                    "the recipe name is empty",
+                    "give the recipe a name that says what it keeps true, e.g. \"probe-delays\"",
+                );
+            } else if let Some((first, first_span)) = seen.get(&text) {
+                let message =
+                    format!("duplicate recipe name `{text}`: it is already defined at {first}");
+                let same_file = first.file == self.file;
+                let first_span = *first_span;
+                let diag = self.error(
+                    entry.span(),
+                    "defined again here",
+                    message,
+                    "recipe names must be unique across all recipe files; rename one of them",
+                );
+                if same_file {
+                    diag.labels.push(LabeledSpan::new_with_span(
+                        Some("first defined here".into()),
+                        first_span,
+                    ));
+                }
+            } else {
+                seen.insert(text.clone(), (origin.clone(), entry.span()));
+                name = Some(text);
+            }
+        }
+
+        let mut description: Option<(String, SourceSpan)> = None;
+        let mut description_seen: Option<SourceSpan> = None;
+        let mut files = Vec::new();
+        let mut texts = Vec::new();
+        let mut file_nodes = 0;
+        for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
+            match child.name().value() {
+                "description" => {
+                    if let Some(first) = description_seen {
+                        self.error(
+                            self.head_line_span(child),
+                            "second description",
+                            "`description` is given twice",
+                            "keep one `description`",
+                        )
+                        .labels
+                        .push(LabeledSpan::new_with_span(
+                            Some("first given here".into()),
+                            first,
+                        ));
+                        continue;
+                    }
+                    description_seen = Some(self.head_line_span(child));
+                    let head = self.head(child, &DESCRIPTION);
+                    if head.ok
+                        && let Some(entry) = head.args.first()
+                        && let Some(text) = self.string_arg(
+                            entry,
+                            "the description",
+                            "write the description in quotes",
+                        )
+                    {
+                        description = Some((text, entry.span()));
+                    }
+                }
+                "file" => {
+                    file_nodes += 1;
+                    if let Some(file) = self.file_rule(child) {
+                        files.push(file);
+                    }
+                }
+                // Read by `params` before the body was substituted.
+                "param" => {}
+                "text" => {
+                    file_nodes += 1;
+                    if let Some(text) = self.text_rule(child) {
+                        texts.push(text);
+                    }
+                }
+                _ => self.unknown_node(child, IN_RECIPE),
+            }
+        }
+        if file_nodes == 0 {
+            let what = match &shown_name {
+                Some(name) => format!("recipe `{name}` has no `file`"),
+                None => "this recipe has no `file`".to_string(),
+            };
+            self.error(
+                self.head_line_span(node),
+                "no `file` in this recipe",
+                what,
+                "add `file \"path/or/glob\" { ... }` (or `text \"path\" { ... }`) inside the recipe to \
+                 say which files it edits",
+            );
+        }
+
+        Some(Recipe {
+            name: name?,
+            description: description.map(|(text, _)| text),
+            origin,
+            files,
+            texts,
+            params: Vec::new(),
+            instance_of: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipe_error_works_as_a_miette_report() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<RecipeError>();
+        let err = parse_str(Path::new("r.kdl"), "sett 1").unwrap_err();
+        let report = miette::Report::new(err);
+        assert_eq!(
+            report.to_string(),
+            "r.kdl:1:1: unknown node `sett` at the top level"
+        );
+    }
+}
