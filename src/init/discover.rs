@@ -114,8 +114,7 @@ pub fn discover(root: &Path) -> Facts {
         .iter()
         .filter_map(|f| {
             let p = Path::new(f);
-            (p.file_name()? == "Chart.yaml")
-                .then(|| p.parent().map(rel_string).unwrap_or_default())
+            (p.file_name()? == "Chart.yaml").then(|| p.parent().map(rel_string).unwrap_or_default())
         })
         .filter(|d| !is_fixture_dir(d))
         .collect::<Vec<_>>();

@@ -95,28 +95,23 @@ pub fn run(root: &Path) -> Result<Report, InitError> {
         render: RenderMode::Never,
         helm: None,
     };
-    for u in uses {
+    for mut u in uses {
+        drop_defaults(&mut u);
         let text = kdl_text::use_line(&u);
-        let set = crate::recipe::parse_str(Path::new(RECIPE_FILE), &text).map_err(|e| {
+        let set = crate::recipe::parse_set(Path::new(RECIPE_FILE), &text).map_err(|e| {
             InitError::Catalogue(format!(
                 "catalogue use `{text}` does not load: {}",
                 e.render_plain()
             ))
         })?;
-        let Some(recipe) = set.first() else {
+        let Some(recipe) = set.recipes.first() else {
             return Err(InitError::Catalogue(format!(
                 "catalogue use `{text}` gave no recipe"
             )));
         };
         let name = recipe.name.clone();
         let why = recipe.description.clone().unwrap_or_default();
-        let outcome = engine::run_with(
-            root,
-            &crate::recipe::RecipeSet {
-                recipes: set.clone(),
-            },
-            &opts,
-        );
+        let outcome = engine::run_with(root, &set, &opts);
         if let Some(e) = outcome.errors.first() {
             report.failed.push((name, e.message.clone()));
             continue;
@@ -142,6 +137,27 @@ pub fn run(root: &Path) -> Result<Report, InitError> {
         }
     }
     Ok(report)
+}
+
+/// Leaves out the parameters that equal the catalogue recipe's defaults: the written `use`
+/// says only what is particular to this repository.
+fn drop_defaults(u: &mut Use) {
+    let Some(Ok(recipe)) = crate::recipe::catalog::recipe(u.recipe) else {
+        return;
+    };
+    u.args.retain(|(name, arg)| {
+        let default = recipe
+            .params
+            .iter()
+            .find(|p| p.name == *name)
+            .and_then(|p| p.default.as_ref());
+        let same = match (arg, default) {
+            (Arg::Str(s), Some(serde_json::Value::String(d))) => s == d,
+            (Arg::Int(i), Some(serde_json::Value::Number(d))) => d.as_i64() == Some(*i),
+            _ => false,
+        };
+        !same
+    });
 }
 
 /// What `patcher init` prints.

@@ -23,16 +23,6 @@ pub enum Arg {
     Int(i64),
 }
 
-impl Arg {
-    fn from_json(v: &Value) -> Option<Arg> {
-        match v {
-            Value::String(s) => Some(Arg::Str(s.clone())),
-            Value::Number(n) => n.as_i64().map(Arg::Int),
-            _ => None,
-        }
-    }
-}
-
 /// A catalogue recipe that was not tried, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
@@ -160,7 +150,7 @@ fn wait_for_service(facts: &Facts, uses: &mut Vec<Use>) -> Option<String> {
                     ("files", str_arg(&s.template)),
                     ("host", str_arg(&s.host)),
                     ("port", Arg::Int(s.port.into())),
-                    ("name", str_arg(format!("wait-for-{}", s.service))),
+                    ("container", str_arg(format!("wait-for-{}", s.service))),
                 ],
                 about: format!("{}-{}", s.service, stem(&s.template)),
             });
@@ -205,8 +195,12 @@ fn startup_probe(facts: &Facts, uses: &mut Vec<Use>) -> Option<String> {
                 ));
                 continue;
             }
-            let Some(port) = Arg::from_json(&handlers[0].port) else {
-                continue;
+            // The parameter is a string (a port name, or a number the snippet's YAML reads
+            // back as one).
+            let port = match &handlers[0].port {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => continue,
             };
             uses.push(Use {
                 recipe: "startup-probe",
@@ -215,7 +209,7 @@ fn startup_probe(facts: &Facts, uses: &mut Vec<Use>) -> Option<String> {
                     ("files", str_arg(templates(c))),
                     ("kind", str_arg(kind)),
                     ("path", str_arg(&handlers[0].path)),
-                    ("port", port),
+                    ("port", str_arg(port)),
                 ],
                 about: format!("{}-{kind}", c.dir),
             });
@@ -513,7 +507,7 @@ mod tests {
                 ("files", str_arg("chart/templates/migrations.yaml")),
                 ("host", str_arg("{{ .Release.Name }}-postgresql")),
                 ("port", Arg::Int(5432)),
-                ("name", str_arg("wait-for-postgres")),
+                ("container", str_arg("wait-for-postgres")),
             ]
         );
         let wait_step = find(&uses, "helm-upgrade-wait");
