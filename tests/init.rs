@@ -6,7 +6,23 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Repo, copy_dir, sample_repo};
+use common::{Repo, Run, copy_dir, sample_repo};
+
+/// `patcher init ARGS --root REPO` (init has no --color: its output is plain text).
+fn run_init(repo: &Repo, args: &[&str]) -> Run {
+    let out = std::process::Command::new(common::bin())
+        .arg("init")
+        .args(args)
+        .arg("--root")
+        .arg(repo.root())
+        .output()
+        .expect("run patcher init");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
 
 /// The sample app without its own recipes: what a new user starts from.
 fn sample_without_recipes() -> Repo {
@@ -27,7 +43,7 @@ fn changed_files(diff: &str) -> BTreeSet<String> {
 #[test]
 fn init_on_the_sample_app_proposes_the_seed_fixes() {
     let repo = sample_without_recipes();
-    let run = repo.run(&["init"]);
+    let run = run_init(&repo, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
     assert!(
@@ -39,7 +55,7 @@ fn init_on_the_sample_app_proposes_the_seed_fixes() {
 #[test]
 fn init_write_then_plan_shows_the_seed_fixes() {
     let repo = sample_without_recipes();
-    let init = repo.run(&["init", "--write"]);
+    let init = run_init(&repo, &["--write"]);
     assert_eq!(init.code, 0, "{}", init.stderr);
     assert!(
         init.stdout.contains("wrote recipes/patcher.kdl"),
@@ -68,7 +84,7 @@ fn init_write_then_plan_shows_the_seed_fixes() {
     // Applied, every proposal holds: init has nothing left to propose.
     let apply = repo.run(&["apply", "--in-place", "--render", "never"]);
     assert_eq!(apply.code, 0, "{}", apply.stderr);
-    let again = repo.run(&["init"]);
+    let again = run_init(&repo, &[]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
         again
@@ -83,7 +99,7 @@ fn init_write_then_plan_shows_the_seed_fixes() {
 fn init_write_never_overwrites_an_existing_recipe_file() {
     let repo = sample_without_recipes();
     repo.write("recipes/patcher.kdl", "// mine\n");
-    let run = repo.run(&["init", "--write"]);
+    let run = run_init(&repo, &["--write"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(repo.read("recipes/patcher.kdl"), "// mine\n");
     assert!(
@@ -117,7 +133,7 @@ fn init_on_a_missing_root_is_an_error() {
 #[test]
 fn init_on_a_repository_without_charts_or_workflows_says_so() {
     let repo = Repo::new(&[("README.md", "hello\n")]);
-    let run = repo.run(&["init"]);
+    let run = run_init(&repo, &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
 }
@@ -136,7 +152,7 @@ fn corpus_repo(chart: &str, dir: &str, workflows: &[(&str, &str)]) -> Repo {
 }
 
 fn init_snapshot(snapshot: &str, repo: &Repo) {
-    let run = repo.run(&["init"]);
+    let run = run_init(&repo, &[]);
     assert_eq!(run.code, 0, "{snapshot}: {}", run.stderr);
     insta::assert_snapshot!(snapshot, run.stdout);
 }

@@ -326,8 +326,11 @@ fn stem(path: &str) -> &str {
     file.split('.').next().unwrap_or(file)
 }
 
+/// Only workflows that deploy to a cluster they do not create: in a throwaway k3d/kind
+/// cluster no other run shares the release, and a cancelled upgrade's lock goes with it.
 fn concurrency(facts: &Facts, uses: &mut Vec<Use>) -> Option<String> {
-    for w in deploying(facts).filter(|w| !w.has_concurrency) {
+    let persistent = || deploying(facts).filter(|w| w.cluster_steps.is_empty());
+    for w in persistent().filter(|w| !w.has_concurrency) {
         uses.push(Use {
             recipe: "deploy-concurrency",
             name: None,
@@ -335,8 +338,10 @@ fn concurrency(facts: &Facts, uses: &mut Vec<Use>) -> Option<String> {
             about: stem(&w.path).to_string(),
         });
     }
-    if deploying(facts).next().is_some() {
+    if persistent().next().is_some() {
         Some("every deploy workflow has a concurrency group".into())
+    } else if deploying(facts).next().is_some() {
+        Some("the deploy workflows create their own k3d/kind cluster: no other run shares the release, and a cancelled upgrade's lock goes with the cluster".into())
     } else {
         no_deploy_step()
     }
@@ -557,6 +562,26 @@ mod tests {
             Some(
                 "chart chart has no CI values file (values-ci.yaml, ci/ci-values.yaml, or a -f of the step that deploys it)"
             )
+        );
+    }
+
+    #[test]
+    fn deploy_concurrency_is_for_workflows_that_deploy_to_a_cluster_they_do_not_create() {
+        let mut facts = sample_like();
+        let (uses, skipped) = propose(&facts);
+        assert!(find(&uses, "deploy-concurrency").is_empty());
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s.recipe == "deploy-concurrency"
+                    && s.reason.contains("own k3d/kind cluster")),
+            "{skipped:?}"
+        );
+        facts.workflows[0].cluster_steps.clear();
+        let (uses, _) = propose(&facts);
+        assert_eq!(
+            find(&uses, "deploy-concurrency")[0].args,
+            vec![("workflows", str_arg(".github/workflows/dev-ci.yml"))]
         );
     }
 
