@@ -80,6 +80,12 @@ enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// List the recipes (the catalogue's and the repository's), or show one: its
+    /// description, parameters and KDL. Exit 0; 1: error (bad recipes, unknown name).
+    Recipes {
+        #[command(subcommand)]
+        action: RecipesAction,
+    },
     /// Print a shell completion script: bash, zsh, fish or powershell (see the README's
     /// Install section for where each goes).
     Completions {
@@ -89,9 +95,40 @@ enum Command {
     /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
     /// with a subcommand, its own page (patcher-plan(1), ...).
     Man {
-        #[arg(value_parser = ["plan", "apply", "check", "completions", "man"])]
+        #[arg(value_parser = ["plan", "apply", "check", "recipes", "init", "completions", "man"])]
         subcommand: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum RecipesAction {
+    /// Every recipe: name, where it comes from (catalog or file:line), what it does.
+    List {
+        #[command(flatten)]
+        from: RecipeFiles,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// One recipe (`NAME`, or `catalog:NAME` for the catalogue's when the repository has
+    /// one of the same name): description, parameters, KDL.
+    Show {
+        name: String,
+        #[command(flatten)]
+        from: RecipeFiles,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Where `patcher recipes` finds the repository's recipes.
+#[derive(Args)]
+struct RecipeFiles {
+    /// Repository root.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Recipe files or directories [default: <root>/recipes, when it exists].
+    #[arg(long = "recipes")]
+    recipes: Vec<PathBuf>,
 }
 
 /// The branch mode's flags (`patcher apply` without `--in-place`).
@@ -293,6 +330,7 @@ fn main() -> ExitCode {
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
         Command::Init { root, write } => init(root, *write),
+        Command::Recipes { action } => recipes_cmd(action),
         Command::Completions { shell } => completions(*shell),
         Command::Man { subcommand } => man(subcommand.as_deref()),
     };
@@ -357,10 +395,12 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// Each subcommand's man page name.
-const MAN_PAGES: [(&str, &str); 5] = [
+const MAN_PAGES: [(&str, &str); 7] = [
     ("plan", "patcher-plan"),
     ("apply", "patcher-apply"),
     ("check", "patcher-check"),
+    ("recipes", "patcher-recipes"),
+    ("init", "patcher-init"),
     ("completions", "patcher-completions"),
     ("man", "patcher-man"),
 ];
@@ -386,6 +426,53 @@ fn man(subcommand: Option<&str>) -> u8 {
     }
     let _ = std::io::stdout().write_all(&out);
     0
+}
+
+fn recipes_cmd(action: &RecipesAction) -> u8 {
+    use patcher::recipe::listing;
+    let (from, format, name) = match action {
+        RecipesAction::List { from, format } => (from, *format, None),
+        RecipesAction::Show { name, from, format } => (from, *format, Some(name.as_str())),
+    };
+    let set = match listing::repository(&from.root, &from.recipes) {
+        Ok(set) => set,
+        Err(e) => {
+            emit("", &format!("{}\n", render_diagnostic(&e, Color::Never)));
+            return 1;
+        }
+    };
+    let entries = listing::entries(&from.root, &set);
+    let out = match name {
+        None => match format {
+            Format::Text => listing::list_text(&entries),
+            Format::Json => pretty(&listing::list_json(&entries)),
+        },
+        Some(name) => match listing::find(&entries, name) {
+            Some(e) => match format {
+                Format::Text => listing::show_text(e),
+                Format::Json => pretty(&listing::show_json(e)),
+            },
+            None => {
+                let hint = match listing::suggest(&entries, name) {
+                    Some(s) => format!("did you mean `{s}`? "),
+                    None => String::new(),
+                };
+                emit(
+                    "",
+                    &format!(
+                        "error: no recipe `{name}`; {hint}`patcher recipes list` shows them all\n"
+                    ),
+                );
+                return 1;
+            }
+        },
+    };
+    emit(&out, "");
+    0
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
 }
 
 fn emit(out: &str, err: &str) {

@@ -92,17 +92,43 @@ fn stored_path(root: &Path, path: &Path) -> String {
     canon.display().to_string()
 }
 
+/// The files a recipe comes from: its own (the `use` line, for an instance), then those of
+/// its rules.
+fn sources(r: &crate::recipe::Recipe) -> Vec<&Path> {
+    let mut out: Vec<&Path> = vec![r.origin.file.as_path()];
+    let rules = r.files.iter().map(|f| f.origin.file.as_path());
+    let texts = r.texts.iter().map(|t| t.origin.file.as_path());
+    for p in rules.chain(texts) {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 impl RecipeInputs {
     /// Hashes the recipe files that supplied `set`'s recipes, as loaded from `paths`.
     pub fn compute(root: &Path, paths: &[PathBuf], set: &RecipeSet) -> Result<Self, String> {
         let mut files: Vec<HashedFile> = Vec::new();
-        for r in &set.recipes {
-            let shown = stored_path(root, &r.origin.file);
+        for source in set.recipes.iter().flat_map(sources) {
+            // A `use` instance's rules come from the used recipe's file, or the catalogue.
+            if let Some(name) = source.to_str().and_then(|s| s.strip_prefix("catalog:")) {
+                let path = format!("catalog:{name}");
+                if !files.iter().any(|f| f.path == path) {
+                    let src = crate::recipe::catalog::source(name).unwrap_or_default();
+                    files.push(HashedFile {
+                        path,
+                        sha256: sha256_hex(src.as_bytes()),
+                    });
+                }
+                continue;
+            }
+            let shown = stored_path(root, source);
             if files.iter().any(|f| f.path == shown) {
                 continue;
             }
-            let bytes = std::fs::read(&*r.origin.file)
-                .map_err(|e| format!("cannot read {}: {e}", r.origin.file.display()))?;
+            let bytes = std::fs::read(source)
+                .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
             files.push(HashedFile {
                 path: shown,
                 sha256: sha256_hex(&bytes),

@@ -502,3 +502,34 @@ fn a_bad_use_exits_1_and_writes_nothing() {
     );
     assert_eq!(repo.read("deploy/chart/templates/job.yaml"), JOB);
 }
+
+#[test]
+fn a_saved_plan_is_refused_when_a_used_recipe_file_changed() {
+    let templates = "recipe \"timeouts\" {\n    param \"minutes\" type=\"int\"\n    file \"w.yml\" { each \"/jobs/*\" { set \"timeout-minutes\" \"{minutes}\"; }; }\n}\n";
+    let repo = common::Repo::new(&[
+        ("w.yml", "jobs:\n  a:\n    runs-on: x\n"),
+        ("recipes/templates.kdl", templates),
+        (
+            "recipes/main.kdl",
+            "use \"templates.kdl:timeouts\" minutes=10\n",
+        ),
+    ]);
+    let plan = repo.root().join("plan.json");
+    let plan = plan.to_str().unwrap();
+    let saved = repo.run(&["plan", "--out", plan]);
+    assert_eq!(saved.code, 2, "{}{}", saved.stdout, saved.stderr);
+    repo.write(
+        "recipes/templates.kdl",
+        &templates.replace("timeout-minutes", "timeout"),
+    );
+    let apply = repo.run(&["apply", plan, "--in-place"]);
+    assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stderr
+            .contains("recipe file recipes/templates.kdl changed since the plan was saved"),
+        "{}",
+        apply.stderr
+    );
+    assert_eq!(repo.read("w.yml"), "jobs:\n  a:\n    runs-on: x\n");
+}

@@ -200,6 +200,7 @@ fn full_example_parses_to_the_expected_model() {
         texts: vec![],
         params: vec![],
         instance_of: None,
+        args: vec![],
     }];
     assert_eq!(recipes, expected);
 }

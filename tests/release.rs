@@ -431,7 +431,15 @@ fn zsh_completion_passes_zsh_n() {
 fn man_page_documents_every_subcommand_and_each_has_its_own_page() {
     let page = stdout(&patcher(&["man"]));
     assert!(page.contains(".TH patcher 1"), "{page}");
-    for sub in ["plan", "apply", "check", "completions", "man"] {
+    for sub in [
+        "plan",
+        "apply",
+        "check",
+        "recipes",
+        "init",
+        "completions",
+        "man",
+    ] {
         assert!(page.contains(sub), "patcher(1) lacks {sub}");
         let own = patcher(&["man", sub]);
         assert!(own.status.success());
@@ -446,7 +454,16 @@ fn man_page_documents_every_subcommand_and_each_has_its_own_page() {
 #[test]
 #[cfg_attr(not(has_groff), ignore = "needs groff (scripts/setup-test-tools.sh)")]
 fn man_pages_render_with_groff_without_warnings() {
-    for sub in ["", "plan", "apply", "check", "completions", "man"] {
+    for sub in [
+        "",
+        "plan",
+        "apply",
+        "check",
+        "recipes",
+        "init",
+        "completions",
+        "man",
+    ] {
         let args: Vec<&str> = std::iter::once("man")
             .chain((!sub.is_empty()).then_some(sub))
             .collect();

@@ -8,3 +8,4 @@ pub mod parse;
 pub use parse::{RecipeDiagnostic, RecipeError, kdl_text, load, parse_set, parse_str};
 
 pub mod catalog;
+pub mod listing;

@@ -49,6 +49,9 @@ pub struct Recipe {
     /// `use` wrote it (`"catalog:job-retries"`, `"common.kdl:web-probes"`); its `origin` is
     /// the `use` line, its rules' origins are in the used recipe's source.
     pub instance_of: Option<String>,
+    /// For an instance: every parameter's value in it (given by the `use`, else the
+    /// default), in declaration order.
+    pub args: Vec<(String, Value)>,
 }
 
 /// `param "backoff" 6 description="..."`: a value a recipe is written in terms of, referred

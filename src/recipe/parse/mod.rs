@@ -334,6 +334,7 @@ impl<'a> Parser<'a> {
             texts,
             params: Vec::new(),
             instance_of: None,
+            args: Vec::new(),
         })
     }
 }

@@ -363,6 +363,19 @@ pub(super) fn placeholder(param: &Param) -> KdlValue {
     }
 }
 
+/// A parameter value as JSON (values were checked when they were read).
+pub(super) fn kdl_json(value: &KdlValue) -> Value {
+    match value {
+        KdlValue::String(s) => Value::String(s.clone()),
+        KdlValue::Integer(i) => i64::try_from(*i)
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(i.to_string())),
+        KdlValue::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        KdlValue::Bool(b) => Value::Bool(*b),
+        KdlValue::Null => Value::Null,
+    }
+}
+
 /// A default as KDL would write it (`"chart/*.yaml"`, `6`, `#true`), for help lines.
 pub fn kdl_text(value: &Value) -> String {
     match value {

@@ -433,12 +433,20 @@ impl Parser<'_> {
                 );
             }
         }
+        let args = decls
+            .iter()
+            .filter_map(|d| {
+                let value = &bound.get(&d.param.name)?.value;
+                Some((d.param.name.clone(), kdl_json(value)))
+            })
+            .collect();
         let (node, subst) = substitute(recipe_node, &bound);
         self.subst = subst;
         let recipe = self.recipe(&node, &mut Seen::new());
         self.subst.clear();
         let mut recipe = recipe?;
         recipe.params = decls.into_iter().map(|d| d.param).collect();
+        recipe.args = args;
         Some(recipe)
     }
 }
