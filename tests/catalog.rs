@@ -131,4 +131,26 @@ fn every_catalogue_recipe_has_fixtures_and_tests() {
         "the catalogue has {} recipes",
         files.len()
     );
+
+    // And the binary lists exactly those as its catalogue.
+    let empty = Repo::new(&[]);
+    let out = std::process::Command::new(common::bin())
+        .args(["recipes", "list", "--format", "json", "--root"])
+        .arg(empty.root())
+        .output()
+        .expect("run patcher recipes list");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let listed: BTreeSet<String> = json["recipes"]
+        .as_array()
+        .expect("recipes")
+        .iter()
+        .filter(|r| r["kind"] == "catalog")
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(listed, files, "`patcher recipes list` vs catalog/*.kdl");
 }
