@@ -152,7 +152,7 @@ fn corpus_repo(chart: &str, dir: &str, workflows: &[(&str, &str)]) -> Repo {
 }
 
 fn init_snapshot(snapshot: &str, repo: &Repo) {
-    let run = run_init(&repo, &[]);
+    let run = run_init(repo, &[]);
     assert_eq!(run.code, 0, "{snapshot}: {}", run.stderr);
     insta::assert_snapshot!(snapshot, run.stdout);
 }
