@@ -117,6 +117,21 @@ fn init_write_never_overwrites_an_existing_recipe_file() {
 }
 
 #[test]
+fn beside_the_repositorys_own_recipes_init_names_its_instances_apart() {
+    // The sample's recipes/ has its own `probe-delays` and `k3d-metrics-server`.
+    let repo = sample_repo();
+    let init = run_init(&repo, &["--write"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let written = repo.read("recipes/patcher.kdl");
+    assert!(
+        written.contains(r#"use "catalog:probe-delays" name="probe-delays-catalog""#),
+        "{written}"
+    );
+    let plan = repo.run(&["plan", "--render", "never"]);
+    assert_eq!(plan.code, 2, "plan loads both files: {}", plan.stderr);
+}
+
+#[test]
 fn init_on_a_missing_root_is_an_error() {
     let repo = Repo::new(&[]);
     let missing = repo.root().join("nope");

@@ -95,8 +95,14 @@ pub fn run(root: &Path) -> Result<Report, InitError> {
         render: RenderMode::Never,
         helm: None,
     };
+    let taken = repository_recipe_names(root);
     for mut u in uses {
         drop_defaults(&mut u);
+        // Beside the repository's own recipes, names must stay unique.
+        let own = u.name.clone().unwrap_or_else(|| u.recipe.to_string());
+        if taken.contains(&own) {
+            u.name = Some(format!("{own}-catalog"));
+        }
         let text = kdl_text::use_line(&u);
         let set = crate::recipe::parse_set(Path::new(RECIPE_FILE), &text).map_err(|e| {
             InitError::Catalogue(format!(
@@ -137,6 +143,24 @@ pub fn run(root: &Path) -> Result<Report, InitError> {
         }
     }
     Ok(report)
+}
+
+/// Names of the recipes in `<root>/recipes`, when it loads (a broken recipe file is the
+/// user's to fix; `plan` reports it).
+fn repository_recipe_names(root: &Path) -> std::collections::BTreeSet<String> {
+    let dir = root.join("recipes");
+    if !dir.is_dir() {
+        return Default::default();
+    }
+    match crate::recipe::load(&[dir]) {
+        Ok(set) => set
+            .recipes
+            .iter()
+            .chain(&set.templates)
+            .map(|r| r.name.clone())
+            .collect(),
+        Err(_) => Default::default(),
+    }
 }
 
 /// Leaves out the parameters that equal the catalogue recipe's defaults: the written `use`
