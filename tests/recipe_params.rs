@@ -533,3 +533,37 @@ fn a_saved_plan_is_refused_when_a_used_recipe_file_changed() {
     );
     assert_eq!(repo.read("w.yml"), "jobs:\n  a:\n    runs-on: x\n");
 }
+
+#[test]
+fn two_templates_of_one_name_in_a_file_are_an_error() {
+    let err = error(
+        r#"recipe "t" {
+    param "a" type="int"
+    file "x.yaml" { set "/a" "{a}"; }
+}
+recipe "t" {
+    param "b" type="int"
+    file "x.yaml" { set "/b" "{b}"; }
+}"#,
+    );
+    assert_eq!(
+        one(&err),
+        "recipes/web.kdl:5:8: duplicate recipe name `t`: it is already defined at recipes/web.kdl:1:1"
+    );
+}
+
+#[test]
+fn a_mistake_in_a_used_file_that_is_also_loaded_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.kdl"),
+        "recipe \"t\" {\n    param \"n\" type=\"int\"\n    file \"x.yaml\" { sett \"/a\" \"{n}\"; }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("u.kdl"), "use \"t.kdl:t\" n=1\n").unwrap();
+    let err = patcher::recipe::load(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(
+        one(&err).contains("t.kdl:3:21: unknown node `sett` inside `file`"),
+        "{err}"
+    );
+}

@@ -125,7 +125,13 @@ fn recipe_location(origin: &str) -> Option<Value> {
     let col: usize = parts.next()?.parse().ok()?;
     let line: usize = parts.next()?.parse().ok()?;
     let file = parts.next()?;
-    if file.is_empty() || file.starts_with('/') || file.contains('\\') || file.contains("..") {
+    // `catalog:NAME` (a catalogue recipe's rule) is no file of the repository.
+    if file.is_empty()
+        || file.starts_with('/')
+        || file.contains('\\')
+        || file.contains("..")
+        || file.contains(':')
+    {
         return None;
     }
     Some(location(file, line, Some(col)))
@@ -201,6 +207,7 @@ mod tests {
         );
         assert!(recipe_location("/tmp/x.kdl:6:9").is_none());
         assert!(recipe_location("nonsense").is_none());
+        assert!(recipe_location("catalog:job-retries:6:9").is_none());
     }
 
     #[test]

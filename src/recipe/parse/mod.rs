@@ -3,6 +3,13 @@
 //!
 //! Every problem in a file is collected, not just the first: a [`RecipeError`] carries one
 //! [`RecipeDiagnostic`] per problem.
+//!
+//! A file holds `recipe` and `use` nodes. A recipe with `param`s is substituted first
+//! ([`params`]: `{NAME}` → value, typed when it is a whole argument) and then parsed like
+//! any other; with a required parameter it is a template (checked with placeholders, kept in
+//! [`RecipeSet::templates`], not run). A `use` ([`uses`]) finds the recipe in the catalogue
+//! or another file, checks its values against the parameters, substitutes and parses it in
+//! that recipe's own source, with diagnostics about supplied values moved to the `use`.
 
 mod diag;
 mod file;
@@ -84,6 +91,9 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
         set.templates.extend(parsed.templates);
         diags.extend(file_diags);
     }
+    // A recipe file that is loaded and also `use`d reports its own mistakes once.
+    let mut reported = HashSet::new();
+    diags.retain(|d| reported.insert(d.to_string()));
 
     if diags.is_empty() {
         Ok(set)
@@ -162,9 +172,12 @@ impl<'a> Parser<'a> {
 
     fn document(&mut self, doc: &KdlDocument, seen: &mut Seen) -> RecipeSet {
         let mut set = RecipeSet::default();
+        // Templates' names are free for instances, but unique in their file (a `use` finds
+        // them by name there).
+        let mut template_names = Seen::new();
         for node in doc.nodes() {
             match node.name().value() {
-                "recipe" => match self.recipe_node(node, seen) {
+                "recipe" => match self.recipe_node(node, seen, &mut template_names) {
                     Some((recipe, false)) => set.recipes.push(recipe),
                     Some((recipe, true)) => set.templates.push(recipe),
                     None => {}
@@ -180,7 +193,12 @@ impl<'a> Parser<'a> {
 
     /// A `recipe` node of this file: `(recipe, true)` for a template (a required
     /// parameter: checked with placeholders, not run).
-    fn recipe_node(&mut self, node: &KdlNode, seen: &mut Seen) -> Option<(Recipe, bool)> {
+    fn recipe_node(
+        &mut self,
+        node: &KdlNode,
+        seen: &mut Seen,
+        template_names: &mut Seen,
+    ) -> Option<(Recipe, bool)> {
         let decls = self.params(node)?;
         if decls.is_empty() {
             return self.recipe(node, seen).map(|r| (r, false));
@@ -203,9 +221,8 @@ impl<'a> Parser<'a> {
             })
             .collect();
         let (substituted, _) = params::substitute(node, &bound);
-        // A template's name is free for the instances `use` makes of it.
         let mut recipe = if template {
-            self.recipe(&substituted, &mut Seen::new())?
+            self.recipe(&substituted, template_names)?
         } else {
             self.recipe(&substituted, seen)?
         };
