@@ -357,7 +357,7 @@ fn use_of_repository_recipes_templates_and_presets() {
             ),
             (
                 "strict-retries".to_string(),
-                Some("templates.kdl:strict-retries".to_string())
+                Some("catalog:job-retries".to_string())
             ),
         ]
     );
@@ -566,4 +566,55 @@ fn a_mistake_in_a_used_file_that_is_also_loaded_is_reported_once() {
         one(&err).contains("t.kdl:3:21: unknown node `sett` inside `file`"),
         "{err}"
     );
+}
+
+#[test]
+fn invalid_yaml_from_a_supplied_value_points_at_the_use() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.kdl"),
+        "recipe \"sidecar\" {\n    param \"image\" type=\"string\"\n    file \"x.yaml\" {\n        ensure \"/containers\" key=\"name\" (yaml)\"\"\"\n            name: sidecar\n            image: {image}\n            \"\"\"\n    }\n}\n",
+    )
+    .unwrap();
+    let main = dir.path().join("main.kdl");
+    let err = parse_str(&main, "use \"t.kdl:sidecar\" image=\"a: b: c\"\n").unwrap_err();
+    let text = one(&err);
+    assert!(
+        text.starts_with(&format!("{}:1:21: invalid YAML", main.display())),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "(in the value of `image`, used at {}:4:41)"
+                .replace("{}", &dir.path().join("t.kdl").display().to_string())
+                .as_str()
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_reference_one_typo_from_a_parameter_is_an_error() {
+    let err = error(
+        r#"recipe "r" {
+    param "backoff" 6
+    file "a.yaml" { at-least "/spec/backoffLimit" "{backof}"; set "/b" "{other}"; }
+}"#,
+    );
+    assert_eq!(
+        one(&err),
+        "recipes/web.kdl:3:51: `{backof}` is not a parameter of this recipe"
+    );
+    insta::assert_snapshot!(err.render_plain());
+}
+
+#[test]
+fn braces_near_a_short_parameter_name_are_left_alone() {
+    let recipes = parse(
+        r#"recipe "r" {
+    param "n" 1
+    file "a.yaml" { set "/a" "{x}"; }
+}"#,
+    );
+    assert_eq!(set_value(&file_rule(&recipes[0]).rules[0]), &json!("{x}"));
 }

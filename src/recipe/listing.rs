@@ -1,6 +1,7 @@
 //! `patcher recipes list|show`: what recipes there are (the catalogue's and the
 //! repository's), their parameters and KDL source, as text or `patcher.recipes/v1` JSON.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use kdl::KdlDocument;
@@ -87,11 +88,12 @@ pub fn entries(root: &Path, set: &RecipeSet) -> Vec<Entry> {
     own.sort_by(|(a, _), (b, _)| {
         (a.origin.file.as_path(), a.origin.line).cmp(&(b.origin.file.as_path(), b.origin.line))
     });
+    let mut sources = Sources::default();
     catalog::names()
         .map(catalog_entry)
         .chain(
             own.into_iter()
-                .map(|(r, kind)| repository_entry(root, r, kind)),
+                .map(|(r, kind)| repository_entry(root, r, kind, &mut sources)),
         )
         .collect()
 }
@@ -134,7 +136,7 @@ fn catalog_entry(name: &'static str) -> Entry {
     }
 }
 
-fn repository_entry(root: &Path, r: &Recipe, kind: Kind) -> Entry {
+fn repository_entry(root: &Path, r: &Recipe, kind: Kind, sources: &mut Sources) -> Entry {
     let file = shown_path(root, &r.origin.file);
     Entry {
         name: r.name.clone(),
@@ -144,7 +146,7 @@ fn repository_entry(root: &Path, r: &Recipe, kind: Kind) -> Entry {
         instance_of: r.instance_of.clone(),
         params: r.params.clone(),
         args: r.args.clone(),
-        kdl: node_source(&r.origin.file, r.origin.line, r.origin.col),
+        kdl: sources.node(&r.origin.file, r.origin.line, r.origin.col),
     }
 }
 
@@ -168,26 +170,51 @@ fn slash(path: &Path) -> String {
         .join("/")
 }
 
-/// The text of the top-level node that starts at `line`:`col` of `file`.
-fn node_source(file: &Path, line: usize, col: usize) -> Option<String> {
-    let src = std::fs::read_to_string(file).ok()?;
-    let line_start: usize = src
-        .split_inclusive('\n')
-        .take(line.checked_sub(1)?)
-        .map(str::len)
-        .sum();
-    let offset = line_start
-        + src
-            .get(line_start..)?
-            .chars()
-            .take(col.saturating_sub(1))
-            .map(char::len_utf8)
-            .sum::<usize>();
-    let doc = KdlDocument::parse_v2(&src).ok()?;
-    let node = doc.nodes().iter().find(|n| n.span().offset() == offset)?;
-    let span = node.span();
-    src.get(span.offset()..span.offset() + span.len())
-        .map(|s| s.trim_end().to_string())
+/// Recipe files read back for their nodes' text, each read and parsed once.
+#[derive(Default)]
+struct Sources {
+    /// `None`: unreadable or not KDL (the entry is listed without its KDL).
+    files: HashMap<PathBuf, Option<ReadBack>>,
+}
+
+/// A recipe file's text and the byte ranges of its top-level nodes.
+struct ReadBack {
+    src: String,
+    nodes: Vec<(usize, usize)>,
+}
+
+impl Sources {
+    /// The text of the top-level node that starts at `line`:`col` of `file`.
+    fn node(&mut self, file: &Path, line: usize, col: usize) -> Option<String> {
+        let ReadBack { src, nodes } = self
+            .files
+            .entry(file.to_path_buf())
+            .or_insert_with(|| {
+                let src = std::fs::read_to_string(file).ok()?;
+                let doc = KdlDocument::parse_v2(&src).ok()?;
+                let spans = doc
+                    .nodes()
+                    .iter()
+                    .map(|n| (n.span().offset(), n.span().offset() + n.span().len()))
+                    .collect();
+                Some(ReadBack { src, nodes: spans })
+            })
+            .as_ref()?;
+        let line_start: usize = src
+            .split_inclusive('\n')
+            .take(line.checked_sub(1)?)
+            .map(str::len)
+            .sum();
+        let offset = line_start
+            + src
+                .get(line_start..)?
+                .chars()
+                .take(col.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum::<usize>();
+        let (start, end) = nodes.iter().find(|(start, _)| *start == offset)?;
+        src.get(*start..*end).map(|s| s.trim_end().to_string())
+    }
 }
 
 /// The description's first sentence, for one line of a listing.

@@ -45,9 +45,10 @@ pub struct Recipe {
     /// `param "NAME" DEFAULT ...`: the parameters the recipe declares (already substituted
     /// into `files` and `texts`).
     pub params: Vec<Param>,
-    /// For a recipe made by `use "catalog:job-retries" ...`: what it instantiates, as the
-    /// `use` wrote it (`"catalog:job-retries"`, `"common.kdl:web-probes"`); its `origin` is
-    /// the `use` line, its rules' origins are in the used recipe's source.
+    /// For a recipe made by `use "catalog:job-retries" ...`: what it instantiates: the
+    /// catalogue recipe (`"catalog:job-retries"`, also through a preset in another file),
+    /// else the target as the `use` wrote it (`"common.kdl:web-probes"`). Its `origin` is
+    /// the `use` line; its rules' origins are in the used recipe's source.
     pub instance_of: Option<String>,
     /// For an instance: every parameter's value in it (given by the `use`, else the
     /// default), in declaration order.

@@ -94,7 +94,37 @@ impl Parser<'_> {
                 None => ok = false,
             }
         }
+        if ok && !decls.is_empty() {
+            ok = self.check_references(recipe, &decls);
+        }
         ok.then_some(decls)
+    }
+
+    /// A `{NAME}` one typo away from a declared parameter would silently stay literal:
+    /// report it. (Other braces — `{{ ... }}`, `${VAR}`, `{a,b}` — are not names close to a
+    /// parameter, and stay.)
+    fn check_references(&mut self, recipe: &KdlNode, decls: &[Decl]) -> bool {
+        let names: Vec<&str> = decls.iter().map(|d| d.param.name.as_str()).collect();
+        let mut misses = Vec::new();
+        let children = recipe
+            .children()
+            .map(KdlDocument::nodes)
+            .unwrap_or_default();
+        for child in children.iter().filter(|n| n.name().value() != "param") {
+            near_misses(child, &names, &mut misses);
+        }
+        for (span, word, close) in &misses {
+            self.error(
+                *span,
+                "not a parameter",
+                format!("`{{{word}}}` is not a parameter of this recipe"),
+                format!(
+                    "did you mean `{{{close}}}`? (the parameters are {})",
+                    list(&names)
+                ),
+            );
+        }
+        misses.is_empty()
     }
 
     fn param(&mut self, node: &KdlNode) -> Option<Decl> {
@@ -292,8 +322,41 @@ fn substitute_node(
     }
 }
 
+/// Entries under `node` with a `{word}` that is not a parameter but close to one:
+/// (entry span, word, the parameter).
+fn near_misses(node: &KdlNode, names: &[&str], out: &mut Vec<(SourceSpan, String, String)>) {
+    for entry in node.entries() {
+        let KdlValue::String(text) = entry.value() else {
+            continue;
+        };
+        let none = HashMap::new();
+        for (_, _, word) in braced_names(text, &none, true) {
+            if names.contains(&word.as_str()) {
+                continue;
+            }
+            // Short names are too often one letter from anything to call it a typo.
+            if let Some(close) = suggest(&word, names).filter(|c| c.len() >= 4) {
+                out.push((entry.span(), word, close.to_string()));
+            }
+        }
+    }
+    for child in node.children().map(KdlDocument::nodes).unwrap_or_default() {
+        near_misses(child, names, out);
+    }
+}
+
 /// The `{NAME}` references to bound parameters in `text`: (start, end, name), in order.
 fn references(text: &str, bound: &HashMap<String, Bound>) -> Vec<(usize, usize, String)> {
+    braced_names(text, bound, false)
+}
+
+/// `{NAME}`s in `text` (single braces): those naming a `bound` parameter, or with `any`
+/// every one that looks like a parameter name.
+fn braced_names(
+    text: &str,
+    bound: &HashMap<String, Bound>,
+    any: bool,
+) -> Vec<(usize, usize, String)> {
     let bytes = text.as_bytes();
     let mut refs = Vec::new();
     let mut i = 0;
@@ -304,7 +367,12 @@ fn references(text: &str, bound: &HashMap<String, Bound>) -> Vec<(usize, usize, 
         {
             let name = &text[i + 1..i + 1 + len];
             let end = i + len + 2;
-            if bound.contains_key(name) && bytes.get(end) != Some(&b'}') {
+            let wanted = if any {
+                is_param_name(name)
+            } else {
+                bound.contains_key(name)
+            };
+            if wanted && bytes.get(end) != Some(&b'}') {
                 refs.push((i, end, name.to_string()));
                 i = end;
                 continue;

@@ -7,6 +7,9 @@
 //! are followed too (`use "base.kdl:strict-retries"` where base.kdl has
 //! `use "catalog:job-retries" name="strict-retries" backoff=10`), its values becoming
 //! defaults this `use` may override; a chain that comes back to itself is an error.
+//!
+//! The instance's `instance_of` is the catalogue recipe it comes from (through presets
+//! too: `catalog:job-retries`), else the target as this `use` wrote it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +96,7 @@ impl Parser<'_> {
         seen.insert(instance.clone(), (origin.clone(), name_span));
         recipe.name = instance;
         recipe.origin = origin;
-        recipe.instance_of = Some(target);
+        recipe.instance_of.get_or_insert(target);
         Some(recipe)
     }
 
@@ -222,6 +225,13 @@ impl Parser<'_> {
         };
         sub.settle_remapped();
         self.diags.append(&mut sub.diags);
+        // Through presets too, an instance of a catalogue recipe says which one.
+        let mut result = result;
+        if target.starts_with("catalog:")
+            && let Some(recipe) = result.as_mut()
+        {
+            recipe.instance_of.get_or_insert_with(|| target.to_string());
+        }
         result
     }
 
