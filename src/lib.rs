@@ -21,6 +21,7 @@ pub mod engine;
 pub mod fleet;
 pub mod forge;
 pub mod git;
+pub mod init;
 pub mod path;
 pub mod plan;
 pub mod recipe;

@@ -68,6 +68,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
+    /// Propose catalogue recipes for this repository: finds its charts and workflows, plans
+    /// every catalogue recipe with parameters filled from them, and lists the ones that would
+    /// change something. Exit 0, or 1 on error.
+    Init {
+        /// Repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Create recipes/patcher.kdl with one commented `use` per finding (never overwrites:
+        /// if it exists, prints what it would add).
+        #[arg(long)]
+        write: bool,
+    },
     /// List the recipes (the catalogue's and the repository's), or show one: its
     /// description, parameters and KDL. Exit 0; 1: error (bad recipes, unknown name).
     Recipes {
@@ -95,7 +107,7 @@ enum Command {
     /// Print the man page (roff), e.g. `patcher man > ~/.local/share/man/man1/patcher.1`;
     /// with a subcommand, its own page (patcher-plan(1), ...).
     Man {
-        #[arg(value_parser = ["plan", "apply", "check", "recipes", "diagnose", "stats", "fleet", "completions", "man"])]
+        #[arg(value_parser = ["plan", "apply", "check", "recipes", "init", "diagnose", "stats", "fleet", "completions", "man"])]
         subcommand: Option<String>,
     },
 }
@@ -392,6 +404,7 @@ fn main() -> ExitCode {
             branch,
         } => apply(sel, *in_place, *keep_going, plan.as_deref(), branch),
         Command::Check { sel, format } => check(sel, *format),
+        Command::Init { root, write } => init(root, *write),
         Command::Recipes { action } => recipes_cmd(action),
         Command::Diagnose(args) => diagnose(args),
         Command::Stats(args) => stats(args),
@@ -402,6 +415,57 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+fn init(root: &std::path::Path, write: bool) -> u8 {
+    if !root.is_dir() {
+        emit(
+            "",
+            &format!(
+                "error: --root {}: not a directory; pass the repository's top directory\n",
+                root.display()
+            ),
+        );
+        return 1;
+    }
+    let report = match patcher::init::run(root) {
+        Ok(r) => r,
+        Err(e) => {
+            emit("", &format!("error: {e}\n"));
+            return 1;
+        }
+    };
+    let mut out = patcher::init::render_text(&report);
+    if !write {
+        if !report.findings.is_empty() {
+            out.push_str("\nNext: `patcher init --write` records these in recipes/patcher.kdl; read it, then `patcher plan`.\n");
+        }
+        emit(&out, "");
+        return 0;
+    }
+    match patcher::init::write(root, &report) {
+        Ok(patcher::init::Written::Created(path)) => {
+            out.push_str(&format!("\nwrote {path}: read it, then `patcher plan`\n"));
+            emit(&out, "");
+            0
+        }
+        Ok(patcher::init::Written::Nothing) => {
+            emit(&out, "");
+            0
+        }
+        Ok(patcher::init::Written::Exists(text)) => {
+            out.push_str(&format!(
+                "\n{} exists and was not changed; add what you want of this to it:\n\n{text}",
+                patcher::init::RECIPE_FILE
+            ));
+            emit(&out, "");
+            0
+        }
+        Err(e) => {
+            emit(&out, &format!("error: {e}\n"));
+            1
+        }
+    }
+}
+
 fn completions(shell: clap_complete::Shell) -> u8 {
     let mut cmd = <Cli as clap::CommandFactory>::command();
     clap_complete::generate(shell, &mut cmd, "patcher", &mut std::io::stdout());
@@ -409,11 +473,12 @@ fn completions(shell: clap_complete::Shell) -> u8 {
 }
 
 /// Each subcommand's man page name.
-const MAN_PAGES: [(&str, &str); 9] = [
+const MAN_PAGES: [(&str, &str); 10] = [
     ("plan", "patcher-plan"),
     ("apply", "patcher-apply"),
     ("check", "patcher-check"),
     ("recipes", "patcher-recipes"),
+    ("init", "patcher-init"),
     ("diagnose", "patcher-diagnose"),
     ("stats", "patcher-stats"),
     ("fleet", "patcher-fleet"),

@@ -8,7 +8,53 @@ use super::parse::{RecipeError, parse_set};
 
 /// Every catalogue recipe: (name, KDL source). Sorted by name; a test checks that this
 /// matches the files in `catalog/`.
-const CATALOG: &[(&str, &str)] = &[("job-retries", include_str!("../../catalog/job-retries.kdl"))];
+const CATALOG: &[(&str, &str)] = &[
+    (
+        "deploy-concurrency",
+        include_str!("../../catalog/deploy-concurrency.kdl"),
+    ),
+    (
+        "helm-upgrade-retry",
+        include_str!("../../catalog/helm-upgrade-retry.kdl"),
+    ),
+    (
+        "helm-upgrade-wait",
+        include_str!("../../catalog/helm-upgrade-wait.kdl"),
+    ),
+    (
+        "hpa-off-in-ci",
+        include_str!("../../catalog/hpa-off-in-ci.kdl"),
+    ),
+    ("job-retries", include_str!("../../catalog/job-retries.kdl")),
+    (
+        "job-timeout-minutes",
+        include_str!("../../catalog/job-timeout-minutes.kdl"),
+    ),
+    (
+        "k3d-metrics-server",
+        include_str!("../../catalog/k3d-metrics-server.kdl"),
+    ),
+    (
+        "metrics-server-insecure-tls",
+        include_str!("../../catalog/metrics-server-insecure-tls.kdl"),
+    ),
+    (
+        "pin-image-tag",
+        include_str!("../../catalog/pin-image-tag.kdl"),
+    ),
+    (
+        "probe-delays",
+        include_str!("../../catalog/probe-delays.kdl"),
+    ),
+    (
+        "startup-probe",
+        include_str!("../../catalog/startup-probe.kdl"),
+    ),
+    (
+        "wait-for-service",
+        include_str!("../../catalog/wait-for-service.kdl"),
+    ),
+];
 
 /// The catalogue's recipe names, sorted.
 pub fn names() -> impl Iterator<Item = &'static str> {
