@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 use libyaml_rs as sys;
 
+/// One event parser over one text: `false` when it rejects the text.
+type Parse = fn(&str) -> bool;
+
 struct Input {
     path: PathBuf,
     text: String,
@@ -44,8 +47,7 @@ fn main() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let path = PathBuf::from(l.trim());
-            let mut text =
-                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{l}: {e}"));
+            let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{l}: {e}"));
             if path.components().any(|c| c.as_os_str() == "templates")
                 && let Ok(m) = patcher::doc::template::mask(&text)
             {
@@ -55,7 +57,7 @@ fn main() {
         })
         .collect();
 
-    let parsers: [(&str, fn(&str) -> bool); 3] = [
+    let parsers: [(&str, Parse); 3] = [
         ("libyaml-rs", libyaml_events),
         ("saphyr-parser", saphyr_events),
         ("patcher-events", |t| {
@@ -67,7 +69,12 @@ fn main() {
             for (name, parse) in parsers {
                 let one = std::slice::from_ref(input);
                 let (d, errors) = time(runs, one, parse);
-                print_row(&format!("each {name} {}", input.path.display()), one, d, errors);
+                print_row(
+                    &format!("each {name} {}", input.path.display()),
+                    one,
+                    d,
+                    errors,
+                );
             }
         }
         return;
@@ -94,7 +101,7 @@ fn main() {
     }
 }
 
-fn time(runs: usize, inputs: &[Input], parse: fn(&str) -> bool) -> (Duration, usize) {
+fn time(runs: usize, inputs: &[Input], parse: Parse) -> (Duration, usize) {
     let errors = inputs.iter().filter(|i| !parse(&i.text)).count(); // also warms up
     let mut times: Vec<Duration> = (0..runs.max(1))
         .map(|_| {
