@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 10's benchmark, side by side in one run (see README, "Performance"):
+# Issue 10's benchmark, side by side in one run (see the README, "Development"):
 #   (a) `patcher apply --in-place` on fresh copies of the edit set, as a whole process;
 #   (b) ruamel.yaml 0.19 round trip of the same edits (scripts/bench_ruamel.py, in a venv);
 #   (c) event-parse floors over the same bytes: libyaml-rs, saphyr-parser (benches/floors.rs);
