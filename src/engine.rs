@@ -86,11 +86,9 @@ pub fn locate(doc: &Document, index: usize, pointer: &str) -> OpSite {
 /// them first. A node inside an item that an earlier op inserted did not exist: it is sited
 /// at the item it goes before (or its list), with nothing found.
 pub fn op_sites(doc: &Document, index: usize, ops: &[PlannedOp]) -> Vec<OpSite> {
-    let mut model = doc
-        .docs
-        .get(index)
-        .map(|d| d.model.clone())
-        .unwrap_or(Value::Null);
+    // The model as the ops so far left it: cloned only once an op changes it for a later op.
+    let null = Value::Null;
+    let mut model = std::borrow::Cow::Borrowed(doc.docs.get(index).map_or(&null, |d| &d.model));
     // (list path, index, inserted?) of each list insertion or removal so far.
     let mut shifts: Vec<(Vec<String>, usize, bool)> = Vec::new();
     let mut out = Vec::with_capacity(ops.len());
@@ -152,7 +150,9 @@ pub fn op_sites(doc: &Document, index: usize, ops: &[PlannedOp]) -> Vec<OpSite> 
                 _ => {}
             }
         }
-        let _ = json_patch::patch(&mut model, std::slice::from_ref(&op.op));
+        if out.len() < ops.len() {
+            let _ = json_patch::patch(model.to_mut(), std::slice::from_ref(&op.op));
+        }
     }
     out
 }
