@@ -86,11 +86,9 @@ pub fn locate(doc: &Document, index: usize, pointer: &str) -> OpSite {
 /// them first. A node inside an item that an earlier op inserted did not exist: it is sited
 /// at the item it goes before (or its list), with nothing found.
 pub fn op_sites(doc: &Document, index: usize, ops: &[PlannedOp]) -> Vec<OpSite> {
-    let mut model = doc
-        .docs
-        .get(index)
-        .map(|d| d.model.clone())
-        .unwrap_or(Value::Null);
+    // The model as the ops so far left it: cloned only once an op changes it for a later op.
+    let null = Value::Null;
+    let mut model = std::borrow::Cow::Borrowed(doc.docs.get(index).map_or(&null, |d| &d.model));
     // (list path, index, inserted?) of each list insertion or removal so far.
     let mut shifts: Vec<(Vec<String>, usize, bool)> = Vec::new();
     let mut out = Vec::with_capacity(ops.len());
@@ -152,7 +150,9 @@ pub fn op_sites(doc: &Document, index: usize, ops: &[PlannedOp]) -> Vec<OpSite> 
                 _ => {}
             }
         }
-        let _ = json_patch::patch(&mut model, std::slice::from_ref(&op.op));
+        if out.len() < ops.len() {
+            let _ = json_patch::patch(model.to_mut(), std::slice::from_ref(&op.op));
+        }
     }
     out
 }
@@ -268,6 +268,19 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
 
 /// Plans every recipe against the files under `root`.
 pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    run_on_threads(root, recipes, opts, threads)
+}
+
+/// [`run_with`] planning files on up to `threads` threads (1: one after another, in order).
+/// The outcome does not depend on `threads`: results are gathered in file order
+/// (tests/parallel_plan.rs compares a serial and a parallel plan of the corpus).
+pub fn run_on_threads(
+    root: &Path,
+    recipes: &RecipeSet,
+    opts: &RunOptions,
+    threads: usize,
+) -> Outcome {
     let mut out = Outcome::default();
     let root_canon = match root.canonicalize() {
         Ok(p) => p,
@@ -303,7 +316,7 @@ pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome 
     // move the ops on values-fed nodes into the values files (see `engine_values.rs`).
     let (views, view_errors) = values::views(&root_canon, &jobs, recipes);
     out.errors.extend(view_errors);
-    let prepared = parallel_map(&jobs, |(path, rules)| {
+    let prepared = parallel_map(threads, &jobs, |(path, rules)| {
         prepare_file(
             &root_canon,
             path,
@@ -314,7 +327,7 @@ pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome 
         )
     });
     let prepared = values::land_values_edits(&root_canon, prepared, &views, recipes);
-    let results = parallel_map(&prepared, |p| finish_file(p, recipes));
+    let results = parallel_map(threads, &prepared, |p| finish_file(p, recipes));
 
     // Selector outcomes summed over every file and document, keyed by (recipe, origin, what).
     let mut probes: BTreeMap<(usize, String, String), Probe> = BTreeMap::new();
@@ -1062,23 +1075,38 @@ fn plan_rules(
     }
 }
 
-/// Maps `f` over `items` on all cores, keeping order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len().max(1));
+/// `items.iter().map(f)` on up to `threads` threads, results in item order. Threads take
+/// the next item as they finish one (files differ in cost by 1000×: a 2.7 MB CRD next to a
+/// 1 KB workflow), and a panic in one is re-raised here, as it would be serially.
+fn parallel_map<T: Sync, R: Send>(
+    threads: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.min(items.len().max(1));
     if threads <= 1 || items.len() < 4 {
         return items.iter().map(&f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<_>>()))
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
-    })
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }

@@ -15,9 +15,11 @@ mod lex;
 mod parse;
 mod retry;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use lex::{Kind, lex, unquote};
 use parse::{Item, ItemKind, SimpleCmd, parse};
@@ -762,9 +764,6 @@ fn edit_impl(
     folded: bool,
 ) -> Result<EditResult, ShellError> {
     let analysis = analyse(script, folded)?;
-    if !folded {
-        bash_n(script).unwrap_or(Ok(()))?;
-    }
     let invocations = matched(script, &analysis, command).len();
     let warnings_before = lint(script, folded);
     if let (true, Some(w)) = (folded, warnings_before.first()) {
@@ -819,6 +818,20 @@ fn edit_impl(
         }
     }
 
+    if current == script {
+        // Nothing to change: what bash thinks of the script does not matter, and the checks
+        // below would compare the script with itself. Spawning `bash -n` only for scripts
+        // that change keeps a plan of many workflows from waiting on one process per step.
+        return Ok(EditResult {
+            script: current,
+            invocations,
+            changed: false,
+        });
+    }
+    if !folded {
+        // Refuse to edit a script bash already rejects: its commands are not what they seem.
+        bash_n(script).unwrap_or(Ok(()))?;
+    }
     // Verify what we wrote.
     let after =
         analyse(&current, folded).map_err(|e| refused(&e, "the edited script does not parse"))?;
@@ -865,36 +878,46 @@ fn refused(e: &ShellError, why: &str) -> ShellError {
     }
 }
 
-/// Whether `bash` can be run (checked once).
+/// Whether `bash` can be run: false once spawning it failed (so it is not tried again).
+#[cfg(test)]
 fn bash_available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        Command::new("bash")
-            .args(["-c", "exit 0"])
-            .env_remove("BASH_ENV")
-            .env_remove("ENV")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
+    bash_n("true\n").is_some()
 }
 
-/// `bash -n` on the script (fed on stdin). `None` when bash cannot be run.
+static NO_BASH: AtomicBool = AtomicBool::new(false);
+
+/// `bash -n` on the script, once per distinct script in a process: a plan and its re-plan,
+/// or many workflows with the same step, ask about the same text. `None` when bash cannot
+/// be run.
 fn bash_n(script: &str) -> Option<Result<(), ShellError>> {
-    if !bash_available() {
+    static SEEN: OnceLock<Mutex<HashMap<String, Result<(), ShellError>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(known) = seen.lock().ok().and_then(|m| m.get(script).cloned()) {
+        return Some(known);
+    }
+    let result = bash_n_uncached(script)?;
+    if let Ok(mut m) = seen.lock() {
+        m.insert(script.to_string(), result.clone());
+    }
+    Some(result)
+}
+
+fn bash_n_uncached(script: &str) -> Option<Result<(), ShellError>> {
+    if NO_BASH.load(Ordering::Relaxed) {
         return None;
     }
-    let mut child = Command::new("bash")
+    let spawned = Command::new("bash")
         .arg("-n")
         .env_remove("BASH_ENV")
         .env_remove("ENV")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
+        .spawn();
+    let Ok(mut child) = spawned else {
+        NO_BASH.store(true, Ordering::Relaxed);
+        return None;
+    };
     let mut stdin = child.stdin.take()?;
     let input = script.as_bytes().to_vec();
     let writer = std::thread::spawn(move || {
