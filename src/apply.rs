@@ -26,6 +26,7 @@ use crate::git::{self, CommitInfo, Repo, short};
 use crate::recipe::RecipeSet;
 use crate::report::{self, Color};
 use crate::saved_plan::{RecipeInputs, SavedPlan, sha256_hex};
+use crate::wrap::wrap;
 
 /// The flags of the branch mode.
 #[derive(Debug, Clone, Default)]
@@ -227,24 +228,6 @@ pub fn commit_message(recipes: &RecipeSet, outcome: &Outcome) -> (String, String
     }
     msg.push_str(&format!("\n{}: {}\n", git::TRAILER, names.join(", ")));
     (subject, msg)
-}
-
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// The pull request body: what the recipes are for, what each file gets, what was refused

@@ -69,6 +69,29 @@ pub enum PrResult {
     WouldUpdate(PullRequest, Vec<&'static str>),
 }
 
+/// The API base URL: `GITHUB_API_URL`, else the remote's host (`https://HOST/api/v3` for
+/// GitHub Enterprise, api.github.com for github.com). Refused unless https (plain http only to
+/// a loopback stand-in): the token must not travel in clear text.
+pub fn api_url(remote_host: Option<&str>) -> Result<String, String> {
+    let api = match std::env::var("GITHUB_API_URL") {
+        Ok(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
+        _ => match remote_host {
+            Some(host) if host != "github.com" && !is_loopback(host) => {
+                format!("https://{host}/api/v3")
+            }
+            _ => "https://api.github.com".to_string(),
+        },
+    };
+    let host = url_host(&api).unwrap_or_default();
+    let loopback_http = api.starts_with("http://") && is_loopback(&host);
+    if !api.starts_with("https://") && !loopback_http {
+        return Err(format!(
+            "GITHUB_API_URL={api} is not https: patcher does not send the token in clear text"
+        ));
+    }
+    Ok(api)
+}
+
 /// `owner`/`repo` (and host) from a remote URL: `https://host/o/r(.git)`, `ssh://git@host/o/r`,
 /// `git@host:o/r.git`.
 pub fn parse_remote_url(url: &str) -> Option<(String, String, String)> {
@@ -145,22 +168,7 @@ impl Forge {
                 }
             },
         };
-        let api = match std::env::var("GITHUB_API_URL") {
-            Ok(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
-            _ => match &parsed {
-                Some((host, _, _)) if host != "github.com" && !is_loopback(host) => {
-                    format!("https://{host}/api/v3")
-                }
-                _ => "https://api.github.com".to_string(),
-            },
-        };
-        let host = url_host(&api).unwrap_or_default();
-        let loopback_http = api.starts_with("http://") && is_loopback(&host);
-        if !api.starts_with("https://") && !loopback_http {
-            return Err(format!(
-                "GITHUB_API_URL={api} is not https: patcher does not send the token in clear text"
-            ));
-        }
+        let api = api_url(parsed.as_ref().map(|(host, _, _)| host.as_str()))?;
         let token = env_token().ok_or_else(|| {
             "--pr needs a GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token that may push and open pull requests".to_string()
         })?;

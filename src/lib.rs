@@ -31,4 +31,5 @@ pub mod saved_plan;
 pub mod select;
 pub mod shell;
 pub mod stats;
+pub mod wrap;
 pub mod write;

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::diagnose::log::{self, Log};
 use crate::forge::parse_remote_url;
-use crate::git::{env_token, redact, url_host};
+use crate::git::{env_token, redact};
 
 /// Requests per call at most (rate-limit waits and 5xx retries included).
 const ATTEMPTS: u32 = 5;
@@ -46,10 +46,6 @@ impl Answer {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
 fn now_secs() -> u64 {
@@ -97,22 +93,8 @@ impl Actions {
                 }
             },
         };
-        let api = match std::env::var("GITHUB_API_URL") {
-            Ok(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_string(),
-            _ => match &parsed {
-                Some((host, _, _)) if host != "github.com" && !is_loopback(host) => {
-                    format!("https://{host}/api/v3")
-                }
-                _ => "https://api.github.com".to_string(),
-            },
-        };
-        let host = url_host(&api).unwrap_or_default();
-        let loopback_http = api.starts_with("http://") && is_loopback(&host);
-        if !api.starts_with("https://") && !loopback_http {
-            return Err(format!(
-                "error: GITHUB_API_URL={api} is not https: patcher does not send the token in clear text"
-            ));
-        }
+        let api = crate::forge::api_url(parsed.as_ref().map(|(host, _, _)| host.as_str()))
+            .map_err(|e| format!("error: {e}"))?;
         let token = env_token().ok_or_else(|| {
             "error: reading Actions runs and logs needs a GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with `actions: read`".to_string()
         })?;
