@@ -20,9 +20,9 @@ use std::sync::Arc;
 use git2::{Oid, Repository, Tree};
 
 use crate::engine::{self, FileChange, Outcome};
-use crate::fleet::pacer::Pacer;
 use crate::forge::{Forge, PrResult, PrSpec};
 use crate::git::{self, CommitInfo, Repo, short};
+use crate::pacer::Pacer;
 use crate::recipe::RecipeSet;
 use crate::report::{self, Color};
 use crate::saved_plan::{RecipeInputs, SavedPlan, sha256_hex};

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fleet::pacer::Pacer;
 use crate::git::{env_token, redact, url_host};
+use crate::pacer::Pacer;
 
 /// How many times one request is sent at most.
 pub const ATTEMPTS: u32 = 3;
@@ -200,7 +200,7 @@ impl Forge {
         })
     }
 
-    /// Sends every request through `pacer` (see [`crate::fleet::pacer`]).
+    /// Sends every request through `pacer` (see [`crate::pacer`]).
     pub fn with_pacer(mut self, pacer: Option<Arc<Pacer>>) -> Forge {
         self.pacer = pacer;
         self

@@ -22,6 +22,7 @@ pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod init;
+pub mod pacer;
 pub mod path;
 pub mod plan;
 pub mod recipe;

@@ -8,10 +8,10 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::file;
 use super::matrix;
-use super::pacer::{DEFAULT_MAX_PRS_PER_HOUR, Pacer};
 use super::report::{FleetReport, RepoReport};
 use super::{Mode, Options};
 use crate::engine::RunOptions;
+use crate::pacer::{DEFAULT_MAX_PRS_PER_HOUR, Pacer};
 use crate::render::RenderMode;
 
 #[derive(Subcommand)]

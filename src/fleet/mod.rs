@@ -8,7 +8,7 @@ pub mod cache;
 pub mod cli;
 pub mod file;
 pub mod matrix;
-pub mod pacer;
+
 pub mod report;
 pub mod state;
 
@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex};
 use crate::apply;
 use crate::engine;
 use crate::forge::PrResult;
+use crate::pacer::{self, Pacer};
 use crate::recipe::RecipeSet;
 use crate::report::Color;
 use crate::saved_plan::sha256_hex;
 use file::{Fleet, RepoSpec};
-use pacer::Pacer;
 use report::{FleetReport, PrRef, Refused, RepoReport, Status};
 use state::{Entry, State};
 

@@ -1,9 +1,10 @@
-//! One pacer for every API write of a fleet run: GitHub's content-creation limits are per
-//! token, not per repository, so the repositories' writes share one clock. Mutating calls are
-//! serialized and at least `interval` apart (1 s by default, GitHub's advice); a `Retry-After`
-//! or an exhausted `x-ratelimit-reset` pauses every later call; pull requests opened in the
-//! last hour are capped. What cannot wait (a cap reached, a reset too far away) fails fast
-//! with [`DEFERRED`], so the fleet reports it as deferred and a `--resume` picks it up.
+//! One pacer for every GitHub API write; a fleet run shares one across its repositories.
+//! GitHub's content-creation limits are per token, not per repository, so the repositories'
+//! writes share one clock. Mutating calls are serialized and at least `interval` apart (1 s by
+//! default, GitHub's advice); a `Retry-After` or an exhausted `x-ratelimit-reset` pauses every
+//! later call; pull requests opened in the last hour are capped. What cannot wait (a cap
+//! reached, a reset too far away) fails fast with [`DEFERRED`], so the fleet reports it as
+//! deferred and a `--resume` picks it up.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
