@@ -124,8 +124,8 @@ fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters stay).
+pub fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
