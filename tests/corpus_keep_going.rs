@@ -35,25 +35,6 @@ fn patcher(args: &[&str], root: &Path) -> Output {
         .expect("run patcher")
 }
 
-/// Every file under `dir`, relative to it, with `/` separators.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).expect("under root");
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 /// Every document of a YAML stream as yaml_serde reads it; `Err` when one does not read.
 fn serde_docs(text: &str) -> Result<Vec<Value>, String> {
     yaml_serde::Deserializer::from_str(text)
@@ -384,7 +365,7 @@ fn keep_going_on_the_corpus_writes_every_file_it_can_and_none_wrong() {
     }
 
     // Exactly the planned files changed; refused files (and everything else) are untouched.
-    let (old_tree, new_tree) = (tree(&before), tree(&after));
+    let (old_tree, new_tree) = (common::tree(&before), common::tree(&after));
     let changed: BTreeSet<&str> = new_tree
         .iter()
         .filter(|(p, bytes)| old_tree.get(*p) != Some(bytes))

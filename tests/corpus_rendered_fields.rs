@@ -40,25 +40,6 @@ fn patcher(args: &[&str], root: &Path, helm: &Path) -> Output {
         .expect("run patcher")
 }
 
-/// Every file under `dir`, relative to it, with `/` separators.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).expect("under root");
-                let rel = rel.to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 /// A rendered object and the template it came from (`charts/<dir>/templates/…`).
 struct Object {
     source: String,
@@ -334,7 +315,7 @@ fn rendered_deployments_and_jobs_get_the_asked_fields_through_templates_or_value
             );
         }
     }
-    let (old_tree, new_tree) = (tree(&before), tree(&after));
+    let (old_tree, new_tree) = (common::tree(&before), common::tree(&after));
     let changed: BTreeSet<&str> = new_tree
         .iter()
         .filter(|(p, bytes)| old_tree.get(*p) != Some(bytes))
