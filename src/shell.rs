@@ -181,9 +181,113 @@ pub fn command_heads(script: &str, n: usize) -> Option<Vec<Vec<String>>> {
 /// Checks that `script` parses: with `bash -n` when bash can be run, otherwise with the
 /// internal structural parser ([`check_syntax_internal`]). Says which one did.
 pub fn check_syntax(script: &str) -> Result<SyntaxChecker, ShellError> {
-    match bash_n(script) {
-        Some(result) => result.map(|()| SyntaxChecker::Bash),
-        None => check_syntax_internal(script).map(|()| SyntaxChecker::Internal),
+    match defer(start_syntax_check(script)) {
+        Ok(pending) => pending.wait(),
+        Err(deferred) => Ok(deferred),
+    }
+}
+
+thread_local! {
+    /// The checks started inside [`with_deferred_checks`] on this thread, not yet waited for.
+    static DEFERRED: std::cell::RefCell<Option<Vec<PendingCheck>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with every `bash -n` it starts left running: each such check answers "parses"
+/// at once, and all are waited for when `f` returns, side by side. `Some` when every one
+/// passed; `None` when one failed, and then the caller runs `f` again, undeferred: the
+/// answers are remembered, so the second run gets each at once, failures included.
+pub fn with_deferred_checks<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let outer = DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()));
+    let value = f();
+    let started = DEFERRED.with(|d| std::mem::replace(&mut *d.borrow_mut(), outer));
+    let mut all_passed = true;
+    for check in started.unwrap_or_default() {
+        all_passed &= check.wait().is_ok();
+    }
+    all_passed.then_some(value)
+}
+
+/// A running check inside [`with_deferred_checks`] is kept for later (`Err`: its optimistic
+/// answer); any other is handed back to be waited for.
+fn defer(pending: PendingCheck) -> Result<PendingCheck, SyntaxChecker> {
+    if !matches!(pending.0, Some(BashN::Running { .. })) {
+        return Ok(pending);
+    }
+    DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(list) => {
+            list.push(pending);
+            Err(SyntaxChecker::Bash)
+        }
+        None => Ok(pending),
+    })
+}
+
+/// Starts [`check_syntax`] without waiting for it: `bash -n` runs in its own process while
+/// the caller goes on (a workflow with several edited scripts checks them side by side; each
+/// `bash` start-up is about 1.5 ms). [`PendingCheck::wait`] gives the answer.
+pub fn start_syntax_check(script: &str) -> PendingCheck {
+    PendingCheck(Some(bash_n_start(script).unwrap_or_else(|| {
+        BashN::Known(check_syntax_internal(script).map(|()| SyntaxChecker::Internal))
+    })))
+}
+
+/// A syntax check that may still be running: see [`start_syntax_check`]. Dropped unwaited,
+/// it still waits for its `bash` (no process is left behind).
+pub struct PendingCheck(Option<BashN>);
+
+enum BashN {
+    Known(Result<SyntaxChecker, ShellError>),
+    Running {
+        script: String,
+        child: std::process::Child,
+        writer: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+impl PendingCheck {
+    /// Waits for the check; a script whose `bash -n` could not be waited for is checked by
+    /// the internal parser instead.
+    pub fn wait(mut self) -> Result<SyntaxChecker, ShellError> {
+        match self.0.take() {
+            Some(BashN::Known(result)) => result,
+            Some(BashN::Running {
+                script,
+                child,
+                writer,
+            }) => match bash_n_finish(&script, child, writer) {
+                Some(result) => result.map(|()| SyntaxChecker::Bash),
+                None => check_syntax_internal(&script).map(|()| SyntaxChecker::Internal),
+            },
+            None => Ok(SyntaxChecker::Internal),
+        }
+    }
+
+    /// Like [`PendingCheck::wait`], but only `bash`'s answer counts: without a runnable bash
+    /// the script is taken as it is.
+    fn wait_bash(mut self) -> Result<(), ShellError> {
+        match self.0.take() {
+            Some(BashN::Known(result)) => result.map(drop),
+            Some(BashN::Running {
+                script,
+                child,
+                writer,
+            }) => bash_n_finish(&script, child, writer).unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for PendingCheck {
+    fn drop(&mut self) {
+        if let Some(BashN::Running {
+            script,
+            child,
+            writer,
+        }) = self.0.take()
+        {
+            let _ = bash_n_finish(&script, child, writer);
+        }
     }
 }
 
@@ -828,9 +932,17 @@ fn edit_impl(
             changed: false,
         });
     }
-    if !folded {
-        // Refuse to edit a script bash already rejects: its commands are not what they seem.
-        bash_n(script).unwrap_or(Ok(()))?;
+    // Both `bash -n` runs start now and run side by side: the original's (refuse to edit a
+    // script bash already rejects: its commands are not what they seem) and the edit's.
+    let original = (!folded).then(|| PendingCheck(bash_n_start(script)));
+    let check_text = if folded {
+        format!("cmd {}", current.replace('\n', " "))
+    } else {
+        current.clone()
+    };
+    let edited = defer(start_syntax_check(&check_text));
+    if let Some(Ok(original)) = original.map(defer) {
+        original.wait_bash()?;
     }
     // Verify what we wrote.
     let after =
@@ -840,12 +952,11 @@ fn edit_impl(
             "refused: the edit changed the number of matched commands",
         ));
     }
-    let check_text = if folded {
-        format!("cmd {}", current.replace('\n', " "))
-    } else {
-        current.clone()
-    };
-    check_syntax(&check_text).map_err(|e| refused(&e, "the edited script does not parse"))?;
+    if let Ok(edited) = edited {
+        edited
+            .wait()
+            .map_err(|e| refused(&e, "the edited script does not parse"))?;
+    }
     let warnings_after = lint(&current, folded);
     if warnings_after.len() > warnings_before.len() {
         let new = warnings_after.iter().find(|w| {
@@ -881,28 +992,27 @@ fn refused(e: &ShellError, why: &str) -> ShellError {
 /// Whether `bash` can be run: false once spawning it failed (so it is not tried again).
 #[cfg(test)]
 fn bash_available() -> bool {
-    bash_n("true\n").is_some()
+    start_syntax_check("true\n").wait() == Ok(SyntaxChecker::Bash)
 }
 
 static NO_BASH: AtomicBool = AtomicBool::new(false);
 
-/// `bash -n` on the script, once per distinct script in a process: a plan and its re-plan,
-/// or many workflows with the same step, ask about the same text. `None` when bash cannot
-/// be run.
-fn bash_n(script: &str) -> Option<Result<(), ShellError>> {
+/// Answers of `bash -n`, once per distinct script in a process: a plan and its re-plan, or
+/// many workflows with the same step, ask about the same text.
+fn bash_n_seen() -> &'static Mutex<HashMap<String, Result<(), ShellError>>> {
     static SEEN: OnceLock<Mutex<HashMap<String, Result<(), ShellError>>>> = OnceLock::new();
-    let seen = SEEN.get_or_init(Default::default);
-    if let Some(known) = seen.lock().ok().and_then(|m| m.get(script).cloned()) {
-        return Some(known);
-    }
-    let result = bash_n_uncached(script)?;
-    if let Ok(mut m) = seen.lock() {
-        m.insert(script.to_string(), result.clone());
-    }
-    Some(result)
+    SEEN.get_or_init(Default::default)
 }
 
-fn bash_n_uncached(script: &str) -> Option<Result<(), ShellError>> {
+/// Starts `bash -n` on the script, or gives its known answer. `None` when bash cannot be run.
+fn bash_n_start(script: &str) -> Option<BashN> {
+    if let Some(known) = bash_n_seen()
+        .lock()
+        .ok()
+        .and_then(|m| m.get(script).cloned())
+    {
+        return Some(BashN::Known(known.map(|()| SyntaxChecker::Bash)));
+    }
     if NO_BASH.load(Ordering::Relaxed) {
         return None;
     }
@@ -919,29 +1029,56 @@ fn bash_n_uncached(script: &str) -> Option<Result<(), ShellError>> {
         return None;
     };
     let mut stdin = child.stdin.take()?;
-    let input = script.as_bytes().to_vec();
-    let writer = std::thread::spawn(move || {
-        // A write error (bash exited early) shows in its status and stderr.
-        let _ = stdin.write_all(&input);
-    });
+    // A script that fits in the pipe's buffer is written at once; a longer one by a thread,
+    // as bash reads it. A write error (bash exited early) shows in its status and stderr.
+    const PIPE_BUFFER: usize = 16 * 1024;
+    let writer = if script.len() <= PIPE_BUFFER {
+        let _ = stdin.write_all(script.as_bytes());
+        None
+    } else {
+        let input = script.as_bytes().to_vec();
+        Some(std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        }))
+    };
+    Some(BashN::Running {
+        script: script.to_string(),
+        child,
+        writer,
+    })
+}
+
+/// Waits for a started `bash -n` and remembers its answer.
+fn bash_n_finish(
+    script: &str,
+    child: std::process::Child,
+    writer: Option<std::thread::JoinHandle<()>>,
+) -> Option<Result<(), ShellError>> {
     let output = child.wait_with_output().ok()?;
-    let _ = writer.join();
-    if output.status.success() {
-        return Some(Ok(()));
+    if let Some(w) = writer {
+        let _ = w.join();
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let first = stderr.lines().next().unwrap_or("syntax error").trim();
-    // "bash: line 3: syntax error near unexpected token `fi'"
-    let line = first
-        .split("line ")
-        .nth(1)
-        .and_then(|r| r.split(':').next())
-        .and_then(|n| n.trim().parse().ok());
-    let message = first.splitn(3, ": ").nth(2).unwrap_or(first).to_string();
-    Some(Err(ShellError {
-        line,
-        message: format!("bash -n: {message}"),
-    }))
+    let result = if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or("syntax error").trim();
+        // "bash: line 3: syntax error near unexpected token `fi'"
+        let line = first
+            .split("line ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.trim().parse().ok());
+        let message = first.splitn(3, ": ").nth(2).unwrap_or(first).to_string();
+        Err(ShellError {
+            line,
+            message: format!("bash -n: {message}"),
+        })
+    };
+    if let Ok(mut m) = bash_n_seen().lock() {
+        m.insert(script.to_string(), result.clone());
+    }
+    Some(result)
 }
 
 #[cfg(test)]
@@ -1069,5 +1206,24 @@ mod tests {
         assert_eq!(which == SyntaxChecker::Bash, bash_available());
         let e = check_syntax("if true; then\n  echo\nfi fi\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    #[cfg_attr(not(has_bash), ignore = "needs bash")]
+    fn deferred_checks_answer_at_once_and_a_failure_sends_the_caller_round_again() {
+        // Texts no other test checks, so the answers are not remembered yet.
+        let good = "echo deferred-check-good\n";
+        let bad = "f() {}\necho deferred-check-bad\n";
+        let first = with_deferred_checks(|| (check_syntax(good), check_syntax(bad)));
+        assert_eq!(
+            first, None,
+            "one deferred check failed: the caller must go round again"
+        );
+        let second = with_deferred_checks(|| (check_syntax(good), check_syntax(bad)))
+            .expect("remembered answers are not deferred");
+        assert_eq!(second.0, Ok(SyntaxChecker::Bash));
+        assert!(second.1.unwrap_err().message.starts_with("bash -n:"));
+        let inside = with_deferred_checks(|| check_syntax("echo deferred-check-fresh\n"));
+        assert_eq!(inside, Some(Ok(SyntaxChecker::Bash)));
     }
 }

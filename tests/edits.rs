@@ -359,3 +359,38 @@ fn editing_a_template_supplied_value_is_refused_with_the_template_line() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("{{ .Values.image }}"), "{}", run.stderr);
 }
+
+/// A document's edited scripts are checked by `bash -n` side by side and settled at the end
+/// of the document; a script bash rejects (here `f() {}`, which patcher's own parser lets
+/// through) is still refused by name, with bash's message, and nothing is written.
+#[test]
+#[cfg_attr(not(has_bash), ignore = "needs bash")]
+fn a_script_bash_rejects_is_refused_by_name_while_the_checks_run_side_by_side() {
+    let workflow = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      \
+                    - name: Deploy app\n        run: |\n          helm upgrade app ./chart --atomic\n      \
+                    - name: Deploy db\n        run: |\n          f() {}\n          helm upgrade db ./db --atomic\n";
+    let recipe = r#"recipe "no-atomic" {
+    file ".github/workflows/ci.yml" {
+        step "Deploy*" job="deploy" {
+            command "helm upgrade" { remove-flag "--atomic"; }
+        }
+    }
+}
+"#;
+    let repo = common::Repo::new(&[
+        (".github/workflows/ci.yml", workflow),
+        ("recipes/r.kdl", recipe),
+    ]);
+    let plan = repo.run(&["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains(
+            "/jobs/deploy/steps/1/run: line 1: bash -n: syntax error near unexpected token `{}'"
+        ),
+        "{}",
+        plan.stderr
+    );
+    let apply = repo.run(&["apply", "--in-place"]);
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    assert_eq!(repo.read(".github/workflows/ci.yml"), workflow);
+}

@@ -210,7 +210,11 @@ unsafe fn convert(ev: &sys::yaml_event_t, base: usize) -> Event {
                 let s = ev.data.scalar;
                 let bytes = std::slice::from_raw_parts(s.value, s.length as usize);
                 EventKind::Scalar {
-                    value: String::from_utf8_lossy(bytes).into_owned(),
+                    // `from_utf8` checks ASCII a word at a time; the lossy form byte by byte.
+                    value: match std::str::from_utf8(bytes) {
+                        Ok(v) => v.to_owned(),
+                        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+                    },
                     style: match s.style {
                         sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
                         sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,

@@ -282,12 +282,7 @@ fn unmaskable(path: &Path, text: &str, m: &Masked, e: events::SyntaxError) -> Lo
 /// Line start offsets; line 1 starts after a byte-order mark.
 fn line_starts(text: &str) -> Vec<usize> {
     let mut v = vec![if text.starts_with(BOM) { BOM.len() } else { 0 }];
-    v.extend(
-        text.bytes()
-            .enumerate()
-            .filter(|(_, b)| *b == b'\n')
-            .map(|(i, _)| i + 1),
-    );
+    v.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
     v
 }
 

@@ -165,6 +165,13 @@ pub fn document_matches(rule: &FileRule, model: &Value) -> (bool, Vec<Probe>) {
 /// Plans one document: `rules` applied in order to `model`, each op seeing the effect of
 /// the ones before it.
 pub fn plan_document(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPlan {
+    // Edited scripts are checked by `bash -n` side by side, not one after another; if one
+    // fails, the document is planned again with the (remembered) answers, refusals included.
+    crate::shell::with_deferred_checks(|| plan_document_now(recipe, rule, model))
+        .unwrap_or_else(|| plan_document_now(recipe, rule, model))
+}
+
+fn plan_document_now(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPlan {
     let mut p = Planner {
         recipe: recipe.clone(),
         working: model.clone(),

@@ -60,6 +60,7 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
 
     let mut seen = Seen::new();
     let mut set = RecipeSet::default();
+    let mut texts = Vec::new();
     for file in files {
         let bytes = match std::fs::read(&file) {
             Ok(bytes) => bytes,
@@ -86,7 +87,12 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
                 continue;
             }
         };
-        let (parsed, file_diags) = parse_file(Arc::new(file), &src, &mut seen);
+        texts.push((file, src));
+    }
+    // KDL parsing is most of a small plan's time: the files are parsed side by side, then
+    // read in order (names, `use`s and diagnostics depend on the order).
+    for ((file, src), doc) in texts.iter().zip(parse_kdl_all(&texts)) {
+        let (parsed, file_diags) = read_file(Arc::new(file.clone()), src, doc, &mut seen);
         set.recipes.extend(parsed.recipes);
         set.templates.extend(parsed.templates);
         diags.extend(file_diags);
@@ -130,8 +136,51 @@ fn parse_file(
     src: &str,
     seen: &mut Seen,
 ) -> (RecipeSet, Vec<RecipeDiagnostic>) {
+    read_file(file, src, KdlDocument::parse_v2(src), seen)
+}
+
+/// `KdlDocument::parse_v2` of every text, on up to two threads (this machine class has two
+/// cores; more threads would not pay for their start-up on a few small files).
+fn parse_kdl_all(texts: &[(PathBuf, String)]) -> Vec<Result<KdlDocument, kdl::KdlError>> {
+    let parse = |part: &[(PathBuf, String)]| -> Vec<_> {
+        part.iter()
+            .map(|(_, src)| KdlDocument::parse_v2(src))
+            .collect()
+    };
+    let total: usize = texts.iter().map(|(_, s)| s.len()).sum();
+    if texts.len() < 2 || total < 2048 {
+        return parse(texts);
+    }
+    // Split where half the bytes are on each side.
+    let mut acc = 0;
+    let split = texts
+        .iter()
+        .position(|(_, s)| {
+            acc += s.len();
+            acc * 2 >= total
+        })
+        .map_or(texts.len(), |i| (i + 1).min(texts.len() - 1));
+    let (first, second) = texts.split_at(split);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| parse(second));
+        let mut docs = parse(first);
+        match other.join() {
+            Ok(rest) => docs.extend(rest),
+            Err(_) => docs.extend(parse(second)),
+        }
+        docs
+    })
+}
+
+/// Reads one parsed recipe file (see [`parse_file`]).
+fn read_file(
+    file: Arc<PathBuf>,
+    src: &str,
+    doc: Result<KdlDocument, kdl::KdlError>,
+    seen: &mut Seen,
+) -> (RecipeSet, Vec<RecipeDiagnostic>) {
     let mut p = Parser::new(file, src);
-    let set = match KdlDocument::parse_v2(src) {
+    let set = match doc {
         Ok(doc) => p.document(&doc, seen),
         Err(err) => {
             p.kdl_error(err);
