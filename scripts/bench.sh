@@ -195,7 +195,16 @@ say ""
 say "== the sample app (repository root), medians of $((runs * 2 + 1)) runs, no helm (--render never) =="
 one=$(wall_ms $((runs * 2 + 1)) "$bin" plan --root "$repo" --render never --color never --only ci-no-hpa)
 sample=$(wall_ms $((runs * 2 + 1)) "$bin" plan --root "$repo" --render never --color never)
+# The same file alone beside only its recipe file, and a bare process start, to split the
+# one-file figure into its fixed costs (process start, every recipe file's KDL parse).
+solo=$out/one-file-repo
+rm -rf "$solo" && mkdir -p "$solo/chart" "$solo/recipes"
+cp "$repo/chart/values-ci.yaml" "$solo/chart/" && cp "$repo/recipes/ci-values.kdl" "$solo/recipes/"
+alone=$(wall_ms $((runs * 2 + 1)) "$bin" plan --root "$solo" --render never --color never)
+start=$(wall_ms $((runs * 2 + 1)) "$bin" --version)
 say "one file (plan --only ci-no-hpa):  $one ms   (target < 5 ms)"
+say "  the same file and recipe alone:  $alone ms   (all 5 recipe files parsed above: KDL is most of the gap)"
+say "  process start (--version):       $start ms"
 say "sample app (plan, 7 recipes):      $sample ms   (target < 10 ms)"
 say ""
 say "Wall times are this machine's, now (load $(cut -d' ' -f1-3 /proc/loadavg)); compare ratios from one run."
