@@ -249,16 +249,9 @@ impl PendingCheck {
     /// Waits for the check; a script whose `bash -n` could not be waited for is checked by
     /// the internal parser instead.
     pub fn wait(mut self) -> Result<SyntaxChecker, ShellError> {
-        match self.0.take() {
-            Some(BashN::Known(result)) => result,
-            Some(BashN::Running {
-                script,
-                child,
-                writer,
-            }) => match bash_n_finish(&script, child, writer) {
-                Some(result) => result.map(|()| SyntaxChecker::Bash),
-                None => check_syntax_internal(&script).map(|()| SyntaxChecker::Internal),
-            },
+        match self.0.take().map(BashN::finish) {
+            Some(Ok(answer)) => answer,
+            Some(Err(script)) => check_syntax_internal(&script).map(|()| SyntaxChecker::Internal),
             None => Ok(SyntaxChecker::Internal),
         }
     }
@@ -266,27 +259,34 @@ impl PendingCheck {
     /// Like [`PendingCheck::wait`], but only `bash`'s answer counts: without a runnable bash
     /// the script is taken as it is.
     fn wait_bash(mut self) -> Result<(), ShellError> {
-        match self.0.take() {
-            Some(BashN::Known(result)) => result.map(drop),
-            Some(BashN::Running {
+        match self.0.take().map(BashN::finish) {
+            Some(Ok(answer)) => answer.map(drop),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl BashN {
+    /// The answer, waiting for a running `bash`; `Err(script)` when it could not be waited for.
+    fn finish(self) -> Result<Result<SyntaxChecker, ShellError>, String> {
+        match self {
+            BashN::Known(answer) => Ok(answer),
+            BashN::Running {
                 script,
                 child,
                 writer,
-            }) => bash_n_finish(&script, child, writer).unwrap_or(Ok(())),
-            None => Ok(()),
+            } => match bash_n_finish(&script, child, writer) {
+                Some(answer) => Ok(answer.map(|()| SyntaxChecker::Bash)),
+                None => Err(script),
+            },
         }
     }
 }
 
 impl Drop for PendingCheck {
     fn drop(&mut self) {
-        if let Some(BashN::Running {
-            script,
-            child,
-            writer,
-        }) = self.0.take()
-        {
-            let _ = bash_n_finish(&script, child, writer);
+        if let Some(state) = self.0.take() {
+            let _ = state.finish();
         }
     }
 }

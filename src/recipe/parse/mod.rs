@@ -164,10 +164,12 @@ fn parse_kdl_all(texts: &[(PathBuf, String)]) -> Vec<Result<KdlDocument, kdl::Kd
     std::thread::scope(|s| {
         let other = s.spawn(|| parse(second));
         let mut docs = parse(first);
-        match other.join() {
-            Ok(rest) => docs.extend(rest),
-            Err(_) => docs.extend(parse(second)),
-        }
+        // A panic there is a bug: it is raised here, as if the parse had run on this thread.
+        docs.extend(
+            other
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        );
         docs
     })
 }
