@@ -2,6 +2,7 @@
 //! edit, verify (including an empty re-plan), and hand back the changes. Also the all-or-none
 //! in-place writer. This is the only module that calls more than one stage.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -268,7 +269,7 @@ pub fn run(root: &Path, recipes: &RecipeSet) -> Outcome {
 
 /// Plans every recipe against the files under `root`.
 pub fn run_with(root: &Path, recipes: &RecipeSet, opts: &RunOptions) -> Outcome {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::parallel::threads();
     run_on_threads(root, recipes, opts, threads)
 }
 
@@ -316,7 +317,7 @@ pub fn run_on_threads(
     // move the ops on values-fed nodes into the values files (see `engine_values.rs`).
     let (views, view_errors) = values::views(&root_canon, &jobs, recipes);
     out.errors.extend(view_errors);
-    let prepared = parallel_map(threads, &jobs, |(path, rules)| {
+    let prepared = crate::parallel::map(threads, &jobs, |(path, rules)| {
         prepare_file(
             &root_canon,
             path,
@@ -327,7 +328,8 @@ pub fn run_on_threads(
         )
     });
     let prepared = values::land_values_edits(&root_canon, prepared, &views, recipes);
-    let results = parallel_map(threads, &prepared, |p| finish_file(p, recipes));
+    let results = crate::parallel::map(threads, &prepared, |p| finish_file(p, recipes));
+    crate::parallel::drop_in_background(prepared);
 
     // Selector outcomes summed over every file and document, keyed by (recipe, origin, what).
     let mut probes: BTreeMap<(usize, String, String), Probe> = BTreeMap::new();
@@ -655,7 +657,7 @@ fn prepare_file(
         && ops.iter().any(|(_, o)| !o.is_empty())
     {
         let refused = match edit::edit(doc, &ops) {
-            Ok(e) => edit::verify::verify(doc, &e.text, &e.splices, &ops).err(),
+            Ok(e) => edit::verify::verify_edited(doc, &e, &ops).err(),
             Err(r) => Some(r),
         };
         if let Some(r) = refused {
@@ -759,7 +761,7 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
             return res;
         }
     };
-    let new_doc = match edit::verify::verify(doc, &edited.text, &edited.splices, ops) {
+    let new_doc = match edit::verify::verify_edited(doc, &edited, ops) {
         Ok(d) => d,
         Err(r) => {
             res.errors.push(refusal_finding(r));
@@ -981,14 +983,15 @@ fn plan_rules(
     recipes: &RecipeSet,
     view: Option<&plan::values::ValuesView>,
 ) -> RulePlan {
-    let mut models: Vec<Value> = doc.models();
+    // Borrowed until a rule changes one (a re-plan of an edited file changes none).
+    let mut models: Vec<Cow<Value>> = doc.docs.iter().map(|d| Cow::Borrowed(&d.model)).collect();
     if models.is_empty() {
-        models.push(Value::Null);
+        models.push(Cow::Owned(Value::Null));
     }
     // Per document: what renders (values reads, included defines, `else` literals).
     let renderings: Vec<plan::includes::Rendering> = match view {
         Some(v) => (0..models.len())
-            .map(|i| plan::values::prepare(doc, i, &mut models[i], v))
+            .map(|i| plan::values::prepare(doc, i, models[i].to_mut(), v))
             .collect(),
         None => Vec::new(),
     };
@@ -1017,8 +1020,9 @@ fn plan_rules(
                 _ => m,
             };
             errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, explain(m))));
-            let raw: Vec<_> = dp.ops.iter().map(|o| o.op.clone()).collect();
-            if json_patch::patch(model, &raw).is_ok() {
+            // The planner applied each op as it planned it: the next rule sees its model.
+            if let Some(m) = dp.model {
+                *model = Cow::Owned(m);
                 ops[di].1.extend(dp.ops);
             }
         }
@@ -1073,40 +1077,4 @@ fn plan_rules(
         probes,
         values_edits,
     }
-}
-
-/// `items.iter().map(f)` on up to `threads` threads, results in item order. Threads take
-/// the next item as they finish one (files differ in cost by 1000×: a 2.7 MB CRD next to a
-/// 1 KB workflow), and a panic in one is re-raised here, as it would be serially.
-fn parallel_map<T: Sync, R: Send>(
-    threads: usize,
-    items: &[T],
-    f: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let threads = threads.min(items.len().max(1));
-    if threads <= 1 || items.len() < 4 {
-        return items.iter().map(&f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }

@@ -23,6 +23,7 @@ pub mod forge;
 pub mod git;
 pub mod init;
 pub mod pacer;
+pub mod parallel;
 pub mod path;
 pub mod plan;
 pub mod recipe;

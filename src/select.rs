@@ -130,7 +130,16 @@ fn stays_inside(path: &str) -> Result<(), String> {
 /// `.gitignore` excludes (such as `target/`). Walked once per base directory, on demand.
 struct FileList {
     root: PathBuf,
-    cache: std::sync::Mutex<HashMap<String, Arc<Vec<String>>>>,
+    cache: std::sync::Mutex<HashMap<String, Arc<Walked>>>,
+}
+
+/// The files under one base directory, and which of them could resolve outside the root.
+#[derive(Default)]
+struct Walked {
+    files: Vec<String>,
+    /// Symlinks, or every file when the base directory itself does not resolve inside the
+    /// root: the walk does not follow links, so any other file is inside (no `realpath`).
+    may_leave: HashSet<String>,
 }
 
 impl FileList {
@@ -142,7 +151,7 @@ impl FileList {
     }
 
     /// Files under the directory `base` (relative).
-    fn under(&self, base: &str) -> Arc<Vec<String>> {
+    fn under(&self, base: &str) -> Arc<Walked> {
         if let Ok(cache) = self.cache.lock()
             && let Some(v) = cache.get(base)
         {
@@ -153,8 +162,9 @@ impl FileList {
         } else {
             self.root.join(base)
         };
-        let mut files = Vec::new();
+        let mut walked = Walked::default();
         if dir.is_dir() {
+            let base_inside = dir.canonicalize().is_ok_and(|c| c.starts_with(&self.root));
             let walker = ignore::WalkBuilder::new(&dir)
                 .hidden(false)
                 .git_ignore(true)
@@ -170,16 +180,20 @@ impl FileList {
                 if ft.is_some_and(|t| t.is_file() || t.is_symlink())
                     && let Ok(rel) = entry.path().strip_prefix(&self.root)
                 {
-                    files.push(rel_string(rel));
+                    let rel = rel_string(rel);
+                    if !base_inside || ft.is_some_and(|t| t.is_symlink()) {
+                        walked.may_leave.insert(rel.clone());
+                    }
+                    walked.files.push(rel);
                 }
             }
         }
-        files.sort();
-        let files = Arc::new(files);
+        walked.files.sort();
+        let walked = Arc::new(walked);
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(base.to_string(), files.clone());
+            cache.insert(base.to_string(), walked.clone());
         }
-        files
+        walked
     }
 }
 
@@ -226,9 +240,12 @@ fn expand(
             continue;
         }
         let matcher = glob_matcher(g)?;
-        for f in walk.under(&glob_base(g)).iter() {
+        let walked = walk.under(&glob_base(g));
+        for f in &walked.files {
             if matcher.is_match(f) {
-                check_inside(root, &root.join(f), f)?;
+                if walked.may_leave.contains(f) {
+                    check_inside(root, &root.join(f), f)?;
+                }
                 files.push(f.clone());
             }
         }
@@ -260,7 +277,7 @@ fn no_file_message(rule: &FileRule, walk: &FileList) -> String {
         } else {
             g.rsplit_once('/').map_or("", |(dir, _)| dir).to_string()
         };
-        for f in walk.under(&parent).iter().take(5000) {
+        for f in walk.under(&parent).files.iter().take(5000) {
             near.push((strsim::levenshtein(g, f), f.clone()));
         }
     }

@@ -17,7 +17,10 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
     for c in changes {
         let target = root.join(&c.path);
         let dir = target.parent().unwrap_or(root).to_path_buf();
-        if let Err(e) = std::fs::create_dir_all(&dir) {
+        // Only a new file can need its directory made (an existing one's is there).
+        if c.created
+            && let Err(e) = std::fs::create_dir_all(&dir)
+        {
             cleanup(&temps);
             return Err(format!("{}: cannot create directory: {e}", c.path));
         }
@@ -32,19 +35,23 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
     // renamed file with its data still in the page cache. The syncs run side by side: one
     // after another they were most of an in-place apply's time (a journal commit each).
     let written = parallel_each(&temps, |i, (tmp, target)| {
-        std::fs::write(tmp, changes[i].new_text.as_bytes())
-            .and_then(|()| {
-                if let Ok(meta) = std::fs::metadata(target) {
-                    std::fs::set_permissions(tmp, meta.permissions())?;
-                }
-                std::fs::File::open(tmp)?.sync_all()
-            })
-            .map_err(|e| {
-                format!(
-                    "{}: cannot write: {e}; nothing was changed",
-                    changes[i].path
-                )
-            })
+        // One handle writes, takes the target's mode and syncs the temp file.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mode = std::fs::metadata(target).ok().map(|m| m.permissions());
+            let mut f = std::fs::File::create(tmp)?;
+            f.write_all(changes[i].new_text.as_bytes())?;
+            if let Some(mode) = mode {
+                f.set_permissions(mode)?;
+            }
+            f.sync_all()
+        };
+        write().map_err(|e| {
+            format!(
+                "{}: cannot write: {e}; nothing was changed",
+                changes[i].path
+            )
+        })
     });
     if let Err(e) = written {
         cleanup(&temps);

@@ -314,6 +314,58 @@ fn symlinks_that_leave_the_root_are_refused() {
     );
 }
 
+/// A glob's matches are only `realpath`ed where they could leave the root: symlinks, and
+/// everything under a base directory that itself resolves elsewhere.
+#[cfg(unix)]
+#[test]
+fn glob_matches_through_symlinks_are_refused_only_where_they_leave_the_root() {
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("x.yaml"), "a: 1\n").expect("write");
+    let recipe =
+        |glob: &str| format!("recipe \"r\" {{\n  file \"{glob}\" {{\n    set \"/a\" 5\n  }}\n}}\n");
+    // A symlinked file among the matches.
+    let repo = Repo::new(&[
+        ("recipes/r.kdl", recipe("conf/*.yaml").as_str()),
+        ("conf/real.yaml", "a: 1\n"),
+    ]);
+    std::os::unix::fs::symlink(
+        outside.path().join("x.yaml"),
+        repo.root().join("conf/x.yaml"),
+    )
+    .expect("symlink");
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`conf/x.yaml` resolves to"),
+        "{}",
+        run.stderr
+    );
+    // The glob's base directory is a symlink out of the root.
+    let repo = Repo::new(&[("recipes/r.kdl", recipe("out/*.yaml").as_str())]);
+    std::os::unix::fs::symlink(outside.path(), repo.root().join("out")).expect("symlink");
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("outside the repository root"),
+        "{}",
+        run.stderr
+    );
+    // A base directory linked to another directory inside the root is followed.
+    let repo = Repo::new(&[
+        ("recipes/r.kdl", recipe("alias/*.yaml").as_str()),
+        ("conf/real.yaml", "a: 1\n"),
+    ]);
+    std::os::unix::fs::symlink(repo.root().join("conf"), repo.root().join("alias"))
+        .expect("symlink");
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.contains("+a: 5"), "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("x.yaml")).expect("read"),
+        "a: 1\n"
+    );
+}
+
 #[test]
 fn only_selects_recipes_and_rejects_unknown_names() {
     let repo = sample_repo();

@@ -73,11 +73,14 @@ impl std::error::Error for Refusal {}
 pub struct Edited {
     pub text: String,
     pub splices: Vec<Splice>,
+    /// Each edited document's model with its ops applied (what the new text must mean).
+    pub models: Vec<(usize, Value)>,
 }
 
 /// Applies `ops` (grouped by document index) to `doc`'s text.
 pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, Refusal> {
     let mut splices = Vec::new();
+    let mut models = Vec::new();
     let lines = LineActions::new(doc);
     for (index, doc_ops) in ops {
         if doc_ops.is_empty() {
@@ -101,6 +104,7 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
                 let owner = doc.line_of(ydoc.tree.node(root).start);
                 ed.reconcile(root, &ydoc.model, &new, &mut path, Slot::Root, owner)?;
                 splices.extend(ed.splices);
+                models.push((*index, new));
             }
             None if doc.docs.is_empty() && *index == 0 => {
                 // An empty (or comments-only) file: the new document is appended.
@@ -109,6 +113,7 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
                 json_patch::patch(&mut new, &raw)
                     .map_err(|e| refuse(format!("the plan does not apply: {e}")))?;
                 splices.push(new_document_splice(doc, &new, doc_ops));
+                models.push((*index, new));
             }
             None => return Err(refuse(format!("document {index} does not exist"))),
         }
@@ -128,6 +133,7 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
     Ok(Edited {
         text: apply_splices(&doc.text, &splices),
         splices,
+        models,
     })
 }
 

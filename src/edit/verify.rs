@@ -16,6 +16,32 @@ pub fn verify(
     splices: &[Splice],
     ops: &[(usize, Vec<PlannedOp>)],
 ) -> Result<Document, Refusal> {
+    verify_against(old, new_text, splices, ops, None)
+}
+
+/// [`verify`] of what [`super::edit`] returned, reusing the models it patched (the same
+/// `json_patch` of the same ops on the same model) instead of patching copies again.
+pub fn verify_edited(
+    old: &Document,
+    edited: &super::Edited,
+    ops: &[(usize, Vec<PlannedOp>)],
+) -> Result<Document, Refusal> {
+    verify_against(
+        old,
+        &edited.text,
+        &edited.splices,
+        ops,
+        Some(&edited.models),
+    )
+}
+
+fn verify_against(
+    old: &Document,
+    new_text: &str,
+    splices: &[Splice],
+    ops: &[(usize, Vec<PlannedOp>)],
+    patched: Option<&[(usize, Value)]>,
+) -> Result<Document, Refusal> {
     let refuse = |line: Option<usize>, pointer: String, message: String| Refusal {
         path: old.path.clone(),
         line,
@@ -46,22 +72,35 @@ pub fn verify(
             ),
         ));
     }
-    for (i, got) in new.models().iter().enumerate() {
-        let mut expected = old.docs.get(i).map_or(Value::Null, |d| d.model.clone());
-        let doc_ops: Vec<_> = ops
-            .iter()
-            .filter(|(idx, _)| *idx == i)
-            .flat_map(|(_, o)| o.iter().map(|p| canonical_op(&p.op, old.masked.is_some())))
-            .collect();
-        json_patch::patch(&mut expected, &doc_ops).map_err(|e| {
-            refuse(
-                None,
-                String::new(),
-                format!("the plan does not apply to the model: {e}"),
-            )
-        })?;
-        if !values_equal(got, &expected) {
-            let pointer = first_difference(got, &expected, String::new());
+    // A template's ops carry action text the re-parse sees masked: patch with masked ops.
+    let patched = patched.filter(|_| old.masked.is_none());
+    for (i, got) in new.docs.iter().map(|d| &d.model).enumerate() {
+        let edited = ops.iter().any(|(idx, o)| *idx == i && !o.is_empty());
+        let reused = patched.and_then(|p| p.iter().find(|(idx, _)| *idx == i).map(|(_, m)| m));
+        let unchanged = old.docs.get(i).map(|d| &d.model).filter(|_| !edited);
+        let owned;
+        let expected = match reused.or(unchanged) {
+            Some(m) => m,
+            None => {
+                let doc_ops: Vec<_> = ops
+                    .iter()
+                    .filter(|(idx, _)| *idx == i)
+                    .flat_map(|(_, o)| o.iter().map(|p| canonical_op(&p.op, old.masked.is_some())))
+                    .collect();
+                let mut m = old.docs.get(i).map_or(Value::Null, |d| d.model.clone());
+                json_patch::patch(&mut m, &doc_ops).map_err(|e| {
+                    refuse(
+                        None,
+                        String::new(),
+                        format!("the plan does not apply to the model: {e}"),
+                    )
+                })?;
+                owned = m;
+                &owned
+            }
+        };
+        if !values_equal(got, expected) {
+            let pointer = first_difference(got, expected, String::new());
             return Err(refuse(
                 None,
                 pointer.clone(),

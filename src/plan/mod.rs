@@ -6,6 +6,7 @@ pub mod includes;
 mod resolve;
 pub mod values;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
@@ -111,6 +112,8 @@ pub struct DocPlan {
     /// Selectors and `when`s with whether they matched, for nearest-miss warnings that are
     /// aggregated over all documents by the caller.
     pub probes: Vec<Probe>,
+    /// The model with `ops` applied, when there are any (`None`: the model is unchanged).
+    pub model: Option<Value>,
 }
 
 /// The outcome of one selector or condition in one document.
@@ -172,29 +175,42 @@ pub fn plan_document(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPl
 }
 
 fn plan_document_now(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPlan {
-    let mut p = Planner {
-        recipe: recipe.clone(),
-        working: model.clone(),
-        out: DocPlan::default(),
-        placement: None,
-    };
+    let mut p = Planner::new(recipe, model);
     let root: Vec<String> = Vec::new();
     if p.whens_hold(&rule.whens, &root) {
         p.rules(&rule.rules, &root);
     }
-    p.out
+    p.finish()
 }
 
-struct Planner {
+struct Planner<'m> {
     recipe: Arc<str>,
-    working: Value,
+    /// The model as the ops so far leave it: borrowed until the first op (most rules plan
+    /// nothing, and a model is as costly to copy as to build).
+    working: Cow<'m, Value>,
     out: DocPlan,
     /// The placement hint of the `set`/`ensure` being planned; `ensure_json` attaches it to
     /// the op that adds the target key itself (not a missing ancestor).
     placement: Option<Placement>,
 }
 
-impl Planner {
+impl<'m> Planner<'m> {
+    fn new(recipe: &Arc<str>, model: &'m Value) -> Self {
+        Planner {
+            recipe: recipe.clone(),
+            working: Cow::Borrowed(model),
+            out: DocPlan::default(),
+            placement: None,
+        }
+    }
+
+    fn finish(mut self) -> DocPlan {
+        if let Cow::Owned(m) = self.working {
+            self.out.model = Some(m);
+        }
+        self.out
+    }
+
     fn rules(&mut self, rules: &[Rule], base: &[String]) {
         for rule in rules {
             self.rule(rule, base);
@@ -697,7 +713,7 @@ impl Planner {
         placement: Option<Placement>,
     ) {
         // Keep the working model in step so later rules see this op's effect.
-        match json_patch::patch(&mut self.working, std::slice::from_ref(&op)) {
+        match json_patch::patch(self.working.to_mut(), std::slice::from_ref(&op)) {
             Ok(()) => self.out.ops.push(PlannedOp {
                 op,
                 recipe: self.recipe.clone(),
@@ -1041,12 +1057,7 @@ pub fn ensure_at(
     value: Option<&Value>,
     origin: &Origin,
 ) -> DocPlan {
-    let mut p = Planner {
-        recipe: recipe.clone(),
-        working: model.clone(),
-        out: DocPlan::default(),
-        placement: None,
-    };
+    let mut p = Planner::new(recipe, model);
     match value {
         Some(v) => p.ensure_json(target, v, origin, None),
         None => {
@@ -1061,7 +1072,7 @@ pub fn ensure_at(
             }
         }
     }
-    p.out
+    p.finish()
 }
 
 /// The unescaped keys of a JSON Pointer.
@@ -1118,10 +1129,16 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))
         }
+        // Keys in the same order (the usual case) pair up without hashing.
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+                && x.iter().zip(y).all(|((k, v), (yk, yv))| {
+                    if k == yk {
+                        values_equal(v, yv)
+                    } else {
+                        y.get(k).is_some_and(|w| values_equal(v, w))
+                    }
+                })
         }
         _ => a == b,
     }

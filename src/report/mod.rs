@@ -75,13 +75,17 @@ pub fn colorize(diff: &str) -> String {
 /// The text report: every diff, then one summary line per recipe and the findings.
 pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
     let mut stdout = String::new();
-    for change in &outcome.changes {
-        let d = unified_diff(change);
-        stdout.push_str(&if color == Color::Always {
+    // Diffing is a plan's last big cost and each file's is independent: side by side.
+    let diffs = crate::parallel::map(crate::parallel::threads(), &outcome.changes, |c| {
+        let d = unified_diff(c);
+        if color == Color::Always {
             colorize(&d)
         } else {
             d
-        });
+        }
+    });
+    for d in diffs {
+        stdout.push_str(&d);
     }
     let mut stderr = String::new();
     // Files with an error (reported once, under the first recipe naming them): the other
