@@ -31,28 +31,22 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
         let tmp = dir.join(format!(".{name}.patcher-{}.tmp", std::process::id()));
         temps.push((tmp, target));
     }
-    // Each temp file is written and synced before any rename, so a crash never leaves a
-    // renamed file with its data still in the page cache. The syncs run side by side: one
-    // after another they were most of an in-place apply's time (a journal commit each).
-    let written = parallel_each(&temps, |i, (tmp, target)| {
-        // One handle writes, takes the target's mode and syncs the temp file.
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let mode = std::fs::metadata(target).ok().map(|m| m.permissions());
-            let mut f = std::fs::File::create(tmp)?;
-            f.write_all(changes[i].new_text.as_bytes())?;
-            if let Some(mode) = mode {
-                f.set_permissions(mode)?;
-            }
-            f.sync_all()
-        };
-        write().map_err(|e| {
-            format!(
-                "{}: cannot write: {e}; nothing was changed",
-                changes[i].path
-            )
-        })
-    });
+    // The temp files are not fsynced, as git does not fsync the working tree and `sed -i`
+    // does not: the rename is what makes a write all or nothing to every reader, and an
+    // fsync per file made an apply wait for the journal to flush everything else the machine
+    // had written (seconds, beside a build). Against power loss, ext4 and btrfs flush a file
+    // that replaces another by rename before the rename commits.
+    let order: Vec<usize> = (0..temps.len()).collect();
+    let written = crate::parallel::map(crate::parallel::threads(), &order, |&i| {
+        write_temp(&temps[i].0, &temps[i].1, &changes[i].new_text)
+    })
+    .into_iter()
+    .zip(changes)
+    .find_map(|(r, c)| {
+        r.err()
+            .map(|e| format!("{}: cannot write: {e}; nothing was changed", c.path))
+    })
+    .map_or(Ok(()), Err);
     if let Err(e) = written {
         cleanup(&temps);
         return Err(e);
@@ -78,37 +72,111 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
     Ok(())
 }
 
-/// Runs `f` on every item, on up to 16 threads (the work waits on the disk, not the CPU);
-/// the first error in item order, if any.
-fn parallel_each<T: Sync>(
-    items: &[T],
-    f: impl Fn(usize, &T) -> Result<(), String> + Sync,
-) -> Result<(), String> {
-    const THREADS: usize = 16;
-    if items.len() < 2 {
-        return items.iter().enumerate().try_for_each(|(i, t)| f(i, t));
+/// Writes `text` to the new file `tmp` with `target`'s permissions, through one handle.
+fn write_temp(tmp: &Path, target: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mode = std::fs::metadata(target).ok().map(|m| m.permissions());
+    let mut f = std::fs::File::create(tmp)?;
+    f.write_all(text.as_bytes())?;
+    if let Some(mode) = mode {
+        f.set_permissions(mode)?;
     }
-    let chunk = items.len().div_ceil(THREADS);
-    let results: Vec<Result<(), String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                let f = &f;
-                s.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .try_for_each(|(j, t)| f(c * chunk + j, t))
-                })
-            })
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, old: &str, new: &str, created: bool) -> FileChange {
+        FileChange {
+            path: path.into(),
+            old_text: old.into(),
+            new_text: new.into(),
+            created,
+            docs: Vec::new(),
+            sites: Vec::new(),
+            text_ops: Vec::new(),
+        }
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".patcher-"))
             .collect();
-        handles
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_file_is_replaced_keeping_its_mode_and_new_files_get_their_directories() {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::write(root.path().join("a.yaml"), "a: 1\n").expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let p = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(root.path().join("a.yaml"), p).expect("chmod");
+        }
+        let changes = [
+            change("a.yaml", "a: 1\n", "a: 2\n", false),
+            change("new/dir/b.yaml", "", "b: 1\n", true),
+        ];
+        write_in_place(root.path(), &changes).expect("written");
+        let read = |p: &str| std::fs::read_to_string(root.path().join(p)).expect("read");
+        assert_eq!(read("a.yaml"), "a: 2\n");
+        assert_eq!(read("new/dir/b.yaml"), "b: 1\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(root.path().join("a.yaml")).expect("meta");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o755);
+        }
+        assert!(leftovers(root.path()).is_empty());
+    }
+
+    #[test]
+    fn a_temp_file_that_cannot_be_written_leaves_every_file_as_it_was() {
+        let root = tempfile::tempdir().expect("tempdir");
+        for f in ["a.yaml", "b.yaml", "c.yaml"] {
+            std::fs::write(root.path().join(f), "x: 1\n").expect("write");
+        }
+        // A directory where b's temp file goes: creating the file fails (even as root).
+        let blocker = format!(".b.yaml.patcher-{}.tmp", std::process::id());
+        std::fs::create_dir(root.path().join(&blocker)).expect("mkdir");
+        let changes: Vec<_> = ["a.yaml", "b.yaml", "c.yaml"]
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("internal error: a writer thread panicked".into()))
-            })
-            .collect()
-    });
-    results.into_iter().collect()
+            .map(|f| change(f, "x: 1\n", "x: 2\n", false))
+            .collect();
+        let err = write_in_place(root.path(), &changes).expect_err("refused");
+        assert!(err.starts_with("b.yaml: cannot write"), "{err}");
+        assert!(err.ends_with("nothing was changed"), "{err}");
+        for f in ["a.yaml", "b.yaml", "c.yaml"] {
+            let text = std::fs::read_to_string(root.path().join(f)).expect("read");
+            assert_eq!(text, "x: 1\n", "{f}");
+        }
+        assert_eq!(leftovers(root.path()), vec![blocker]);
+    }
+
+    #[test]
+    fn a_failed_rename_puts_back_the_files_already_replaced() {
+        let root = tempfile::tempdir().expect("tempdir");
+        std::fs::write(root.path().join("a.yaml"), "a: 1\n").expect("write");
+        // b.yaml is a non-empty directory: nothing can be renamed over it.
+        std::fs::create_dir_all(root.path().join("b.yaml/inner")).expect("mkdir");
+        let changes = [
+            change("a.yaml", "a: 1\n", "a: 2\n", false),
+            change("b.yaml", "b: 1\n", "b: 2\n", false),
+            change("c.yaml", "", "c: 1\n", true),
+        ];
+        let err = write_in_place(root.path(), &changes).expect_err("refused");
+        assert!(err.starts_with("b.yaml: cannot replace"), "{err}");
+        assert!(err.contains("were restored"), "{err}");
+        let a = std::fs::read_to_string(root.path().join("a.yaml")).expect("read");
+        assert_eq!(a, "a: 1\n");
+        assert!(!root.path().join("c.yaml").exists());
+        assert!(leftovers(root.path()).is_empty());
+    }
 }
