@@ -30,6 +30,7 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=tests/support/probe.rs");
     println!("cargo::rustc-env=PATCHER_COMMIT={}", commit(&manifest));
+    link_without_pie();
     // `cargo package` verifies the packaged crate in this checkout's target dir, under the same
     // build-script unit as the checkout itself: each build watches a file only the other
     // lacks, so that switching between them re-runs this script (a missing watched file reads
@@ -67,6 +68,26 @@ fn main() {
     println!("cargo::rustc-env=PATCHER_SHARED_DIR={}", shared.display());
     // What the probe saw, for tests/probe.rs to compare with the machine at test time.
     println!("cargo::rustc-env=PATCHER_PROBED={}", found.found.join(","));
+}
+
+/// Links the `patcher` binary as a fixed-address executable on Linux with glibc (issue 10).
+/// As a PIE, the dynamic loader applies ~47 000 relative relocations (vendored OpenSSL's
+/// tables, vtables, string tables) at every start, copying ~230 pages of `.data.rel.ro`: about
+/// half of a bare start's page faults and ~1 ms of its ~2.7 ms. The price is ASLR for the
+/// executable's own code and data (libraries, heap, stack and mmaps stay randomised): a
+/// memory bug in the bundled C code (libgit2, libssh2, OpenSSL, zlib) would find its gadgets
+/// at known addresses. `PATCHER_PIE=1` at build time keeps the PIE. Only the binary's link
+/// changes (dependencies keep their PIC code), and only for `-gnu` targets: the musl
+/// release builds are static-pie and other platforms are left as they are.
+fn link_without_pie() {
+    println!("cargo::rerun-if-env-changed=PATCHER_PIE");
+    let var = |v: &str| std::env::var(v).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_OS") == "linux"
+        && var("CARGO_CFG_TARGET_ENV") == "gnu"
+        && std::env::var_os("PATCHER_PIE").is_none_or(|v| v.is_empty() || v == "0")
+    {
+        println!("cargo::rustc-link-arg-bins=-no-pie");
+    }
 }
 
 /// The short commit this is built from: a packaged crate's `.cargo_vcs_info.json` (written by
