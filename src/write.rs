@@ -32,10 +32,10 @@ pub fn write_in_place(root: &Path, changes: &[FileChange]) -> Result<(), String>
         temps.push((tmp, target));
     }
     // The temp files are not fsynced, as git does not fsync the working tree and `sed -i`
-    // does not: the rename is what makes a write all or nothing to every reader, and an
-    // fsync per file made an apply wait for the journal to flush everything else the machine
-    // had written (seconds, beside a build). Against power loss, ext4 and btrfs flush a file
-    // that replaces another by rename before the rename commits.
+    // does not: the rename is what makes a write all or nothing to every reader. On a
+    // journaled filesystem each fsync commits the journal (with whatever else is dirty), so
+    // one per file cost an apply a commit per file. Against power loss, ext4 and btrfs flush
+    // a file that replaces another by rename before the rename commits.
     let order: Vec<usize> = (0..temps.len()).collect();
     let written = crate::parallel::map(crate::parallel::threads(), &order, |&i| {
         write_temp(&temps[i].0, &temps[i].1, &changes[i].new_text)
