@@ -1,6 +1,6 @@
 //! The pipeline, in one direction: find the files each recipe names, load each once, plan,
-//! edit, verify (including an empty re-plan), and hand back the changes. Also the all-or-none
-//! in-place writer. This is the only module that calls more than one stage.
+//! edit, verify (including an empty re-plan), and hand back the changes ([`crate::write`]
+//! writes them in place). This is the only module that calls more than one stage.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
