@@ -394,3 +394,17 @@ fn a_script_bash_rejects_is_refused_by_name_while_the_checks_run_side_by_side() 
     assert_eq!(apply.code, 1, "{}", apply.stderr);
     assert_eq!(repo.read(".github/workflows/ci.yml"), workflow);
 }
+
+/// U+2028, U+2029 and U+0085 are line breaks to YAML 1.1 readers (Helm) and text to YAML 1.2
+/// ones: written raw, the new text did not parse and the edit was refused; escaped, it
+/// applies and reads back the same under both.
+#[test]
+fn set_writes_unicode_line_separators_as_yaml_escapes() {
+    let body = "set \"/env/MSG\" \"one\\u{2028}two\"\n        set \"/env/NEL\" \"x\\u{85}y\"";
+    let (run, after) = apply_one("a.yaml", "name: x\n", &recipe("a.yaml", body));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        after,
+        "name: x\nenv:\n  MSG: \"one\\Ltwo\"\n  NEL: \"x\\Ny\"\n"
+    );
+}

@@ -43,7 +43,7 @@ pub fn plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if s.trim() != s || s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if s.trim() != s || s.chars().any(|c| unprintable(c) || c == '\u{feff}') {
         return false;
     }
     let second = s.chars().nth(1);
@@ -84,10 +84,24 @@ fn looks_numeric_in_yaml11(s: &str) -> bool {
     }) || (t.len() >= 8 && t.as_bytes()[4] == b'-' && t[..4].bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// A double-quoted YAML scalar (JSON string syntax is valid YAML).
+/// Characters that need an escape: controls, and the Unicode line and paragraph separators,
+/// which YAML 1.1 readers (libyaml, Helm's go-yaml) take as line breaks and YAML 1.2 readers
+/// as text (U+0085 is both a control and a YAML 1.1 break).
+fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// A double-quoted YAML scalar: JSON string syntax (valid YAML), with YAML's own escapes for
+/// the characters JSON leaves raw but YAML 1.1 reads as line breaks.
 pub fn double_quoted(s: &str) -> String {
-    serde_json::to_string(s)
-        .unwrap_or_else(|_| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+    let json = serde_json::to_string(s)
+        .unwrap_or_else(|_| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")));
+    if !json.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        return json;
+    }
+    json.replace('\u{85}', "\\N")
+        .replace('\u{2028}', "\\L")
+        .replace('\u{2029}', "\\P")
 }
 
 /// Renders a mapping key.
@@ -108,7 +122,7 @@ pub fn scalar(v: &Value, prefer: Option<ScalarStyle>) -> String {
         Value::Number(n) => n.to_string(),
         Value::String(s) => match prefer {
             Some(ScalarStyle::SingleQuoted)
-                if !s.contains(['\n', '\r']) && !s.chars().any(char::is_control) =>
+                if !s.contains(['\n', '\r']) && !s.chars().any(unprintable) =>
             {
                 format!("'{}'", s.replace('\'', "''"))
             }
@@ -174,7 +188,7 @@ pub fn block(v: &Value, style: Style) -> Rendered {
 fn block_scalar_ok(s: &str) -> bool {
     !s.ends_with("\n\n")
         && !s.starts_with([' ', '\n'])
-        && !s.chars().any(|c| c.is_control() && c != '\n')
+        && !s.chars().any(|c| unprintable(c) && c != '\n')
         && !s.split('\n').any(|l| l.ends_with(' '))
 }
 
@@ -227,6 +241,21 @@ pub fn indent_line(pad: &str, l: String) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn line_and_paragraph_separators_are_escaped_so_yaml_1_1_reads_them_as_text() {
+        let s = "one\u{2028}two\u{2029}three\u{85}four";
+        assert_eq!(double_quoted(s), "\"one\\Ltwo\\Pthree\\Nfour\"");
+        assert!(!plain_safe("one\u{2028}two"));
+        assert!(!block_scalar_ok("one\u{2028}two\nthree"));
+        // The single-quoted style cannot escape them: it gives way to double quotes.
+        let v = json!("one\u{2028}two");
+        assert_eq!(scalar(&v, Some(ScalarStyle::SingleQuoted)), "\"one\\Ltwo\"");
+        // libyaml, the YAML 1.1 reader, gives the string back.
+        let doc = crate::doc::Document::parse_snippet(&format!("k: {}\n", double_quoted(s)))
+            .expect("parses");
+        assert_eq!(doc.docs[0].model, json!({ "k": s }));
+    }
 
     #[test]
     fn ambiguous_strings_are_quoted() {
