@@ -133,13 +133,20 @@ struct FileList {
     cache: std::sync::Mutex<HashMap<String, Arc<Walked>>>,
 }
 
-/// The files under one base directory, and which of them could resolve outside the root.
+/// The files under one base directory, and what is needed to tell which could resolve
+/// outside the root: the walk does not follow links, so under a base directory that resolves
+/// inside, only a symlink can (the others need no `realpath`).
 #[derive(Default)]
 struct Walked {
     files: Vec<String>,
-    /// Symlinks, or every file when the base directory itself does not resolve inside the
-    /// root: the walk does not follow links, so any other file is inside (no `realpath`).
-    may_leave: HashSet<String>,
+    base_inside: bool,
+    links: HashSet<String>,
+}
+
+impl Walked {
+    fn may_leave(&self, file: &str) -> bool {
+        !self.base_inside || self.links.contains(file)
+    }
 }
 
 impl FileList {
@@ -164,7 +171,7 @@ impl FileList {
         };
         let mut walked = Walked::default();
         if dir.is_dir() {
-            let base_inside = dir.canonicalize().is_ok_and(|c| c.starts_with(&self.root));
+            walked.base_inside = dir.canonicalize().is_ok_and(|c| c.starts_with(&self.root));
             let walker = ignore::WalkBuilder::new(&dir)
                 .hidden(false)
                 .git_ignore(true)
@@ -181,8 +188,8 @@ impl FileList {
                     && let Ok(rel) = entry.path().strip_prefix(&self.root)
                 {
                     let rel = rel_string(rel);
-                    if !base_inside || ft.is_some_and(|t| t.is_symlink()) {
-                        walked.may_leave.insert(rel.clone());
+                    if ft.is_some_and(|t| t.is_symlink()) {
+                        walked.links.insert(rel.clone());
                     }
                     walked.files.push(rel);
                 }
@@ -243,7 +250,7 @@ fn expand(
         let walked = walk.under(&glob_base(g));
         for f in &walked.files {
             if matcher.is_match(f) {
-                if walked.may_leave.contains(f) {
+                if walked.may_leave(f) {
                     check_inside(root, &root.join(f), f)?;
                 }
                 files.push(f.clone());

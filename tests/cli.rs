@@ -290,24 +290,36 @@ fn paths_that_leave_the_root_are_refused() {
     assert!(run.stderr.contains("root"), "{}", run.stderr);
 }
 
+/// `plan` exits 1 and its errors say `needle`.
+#[cfg(unix)]
+fn plan_is_refused(repo: &Repo, needle: &str) {
+    let run = repo.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(needle), "{}", run.stderr);
+}
+
+/// A directory outside every test repository, holding `x.yaml` (`a: 1`).
+#[cfg(unix)]
+fn outside_file() -> tempfile::TempDir {
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::write(outside.path().join("x.yaml"), "a: 1\n").expect("write");
+    outside
+}
+
+/// A recipe setting `/a` in the files `glob` names.
+#[cfg(unix)]
+fn set_a_in(glob: &str) -> String {
+    format!("recipe \"r\" {{\n  file \"{glob}\" {{\n    set \"/a\" 5\n  }}\n}}\n")
+}
+
 #[cfg(unix)]
 #[test]
 fn symlinks_that_leave_the_root_are_refused() {
-    let outside = tempfile::tempdir().expect("tempdir");
-    std::fs::write(outside.path().join("x.yaml"), "a: 1\n").expect("write");
-    let repo = Repo::new(&[(
-        "recipes/r.kdl",
-        "recipe \"r\" {\n  file \"link.yaml\" {\n    set \"/a\" 5\n  }\n}\n",
-    )]);
+    let outside = outside_file();
+    let repo = Repo::new(&[("recipes/r.kdl", set_a_in("link.yaml").as_str())]);
     std::os::unix::fs::symlink(outside.path().join("x.yaml"), repo.root().join("link.yaml"))
         .expect("symlink");
-    let run = repo.run(&["plan"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("outside the repository root"),
-        "{}",
-        run.stderr
-    );
+    plan_is_refused(&repo, "outside the repository root");
     assert_eq!(
         std::fs::read_to_string(outside.path().join("x.yaml")).expect("read"),
         "a: 1\n"
@@ -319,13 +331,10 @@ fn symlinks_that_leave_the_root_are_refused() {
 #[cfg(unix)]
 #[test]
 fn glob_matches_through_symlinks_are_refused_only_where_they_leave_the_root() {
-    let outside = tempfile::tempdir().expect("tempdir");
-    std::fs::write(outside.path().join("x.yaml"), "a: 1\n").expect("write");
-    let recipe =
-        |glob: &str| format!("recipe \"r\" {{\n  file \"{glob}\" {{\n    set \"/a\" 5\n  }}\n}}\n");
+    let outside = outside_file();
     // A symlinked file among the matches.
     let repo = Repo::new(&[
-        ("recipes/r.kdl", recipe("conf/*.yaml").as_str()),
+        ("recipes/r.kdl", set_a_in("conf/*.yaml").as_str()),
         ("conf/real.yaml", "a: 1\n"),
     ]);
     std::os::unix::fs::symlink(
@@ -333,26 +342,14 @@ fn glob_matches_through_symlinks_are_refused_only_where_they_leave_the_root() {
         repo.root().join("conf/x.yaml"),
     )
     .expect("symlink");
-    let run = repo.run(&["plan"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("`conf/x.yaml` resolves to"),
-        "{}",
-        run.stderr
-    );
+    plan_is_refused(&repo, "`conf/x.yaml` resolves to");
     // The glob's base directory is a symlink out of the root.
-    let repo = Repo::new(&[("recipes/r.kdl", recipe("out/*.yaml").as_str())]);
+    let repo = Repo::new(&[("recipes/r.kdl", set_a_in("out/*.yaml").as_str())]);
     std::os::unix::fs::symlink(outside.path(), repo.root().join("out")).expect("symlink");
-    let run = repo.run(&["plan"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("outside the repository root"),
-        "{}",
-        run.stderr
-    );
+    plan_is_refused(&repo, "outside the repository root");
     // A base directory linked to another directory inside the root is followed.
     let repo = Repo::new(&[
-        ("recipes/r.kdl", recipe("alias/*.yaml").as_str()),
+        ("recipes/r.kdl", set_a_in("alias/*.yaml").as_str()),
         ("conf/real.yaml", "a: 1\n"),
     ]);
     std::os::unix::fs::symlink(repo.root().join("conf"), repo.root().join("alias"))
