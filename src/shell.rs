@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use lex::{Kind, lex, unquote};
 use parse::{Item, ItemKind, SimpleCmd, parse};
@@ -211,7 +211,13 @@ pub fn with_deferred_checks<T>(f: impl FnOnce() -> T) -> Option<T> {
 /// A running check inside [`with_deferred_checks`] is kept for later (`Err`: its optimistic
 /// answer); any other is handed back to be waited for.
 fn defer(pending: PendingCheck) -> Result<PendingCheck, SyntaxChecker> {
-    if !matches!(pending.0, Some(BashN::Running { .. })) {
+    let running = match &pending.0 {
+        Some(BashN::Shared { slot, .. }) => slot
+            .lock()
+            .is_ok_and(|s| matches!(*s, BashState::Running { .. })),
+        _ => false,
+    };
+    if !running {
         return Ok(pending);
     }
     DEFERRED.with(|d| match d.borrow_mut().as_mut() {
@@ -238,11 +244,25 @@ pub struct PendingCheck(Option<BashN>);
 
 enum BashN {
     Known(Result<SyntaxChecker, ShellError>),
-    Running {
+    /// A `bash -n` of `script` that was running when this check asked: every check of the
+    /// same text shares its slot.
+    Shared {
         script: String,
+        slot: BashSlot,
+    },
+}
+
+/// One `bash -n` process and, once someone has waited for it, its answer.
+type BashSlot = Arc<Mutex<BashState>>;
+
+enum BashState {
+    Running {
         child: std::process::Child,
         writer: Option<std::thread::JoinHandle<()>>,
     },
+    Done(Result<(), ShellError>),
+    /// The process could not be waited for: each check falls back to the internal parser.
+    Lost,
 }
 
 impl PendingCheck {
@@ -271,14 +291,24 @@ impl BashN {
     fn finish(self) -> Result<Result<SyntaxChecker, ShellError>, String> {
         match self {
             BashN::Known(answer) => Ok(answer),
-            BashN::Running {
-                script,
-                child,
-                writer,
-            } => match bash_n_finish(&script, child, writer) {
-                Some(answer) => Ok(answer.map(|()| SyntaxChecker::Bash)),
-                None => Err(script),
-            },
+            BashN::Shared { script, slot } => {
+                // The first check to wait reaps the process, holding the slot meanwhile;
+                // the others then read its answer.
+                let Ok(mut state) = slot.lock() else {
+                    return Err(script);
+                };
+                if let BashState::Running { .. } = &*state
+                    && let BashState::Running { child, writer } =
+                        std::mem::replace(&mut *state, BashState::Lost)
+                    && let Some(answer) = bash_n_finish(child, writer)
+                {
+                    *state = BashState::Done(answer);
+                }
+                match &*state {
+                    BashState::Done(answer) => Ok(answer.clone().map(|()| SyntaxChecker::Bash)),
+                    _ => Err(script),
+                }
+            }
         }
     }
 }
@@ -997,21 +1027,27 @@ fn bash_available() -> bool {
 
 static NO_BASH: AtomicBool = AtomicBool::new(false);
 
-/// Answers of `bash -n`, once per distinct script in a process: a plan and its re-plan, or
-/// many workflows with the same step, ask about the same text.
-fn bash_n_seen() -> &'static Mutex<HashMap<String, Result<(), ShellError>>> {
-    static SEEN: OnceLock<Mutex<HashMap<String, Result<(), ShellError>>>> = OnceLock::new();
+/// The `bash -n` of each distinct script in a process, running or answered: a plan and its
+/// re-plan, a step checked by the planner and again by the shell edit, or many workflows with
+/// the same step, ask about the same text. A second check of a script still being checked
+/// joins the running process instead of starting another.
+fn bash_n_seen() -> &'static Mutex<HashMap<String, BashSlot>> {
+    static SEEN: OnceLock<Mutex<HashMap<String, BashSlot>>> = OnceLock::new();
     SEEN.get_or_init(Default::default)
 }
 
-/// Starts `bash -n` on the script, or gives its known answer. `None` when bash cannot be run.
+/// Starts `bash -n` on the script, or joins the one already started for the same text, or
+/// gives its known answer. `None` when bash cannot be run.
 fn bash_n_start(script: &str) -> Option<BashN> {
-    if let Some(known) = bash_n_seen()
-        .lock()
-        .ok()
-        .and_then(|m| m.get(script).cloned())
-    {
-        return Some(BashN::Known(known.map(|()| SyntaxChecker::Bash)));
+    let Ok(mut seen) = bash_n_seen().lock() else {
+        return None;
+    };
+    if let Some(slot) = seen.get(script) {
+        // Answered or not, the slot gives it: `wait` reads a known answer at once.
+        return Some(BashN::Shared {
+            script: script.to_string(),
+            slot: Arc::clone(slot),
+        });
     }
     if NO_BASH.load(Ordering::Relaxed) {
         return None;
@@ -1041,16 +1077,16 @@ fn bash_n_start(script: &str) -> Option<BashN> {
             let _ = stdin.write_all(&input);
         }))
     };
-    Some(BashN::Running {
+    let slot = Arc::new(Mutex::new(BashState::Running { child, writer }));
+    seen.insert(script.to_string(), Arc::clone(&slot));
+    Some(BashN::Shared {
         script: script.to_string(),
-        child,
-        writer,
+        slot,
     })
 }
 
-/// Waits for a started `bash -n` and remembers its answer.
+/// Waits for a started `bash -n`: its answer, `None` when it could not be waited for.
 fn bash_n_finish(
-    script: &str,
     child: std::process::Child,
     writer: Option<std::thread::JoinHandle<()>>,
 ) -> Option<Result<(), ShellError>> {
@@ -1058,27 +1094,22 @@ fn bash_n_finish(
     if let Some(w) = writer {
         let _ = w.join();
     }
-    let result = if output.status.success() {
-        Ok(())
-    } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr.lines().next().unwrap_or("syntax error").trim();
-        // "bash: line 3: syntax error near unexpected token `fi'"
-        let line = first
-            .split("line ")
-            .nth(1)
-            .and_then(|r| r.split(':').next())
-            .and_then(|n| n.trim().parse().ok());
-        let message = first.splitn(3, ": ").nth(2).unwrap_or(first).to_string();
-        Err(ShellError {
-            line,
-            message: format!("bash -n: {message}"),
-        })
-    };
-    if let Ok(mut m) = bash_n_seen().lock() {
-        m.insert(script.to_string(), result.clone());
+    if output.status.success() {
+        return Some(Ok(()));
     }
-    Some(result)
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first = stderr.lines().next().unwrap_or("syntax error").trim();
+    // "bash: line 3: syntax error near unexpected token `fi'"
+    let line = first
+        .split("line ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.trim().parse().ok());
+    let message = first.splitn(3, ": ").nth(2).unwrap_or(first).to_string();
+    Some(Err(ShellError {
+        line,
+        message: format!("bash -n: {message}"),
+    }))
 }
 
 #[cfg(test)]
@@ -1206,6 +1237,29 @@ mod tests {
         assert_eq!(which == SyntaxChecker::Bash, bash_available());
         let e = check_syntax("if true; then\n  echo\nfi fi\n").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    #[cfg_attr(not(has_bash), ignore = "needs bash")]
+    fn a_script_checked_twice_while_its_bash_runs_shares_the_one_process() {
+        // Texts no other test checks, so no answer is remembered yet.
+        for (script, passes) in [
+            ("echo shared-check-good\n", true),
+            ("f() {}\necho shared-check-bad\n", false),
+        ] {
+            let first = start_syntax_check(script);
+            let second = start_syntax_check(script);
+            match (&first.0, &second.0) {
+                (Some(BashN::Shared { slot: a, .. }), Some(BashN::Shared { slot: b, .. })) => {
+                    assert!(Arc::ptr_eq(a, b), "the second check joins the first's bash");
+                }
+                _ => panic!("both checks should be bash's"),
+            }
+            // The later check waits first: it reaps the process, the earlier reads its answer.
+            let (later, earlier) = (second.wait(), first.wait());
+            assert_eq!(later, earlier);
+            assert_eq!(later.is_ok(), passes, "{script}: {later:?}");
+        }
     }
 
     #[test]

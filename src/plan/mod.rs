@@ -543,8 +543,11 @@ impl<'m> Planner<'m> {
         match result {
             Ok(res) => {
                 probe.matched += res.invocations;
+                // The shell edit has checked its result already (`bash -n`, or `cmd <args>`
+                // for a folded argument list): checking it again here would only cost a
+                // process, and for arguments would check them as a script, which they are not.
                 if res.changed {
-                    self.checked_script(target, res.script, origin);
+                    self.ensure_json(target, &Value::String(res.script), origin, None);
                 }
             }
             Err(e) => self
