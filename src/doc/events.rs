@@ -33,19 +33,19 @@ pub enum EventKind {
     Scalar {
         value: String,
         style: ScalarStyle,
-        tag: Option<String>,
-        anchor: Option<String>,
+        tag: Option<Box<str>>,
+        anchor: Option<Box<str>>,
     },
     SequenceStart {
         flow: bool,
-        tag: Option<String>,
-        anchor: Option<String>,
+        tag: Option<Box<str>>,
+        anchor: Option<Box<str>>,
     },
     SequenceEnd,
     MappingStart {
         flow: bool,
-        tag: Option<String>,
-        anchor: Option<String>,
+        tag: Option<Box<str>>,
+        anchor: Option<Box<str>>,
     },
     MappingEnd,
 }
@@ -82,39 +82,97 @@ struct Pinned<'a> {
     _input: &'a [u8],
 }
 
-/// Parses `input` into the full event list.
-pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
-    parse_at(input, 0)
+/// libyaml's parser over one input, giving its events one at a time: the tree builder
+/// consumes each as it comes, so no list of a file's events is ever held (on a 2.7 MB CRD
+/// that list was the largest allocation of a plan).
+pub struct Parser<'a> {
+    // The parser keeps a pointer into its own struct and into the input: keep it boxed.
+    pinned: Box<MaybeUninit<Pinned<'a>>>,
+    base: usize,
+    depth: usize,
+    peeked: Option<Event>,
+    /// Past `StreamEnd` (`Ok`) or an error (`Err`, given again on every later call: libyaml
+    /// answers a failed parser with empty events, which must not be read as events).
+    finished: Option<Result<(), SyntaxError>>,
 }
 
-/// Like [`parse`], with `base` added to every offset: the caller parses a suffix of its text
-/// (after a byte-order mark). Lines and columns stay relative to `input`.
-pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
-    let mut out = Vec::with_capacity(input.len() / 8);
-    // The parser keeps a pointer into its own struct and into `input`: keep it boxed.
-    let mut pinned: Box<MaybeUninit<Pinned>> = Box::new(MaybeUninit::uninit());
-    unsafe {
-        let p = pinned.as_mut_ptr();
-        let parser = addr_of_mut!((*p).sys);
-        if sys::yaml_parser_initialize(parser).fail {
-            return Err(SyntaxError {
-                message: "out of memory".into(),
-                offset: base,
-                line: 1,
-                col: 1,
-                context_offset: None,
-                too_deep: false,
-            });
-        }
-        sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-        sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
-        addr_of_mut!((*p)._input).write(input.as_bytes());
-    }
-    let mut depth = 0usize;
-    let result = (|| loop {
-        let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+impl<'a> Parser<'a> {
+    /// A parser of `input`, with `base` added to every offset: the caller parses a suffix of
+    /// its text (after a byte-order mark). Lines and columns stay relative to `input`.
+    pub fn new(input: &'a str, base: usize) -> Result<Self, SyntaxError> {
+        let mut pinned: Box<MaybeUninit<Pinned>> = Box::new(MaybeUninit::uninit());
         unsafe {
-            let parser = addr_of_mut!((*pinned.as_mut_ptr()).sys);
+            let p = pinned.as_mut_ptr();
+            let parser = addr_of_mut!((*p).sys);
+            if sys::yaml_parser_initialize(parser).fail {
+                return Err(SyntaxError {
+                    message: "out of memory".into(),
+                    offset: base,
+                    line: 1,
+                    col: 1,
+                    context_offset: None,
+                    too_deep: false,
+                });
+            }
+            sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
+            sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
+            addr_of_mut!((*p)._input).write(input.as_bytes());
+        }
+        Ok(Parser {
+            pinned,
+            base,
+            depth: 0,
+            peeked: None,
+            finished: None,
+        })
+    }
+
+    /// The next event; `None` after `StreamEnd`.
+    #[allow(clippy::should_implement_trait)] // fallible, so not an `Iterator`
+    #[inline]
+    pub fn next(&mut self) -> Result<Option<Event>, SyntaxError> {
+        match self.peeked.take() {
+            Some(event) => Ok(Some(event)),
+            None => self.parse_one(),
+        }
+    }
+
+    /// The next event without consuming it.
+    #[inline]
+    pub fn peek(&mut self) -> Result<Option<&Event>, SyntaxError> {
+        if self.peeked.is_none() {
+            self.peeked = self.parse_one()?;
+        }
+        Ok(self.peeked.as_ref())
+    }
+
+    /// Reads the rest of the input: `Err` when it holds a syntax error. A caller that failed
+    /// on what the events say asks this, so that a syntax error anywhere in the file is the
+    /// one reported, as when the events were all read first.
+    pub fn finish(&mut self) -> Result<(), SyntaxError> {
+        while self.next()?.is_some() {}
+        Ok(())
+    }
+
+    #[inline]
+    fn parse_one(&mut self) -> Result<Option<Event>, SyntaxError> {
+        if let Some(finished) = &self.finished {
+            return finished.clone().map(|()| None);
+        }
+        let result = self.parse_raw();
+        match &result {
+            Ok(event) if event.kind == EventKind::StreamEnd => self.finished = Some(Ok(())),
+            Ok(_) => {}
+            Err(e) => self.finished = Some(Err(e.clone())),
+        }
+        result.map(Some)
+    }
+
+    fn parse_raw(&mut self) -> Result<Event, SyntaxError> {
+        let base = self.base;
+        let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+        let (converted, mark) = unsafe {
+            let parser = addr_of_mut!((*self.pinned.as_mut_ptr()).sys);
             if sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
                 return Err(syntax_error(parser, base));
             }
@@ -122,40 +180,56 @@ pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
             let converted = convert(&*ev, base);
             let mark = (*ev).start_mark;
             sys::yaml_event_delete(ev);
-            match converted.kind {
-                EventKind::SequenceStart { .. } | EventKind::MappingStart { .. } => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Err(SyntaxError {
-                            message: format!(
-                                "collections nested more than {MAX_DEPTH} levels deep; patcher \
-                                 refuses such files (real configuration is far shallower: is \
-                                 this file generated or corrupted?)"
-                            ),
-                            offset: converted.start,
-                            line: mark.line as usize + 1,
-                            col: mark.column as usize + 1,
-                            context_offset: None,
-                            too_deep: true,
-                        });
-                    }
+            (converted, mark)
+        };
+        match converted.kind {
+            EventKind::SequenceStart { .. } | EventKind::MappingStart { .. } => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(SyntaxError {
+                        message: format!(
+                            "collections nested more than {MAX_DEPTH} levels deep; patcher \
+                             refuses such files (real configuration is far shallower: is \
+                             this file generated or corrupted?)"
+                        ),
+                        offset: converted.start,
+                        line: mark.line as usize + 1,
+                        col: mark.column as usize + 1,
+                        context_offset: None,
+                        too_deep: true,
+                    });
                 }
-                EventKind::SequenceEnd | EventKind::MappingEnd => {
-                    depth = depth.saturating_sub(1);
-                }
-                _ => {}
             }
-            let done = converted.kind == EventKind::StreamEnd;
-            out.push(converted);
-            if done {
-                return Ok(());
+            EventKind::SequenceEnd | EventKind::MappingEnd => {
+                self.depth = self.depth.saturating_sub(1);
             }
+            _ => {}
         }
-    })();
-    unsafe {
-        sys::yaml_parser_delete(addr_of_mut!((*pinned.as_mut_ptr()).sys));
+        Ok(converted)
     }
-    result.map(|()| out)
+}
+
+impl Drop for Parser<'_> {
+    fn drop(&mut self) {
+        unsafe {
+            sys::yaml_parser_delete(addr_of_mut!((*self.pinned.as_mut_ptr()).sys));
+        }
+    }
+}
+
+/// Parses `input` into the full event list.
+pub fn parse(input: &str) -> Result<Vec<Event>, SyntaxError> {
+    parse_at(input, 0)
+}
+
+/// Like [`parse`], with `base` added to every offset (see [`Parser::new`]).
+pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
+    let mut parser = Parser::new(input, base)?;
+    let mut out = Vec::new();
+    while let Some(event) = parser.next()? {
+        out.push(event);
+    }
+    Ok(out)
 }
 
 unsafe fn syntax_error(parser: *mut sys::yaml_parser_t, base: usize) -> SyntaxError {
@@ -188,8 +262,10 @@ unsafe fn cstr(ptr: *const i8) -> Option<String> {
     Some(c.to_string_lossy().into_owned())
 }
 
-unsafe fn opt_bytes(ptr: *const u8) -> Option<String> {
-    unsafe { cstr(ptr as *const i8) }
+/// A tag or anchor: rare, so boxed to keep every event small (events are moved one by one
+/// from the parser into the tree builder).
+unsafe fn opt_bytes(ptr: *const u8) -> Option<Box<str>> {
+    unsafe { cstr(ptr as *const i8).map(String::into_boxed_str) }
 }
 
 unsafe fn convert(ev: &sys::yaml_event_t, base: usize) -> Event {
@@ -204,7 +280,7 @@ unsafe fn convert(ev: &sys::yaml_event_t, base: usize) -> Event {
             },
             sys::YAML_DOCUMENT_END_EVENT => EventKind::DocumentEnd,
             sys::YAML_ALIAS_EVENT => EventKind::Alias {
-                name: opt_bytes(ev.data.alias.anchor).unwrap_or_default(),
+                name: cstr(ev.data.alias.anchor as *const i8).unwrap_or_default(),
             },
             sys::YAML_SCALAR_EVENT => {
                 let s = ev.data.scalar;
@@ -263,6 +339,33 @@ mod tests {
             .map(|e| &src[e.start..e.end])
             .collect();
         assert_eq!(scalars, vec!["é", "\"x\"", "b", "1", "2"]);
+    }
+
+    #[test]
+    fn a_parser_that_failed_gives_the_same_error_again_not_empty_events() {
+        let mut p = Parser::new("a: [1\n", 0).unwrap();
+        let first = loop {
+            match p.next() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the input does not parse"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(p.next().unwrap_err(), first);
+        assert_eq!(p.peek().unwrap_err(), first);
+        assert_eq!(p.finish().unwrap_err(), first);
+    }
+
+    #[test]
+    fn a_parser_past_the_stream_end_gives_no_more_events() {
+        let mut p = Parser::new("a\n", 0).unwrap();
+        let mut kinds = Vec::new();
+        while let Some(e) = p.next().unwrap() {
+            kinds.push(e.kind);
+        }
+        assert_eq!(kinds.last(), Some(&EventKind::StreamEnd));
+        assert_eq!(p.next(), Ok(None));
+        assert_eq!(p.finish(), Ok(()));
     }
 
     #[test]

@@ -143,7 +143,12 @@ impl Document {
                 format!("invalid YAML: {}", e.message)
             },
         };
-        let (masked, events) = if kind == FileKind::HelmTemplate && template::has_actions(&text) {
+        let dialect = kind.dialect();
+        let load_error = |e: tree::BuildError| match e {
+            tree::BuildError::Syntax(e) => syntax_error(e),
+            tree::BuildError::Load(offset, message) => err_at(offset, message),
+        };
+        let (masked, docs) = if kind == FileKind::HelmTemplate && template::has_actions(&text) {
             let mut m = template::mask(&text).map_err(|e| LoadError {
                 path: path.clone(),
                 line: e.line,
@@ -151,30 +156,27 @@ impl Document {
                 message: format!("template action: {}", e.message),
             })?;
             let mut repairs = 0;
-            let events = loop {
-                match events::parse_at(&m.text[bom..], bom) {
-                    Ok(events) => break events,
-                    Err(e) if e.too_deep => return Err(syntax_error(e)),
-                    // An action glued to the flow node before it: blanks stand in for it
-                    // (a failed parse only; files that parse are parsed once).
-                    Err(e) if repairs < MAX_MASK_REPAIRS => match m.glued_action_at(e.offset) {
-                        Some(k) => {
-                            m.blank_action(k);
-                            repairs += 1;
+            let docs = loop {
+                match build_docs(&m.text, bom, dialect) {
+                    Ok(docs) => break docs,
+                    Err(tree::BuildError::Syntax(e)) if !e.too_deep => {
+                        // An action glued to the flow node before it: blanks stand in for it
+                        // (a failed parse only; files that parse are parsed once).
+                        match m.glued_action_at(e.offset) {
+                            Some(k) if repairs < MAX_MASK_REPAIRS => {
+                                m.blank_action(k);
+                                repairs += 1;
+                            }
+                            _ => return Err(unmaskable(&path, &text, &m, e)),
                         }
-                        None => return Err(unmaskable(&path, &text, &m, e)),
-                    },
-                    Err(e) => return Err(unmaskable(&path, &text, &m, e)),
+                    }
+                    Err(e) => return Err(load_error(e)),
                 }
             };
-            (Some(m), events)
+            (Some(m), docs)
         } else {
-            let events = events::parse_at(&text[bom..], bom).map_err(syntax_error)?;
-            (None, events)
+            (None, build_docs(&text, bom, dialect).map_err(load_error)?)
         };
-        let parse_text = masked.as_ref().map_or(text.as_str(), |m| m.text.as_str());
-        let docs = build_docs(&events, parse_text, kind.dialect())
-            .map_err(|(off, msg)| err_at(off, msg))?;
         Ok(Document {
             path,
             text,
@@ -298,41 +300,54 @@ fn line_col(starts: &[usize], text: &str, offset: usize) -> (usize, usize) {
     (line + 1, col)
 }
 
-fn build_docs(
-    events: &[events::Event],
-    src: &str,
+/// The documents of `src` (from byte `bom` on), built as the parser gives the events. A
+/// failure on what the events say is reported only when the rest of the text parses: a
+/// syntax error anywhere in the file comes first, as it would from a parser that reads the
+/// whole file before building.
+fn build_docs(src: &str, bom: usize, dialect: Dialect) -> Result<Vec<YamlDoc>, tree::BuildError> {
+    let mut events = events::Parser::new(&src[bom..], bom)?;
+    match build_each_doc(&mut events, src, dialect) {
+        Err(tree::BuildError::Load(offset, message)) => {
+            events.finish()?;
+            Err(tree::BuildError::Load(offset, message))
+        }
+        built => built,
+    }
+}
+
+fn build_each_doc<'a>(
+    events: &mut events::Parser<'a>,
+    src: &'a str,
     dialect: Dialect,
-) -> Result<Vec<YamlDoc>, (usize, String)> {
+) -> Result<Vec<YamlDoc>, tree::BuildError> {
     use events::EventKind;
     let mut docs = Vec::new();
-    let mut i = 0;
     // The alias budget is per file: a bomb split over many documents is still one bomb.
     let mut expanded = tree::Weight::default();
-    while i < events.len() {
-        match &events[i].kind {
-            EventKind::DocumentStart { .. } => {
-                let start = events[i].start;
-                let mut b = tree::Builder::new(events, i + 1, src, dialect, expanded);
-                let (tree, model) = b.build_document()?;
-                expanded = b.expanded();
-                i = b.pos();
-                let end = match events.get(i) {
-                    Some(e) if e.kind == EventKind::DocumentEnd => {
-                        i += 1;
-                        e.end.max(tree.nodes[tree.root].end)
-                    }
-                    _ => return Err((start, "document is not closed".into())),
-                };
-                docs.push(YamlDoc {
-                    index: docs.len(),
-                    start,
-                    end,
-                    tree,
-                    model,
-                });
-            }
-            _ => i += 1,
+    while let Some(event) = events.next()? {
+        if !matches!(event.kind, EventKind::DocumentStart { .. }) {
+            continue;
         }
+        let start = event.start;
+        let mut b = tree::Builder::new(events, src, dialect, expanded);
+        let (tree, model) = b.build_document()?;
+        expanded = b.expanded();
+        let end = match b.events().next()? {
+            Some(e) if e.kind == EventKind::DocumentEnd => e.end.max(tree.nodes[tree.root].end),
+            _ => {
+                return Err(tree::BuildError::Load(
+                    start,
+                    "document is not closed".into(),
+                ));
+            }
+        };
+        docs.push(YamlDoc {
+            index: docs.len(),
+            start,
+            end,
+            tree,
+            model,
+        });
     }
     Ok(docs)
 }
@@ -547,5 +562,37 @@ mod tests {
         let e = Document::parse("bad.yaml", "a: [1\nb: 2\n".into(), FileKind::Yaml).unwrap_err();
         assert!(e.to_string().starts_with("bad.yaml:"), "{e}");
         assert!(e.line >= 1);
+    }
+
+    #[test]
+    fn a_syntax_error_later_in_the_file_is_reported_before_an_unknown_alias() {
+        // The tree builder meets `*missing` first, as the events stream in; the file's
+        // syntax error (line 3) is still the one named, as when all events were read first.
+        let src = "a: *missing\nb: 1\nc: [2\n";
+        let e = Document::parse("t.yaml", src.into(), FileKind::Yaml).unwrap_err();
+        assert!(e.message.starts_with("invalid YAML"), "{e}");
+        let alone = Document::parse("t.yaml", "a: *missing\n".into(), FileKind::Yaml);
+        assert!(
+            alone
+                .unwrap_err()
+                .message
+                .contains("unknown anchor *missing")
+        );
+    }
+
+    #[test]
+    fn documents_of_a_stream_are_built_one_after_another() {
+        let d =
+            Document::parse("t.yaml", "a: 1\n---\nb: [2]\n...\n".into(), FileKind::Yaml).unwrap();
+        let models = d.models();
+        assert_eq!(
+            models,
+            vec![serde_json::json!({"a": 1}), serde_json::json!({"b": [2]})]
+        );
+        assert_eq!(
+            d.docs[1].end,
+            d.text.len() - 1,
+            "the second ends after its `...`"
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
-use super::events::{Event, EventKind, MAX_DEPTH, ScalarStyle};
+use super::events::{Event, EventKind, MAX_DEPTH, Parser, ScalarStyle, SyntaxError};
 
 pub type NodeId = usize;
 
@@ -99,12 +99,27 @@ impl Weight {
     }
 }
 
-/// A load failure inside the event stream: the byte offset it is about, and why.
-pub(super) type BuildError = (usize, String);
+/// Why a document could not be built: the events broke off at a syntax error, or they say
+/// something patcher refuses (the byte offset it is about, and why).
+#[derive(Debug)]
+pub(super) enum BuildError {
+    Syntax(SyntaxError),
+    Load(usize, String),
+}
 
-pub(super) struct Builder<'a> {
-    events: &'a [Event],
-    pos: usize,
+impl From<SyntaxError> for BuildError {
+    fn from(e: SyntaxError) -> Self {
+        BuildError::Syntax(e)
+    }
+}
+
+fn refuse<T>(at: usize, why: String) -> Result<T, BuildError> {
+    Err(BuildError::Load(at, why))
+}
+
+/// Builds documents from the events as the parser gives them.
+pub(super) struct Builder<'p, 'a> {
+    events: &'p mut Parser<'a>,
     src: &'a str,
     dialect: Dialect,
     nodes: Vec<Node>,
@@ -116,18 +131,16 @@ pub(super) struct Builder<'a> {
     open_anchored: usize,
 }
 
-impl<'a> Builder<'a> {
+impl<'p, 'a> Builder<'p, 'a> {
     /// `expanded`: what aliases already added in the file's earlier documents.
     pub(super) fn new(
-        events: &'a [Event],
-        pos: usize,
+        events: &'p mut Parser<'a>,
         src: &'a str,
         dialect: Dialect,
         expanded: Weight,
     ) -> Self {
         Builder {
             events,
-            pos,
             src,
             dialect,
             nodes: Vec::new(),
@@ -136,10 +149,6 @@ impl<'a> Builder<'a> {
             expanded,
             open_anchored: 0,
         }
-    }
-
-    pub(super) fn pos(&self) -> usize {
-        self.pos
     }
 
     /// What alias expansion has added to the file so far.
@@ -161,13 +170,31 @@ impl<'a> Builder<'a> {
         ))
     }
 
-    fn next(&mut self) -> Result<&'a Event, BuildError> {
-        let ev = self
-            .events
-            .get(self.pos)
-            .ok_or((self.src.len(), "unexpected end of events".to_string()))?;
-        self.pos += 1;
-        Ok(ev)
+    /// The events, for what comes between documents.
+    pub(super) fn events(&mut self) -> &mut Parser<'a> {
+        self.events
+    }
+
+    fn next(&mut self) -> Result<Event, BuildError> {
+        match self.events.next()? {
+            Some(ev) => Ok(ev),
+            None => refuse(self.src.len(), "unexpected end of events".to_string()),
+        }
+    }
+
+    /// Consumes the next event if it ends a sequence (`seq`) or a mapping; gives its end.
+    fn end_of(&mut self, seq: bool) -> Result<Option<usize>, BuildError> {
+        match self.events.peek()? {
+            Some(e)
+                if (seq && matches!(e.kind, EventKind::SequenceEnd))
+                    || (!seq && matches!(e.kind, EventKind::MappingEnd)) =>
+            {
+                let end = e.end;
+                self.events.next()?;
+                Ok(Some(end))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Charges a copy of weight `w` to the file's budget: the expansion of alias `*name`, or
@@ -176,7 +203,7 @@ impl<'a> Builder<'a> {
         let mut total = self.expanded;
         total.add(w);
         if total.nodes > MAX_ALIAS_NODES || total.bytes > MAX_ALIAS_BYTES {
-            return Err((
+            return refuse(
                 at,
                 format!(
                     "aliases expand to more than {MAX_ALIAS_NODES} nodes or {} MiB of text \
@@ -184,7 +211,7 @@ impl<'a> Builder<'a> {
                      if the file is genuine, write the repeated parts out instead of aliasing them",
                     MAX_ALIAS_BYTES >> 20
                 ),
-            ));
+            );
         }
         self.expanded = total;
         Ok(())
@@ -219,35 +246,36 @@ impl<'a> Builder<'a> {
         // bounded whatever the events.
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err((
+            return refuse(
                 ev.start,
                 format!("collections nested more than {MAX_DEPTH} levels deep"),
-            ));
+            );
         }
-        let out = match &ev.kind {
+        let Event { kind, start, end } = ev;
+        let out = match kind {
             EventKind::Scalar {
                 value,
                 style,
                 tag,
                 anchor,
             } => {
-                let (resolved, special) = self.resolve_scalar(value, *style, tag.as_deref());
-                let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    trim_block_scalar_end(self.src, ev.start, ev.end)
-                } else {
-                    ev.end
-                };
-                let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
                 let weight = Weight {
                     nodes: 1,
                     bytes: value.len() as u64,
                 };
-                if let Some(a) = anchor {
-                    self.keep_anchor(a, &resolved, weight, ev.start)?;
+                let (resolved, special) = self.resolve_scalar(value, style, tag.as_deref());
+                let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    trim_block_scalar_end(self.src, start, end)
+                } else {
+                    end
+                };
+                let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
+                if let Some(a) = &anchor {
+                    self.keep_anchor(a, &resolved, weight, start)?;
                 }
                 let id = self.push(Node {
-                    kind: NodeKind::Scalar { style: *style },
-                    start: ev.start,
+                    kind: NodeKind::Scalar { style },
+                    start,
                     end,
                     special,
                     duplicate_keys: false,
@@ -255,21 +283,21 @@ impl<'a> Builder<'a> {
                 (id, resolved, weight)
             }
             EventKind::Alias { name } => {
-                let weight = match self.anchors.get(name) {
+                let weight = match self.anchors.get(&name) {
                     Some((_, w)) => *w,
-                    None => return Err((ev.start, format!("unknown anchor *{name}"))),
+                    None => return refuse(start, format!("unknown anchor *{name}")),
                 };
                 // Charged before the copy: a refused alias costs nothing.
-                self.charge(&format!("*{name}"), weight, ev.start)?;
+                self.charge(&format!("*{name}"), weight, start)?;
                 let value = self
                     .anchors
-                    .get(name)
+                    .get(&name)
                     .map(|(v, _)| v.clone())
                     .unwrap_or(Value::Null);
                 let id = self.push(Node {
                     kind: NodeKind::Alias,
-                    start: ev.start,
-                    end: ev.end,
+                    start,
+                    end,
                     special: Some("an alias (*)"),
                     duplicate_keys: false,
                 });
@@ -278,11 +306,11 @@ impl<'a> Builder<'a> {
             EventKind::SequenceStart { flow, tag, anchor } => {
                 let id = self.push(Node {
                     kind: NodeKind::Sequence {
-                        flow: *flow,
+                        flow,
                         items: Vec::new(),
                     },
-                    start: ev.start,
-                    end: ev.end,
+                    start,
+                    end,
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:seq", anchor.is_some()),
                     duplicate_keys: false,
                 });
@@ -291,15 +319,12 @@ impl<'a> Builder<'a> {
                 }
                 let mut items = Vec::new();
                 let mut values = Vec::new();
-                let mut end = ev.end;
+                let mut end = end;
                 let mut weight = Weight { nodes: 1, bytes: 0 };
                 loop {
-                    if let Some(e) = self.events.get(self.pos)
-                        && e.kind == EventKind::SequenceEnd
-                    {
-                        self.pos += 1;
-                        if *flow {
-                            end = e.end;
+                    if let Some(close) = self.end_of(true)? {
+                        if flow {
+                            end = close;
                         }
                         break;
                     }
@@ -310,23 +335,23 @@ impl<'a> Builder<'a> {
                     weight.add(w);
                 }
                 let node = &mut self.nodes[id];
-                node.kind = NodeKind::Sequence { flow: *flow, items };
+                node.kind = NodeKind::Sequence { flow, items };
                 node.end = end;
                 let value = Value::Array(values);
-                if let Some(a) = anchor {
+                if let Some(a) = &anchor {
                     self.open_anchored -= 1;
-                    self.keep_anchor(a, &value, weight, ev.start)?;
+                    self.keep_anchor(a, &value, weight, start)?;
                 }
                 (id, value, weight)
             }
             EventKind::MappingStart { flow, tag, anchor } => {
                 let id = self.push(Node {
                     kind: NodeKind::Mapping {
-                        flow: *flow,
+                        flow,
                         entries: Vec::new(),
                     },
-                    start: ev.start,
-                    end: ev.end,
+                    start,
+                    end,
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:map", anchor.is_some()),
                     duplicate_keys: false,
                 });
@@ -335,27 +360,24 @@ impl<'a> Builder<'a> {
                 }
                 let mut entries = Vec::new();
                 let mut map = Map::new();
-                let mut end = ev.end;
+                let mut end = end;
                 let mut duplicate = false;
                 let mut weight = Weight { nodes: 1, bytes: 0 };
                 loop {
-                    if let Some(e) = self.events.get(self.pos)
-                        && e.kind == EventKind::MappingEnd
-                    {
-                        self.pos += 1;
-                        if *flow {
-                            end = e.end;
+                    if let Some(close) = self.end_of(false)? {
+                        if flow {
+                            end = close;
                         }
                         break;
                     }
                     let key_ev = self.next()?;
-                    let key = match &key_ev.kind {
-                        EventKind::Scalar { value, .. } => value.clone(),
+                    let key = match key_ev.kind {
+                        EventKind::Scalar { value, .. } => value,
                         _ => {
-                            return Err((
+                            return refuse(
                                 key_ev.start,
                                 "a mapping key that is not a scalar".to_string(),
-                            ));
+                            );
                         }
                     };
                     let key_span = (key_ev.start, key_ev.end);
@@ -371,44 +393,45 @@ impl<'a> Builder<'a> {
                     });
                 }
                 let node = &mut self.nodes[id];
-                node.kind = NodeKind::Mapping {
-                    flow: *flow,
-                    entries,
-                };
+                node.kind = NodeKind::Mapping { flow, entries };
                 node.end = end;
                 node.duplicate_keys = duplicate;
                 let value = Value::Object(map);
-                if let Some(a) = anchor {
+                if let Some(a) = &anchor {
                     self.open_anchored -= 1;
-                    self.keep_anchor(a, &value, weight, ev.start)?;
+                    self.keep_anchor(a, &value, weight, start)?;
                 }
                 (id, value, weight)
             }
-            other => return Err((ev.start, format!("unexpected event {other:?}"))),
+            other => return refuse(start, format!("unexpected event {other:?}")),
         };
         self.depth -= 1;
         Ok(out)
     }
 
+    /// The scalar's model value (taking its text: a string costs no copy).
     fn resolve_scalar(
         &self,
-        value: &str,
+        value: String,
         style: ScalarStyle,
         tag: Option<&str>,
     ) -> (Value, Option<&'static str>) {
+        let plain = |value: String| {
+            resolve_plain_typed(&value, self.dialect).unwrap_or(Value::String(value))
+        };
         match tag {
             None | Some("!") if style == ScalarStyle::Plain && tag.is_none() => {
-                (resolve_plain(value, self.dialect), None)
+                (plain(value), None)
             }
-            None | Some("!") => (Value::String(value.to_string()), None),
-            Some("tag:yaml.org,2002:str") => (Value::String(value.to_string()), None),
+            None | Some("!") => (Value::String(value), None),
+            Some("tag:yaml.org,2002:str") => (Value::String(value), None),
             Some(
                 "tag:yaml.org,2002:int"
                 | "tag:yaml.org,2002:float"
                 | "tag:yaml.org,2002:bool"
                 | "tag:yaml.org,2002:null",
-            ) => (resolve_plain(value, self.dialect), Some("an explicit tag")),
-            Some(_) => (Value::String(value.to_string()), Some("a custom tag")),
+            ) => (plain(value), Some("an explicit tag")),
+            Some(_) => (Value::String(value), Some("a custom tag")),
         }
     }
 }
@@ -434,32 +457,43 @@ fn trim_block_scalar_end(src: &str, start: usize, end: usize) -> usize {
 /// Resolves an untagged plain scalar the way `yaml_serde` does (YAML 1.2 core schema), plus
 /// YAML 1.1 booleans for consumers that read them.
 pub fn resolve_plain(v: &str, dialect: Dialect) -> Value {
+    resolve_plain_typed(v, dialect).unwrap_or_else(|| Value::String(v.to_string()))
+}
+
+/// [`resolve_plain`]'s answer when it is not a string: null, a boolean or a number.
+fn resolve_plain_typed(v: &str, dialect: Dialect) -> Option<Value> {
     if v.is_empty() || matches!(v, "null" | "Null" | "NULL" | "~") {
-        return Value::Null;
+        return Some(Value::Null);
     }
     match v {
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
     if dialect == Dialect::Yaml11 {
         match v {
-            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Value::Bool(true),
-            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Value::Bool(false),
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+                return Some(Value::Bool(true));
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+                return Some(Value::Bool(false));
+            }
             _ => {}
         }
     }
     if let Some(n) = parse_int(v) {
-        return Value::Number(n);
+        return Some(Value::Number(n));
     }
     if !digits_but_not_number(v)
         && let Some(f) = parse_f64(v)
     {
-        return Number::from_f64(f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null);
+        return Some(
+            Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+        );
     }
-    Value::String(v.to_string())
+    None
 }
 
 fn digits_but_not_number(s: &str) -> bool {
