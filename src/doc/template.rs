@@ -132,7 +132,7 @@ impl std::error::Error for MaskError {}
 
 /// True when `src` contains template syntax worth masking.
 pub fn has_actions(src: &str) -> bool {
-    src.contains("{{")
+    memchr::memmem::find(src.as_bytes(), b"{{").is_some()
 }
 
 /// Masks every template action in `src` (see module docs for the rules). A UTF-8 byte-order
@@ -485,7 +485,9 @@ fn lex(src: &str) -> Result<Vec<Range<usize>>, MaskError> {
     let b = src.as_bytes();
     let mut spans = Vec::new();
     let mut i = 0;
-    while let Some(p) = src.get(i..).and_then(|s| s.find("{{")) {
+    // memmem, not `str::find`: the text between a chart's actions can be megabytes (a CRD
+    // inside `{{- if }}`), and memmem's vectorised search is many times faster there.
+    while let Some(p) = b.get(i..).and_then(|s| memchr::memmem::find(s, b"{{")) {
         let start = i + p;
         let end = lex_action(src, start)?;
         spans.push(start..end);
@@ -624,12 +626,7 @@ struct LineIndex {
 impl LineIndex {
     fn new(b: &[u8]) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            b.iter()
-                .enumerate()
-                .filter(|&(_, &c)| c == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', b).map(|i| i + 1));
         LineIndex {
             starts,
             len: b.len(),
@@ -684,13 +681,19 @@ fn mask_actions(
     let mut has_text = vec![false; lines.count()];
     let mut line = 0;
     let mut pos = 0;
+    // Line by line (memchr finds the breaks), stopping at each line's first non-blank.
     let mut note_gap = |from: usize, to: usize, line: &mut usize| {
-        for &c in &b[from..to] {
-            if c == b'\n' {
-                *line += 1;
-            } else if !is_blank(c) {
+        let mut start = from;
+        loop {
+            let end = memchr::memchr(b'\n', &b[start..to]).map_or(to, |p| start + p);
+            if !has_text[*line] && b[start..end].iter().any(|&c| !is_blank(c)) {
                 has_text[*line] = true;
             }
+            if end == to {
+                break;
+            }
+            *line += 1;
+            start = end + 1;
         }
     };
     // (first, last) 0-based lines of each action.
@@ -698,7 +701,7 @@ fn mask_actions(
     for s in spans {
         note_gap(pos, s.start, &mut line);
         let first = line;
-        line += b[s.clone()].iter().filter(|&&c| c == b'\n').count();
+        line += memchr::memchr_iter(b'\n', &b[s.clone()]).count();
         action_lines.push((first, line));
         pos = s.end;
     }
@@ -755,6 +758,10 @@ fn trailing_value_actions(
 ) -> Vec<bool> {
     let n = lines.count();
     let mut result = vec![false; spans.len()];
+    if whole.iter().all(|&w| w) {
+        // Only actions that share their line are candidates: skip the pass over every line.
+        return result;
+    }
     // next_text[l]: first line after l with text that is not a YAML comment.
     let mut next_text = vec![None; n];
     let mut next = None;
@@ -984,7 +991,10 @@ fn ends_with_block_header(text: &[u8]) -> bool {
         }
     }
     let mut end = t.len();
-    if let Some(p) = t.windows(2).rposition(|w| w == b" #") {
+    // Most lines have no `#` at all: memrchr rules them out before the pairwise search.
+    if memchr::memrchr(b'#', t).is_some()
+        && let Some(p) = t.windows(2).rposition(|w| w == b" #")
+    {
         let before = &t[..p];
         if before
             .last()
