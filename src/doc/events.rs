@@ -129,7 +129,6 @@ impl<'a> Parser<'a> {
 
     /// The next event; `None` after `StreamEnd`.
     #[allow(clippy::should_implement_trait)] // fallible, so not an `Iterator`
-    #[inline]
     pub fn next(&mut self) -> Result<Option<Event>, SyntaxError> {
         match self.peeked.take() {
             Some(event) => Ok(Some(event)),
@@ -138,7 +137,6 @@ impl<'a> Parser<'a> {
     }
 
     /// The next event without consuming it.
-    #[inline]
     pub fn peek(&mut self) -> Result<Option<&Event>, SyntaxError> {
         if self.peeked.is_none() {
             self.peeked = self.parse_one()?;
@@ -154,7 +152,6 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    #[inline]
     fn parse_one(&mut self) -> Result<Option<Event>, SyntaxError> {
         if let Some(finished) = &self.finished {
             return finished.clone().map(|()| None);

@@ -332,7 +332,7 @@ fn build_each_doc<'a>(
         let mut b = tree::Builder::new(events, src, dialect, expanded);
         let (tree, model) = b.build_document()?;
         expanded = b.expanded();
-        let end = match b.events().next()? {
+        let end = match events.next()? {
             Some(e) if e.kind == EventKind::DocumentEnd => e.end.max(tree.nodes[tree.root].end),
             _ => {
                 return Err(tree::BuildError::Load(

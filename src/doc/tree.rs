@@ -170,11 +170,6 @@ impl<'p, 'a> Builder<'p, 'a> {
         ))
     }
 
-    /// The events, for what comes between documents.
-    pub(super) fn events(&mut self) -> &mut Parser<'a> {
-        self.events
-    }
-
     fn next(&mut self) -> Result<Event, BuildError> {
         match self.events.next()? {
             Some(ev) => Ok(ev),

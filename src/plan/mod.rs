@@ -300,8 +300,9 @@ impl<'m> Planner<'m> {
                 match lookup(&self.working, &target) {
                     Some(Value::String(script)) => {
                         match crate::shell::wrap_retry(script, *attempts, *delay) {
+                            // `wrap_retry` has checked the wrapped script (`bash -n`).
                             Ok(wrapped) if wrapped != *script => {
-                                self.checked_script(&target, wrapped, origin)
+                                self.ensure_json(&target, &Value::String(wrapped), origin, None)
                             }
                             Ok(_) => {}
                             Err(e) => self.out.errors.push((
@@ -543,9 +544,8 @@ impl<'m> Planner<'m> {
         match result {
             Ok(res) => {
                 probe.matched += res.invocations;
-                // The shell edit has checked its result already (`bash -n`, or `cmd <args>`
-                // for a folded argument list): checking it again here would only cost a
-                // process, and for arguments would check them as a script, which they are not.
+                // The shell edit has checked its result (`bash -n`, or `cmd <args>` for a
+                // folded argument list, which is not a script).
                 if res.changed {
                     self.ensure_json(target, &Value::String(res.script), origin, None);
                 }
@@ -578,21 +578,6 @@ impl<'m> Planner<'m> {
             (None, None) => format!("step {}", target.get(3).map_or("?", |s| s)),
         };
         format!("{job}: {label}")
-    }
-
-    /// Plans a new shell script only if it parses.
-    fn checked_script(&mut self, target: &[String], script: String, origin: &Origin) {
-        if let Err(e) = crate::shell::check_syntax(&script) {
-            self.out.errors.push((
-                origin.clone(),
-                format!(
-                    "refusing to write {}: the edited script does not parse ({e})",
-                    to_pointer(target)
-                ),
-            ));
-            return;
-        }
-        self.ensure_json(target, &Value::String(script), origin, None);
     }
 
     fn insert_step(
