@@ -62,7 +62,7 @@ fn helm_template(
     if ignore_deps {
         cmd.env("HELM_SHIM_IGNORE_MISSING_DEPS", "1");
     }
-    let out = cmd.output().map_err(|e| format!("cannot run helm: {e}"))?;
+    let out = common::helm_output(&mut cmd);
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         // The error and the two lines after it (a schema error names the property there).

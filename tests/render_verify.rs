@@ -438,3 +438,105 @@ fn an_edit_of_an_object_whose_kind_an_if_chooses_renders_as_planned() {
         run.stderr
     );
 }
+
+/// The error the helm shim printed once in CI when its in-memory API server dropped a
+/// connection in the middle of an install.
+const LOST: &str = r#"Error: Post "http://127.0.0.1:39591/apis/apps/v1/namespaces/default/deployments?fieldManager=python3": read tcp 127.0.0.1:40758->127.0.0.1:39591: read: connection reset by peer"#;
+
+/// A `helm` script in `repo` that logs each run to `runs.log`, fails its first `fail_first`
+/// runs with `error` (every run when `None`), and otherwise runs `then`.
+fn scripted_helm(
+    repo: &Repo,
+    error: &str,
+    fail_first: Option<usize>,
+    then: Option<&Path>,
+) -> std::path::PathBuf {
+    let dir = repo.root().join("bin");
+    std::fs::create_dir_all(&dir).expect("bin dir");
+    let log = dir.join("runs.log");
+    let failing = match fail_first {
+        Some(n) => format!("[ \"$(wc -l < '{}')\" -le {n} ]", log.display()),
+        None => "true".to_string(),
+    };
+    let otherwise = match then {
+        Some(helm) => format!("exec '{}' \"$@\"", helm.display()),
+        None => "exit 1".to_string(),
+    };
+    let script = format!(
+        "#!/bin/sh\necho run >> '{}'\nif {failing}; then\n  echo '{}' >&2\n  exit 1\nfi\n{otherwise}\n",
+        log.display(),
+        error.replace('\'', r"'\''"),
+    );
+    let helm = dir.join("helm");
+    std::fs::write(&helm, script).expect("write helm");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    helm
+}
+
+fn runs(helm: &Path) -> usize {
+    std::fs::read_to_string(helm.with_file_name("runs.log")).map_or(0, |log| log.lines().count())
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn a_helm_that_drops_a_connection_once_runs_again_and_the_edit_is_verified() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let flaky = scripted_helm(&repo, LOST, Some(1), Some(helm()));
+    let plan = patcher(&repo, &["plan", "--format", "json"], Some(&flaky));
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).expect("json");
+    assert_eq!(v["renders"][0]["sets"][0]["state"], "as-planned", "{v}");
+    // Before (lost, then again), after: three runs, and the JSON counts each.
+    assert_eq!(runs(&flaky), 3);
+    assert_eq!(v["renders"][0]["helm_runs"], 3, "{v}");
+
+    std::fs::remove_file(flaky.with_file_name("runs.log")).expect("reset the log");
+    let apply = patcher(
+        &repo,
+        &["apply", "--in-place", "--render", "always"],
+        Some(&flaky),
+    );
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        repo.read("chart/templates/app.yaml")
+            .contains("progressDeadlineSeconds: 600"),
+        "{}",
+        apply.stderr
+    );
+}
+
+#[test]
+fn a_helm_that_keeps_dropping_connections_runs_three_times_and_the_chart_is_not_verified() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    let broken = scripted_helm(&repo, LOST, None, None);
+    let run = patcher(&repo, &["plan"], Some(&broken));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(runs(&broken), 3, "one run and two more");
+    assert!(
+        run.stderr.contains(
+            "rendered chart/: not verified: does not render before the edit (Error: Post \"http://127.0.0.1:39591/"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_helm_that_fails_on_the_chart_runs_once() {
+    let repo = repo(web_chart("chart"), DEADLINE);
+    // Names a connection error, but as the chart's own message, not a request of helm's.
+    let error = "Error: execution error at (web/templates/app.yaml:2:9): the database said: connection refused";
+    let broken = scripted_helm(&repo, error, None, None);
+    let run = patcher(&repo, &["plan"], Some(&broken));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(runs(&broken), 1);
+    assert!(
+        run.stderr.contains("the database said: connection refused"),
+        "{}",
+        run.stderr
+    );
+}

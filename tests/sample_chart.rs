@@ -23,10 +23,7 @@ fn repo_root() -> PathBuf {
 
 /// Runs the shim; panics with its output unless it exits 0.
 fn helm(shim: &Path, args: &[&str]) -> String {
-    let out = Command::new(shim)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", shim.display()));
+    let out = common::helm_output(Command::new(shim).args(args));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -24,7 +24,7 @@ fn render(helm: &Path, chart: &Path, sets: &[&str]) -> Vec<Value> {
     for s in sets {
         cmd.args(["--set", s]);
     }
-    let out = cmd.output().expect("run helm");
+    let out = common::helm_output(&mut cmd);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

@@ -339,7 +339,7 @@ fn rendered(chart: &Path, values: Option<&Path>) -> std::collections::BTreeMap<S
     if let Some(v) = values {
         cmd.arg("-f").arg(v);
     }
-    let out = cmd.output().expect("helm template");
+    let out = common::helm_output(&mut cmd);
     assert!(
         out.status.success(),
         "helm template failed: {}",

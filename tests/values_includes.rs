@@ -208,11 +208,7 @@ fn a_container_in_a_false_if_is_not_in_the_view_and_counts_when_enabled() {
 
 /// `helm template` of the chart: `kind name` → object.
 fn rendered(helm: &Path, chart: &Path) -> BTreeMap<String, Value> {
-    let out = Command::new(helm)
-        .args(["template", "rel"])
-        .arg(chart)
-        .output()
-        .expect("helm template");
+    let out = common::helm_output(Command::new(helm).args(["template", "rel"]).arg(chart));
     assert!(
         out.status.success(),
         "helm template failed: {}",

@@ -41,16 +41,23 @@ pub struct Object {
 /// A render's objects by key (`apiVersion kind namespace/name`, a repeated key gets `#2`…).
 pub type Rendered = BTreeMap<String, Object>;
 
-/// Runs `helm template patcher <chart> --namespace patcher [-f FILE]...` and parses it.
-pub fn render(helm: &Path, chart: &Path, values: &[PathBuf]) -> Result<Rendered, String> {
+/// Runs `helm template patcher <chart> --namespace patcher [-f FILE]...` and parses it;
+/// `runs` counts each time helm ran.
+pub fn render(
+    helm: &Path,
+    chart: &Path,
+    values: &[PathBuf],
+    runs: &mut usize,
+) -> Result<Rendered, String> {
     let mut cmd = Command::new(helm);
     cmd.args(["template", RELEASE]).arg(chart);
     cmd.args(["--namespace", NAMESPACE]);
     for v in values {
         cmd.arg("-f").arg(v);
     }
-    let out = run_bounded(&mut cmd, HELM_TIMEOUT)
-        .map_err(|e| format!("cannot run {}: {e}", helm.display()))?;
+    let run = run_helm(&mut cmd).map_err(|e| format!("cannot run {}: {e}", helm.display()))?;
+    *runs += 1 + run.lost.len();
+    let out = run.output;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = err
@@ -80,6 +87,65 @@ pub fn render(helm: &Path, chart: &Path, values: &[PathBuf]) -> Result<Rendered,
 
 /// How long one `helm template` may take: a hung helm must not hang a CI job.
 pub(super) const HELM_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How many times a helm that lost a connection is run again.
+const LOST_CONNECTION_RETRIES: usize = 2;
+
+/// What [`run_helm`] got: the last run's output, and the error line of each earlier run that
+/// lost a connection.
+#[derive(Debug)]
+pub struct HelmRun {
+    pub output: Output,
+    pub lost: Vec<String>,
+}
+
+/// Runs helm (bounded by [`HELM_TIMEOUT`]), and again, up to [`LOST_CONNECTION_RETRIES`]
+/// times, while it fails because a connection of its own dropped ([`lost_connection`]): that
+/// says nothing about the chart, so giving up would refuse a good edit. Any other failure is
+/// returned at once, since running it again would fail the same way.
+pub fn run_helm(cmd: &mut Command) -> std::io::Result<HelmRun> {
+    let mut lost = Vec::new();
+    loop {
+        let output = run_bounded(cmd, HELM_TIMEOUT)?;
+        let why = (!output.status.success())
+            .then(|| lost_connection(&String::from_utf8_lossy(&output.stderr)))
+            .flatten();
+        match why {
+            Some(line) if lost.len() < LOST_CONNECTION_RETRIES => {
+                lost.push(line);
+                std::thread::sleep(Duration::from_millis(100 * lost.len() as u64));
+            }
+            _ => return Ok(HelmRun { output, lost }),
+        }
+    }
+}
+
+/// The line of helm's stderr saying that one of its own HTTP requests failed in transport —
+/// Go's `Post "http://…": read tcp …: read: connection reset by peer`, `Get "https://…": EOF`
+/// — if there is one. A template cannot make a request, so this is the API server (the helm
+/// shim's in-memory one) or a registry dropping a connection, never the chart.
+pub fn lost_connection(stderr: &str) -> Option<String> {
+    const TRANSPORT: [&str; 8] = [
+        "connection reset by peer",
+        "connection refused",
+        "broken pipe",
+        ": EOF",
+        ": unexpected EOF",
+        "i/o timeout",
+        "server closed idle connection",
+        "TLS handshake timeout",
+    ];
+    stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            let request = ["Get", "Post", "Put", "Patch", "Delete", "Head"]
+                .iter()
+                .any(|m| l.contains(&format!("{m} \"http")));
+            request && TRANSPORT.iter().any(|t| l.ends_with(t))
+        })
+        .map(str::to_string)
+}
 
 /// `cmd.output()`, but the child is killed after `limit`.
 pub(super) fn run_bounded(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
@@ -199,4 +265,32 @@ pub(super) fn display_key(key: &str) -> String {
     key.split_once(' ')
         .map_or(key, |(_, rest)| rest)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_connection;
+
+    #[test]
+    fn a_request_that_failed_in_transport_is_a_lost_connection() {
+        let reset = r#"Error: Post "http://127.0.0.1:39591/apis/apps/v1/namespaces/default/deployments?fieldManager=python3": read tcp 127.0.0.1:40758->127.0.0.1:39591: read: connection reset by peer"#;
+        let stderr = format!("level=WARN msg=x\n{reset}\nUse --debug flag\n");
+        assert_eq!(lost_connection(&stderr).as_deref(), Some(reset));
+        let eof = r#"Error: INSTALLATION FAILED: Get "https://registry.example/v2/": EOF"#;
+        assert_eq!(lost_connection(eof).as_deref(), Some(eof));
+        let refused = r#"Error: Get "http://127.0.0.1:1/version": dial tcp 127.0.0.1:1: connect: connection refused"#;
+        assert!(lost_connection(refused).is_some());
+    }
+
+    #[test]
+    fn a_chart_error_is_not_a_lost_connection() {
+        for stderr in [
+            "Error: execution error at (web/templates/app.yaml:2:9): db: connection refused",
+            r#"Error: template: web/templates/app.yaml:3:4: executing "x" at <"http://a">: EOF"#,
+            r#"Error: Post "http://127.0.0.1:1/apis": the server rejected our request (422)"#,
+            "",
+        ] {
+            assert_eq!(lost_connection(stderr), None, "{stderr}");
+        }
+    }
 }

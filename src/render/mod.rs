@@ -419,13 +419,11 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
         format!(" -f {}", set.join(" -f "))
     };
     let state = 'state: {
-        out.renders += 1;
-        let before = match render(helm, &p.before_dir, &before_values) {
+        let before = match render(helm, &p.before_dir, &before_values, &mut out.renders) {
             Ok(r) => r,
             Err(why) => break 'state SetState::NotRenderable(why),
         };
-        out.renders += 1;
-        let after = match render(helm, &p.after_dir, &after_values) {
+        let after = match render(helm, &p.after_dir, &after_values, &mut out.renders) {
             Ok(r) => r,
             Err(why) => {
                 break 'state SetState::Refused(format!(
@@ -436,8 +434,7 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
         let mut cmp = compare(&before, &after, &Masks::default(), expected, strict);
         if !cmp.wrong.is_empty() || !strict {
             // Not clean: tell randomness from the edit with a second render of the same input.
-            out.renders += 1;
-            if let Ok(again) = render(helm, &p.before_dir, &before_values) {
+            if let Ok(again) = render(helm, &p.before_dir, &before_values, &mut out.renders) {
                 let masks = Masks::between(&before, &again);
                 if masks.count() > 0 {
                     cmp = compare(&before, &after, &masks, expected, strict);

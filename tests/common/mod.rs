@@ -107,6 +107,18 @@ pub fn corpus() -> PathBuf {
     dir
 }
 
+/// Runs a helm command through patcher's own [`patcher::render::run_helm`]: a helm that lost
+/// a connection (the shim's in-memory API server drops one now and then under load) runs
+/// again, and each such retry is said on stderr.
+pub fn helm_output(cmd: &mut Command) -> std::process::Output {
+    let run = patcher::render::run_helm(cmd)
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
+    for line in &run.lost {
+        eprintln!("NOTE: helm lost a connection, so it ran again: {line}");
+    }
+    run.output
+}
+
 /// The helm shim (`../shared/tools/helm/helm`) after its `setup` has run once. Tests that
 /// call it are ignored without it (`has_helm_shim`); a failure here means the build-time
 /// probe is stale, so it panics saying how to re-probe.
