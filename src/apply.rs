@@ -260,7 +260,7 @@ pub fn pr_body(recipes: &RecipeSet, outcome: &Outcome, diff_stat: &str) -> Strin
     let refused = outcome.refused();
     if !refused.is_empty() {
         body.push_str(
-            "\n### Refused: left for a human\n\nThese were not changed; each needs a look (or a recipe fix).\n\n| File | Recipe | Reason |\n| --- | --- | --- |\n",
+            "\n### Refused: left for a human\n\nThese changes were not made; each needs a look (or a recipe fix).\n\n| File | Recipe | Reason |\n| --- | --- | --- |\n",
         );
         for (file, errors) in &refused {
             for e in errors {
@@ -768,8 +768,7 @@ fn decide(
 ) -> Result<(Action, Option<String>), String> {
     // What `--keep-going` left refused in the outcome the commit is built from.
     let kept = |outcome: &Outcome| {
-        (!outcome.errors.is_empty())
-            .then(|| outcome.kept_going_line(outcome.changes.len(), "committed"))
+        (!outcome.errors.is_empty()).then(|| outcome.kept_going_line("committed"))
     };
     let commits = match tip {
         Some(t) => git::commits_between(repo, t, base_id)?,

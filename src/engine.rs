@@ -214,8 +214,9 @@ pub struct RunOptions {
 }
 
 impl Outcome {
-    /// The files errors left unchanged, each with its errors, sorted by path. Errors that
-    /// name no file (a bad glob, a path outside the root) are listed under "".
+    /// The files with errors, each with its errors, sorted by path. Errors that name no file
+    /// (a bad glob, a path outside the root) are listed under "". A file can also be in
+    /// `changes`: where one recipe's ops are refused, the others' may still go through.
     pub fn refused(&self) -> BTreeMap<&str, Vec<&Finding>> {
         let mut out: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for e in &self.errors {
@@ -226,16 +227,27 @@ impl Outcome {
         out
     }
 
-    /// `kept going: N files written, M refused (see above)`, for `--keep-going` runs that
-    /// left errors; `written` is what the run wrote or committed.
-    pub fn kept_going_line(&self, written: usize, verb: &str) -> String {
+    /// `kept going: N files written (K in part), M refused (see above)`, for `--keep-going`
+    /// runs that left errors, `verb` saying what became of the changes (`written`,
+    /// `committed`). A file written in part is counted there, not again as refused.
+    pub fn kept_going_line(&self, verb: &str) -> String {
         let refused = self.refused();
-        let files = refused.keys().filter(|f| !f.is_empty()).count();
+        let written = self.changes.len();
+        let in_part = self
+            .changes
+            .iter()
+            .filter(|c| refused.contains_key(c.path.as_str()))
+            .count();
+        let files = refused.keys().filter(|f| !f.is_empty()).count() - in_part;
         let other = refused.get("").map_or(0, Vec::len);
         let mut line = format!(
-            "kept going: {written} file{} {verb}, {files} refused",
+            "kept going: {written} file{} {verb}",
             if written == 1 { "" } else { "s" }
         );
+        if in_part > 0 {
+            line.push_str(&format!(" ({in_part} in part)"));
+        }
+        line.push_str(&format!(", {files} refused"));
         if other > 0 {
             line.push_str(&format!(
                 ", {other} other error{}",

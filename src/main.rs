@@ -703,7 +703,7 @@ fn apply(
     }
     if outcome.changes.is_empty() {
         if refused {
-            emit("", &format!("{}\n", outcome.kept_going_line(0, "written")));
+            emit("", &format!("{}\n", outcome.kept_going_line("written")));
             return 1;
         }
         emit("", "nothing to do: every recipe holds\n");
@@ -723,7 +723,7 @@ fn apply(
         ));
     }
     if refused {
-        msg.push_str(&outcome.kept_going_line(outcome.changes.len(), "written"));
+        msg.push_str(&outcome.kept_going_line("written"));
         msg.push('\n');
     }
     emit("", &msg);

@@ -63,6 +63,37 @@ fn keep_going_in_place_writes_every_file_that_verified_and_lists_the_refused_one
 }
 
 #[test]
+fn a_file_written_in_part_is_counted_once_and_its_other_recipe_is_not_called_unplanned() {
+    // `bad` is refused in f.yaml; `good`'s change there still verifies and is written.
+    let repo = Repo::new(&[
+        ("f.yaml", "a:\n  b: 1\nc: x\n"),
+        (
+            "recipes/r.kdl",
+            "recipe \"good\" {\n    file \"f.yaml\" { set \"/a/b\" 2; }\n}\nrecipe \"bad\" {\n    file \"f.yaml\" { set \"/c/d\" 3; }\n}\n",
+        ),
+    ]);
+    let run = repo.run(&["apply", "--in-place", "--keep-going"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(repo.read("f.yaml"), "a:\n  b: 2\nc: x\n");
+    assert!(
+        run.stderr.contains("recipe good: 1 change in 1 file\n"),
+        "good was planned and written in f.yaml: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("f.yaml: cannot set /c/d: /c is a string (x), not a mapping"),
+        "{}",
+        run.stderr
+    );
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "kept going: 1 file written (1 in part), 0 refused (see above)"
+    );
+}
+
+#[test]
 fn plan_and_check_exit_codes_stay_documented_when_some_files_are_refused() {
     let repo = mixed_repo();
     // An error wins over pending changes: 1, but the other files' diffs are still shown.

@@ -89,11 +89,16 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
     }
     let mut stderr = String::new();
     // Files with an error (reported once, under the first recipe naming them): the other
-    // recipes that name them could not be planned there either.
+    // recipes that name them could not be planned there either — unless the file still
+    // changed (`--keep-going` drops only the refused recipe's ops), which means the others
+    // were planned and verified there.
+    let changed: std::collections::HashSet<&str> =
+        outcome.changes.iter().map(|c| c.path.as_str()).collect();
     let error_files: std::collections::HashSet<&str> = outcome
         .errors
         .iter()
         .filter_map(|e| e.file.as_deref())
+        .filter(|f| !changed.contains(f))
         .collect();
     for r in &outcome.recipes {
         let unplanned = r
