@@ -60,6 +60,19 @@ impl FileKind {
     }
 }
 
+/// The chart directory of `path` (relative to `root`): its nearest ancestor holding a
+/// `Chart.yaml`, relative to the root (`""` for the root itself).
+pub fn chart_of(root: &Path, path: &str) -> Option<String> {
+    let mut dir = Path::new(path).parent();
+    while let Some(d) = dir {
+        if root.join(d).join("Chart.yaml").is_file() {
+            return Some(d.to_string_lossy().replace('\\', "/"));
+        }
+        dir = d.parent();
+    }
+    None
+}
+
 /// One YAML document (`---`-separated) of a file.
 #[derive(Debug, Clone)]
 pub struct YamlDoc {

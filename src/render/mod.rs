@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::doc::chart_of;
 use crate::engine::FileChange;
 use crate::plan::Finding;
 
@@ -163,19 +164,6 @@ pub struct Verified {
     pub errors: Vec<Finding>,
     /// `render verification skipped: …`, said once.
     pub skipped: Option<String>,
-}
-
-/// The chart directory of `path` (relative to `root`): its nearest ancestor holding a
-/// `Chart.yaml`, relative to the root (`""` for the root itself).
-pub fn chart_of(root: &Path, path: &str) -> Option<String> {
-    let mut dir = Path::new(path).parent();
-    while let Some(d) = dir {
-        if root.join(d).join("Chart.yaml").is_file() {
-            return Some(d.to_string_lossy().replace('\\', "/"));
-        }
-        dir = d.parent();
-    }
-    None
 }
 
 /// Verifies the render of every chart `changes` touch. `named` are the files the recipes name

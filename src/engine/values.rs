@@ -9,25 +9,13 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::doc::template::{Masked, reads};
-use crate::doc::{Document, FileKind};
+use crate::doc::{Document, FileKind, chart_of};
 use crate::plan::includes::{DefineBody, ParsedDefine};
 use crate::plan::values::{self, ValuesView};
 use crate::plan::{self, Finding};
 use crate::recipe::RecipeSet;
 
 use super::{FileResult, Prepared, load};
-
-/// The chart directory of a template: the nearest ancestor holding `Chart.yaml`.
-fn chart_dir(root: &Path, path: &str) -> Option<String> {
-    let mut dir = Path::new(path).parent();
-    while let Some(d) = dir {
-        if root.join(d).join("Chart.yaml").is_file() {
-            return Some(d.to_string_lossy().replace('\\', "/"));
-        }
-        dir = d.parent();
-    }
-    None
-}
 
 fn join(dir: &str, file: &str) -> String {
     if dir.is_empty() {
@@ -167,7 +155,7 @@ pub(super) fn views(
         if FileKind::detect(root, Path::new(path)) != FileKind::HelmTemplate {
             continue;
         }
-        let Some(chart) = chart_dir(root, path) else {
+        let Some(chart) = chart_of(root, path) else {
             continue;
         };
         let mut overrides: Vec<&str> = rules

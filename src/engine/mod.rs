@@ -17,7 +17,6 @@ use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
 use crate::render::{self, RenderMode};
 use crate::select;
 
-#[path = "engine_values.rs"]
 mod values;
 
 /// One file the plan changes, already verified.
@@ -326,7 +325,7 @@ pub fn run_on_threads(
 
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
     // Helm templates render with their chart's values: plan against the rendered view, then
-    // move the ops on values-fed nodes into the values files (see `engine_values.rs`).
+    // move the ops on values-fed nodes into the values files (see `values.rs`).
     let (views, view_errors) = values::views(&root_canon, &jobs, recipes);
     out.errors.extend(view_errors);
     let prepared = crate::parallel::map(threads, &jobs, |(path, rules)| {
