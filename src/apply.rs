@@ -19,9 +19,11 @@ use std::sync::Arc;
 
 use git2::{Oid, Repository, Tree};
 
-use crate::engine::{self, FileChange, Outcome};
+use crate::change::FileChange;
+use crate::engine;
 use crate::forge::{Forge, PrResult, PrSpec};
 use crate::git::{self, CommitInfo, Repo, short};
+use crate::outcome::Outcome;
 use crate::pacer::Pacer;
 use crate::recipe::RecipeSet;
 use crate::report::{self, Color};

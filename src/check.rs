@@ -16,8 +16,10 @@ use std::path::Path;
 
 use json_patch::{AddOperation, PatchOperation, ReplaceOperation};
 
-use crate::engine::{self, FileChange, Outcome};
-use crate::plan::Finding;
+use crate::change::FileChange;
+use crate::engine;
+use crate::finding::Finding;
+use crate::outcome::Outcome;
 use crate::recipe::RecipeSet;
 use crate::report::drift::{CheckReport, Drift, DriftKind, FileRepair, RecipeCheck, Status};
 

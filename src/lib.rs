@@ -13,19 +13,23 @@
 //! [`fleet`] runs the same recipes on many repositories, one pull request each.
 
 pub mod apply;
+pub mod change;
 pub mod check;
 pub mod diagnose;
 pub mod doc;
 pub mod edit;
 pub mod engine;
+pub mod finding;
 pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod init;
+pub mod outcome;
 pub mod pacer;
 pub mod parallel;
 pub mod path;
 pub mod plan;
+pub mod pointer;
 pub mod recipe;
 pub mod render;
 pub mod report;

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use patcher::apply;
 use patcher::check;
-use patcher::engine::{self, Outcome};
+use patcher::engine;
+use patcher::outcome::Outcome;
 use patcher::recipe::{self, RecipeSet};
 use patcher::render::RenderMode;
 use patcher::report::{self, Color};

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{FileChange, Outcome};
+use crate::change::FileChange;
+use crate::outcome::Outcome;
 use crate::recipe::{self, RecipeError, RecipeSet};
 
 /// The value of `format` in a plan file.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobMatcher};
 
-use crate::plan::Finding;
+use crate::finding::Finding;
 use crate::recipe::{FileRule, RecipeSet};
 
 /// The files a run edits, grouped by file, with what each recipe named.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::FileChange;
+use crate::change::FileChange;
 
 /// Writes all changes or none: every new text goes to a temp file beside its target first,
 /// then all are renamed into place; if a rename fails, the ones done are put back.

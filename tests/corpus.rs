@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use json_patch::PatchOperation;
+use patcher::change::PlannedOp;
 use patcher::doc::{Document, FileKind, NodeKind, template};
 use patcher::edit::{self, verify};
-use patcher::plan::PlannedOp;
 use patcher::recipe::Origin;
 use serde_json::{Value, json};
 
@@ -450,5 +450,5 @@ fn collect<'a>(v: &'a Value, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, &
 }
 
 fn ptr(keys: &[String]) -> jsonptr::PointerBuf {
-    patcher::plan::to_pointer(keys)
+    patcher::pointer::to_pointer(keys)
 }

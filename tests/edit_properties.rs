@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
+use patcher::change::PlannedOp;
 use patcher::doc::{Document, FileKind};
 use patcher::edit::{self, verify};
-use patcher::plan::{PlannedOp, to_pointer};
+use patcher::pointer::to_pointer;
 use patcher::recipe::Origin;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};

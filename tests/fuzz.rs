@@ -32,9 +32,10 @@ use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
+use patcher::change::PlannedOp;
 use patcher::doc::{Document, FileKind, template};
 use patcher::edit::{self, verify};
-use patcher::plan::{PlannedOp, to_pointer};
+use patcher::pointer::to_pointer;
 use patcher::recipe::{self, Origin};
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};

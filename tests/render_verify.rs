@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::Repo;
-use patcher::engine::{self, FileChange, RunOptions};
+use patcher::change::FileChange;
+use patcher::engine::{self, RunOptions};
 use patcher::recipe;
 use patcher::render::{self, RenderMode};
 

@@ -19,9 +19,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::change::PlannedOp;
 use crate::doc::template::{ActionKind, BlockKind};
 use crate::doc::{Document, NodeId, NodeKind, ScalarStyle, Tree, YamlDoc};
-use crate::plan::{PlannedOp, values_equal};
+use crate::pointer::values_equal;
 use render::{Rendered, Style};
 use snippet::{push_entry, push_item_rendering};
 
@@ -282,7 +283,7 @@ impl<'a> Editor<'a> {
         Refusal {
             path: self.doc.path.clone(),
             line: Some(self.doc.line_col(offset).0),
-            pointer: crate::plan::to_pointer(path).to_string(),
+            pointer: crate::pointer::to_pointer(path).to_string(),
             message: message.into(),
         }
     }

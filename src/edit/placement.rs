@@ -95,7 +95,7 @@ impl Editor<'_> {
     fn hint(&self, path: &[String], key: &str) -> Option<&Placement> {
         let mut full = path.to_vec();
         full.push(key.to_string());
-        let pointer = crate::plan::to_pointer(&full);
+        let pointer = crate::pointer::to_pointer(&full);
         self.ops
             .iter()
             .find(|o| {

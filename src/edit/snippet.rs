@@ -67,7 +67,7 @@ impl Editor<'_> {
             let snippet = snippet.as_ref()?;
             let sdoc = snippet.docs.first()?;
             let id = sdoc.tree.lookup(rel)?;
-            if !values_equal(crate::plan::lookup(&sdoc.model, rel)?, v) {
+            if !values_equal(crate::pointer::lookup(&sdoc.model, rel)?, v) {
                 continue;
             }
             let node = sdoc.tree.node(id);

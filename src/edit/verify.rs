@@ -4,8 +4,9 @@
 
 use serde_json::Value;
 
+use crate::change::PlannedOp;
 use crate::doc::{Document, template};
-use crate::plan::{PlannedOp, values_equal};
+use crate::pointer::values_equal;
 
 use super::{Refusal, Splice};
 

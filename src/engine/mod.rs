@@ -7,202 +7,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use json_patch::PatchOperation;
 use serde_json::Value;
 
+use crate::change::{FileChange, PlannedOp, TextOp, op_sites};
 use crate::doc::{Document, FileKind};
 use crate::edit::{self, Refusal};
-use crate::plan::{self, Finding, PlannedOp, Probe};
+use crate::finding::Finding;
+use crate::outcome::{Outcome, RecipeStatus};
+use crate::plan::{self, Probe};
 use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
 use crate::render::{self, RenderMode};
 use crate::select;
 
 mod values;
-
-/// One file the plan changes, already verified.
-#[derive(Debug, Clone)]
-pub struct FileChange {
-    /// Relative to the root, with `/` separators.
-    pub path: String,
-    pub old_text: String,
-    pub new_text: String,
-    /// The file did not exist (`create=#true`).
-    pub created: bool,
-    /// Ops by document index.
-    pub docs: Vec<(usize, Vec<PlannedOp>)>,
-    /// Where each op lands in the old text and what was there, parallel to `docs`.
-    pub sites: Vec<Vec<OpSite>>,
-    /// Guarded text edits (`text` rules), for files that are not YAML.
-    pub text_ops: Vec<TextOp>,
-}
-
-/// One applied `text` edit, for reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TextOp {
-    pub recipe: Arc<str>,
-    pub origin: Origin,
-    pub summary: String,
-    /// 1-based line in the old text.
-    pub line: usize,
-}
-
-/// Where an op applies in the original file: the node it changes, or the nearest existing
-/// parent when it adds something, and the value found there before the change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpSite {
-    /// 1-based line and column.
-    pub line: usize,
-    pub col: usize,
-    /// The old value at the op's path (`None` when the path did not exist).
-    pub found: Option<Value>,
-    /// The op's path in the original document (list indices before earlier insertions and
-    /// removals in the same patch).
-    pub pointer: String,
-}
-
-/// Locates `pointer` in document `index` of `doc`: the deepest node along it that exists.
-pub fn locate(doc: &Document, index: usize, pointer: &str) -> OpSite {
-    let Some(ydoc) = doc.docs.get(index) else {
-        return OpSite {
-            line: 1,
-            col: 1,
-            found: None,
-            pointer: pointer.to_string(),
-        };
-    };
-    let keys = pointer_tokens(pointer);
-    let found = plan::lookup(&ydoc.model, &keys).cloned();
-    let (line, col) = doc.line_col(ydoc.tree.position(&keys));
-    OpSite {
-        line,
-        col,
-        found,
-        pointer: pointer.to_string(),
-    }
-}
-
-/// The site of each op of one document in the original text. Ops apply in order, so an op's
-/// path counts list items after the insertions and removals before it: map it back through
-/// them first. A node inside an item that an earlier op inserted did not exist: it is sited
-/// at the item it goes before (or its list), with nothing found.
-pub fn op_sites(doc: &Document, index: usize, ops: &[PlannedOp]) -> Vec<OpSite> {
-    // The model as the ops so far left it: cloned only once an op changes it for a later op.
-    let null = Value::Null;
-    let mut model = std::borrow::Cow::Borrowed(doc.docs.get(index).map_or(&null, |d| &d.model));
-    // (list path, index, inserted?) of each list insertion or removal so far.
-    let mut shifts: Vec<(Vec<String>, usize, bool)> = Vec::new();
-    let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
-        let tokens = pointer_tokens(op.path());
-        let mut keys = tokens.clone();
-        // Keys past `existing` lie inside an item an earlier op inserted.
-        let mut existing = keys.len();
-        for (list, k, inserted) in shifts.iter().rev() {
-            let n = list.len();
-            if keys.len() <= n || keys[..n] != list[..] {
-                continue;
-            }
-            let Ok(j) = keys[n].parse::<usize>() else {
-                continue;
-            };
-            if *inserted {
-                if j == *k {
-                    existing = existing.min(n + 1);
-                } else if j > *k {
-                    keys[n] = (j - 1).to_string();
-                }
-            } else if j >= *k {
-                keys[n] = (j + 1).to_string();
-            }
-        }
-        let into_list = matches!(
-            tokens
-                .split_last()
-                .map(|(_, list)| plan::lookup(&model, list)),
-            Some(Some(Value::Array(_)))
-        );
-        let mut site = locate(doc, index, &plan::to_pointer(&keys[..existing]).to_string());
-        site.pointer = plan::to_pointer(&keys).to_string();
-        // A new list item goes before the one at its index: nothing was there.
-        if existing < keys.len() || (into_list && matches!(op.op, PatchOperation::Add(_))) {
-            site.found = None;
-        }
-        out.push(site);
-        if let Some((last, list)) = tokens.split_last()
-            && let Some(Value::Array(items)) = plan::lookup(&model, list)
-        {
-            match &op.op {
-                PatchOperation::Add(_) => {
-                    let k = if last == "-" {
-                        Some(items.len())
-                    } else {
-                        last.parse().ok()
-                    };
-                    if let Some(k) = k {
-                        shifts.push((list.to_vec(), k, true));
-                    }
-                }
-                PatchOperation::Remove(_) => {
-                    if let Ok(k) = last.parse() {
-                        shifts.push((list.to_vec(), k, false));
-                    }
-                }
-                _ => {}
-            }
-        }
-        if out.len() < ops.len() {
-            let _ = json_patch::patch(model.to_mut(), std::slice::from_ref(&op.op));
-        }
-    }
-    out
-}
-
-fn pointer_tokens(pointer: &str) -> Vec<String> {
-    jsonptr::Pointer::parse(pointer)
-        .map(|p| p.tokens().map(|t| t.decoded().into_owned()).collect())
-        .unwrap_or_default()
-}
-
-impl FileChange {
-    /// For a values file: each op that stands for a template field, with the template line
-    /// and the rendered pointer it changes (what a render check may see differ).
-    pub fn vias(&self) -> Vec<(&PlannedOp, &plan::values::Via)> {
-        self.docs
-            .iter()
-            .flat_map(|(_, ops)| ops)
-            .filter_map(|o| o.via.as_ref().map(|v| (o, v)))
-            .collect()
-    }
-
-    /// Names of the recipes with ops in this file, in order of first appearance.
-    pub fn recipes(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let names = self
-            .docs
-            .iter()
-            .flat_map(|(_, ops)| ops.iter().map(|o| &o.recipe));
-        for name in names.chain(self.text_ops.iter().map(|t| &t.recipe)) {
-            if !out.iter().any(|r| **r == **name) {
-                out.push(name.to_string());
-            }
-        }
-        out
-    }
-}
-
-/// Everything a run found: verified changes, warnings, errors, and a status per recipe.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub changes: Vec<FileChange>,
-    pub warnings: Vec<Finding>,
-    pub errors: Vec<Finding>,
-    /// Per recipe, in recipe order: (name, files that matched, ops planned).
-    pub recipes: Vec<RecipeStatus>,
-    /// Render verification, one per chart with changes.
-    pub renders: Vec<render::ChartRender>,
-    /// `render verification skipped: …` (`--render auto` without a helm).
-    pub render_skipped: Option<String>,
-}
 
 /// How [`run_with`] runs.
 #[derive(Debug, Clone, Default)]
@@ -210,67 +27,6 @@ pub struct RunOptions {
     pub render: RenderMode,
     /// The helm to render with; `None` looks for one (`PATCHER_HELM`, else `helm` on PATH).
     pub helm: Option<PathBuf>,
-}
-
-impl Outcome {
-    /// The files with errors, each with its errors, sorted by path. Errors that name no file
-    /// (a bad glob, a path outside the root) are listed under "". A file can also be in
-    /// `changes`: where one recipe's ops are refused, the others' may still go through.
-    pub fn refused(&self) -> BTreeMap<&str, Vec<&Finding>> {
-        let mut out: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-        for e in &self.errors {
-            out.entry(e.file.as_deref().unwrap_or(""))
-                .or_default()
-                .push(e);
-        }
-        out
-    }
-
-    /// `kept going: N files written (K in part), M refused (see above)`, for `--keep-going`
-    /// runs that left errors, `verb` saying what became of the changes (`written`,
-    /// `committed`). A file written in part is counted there, not again as refused.
-    pub fn kept_going_line(&self, verb: &str) -> String {
-        let refused = self.refused();
-        let written = self.changes.len();
-        let in_part = self
-            .changes
-            .iter()
-            .filter(|c| refused.contains_key(c.path.as_str()))
-            .count();
-        let files = refused.keys().filter(|f| !f.is_empty()).count() - in_part;
-        let other = refused.get("").map_or(0, Vec::len);
-        let mut line = format!(
-            "kept going: {written} file{} {verb}",
-            if written == 1 { "" } else { "s" }
-        );
-        if in_part > 0 {
-            line.push_str(&format!(" ({in_part} in part)"));
-        }
-        line.push_str(&format!(", {files} refused"));
-        if other > 0 {
-            line.push_str(&format!(
-                ", {other} other error{}",
-                if other == 1 { "" } else { "s" }
-            ));
-        }
-        line.push_str(" (see above)");
-        line
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecipeStatus {
-    pub name: String,
-    pub files_matched: usize,
-    pub ops: usize,
-    pub files_changed: usize,
-    /// Errors attributed to this recipe (its changes were not made).
-    pub errors: usize,
-    /// The files its rules named (matched, or to be created), sorted; an error in one of
-    /// them means this recipe's state there is unknown.
-    pub files: Vec<String>,
-    /// Some document of its files passed a rule's `match`es (false: it holds vacuously).
-    pub applied: bool,
 }
 
 /// Plans every recipe against the files under `root`, with the default options.
@@ -852,7 +608,7 @@ fn workflow_warnings(doc: &Document) -> Vec<String> {
                         out.push(format!(
                             "line {at}: {} (in {})",
                             w.message,
-                            plan::to_pointer(&keys)
+                            crate::pointer::to_pointer(&keys)
                         ));
                     }
                 };
@@ -1058,14 +814,14 @@ fn plan_rules(
                 // not there to edit.
                 let hidden = renderings.get(*di).and_then(|r| {
                     r.from_else.iter().find(|h| {
-                        let p = plan::to_pointer(&h.pointer).to_string();
+                        let p = crate::pointer::to_pointer(&h.pointer).to_string();
                         op.path() == p || op.path().starts_with(&format!("{p}/"))
                     })
                 });
                 if let Some(h) = hidden {
                     let msg = format!(
                         "{} renders from the `else` branch at line {} (the `if` at line {} is false with these values); patcher does not edit inside `else` branches yet",
-                        plan::to_pointer(&h.pointer),
+                        crate::pointer::to_pointer(&h.pointer),
                         h.else_line,
                         h.if_line
                     );

@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use crate::doc::template::{Masked, reads};
 use crate::doc::{Document, FileKind, chart_of};
+use crate::finding::Finding;
+use crate::plan;
 use crate::plan::includes::{DefineBody, ParsedDefine};
 use crate::plan::values::{self, ValuesView};
-use crate::plan::{self, Finding};
 use crate::recipe::RecipeSet;
 
 use super::{FileResult, Prepared, load};

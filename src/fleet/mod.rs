@@ -247,7 +247,7 @@ fn plan_one(root: &Path, recipes: &RecipeSet, mode: Mode, opts: &Options, report
     }
 }
 
-fn refused(outcome: &engine::Outcome) -> Vec<Refused> {
+fn refused(outcome: &crate::outcome::Outcome) -> Vec<Refused> {
     outcome
         .refused()
         .into_iter()

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::doc::template::reads::{Guard, IncludeSite, Source};
 
 use super::values::{ElseRendered, eval, prune_unrendered, render_model};
-use super::{lookup, to_pointer};
+use crate::pointer::{lookup, to_pointer};
 
 /// How deep includes are followed (a define that includes a define that includes…).
 const MAX_DEPTH: usize = 4;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::path::Segment;
 
-use super::display_value;
+use crate::pointer::display_value;
 
 #[derive(Debug, Default)]
 pub struct Resolution {
@@ -23,7 +23,7 @@ pub fn resolve(
     allow_missing: bool,
 ) -> Resolution {
     let mut res = Resolution::default();
-    let Some(node) = super::lookup(model, start) else {
+    let Some(node) = crate::pointer::lookup(model, start) else {
         return res;
     };
     walk(node, start.to_vec(), segments, allow_missing, &mut res);
@@ -98,7 +98,7 @@ fn walk(
             }
             other => res
                 .seen
-                .push(format!("{} (not a list)", super::type_name(other))),
+                .push(format!("{} (not a list)", crate::pointer::type_name(other))),
         },
     }
 }
@@ -116,7 +116,7 @@ fn children_names(node: &Value) -> Vec<String> {
         other => vec![format!(
             "{} ({})",
             display_value(other),
-            super::type_name(other)
+            crate::pointer::type_name(other)
         )],
     }
 }

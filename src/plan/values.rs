@@ -7,7 +7,6 @@
 //! change). The editor never sees Helm values: a values edit is an ordinary op on the values
 //! file's document.
 
-use serde::Serialize;
 use serde_json::Value;
 
 use std::collections::HashMap;
@@ -16,65 +15,8 @@ use crate::doc::template::reads::{Cond, Condition, Guard, IncludeSite, Read, Sou
 use crate::recipe::Origin;
 
 use super::includes::{self, ParsedDefine, Rendering};
-use super::{PlannedOp, lookup, to_pointer};
-
-/// The template line an op on a values file stands for, and the rendered pointer it sets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Via {
-    /// The template file, relative to the root.
-    pub template: String,
-    /// 1-based line of the action that reads the value.
-    pub line: usize,
-    /// Index of the YAML document (`---`) of the template the pointer is in.
-    pub document: usize,
-    /// The pointer in the rendered object (the template document) that the op changes.
-    pub pointer: String,
-    /// The read is in a named template the template includes: `line` is then the line of
-    /// the `include`, and this says where the read is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub define: Option<DefineRead>,
-}
-
-/// A values read inside the body of a `define`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DefineRead {
-    pub name: String,
-    /// The file holding the define (relative to the root) and the read's 1-based line.
-    pub file: String,
-    pub line: usize,
-}
-
-impl Via {
-    /// `read by templates/api.yaml:9 as /spec/x`; for a read in a define, `read by
-    /// templates/_helpers.tpl:230 in define "x.podSpec", included at templates/api.yaml:40,
-    /// as /spec/…`. File names are shown relative to `chart` when inside it.
-    pub fn describe(&self, chart: &str) -> String {
-        let rel = |f: &'_ str| -> String {
-            f.strip_prefix(chart)
-                .and_then(|t| t.strip_prefix('/'))
-                .filter(|_| !chart.is_empty())
-                .unwrap_or(f)
-                .to_string()
-        };
-        match &self.define {
-            None => format!(
-                "read by {}:{} as {}",
-                rel(&self.template),
-                self.line,
-                self.pointer
-            ),
-            Some(d) => format!(
-                "read by {}:{} in define \"{}\", included at {}:{}, as {}",
-                rel(&d.file),
-                d.line,
-                d.name,
-                rel(&self.template),
-                self.line,
-                self.pointer
-            ),
-        }
-    }
-}
+use crate::change::{DefineRead, PlannedOp, Via};
+use crate::pointer::{lookup, to_pointer};
 
 /// The values a chart's templates render with, and where values edits land.
 #[derive(Debug, Clone)]
@@ -450,11 +392,11 @@ fn cond_value(cond: &Cond, values: &Value) -> Value {
         Cond::Not(c) => Value::Bool(!eval(c, values)),
         Cond::And(cs) => Value::Bool(cs.iter().all(|c| eval(c, values))),
         Cond::Or(cs) => Value::Bool(cs.iter().any(|c| eval(c, values))),
-        Cond::Eq(a, b) => Value::Bool(super::values_equal(
+        Cond::Eq(a, b) => Value::Bool(crate::pointer::values_equal(
             &cond_value(a, values),
             &cond_value(b, values),
         )),
-        Cond::Ne(a, b) => Value::Bool(!super::values_equal(
+        Cond::Ne(a, b) => Value::Bool(!crate::pointer::values_equal(
             &cond_value(a, values),
             &cond_value(b, values),
         )),
@@ -470,7 +412,7 @@ pub fn route(
     template: &str,
     document: usize,
 ) -> Option<Result<ValuesEdit, String>> {
-    let keys = super::pointer_keys(op.path());
+    let keys = crate::pointer::pointer_keys(op.path());
     let splice = includes::splice_at(rendering, &keys);
     let source = rendering
         .sources
@@ -535,13 +477,13 @@ pub fn route(
         if expr.stringify && !v.is_string() {
             return fail(format!(
                 "that always renders a string, but the recipe wants {}",
-                super::display_value(v)
+                crate::pointer::display_value(v)
             ));
         }
         if expr.numeric && !v.is_number() {
             return fail(format!(
                 "that always renders a number, but the recipe wants {}",
-                super::display_value(v)
+                crate::pointer::display_value(v)
             ));
         }
     }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;
 
+use crate::change::FileChange;
 use crate::doc::{Document, FileKind};
-use crate::engine::FileChange;
 
 use super::helm::*;
 

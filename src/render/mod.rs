@@ -27,9 +27,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::change::FileChange;
 use crate::doc::chart_of;
-use crate::engine::FileChange;
-use crate::plan::Finding;
+use crate::finding::Finding;
 
 mod compare;
 mod helm;

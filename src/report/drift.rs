@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::plan::Finding;
+use crate::finding::Finding;
 
 /// Version tag of the JSON report (`check --format json`); bumped only on breaking changes.
 pub const JSON_SCHEMA: &str = "patcher.check/v1";
@@ -124,7 +124,7 @@ pub struct Drift {
     /// node in turn, e.g. a command's flags, then a retry wrapper); empty for text edits.
     pub ops: Vec<Value>,
     /// On a values file: the template line that reads the value and the rendered pointer.
-    pub via: Option<crate::plan::values::Via>,
+    pub via: Option<crate::change::Via>,
 }
 
 impl Drift {

@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::drift::{CheckReport, Status};
-use crate::plan::Finding;
+use crate::finding::Finding;
 
 /// Escapes a workflow command's message.
 pub fn escape_data(s: &str) -> String {

@@ -9,7 +9,8 @@ pub mod sarif;
 use serde_json::{Value, json};
 use similar::TextDiff;
 
-use crate::engine::{FileChange, Outcome};
+use crate::change::FileChange;
+use crate::outcome::Outcome;
 
 /// Whether to color the text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,10 +182,10 @@ fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
             }
             let what = match &op.op {
                 json_patch::PatchOperation::Add(o) => {
-                    format!("= {}", crate::plan::display_value(&o.value))
+                    format!("= {}", crate::pointer::display_value(&o.value))
                 }
                 json_patch::PatchOperation::Replace(o) => {
-                    format!("= {}", crate::plan::display_value(&o.value))
+                    format!("= {}", crate::pointer::display_value(&o.value))
                 }
                 json_patch::PatchOperation::Remove(_) => "removed".to_string(),
                 _ => String::new(),
@@ -201,7 +202,7 @@ fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
 }
 
 /// One warning or error as a line: recipe, origin, file, message.
-pub(crate) fn finding_line(f: &crate::plan::Finding) -> String {
+pub(crate) fn finding_line(f: &crate::finding::Finding) -> String {
     let mut s = String::new();
     if !f.recipe.is_empty() {
         s.push_str(&format!("recipe `{}` ({}): ", f.recipe, f.origin));

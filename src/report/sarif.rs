@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::drift::{CheckReport, Drift, Status};
-use crate::plan::Finding;
+use crate::finding::Finding;
 
 /// The `$schema` of the log.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
