@@ -49,11 +49,14 @@ struct Found {
     caps: Captures,
 }
 
+/// How hits are ordered: (log, distance of the line to the failure, column further right first).
+type Order = (usize, usize, std::cmp::Reverse<usize>);
+
 /// Every signature's hit in the first log it matches, and the unexplained logs. Hits are in
 /// log order; within a log the hit whose line is nearest that log's failure comes first.
 pub fn scan(signatures: &[Signature], logs: &[Log]) -> (Vec<Hit>, Vec<Unmatched>) {
-    // (log, distance to the failure, column) orders the hits; see `Hit::primary`.
-    let mut hits: Vec<((usize, usize, std::cmp::Reverse<usize>), Hit)> = Vec::new();
+    // See `Hit::primary`.
+    let mut hits: Vec<(Order, Hit)> = Vec::new();
     let mut explained = vec![false; logs.len()];
     // One pass of a RegexSet over each line says which regexes can match where; captures run
     // only on those lines (most log lines match nothing).
@@ -75,7 +78,7 @@ pub fn scan(signatures: &[Signature], logs: &[Log]) -> (Vec<Hit>, Vec<Unmatched>
         .collect();
     let failure_at: Vec<usize> = logs.iter().map(failure_line).collect();
     for (si, sig) in signatures.iter().enumerate() {
-        let mut first: Option<((usize, usize, std::cmp::Reverse<usize>), Hit)> = None;
+        let mut first: Option<(Order, Hit)> = None;
         let mut count = 0;
         for (li, log) in logs.iter().enumerate() {
             // No set (too big to compile): every line is a candidate.
@@ -296,6 +299,101 @@ mod tests {
         assert_eq!(hits[0].line, 2);
         assert_eq!(hits[0].message.as_deref(), Some("n=7"));
         assert_eq!(hits[0].count, 1);
+    }
+
+    fn parse(src: &str) -> Vec<Signature> {
+        parse_str(Path::new("t.kdl"), src).unwrap()
+    }
+
+    #[test]
+    fn the_cause_nearest_the_failure_is_primary_and_on_one_line_the_one_further_right() {
+        let sigs = parse(
+            r#"signature "atomic" { description "d"; line "rolled back due to atomic"; }
+signature "backoff" { description "d"; line "BackoffLimitExceeded"; }
+signature "early" { description "d"; line "warming up failed"; }"#,
+        );
+        let log = parse_text(
+            "l".into(),
+            None,
+            None,
+            "warming up failed\nok\nError: release x failed, and has been rolled back due to atomic being set: job failed: BackoffLimitExceeded\n##[error]Process completed with exit code 1.\n",
+        );
+        let (hits, _) = scan(&sigs, &[log]);
+        let order: Vec<(&str, bool)> = hits
+            .iter()
+            .map(|h| (h.signature.as_str(), h.primary))
+            .collect();
+        assert_eq!(
+            order,
+            [("backoff", true), ("atomic", false), ("early", false)]
+        );
+    }
+
+    #[test]
+    fn the_reported_line_is_the_match_nearest_the_failure() {
+        let sigs = parse(
+            r#"signature "s" { description "d"; line "refused (?P<n>[0-9])"; message "n={n}"; }"#,
+        );
+        let log = parse_text(
+            "l".into(),
+            None,
+            None,
+            "refused 1\nrefused 2\nrefused 3\nError: gave up\nbye\n",
+        );
+        let (hits, _) = scan(&sigs, &[log]);
+        assert_eq!((hits[0].line, hits[0].count), (3, 3));
+        assert_eq!(hits[0].message.as_deref(), Some("n=3"));
+    }
+
+    #[test]
+    fn an_unless_line_is_not_the_signatures() {
+        let sigs = parse(
+            r#"signature "svc" { description "d"; line "connection refused"; unless "probe failed"; }"#,
+        );
+        let probe = parse_text(
+            "p".into(),
+            None,
+            None,
+            "Liveness probe failed: dial tcp 10.0.0.1:80: connect: connection refused\n",
+        );
+        let app = parse_text(
+            "a".into(),
+            None,
+            None,
+            "dial tcp 10.0.0.1:5432: connect: connection refused\n",
+        );
+        let (hits, unmatched) = scan(&sigs, &[probe, app]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].source, "a");
+        assert_eq!(unmatched[0].source, "p");
+    }
+
+    #[test]
+    fn a_capture_that_did_not_take_part_is_left_out_of_the_message() {
+        let caps: Captures = HashMap::new();
+        assert_eq!(
+            fill("Job {job} ran out of retries", &caps),
+            "Job ran out of retries"
+        );
+    }
+
+    #[test]
+    fn a_miss_shows_error_lines_without_stack_frames_or_repeats() {
+        let log = parse_text(
+            "l".into(),
+            None,
+            None,
+            "building\nerror[E0308]: mismatched types\n   at Foo.bar (x.js:1:2)\nERR! Redis Client Error!\nERR! Redis Client Error!\nall done\n##[error]Process completed with exit code 1.\ncleanup\n",
+        );
+        let (_, unmatched) = scan(&[], &[log]);
+        assert_eq!(
+            unmatched[0].last_lines,
+            [
+                "error[E0308]: mismatched types",
+                "ERR! Redis Client Error!",
+                "Process completed with exit code 1."
+            ]
+        );
     }
 
     #[test]
