@@ -172,11 +172,13 @@ fn timestamped_lines_report_the_original_line_and_step_without_timestamps() {
     let v = json(&out);
     let cause = &v["causes"][0];
     assert_eq!(cause["signature"], "helm-timeout-atomic");
-    assert_eq!(cause["line"], 2);
+    // Of the four matching lines, the one nearest the failure (the `##[error]` on line 6).
+    assert_eq!(cause["line"], 5);
     assert_eq!(
         cause["text"],
-        "upgrade.go:434: [debug] warning: Upgrade \"threads\" failed: context deadline exceeded"
+        "Error: UPGRADE FAILED: release threads failed, and has been rolled back due to atomic being set: context deadline exceeded"
     );
+    assert_eq!(cause["count"], 3);
 }
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
@@ -415,14 +417,17 @@ fn seed_like_failures_name_the_samples_recipes_which_hold_after_apply() {
     assert_eq!(before.code, 2, "{}", before.stderr);
     let v = json(&before);
     assert_eq!(v["schema"], "patcher.diagnose/v1");
+    // Nearest the failure first: the hook Job that failed the upgrade is the primary cause.
     assert_eq!(
         causes(&v),
         [
-            "metrics-api-unavailable",
+            "job-backoff-exceeded",
             "immutable-index-predicate",
-            "job-backoff-exceeded"
+            "metrics-api-unavailable"
         ]
     );
+    assert_eq!(v["causes"][0]["primary"], true);
+    assert_eq!(v["causes"][1]["primary"], false);
     let backoff = recipes_of(&v, "job-backoff-exceeded");
     let job = recipe(&backoff, "migration-job");
     assert_eq!(job["origin"], "recipes/migration-job.kdl:3");

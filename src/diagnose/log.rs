@@ -46,9 +46,15 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(^|[\s:\[])(error|fatal|panic)(:|\s*\[|!)|\bfailed\b|\bfailure\b|exit (code|status) [1-9]|\bException\b|^Traceback",
+        r"(?i)(^|[\s:\[])(error|fatal|panic)(:|\s*\[|!)|\bfailed\b|\bfailure\b|exit (code|status) [1-9]|Exception\b|^Traceback|\bERR!|no space left on device|out of memory|\bOOMKilled\b|^\s*\d+:\d+\s+error\s|^\s*(error|fatal)\b|panicked at",
     )
     .expect("constant regex")
+});
+/// A stack frame: JavaScript, Java and .NET `at …`, Python `File "…", line N`, Go `file.go:N`,
+/// a native frame `N: 0x…`.
+static STACK_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s+at \S|^\s*File ".*", line \d+|^\s+\S+\.go:\d+|^\s*\d+: 0x[0-9a-f]+\s"#)
+        .expect("constant regex")
 });
 static ZERO_FAILED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b0 (failed|failures?)\b|\bfailed(_| )?[=:]\s*0\b").expect("constant regex")
@@ -231,8 +237,14 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// Whether a line reads as a failure: `Error:`, `FATAL`, `failed`, a non-zero exit code, a
-/// Python traceback — but not a summary of zero failures ("0 failed", "0 errors").
+/// Whether a line is a frame of a stack trace (not a line a person reads first).
+pub fn is_stack_frame(text: &str) -> bool {
+    STACK_FRAME.is_match(text)
+}
+
+/// Whether a line reads as a failure: `Error:`, `FATAL`, `failed`, a non-zero exit code, an
+/// exception or Python traceback, npm's `ERR!`, a full disk, running out of memory, a lint
+/// error (`12:5  error  …`) — but not a summary of zero failures ("0 failed", "0 errors").
 pub fn is_error_line(text: &str) -> bool {
     ERROR_WORD.is_match(text) && !ZERO_FAILED.is_match(text)
 }
@@ -271,12 +283,34 @@ mod tests {
             assert!(!is_error_line(ok), "{ok}");
         }
         for bad in [
+            "System.IO.IOException: No space left on device : '/home/runner/_diag/x.log'",
+            "npm ERR! code ELIFECYCLE",
+            "Error from server: Get https://10.142.0.39:10250/containerLogs/a/b/c: x509: bad",
+            "  35:18  error  Empty block statement  no-empty",
+            "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
             "Error: UPGRADE FAILED: timed out",
             "FATAL: password authentication failed",
             "Process completed with exit code 1.",
         ] {
             assert!(is_error_line(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn stack_frames_are_told_apart() {
+        for frame in [
+            "   at System.IO.RandomAccess.WriteAtOffset(SafeFileHandle handle)",
+            "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1247:16)",
+            "  File \"/app/main.py\", line 4, in <module>",
+            "        helm.sh/helm/v3/cmd/helm/upgrade.go:202",
+            " 3: 0xd5c940 v8::Utils::ReportOOMFailure(v8::internal::Isolate*) [node]",
+        ] {
+            assert!(is_stack_frame(frame), "{frame}");
+        }
+        assert!(!is_stack_frame(
+            "Error: connect ECONNREFUSED 127.0.0.1:6379"
+        ));
+        assert!(!is_stack_frame("at least one error occurred"));
     }
 
     #[test]

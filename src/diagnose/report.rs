@@ -28,7 +28,13 @@ pub fn text(d: &Diagnosis) -> String {
     let mut out = String::new();
     for c in &d.causes {
         let h = &c.hit;
-        out.push_str(&format!("cause: {} — {}\n", h.signature, h.description));
+        // Only a log with more than one cause has a primary one worth naming.
+        let several = d.causes.iter().filter(|o| o.hit.source == h.source).count() > 1;
+        let kind = match (several, h.primary) {
+            (true, true) => "primary cause",
+            _ => "cause",
+        };
+        out.push_str(&format!("{kind}: {} — {}\n", h.signature, h.description));
         out.push_str(&format!("  at {}", where_(&h.source, h.line)));
         if let Some(step) = h
             .step
@@ -95,6 +101,7 @@ pub fn json(d: &Diagnosis) -> Value {
             let h = &c.hit;
             json!({
                 "signature": h.signature,
+                "primary": h.primary,
                 "description": h.description,
                 "message": h.message,
                 "source": h.source,

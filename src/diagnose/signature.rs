@@ -7,8 +7,10 @@
 //! signature "job-backoff-exceeded" {
 //!     description "A Helm hook Job gave up after its retries"
 //!     line "job (?P<job>[a-z0-9-]+) failed: BackoffLimitExceeded"   // any `line` matches
+//!     line "BackoffLimitExceeded"        // the first that matches a line gives the captures
 //!     // or, instead of `line`s: lines 20 { line "UPGRADE FAILED"; line "timed out" }
-//!     message "Job {job} ran out of retries"
+//!     unless "Liveness probe failed"     // a line matching this is never the signature's
+//!     message "Job {job} ran out of retries"   // a capture that did not take part is left out
 //!     fixes "job-retries" "wait-for-service"
 //!     fix-hint "what to do when no recipe fits"
 //! }
@@ -43,6 +45,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "signatures/postgres.kdl",
         include_str!("../../signatures/postgres.kdl"),
     ),
+    (
+        "signatures/services.kdl",
+        include_str!("../../signatures/services.kdl"),
+    ),
 ];
 
 /// Where a repository keeps its own signatures, relative to its root.
@@ -53,6 +59,9 @@ pub struct Signature {
     pub name: String,
     pub description: String,
     pub pattern: Pattern,
+    /// `unless "re"` (repeatable): a line matching one of these is not the signature's, though
+    /// it matches a `line` (a refused connection printed by a probe is the probe's failure).
+    pub unless: Vec<Regex>,
     /// A message with `{capture}` references to the pattern's named groups.
     pub message: Option<String>,
     /// Recipe names: a repository recipe, or a catalogue recipe (`patcher init` proposes it).
@@ -273,6 +282,7 @@ impl Parser<'_> {
         let name = self.one_string(node, "a name")?;
         let mut description = None;
         let mut any = Vec::new();
+        let mut unless = Vec::new();
         let mut within = None;
         let mut message = None;
         let mut fixes = Vec::new();
@@ -281,6 +291,7 @@ impl Parser<'_> {
             match child.name().value() {
                 "description" => description = Some(self.one_string(child, "a text")?),
                 "line" => any.push(self.regex(child)?),
+                "unless" => unless.push(self.regex(child)?),
                 "lines" => within = Some(self.lines(child)?),
                 "message" => message = Some(self.one_string(child, "a message")?),
                 "fixes" => fixes.extend(self.strings(child, "recipe names")?),
@@ -289,7 +300,7 @@ impl Parser<'_> {
                     return Err(self.error(
                         child.name().span(),
                         format!("unknown node `{other}` inside `signature`"),
-                        "a signature holds description, line, lines, message, fixes and fix-hint",
+                        "a signature holds description, line, lines, unless, message, fixes and fix-hint",
                     ));
                 }
             }
@@ -337,6 +348,7 @@ impl Parser<'_> {
             name,
             description,
             pattern,
+            unless,
             message,
             fixes,
             fix_hint,
@@ -446,7 +458,20 @@ mod tests {
     #[test]
     fn shipped_signatures_parse() {
         let all = builtin().unwrap();
-        assert!(all.len() >= 14, "{} signatures", all.len());
+        assert!(all.len() >= 17, "{} signatures", all.len());
+    }
+
+    #[test]
+    fn unless_regexes_are_parsed_and_checked() {
+        let sigs = parse_str(
+            Path::new("s.kdl"),
+            "signature \"x\" { description \"d\"; line \"refused\"; unless \"probe failed\"; }",
+        )
+        .unwrap();
+        assert_eq!(sigs[0].unless.len(), 1);
+        let e = err("signature \"x\" {\n description \"d\"\n line \"a\"\n unless \"(\"\n}");
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("bad regex"), "{}", e.message);
     }
 
     #[test]
