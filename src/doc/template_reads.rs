@@ -1,6 +1,6 @@
 //! Template facts about Helm values, as data: which action produced which node of a masked
 //! template, which values path that action reads (through which pipes), and every other
-//! read of a values path in a chart. The planner (`plan::values`) decides what to do with
+//! read of a values path in a chart. The planner (`plan::route`) decides what to do with
 //! them; nothing here knows about recipes or edits.
 
 use std::collections::HashMap;

@@ -19,7 +19,7 @@ use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
 use crate::render::{self, RenderMode};
 use crate::select;
 
-mod values;
+mod chart_values;
 
 /// How [`run_with`] runs.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +82,7 @@ pub fn run_on_threads(
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
     // Helm templates render with their chart's values: plan against the rendered view, then
     // move the ops on values-fed nodes into the values files (see `values.rs`).
-    let (views, view_errors) = values::views(&root_canon, &jobs, recipes);
+    let (views, view_errors) = chart_values::views(&root_canon, &jobs, recipes);
     out.errors.extend(view_errors);
     let prepared = crate::parallel::map(threads, &jobs, |(path, rules)| {
         prepare_file(
@@ -94,7 +94,7 @@ pub fn run_on_threads(
             views.get(path).map(|v| &**v),
         )
     });
-    let prepared = values::land_values_edits(&root_canon, prepared, &views, recipes);
+    let prepared = chart_values::land_values_edits(&root_canon, prepared, &views, recipes);
     let results = crate::parallel::map(threads, &prepared, |p| finish_file(p, recipes));
     crate::parallel::drop_in_background(prepared);
 
@@ -333,10 +333,10 @@ pub(crate) struct Prepared {
     pub(crate) created: bool,
     pub(crate) ops: Vec<(usize, Vec<PlannedOp>)>,
     /// Ops of this template that land in its values file.
-    pub(crate) values_edits: Vec<plan::values::ValuesEdit>,
+    pub(crate) values_edits: Vec<plan::route::ValuesEdit>,
     /// The values this template renders with, for the idempotence re-plan: after
     /// `land_values_edits`, the values as they will be once written.
-    pub(crate) view: Option<plan::values::ValuesView>,
+    pub(crate) view: Option<plan::view::ValuesView>,
     /// Refusals of some recipes here that leave the others' edits of this file standing
     /// (`res.errors` refuses the whole file): reported with the outcome, never block it.
     pub(crate) recipe_refusals: Vec<Finding>,
@@ -349,7 +349,7 @@ fn prepare_file(
     rules: &[(usize, usize)],
     creatable: bool,
     recipes: &RecipeSet,
-    view: Option<&plan::values::ValuesView>,
+    view: Option<&plan::view::ValuesView>,
 ) -> Prepared {
     let mut p = Prepared {
         path: path.to_string(),
@@ -738,7 +738,7 @@ struct RulePlan {
     errors: Vec<(usize, Origin, String)>,
     probes: Vec<(usize, Probe)>,
     /// Ops on values-fed nodes of a template, moved to the values file.
-    values_edits: Vec<plan::values::ValuesEdit>,
+    values_edits: Vec<plan::route::ValuesEdit>,
 }
 
 /// Plans all rules that name this file against each of its documents, in recipe order; each
@@ -748,7 +748,7 @@ fn plan_rules(
     doc: &Document,
     rules: &[(usize, usize)],
     recipes: &RecipeSet,
-    view: Option<&plan::values::ValuesView>,
+    view: Option<&plan::view::ValuesView>,
 ) -> RulePlan {
     // Borrowed until a rule changes one (a re-plan of an edited file changes none).
     let mut models: Vec<Cow<Value>> = doc.docs.iter().map(|d| Cow::Borrowed(&d.model)).collect();
@@ -758,7 +758,7 @@ fn plan_rules(
     // Per document: what renders (values reads, included defines, `else` literals).
     let renderings: Vec<plan::includes::Rendering> = match view {
         Some(v) => (0..models.len())
-            .map(|i| plan::values::prepare(doc, i, models[i].to_mut(), v))
+            .map(|i| plan::route::prepare(doc, i, models[i].to_mut(), v))
             .collect(),
         None => Vec::new(),
     };
@@ -783,7 +783,7 @@ fn plan_rules(
             }
             probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
             let explain = |m: String| match (view, renderings.get(di)) {
-                (Some(v), Some(r)) => plan::values::explain_placeholder(m, &r.sources, &v.model),
+                (Some(v), Some(r)) => plan::view::explain_placeholder(m, &r.sources, &v.model),
                 _ => m,
             };
             errors.extend(dp.errors.into_iter().map(|(o, m)| (ri, o, explain(m))));
@@ -828,7 +828,7 @@ fn plan_rules(
                     errors.push((recipe_of(&op), op.origin.clone(), msg));
                     continue;
                 }
-                match plan::values::route(&op, rendering, v, &template, *di) {
+                match plan::route::route(&op, rendering, v, &template, *di) {
                     None => kept.push(op),
                     Some(Ok(edit)) => values_edits.push(edit),
                     Some(Err(msg)) => errors.push((recipe_of(&op), op.origin.clone(), msg)),

@@ -8,32 +8,13 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::doc::template::reads::{Guard, IncludeSite, Source};
+use crate::doc::template::reads::{IncludeSite, Source};
 
-use super::values::{ElseRendered, eval, prune_unrendered, render_model};
+use super::view::{ElseRendered, ParsedDefine, eval, prune_unrendered, render_model};
 use crate::pointer::{lookup, to_pointer};
 
 /// How deep includes are followed (a define that includes a define that includes…).
 const MAX_DEPTH: usize = 4;
-
-/// A chart's `define` block, parsed as a template fragment.
-#[derive(Debug, Clone)]
-pub struct ParsedDefine {
-    pub name: String,
-    /// The file (relative to the root) and 1-based line of the `define` action.
-    pub file: String,
-    pub line: usize,
-    /// The body's model (as written, before the values decide its `if`s), its values reads
-    /// (each with `file` set) and its guarded entries; or why the body is not YAML.
-    pub body: Result<DefineBody, String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct DefineBody {
-    pub model: Value,
-    pub sources: Vec<Source>,
-    pub guards: Vec<Guard>,
-}
 
 /// A node of a template document that an included define prints.
 #[derive(Debug, Clone, PartialEq)]

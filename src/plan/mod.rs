@@ -5,8 +5,9 @@
 pub mod includes;
 mod planner;
 mod resolve;
+pub mod route;
 mod steps;
-pub mod values;
+pub mod view;
 
 use std::sync::Arc;
 

@@ -12,8 +12,8 @@ use crate::doc::template::{Masked, reads};
 use crate::doc::{Document, FileKind, chart_of};
 use crate::finding::Finding;
 use crate::plan;
-use crate::plan::includes::{DefineBody, ParsedDefine};
-use crate::plan::values::{self, ValuesView};
+use crate::plan::route::{self, ValuesEdit};
+use crate::plan::view::{self, DefineBody, ParsedDefine, ValuesView};
 use crate::recipe::RecipeSet;
 
 use super::{FileResult, Prepared, load};
@@ -223,7 +223,7 @@ pub(super) fn views(
             Some(Arc::new(ValuesView {
                 chart: chart.clone(),
                 target: target.clone(),
-                model: Arc::new(values::merge_values(&base, &over)),
+                model: Arc::new(view::merge_values(&base, &over)),
                 base: Arc::new(base),
                 reads: Arc::new(scan.reads),
                 subchart,
@@ -276,7 +276,7 @@ pub(super) fn land_values_edits(
                     .filter(|(k, _, _)| *k == e.keys)
                     .map(|(_, f, o)| (f.clone(), *o))
                     .collect();
-                let uses = values::other_uses(e, view, &same);
+                let uses = route::other_uses(e, view, &same);
                 if uses.is_empty() {
                     continue;
                 }
@@ -313,7 +313,7 @@ pub(super) fn land_values_edits(
         }
     }
     // Group the surviving edits by values file, in template order.
-    let mut by_target: BTreeMap<String, Vec<values::ValuesEdit>> = BTreeMap::new();
+    let mut by_target: BTreeMap<String, Vec<ValuesEdit>> = BTreeMap::new();
     for p in &prepared {
         if !p.res.errors.is_empty() {
             continue;
@@ -417,7 +417,7 @@ pub(super) fn land_values_edits(
                 Arc::new(if view.target == join(&view.chart, "values.yaml") {
                     new.clone()
                 } else {
-                    values::merge_values(&view.base, new)
+                    view::merge_values(&view.base, new)
                 })
             });
             view.model = model.clone();
