@@ -1,7 +1,7 @@
 //! What a run changes, as data the stages hand each other: each op the planner asks for
 //! ([`PlannedOp`], with the template field a values edit stands for, [`Via`]), each verified
 //! file change ([`FileChange`]) and where its ops land in the original text ([`OpSite`],
-//! [`op_sites`]). No stage logic lives here.
+//! [`op_sites`], computed from the document and its ops alone). No stage calls live here.
 
 use std::sync::Arc;
 

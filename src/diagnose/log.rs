@@ -46,7 +46,7 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 });
 static ERROR_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(^|[\s:\[])(error|fatal|panic)(:|\s*\[|!)|\bfailed\b|\bfailure\b|exit (code|status) [1-9]|Exception\b|^Traceback|\bERR!|no space left on device|out of memory|\bOOMKilled\b|^\s*\d+:\d+\s+error\s|^\s*(error|fatal)\b|panicked at",
+        r"(?i)(^|[\s:\[])(error|fatal|panic)(:|\s*\[|!)|\bfailed\b|\bfailure\b|exit (code|status) [1-9]|Exception\b|(?-i:[a-z]Error):|connection refused|^Traceback|\bERR!|no space left on device|out of memory|\bOOMKilled\b|^\s*\d+:\d+\s+error\s|^\s*(error|fatal)\b|panicked at",
     )
     .expect("constant regex")
 });
@@ -278,6 +278,7 @@ mod tests {
             "Found 0 errors in 12 files",
             "helm upgrade --set errors.enabled=false",
             "errors_total 0",
+            "mirror: terror: a lowercase word before `error:` is no class name",
             "threads-migrations: Jobs active: 1, jobs failed: 0, jobs succeeded: 0",
         ] {
             assert!(!is_error_line(ok), "{ok}");
@@ -291,6 +292,10 @@ mod tests {
             "Error: UPGRADE FAILED: timed out",
             "FATAL: password authentication failed",
             "Process completed with exit code 1.",
+            // An exception class named `…Error` (Python, JavaScript), a refused connection.
+            "redis.exceptions.ConnectionError: Error 111 connecting to redis:6379. Connection refused.",
+            "TypeError: Cannot read properties of undefined",
+            "mysql connect fail:(2003, \"Can't connect to MySQL server on 'db' ([Errno 111] Connection refused)\")",
         ] {
             assert!(is_error_line(bad), "{bad}");
         }

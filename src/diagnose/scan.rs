@@ -262,10 +262,15 @@ fn captures(re: &Regex, c: &regex::Captures<'_>) -> Captures {
 fn fill(message: &str, caps: &Captures) -> String {
     let mut out = message.to_string();
     for name in super::signature::references(message) {
-        out = out.replace(
-            &format!("{{{name}}}"),
-            caps.get(name).map_or("", String::as_str),
-        );
+        match caps.get(name) {
+            Some(v) => out = out.replace(&format!("{{{name}}}"), v),
+            // `{host}:{port}` without a port reads `host`, not `host:`.
+            None => {
+                out = out
+                    .replace(&format!(":{{{name}}}"), "")
+                    .replace(&format!("{{{name}}}"), "")
+            }
+        }
     }
     out.split(' ')
         .filter(|w| !w.is_empty())
@@ -375,6 +380,21 @@ signature "early" { description "d"; line "warming up failed"; }"#,
             fill("Job {job} ran out of retries", &caps),
             "Job ran out of retries"
         );
+        assert_eq!(
+            fill(
+                "{host}:{port} refused the connection",
+                &caps_of(&[("host", "db")])
+            ),
+            "db refused the connection",
+            "no dangling separator where the port was not printed"
+        );
+    }
+
+    fn caps_of(pairs: &[(&str, &str)]) -> Captures {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::diag::*;
 use super::spec::*;
-use super::values::*;
 use super::*;
+use crate::pointer::type_name;
 use crate::recipe::model::*;
 
 impl Parser<'_> {
@@ -154,7 +154,7 @@ impl Parser<'_> {
                     "not a mapping",
                     format!(
                         "the `ensure` item must be a mapping, found {}",
-                        json_kind(other)
+                        type_name(other)
                     ),
                     format!(
                         "write the item as a YAML mapping with a `{key}` key, \

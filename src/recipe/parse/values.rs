@@ -10,6 +10,7 @@ use serde_json::{Number, Value};
 use super::spec::*;
 use super::*;
 use crate::path::PathExpr;
+use crate::pointer::type_name;
 use crate::recipe::model::*;
 
 impl Parser<'_> {
@@ -213,7 +214,7 @@ impl Parser<'_> {
                     format!(
                         "`{}` needs a number, found {}",
                         spec.name,
-                        json_kind(&other)
+                        type_name(&other)
                     ),
                     format!(
                         "write a number without quotes, e.g. `{} \"path\" 30`",
@@ -295,16 +296,5 @@ pub(super) fn kdl_kind(value: &KdlValue) -> &'static str {
         KdlValue::Float(_) => "a float",
         KdlValue::Bool(_) => "a boolean",
         KdlValue::Null => "#null",
-    }
-}
-
-pub(super) fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
     }
 }
