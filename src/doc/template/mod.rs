@@ -34,7 +34,6 @@
 //! The masked text has the source's length and line breaks at the same offsets, so node spans
 //! found in it are valid spans of the source.
 
-#[path = "template_reads.rs"]
 pub mod reads;
 
 use std::ops::Range;
