@@ -36,6 +36,7 @@
 
 mod actions;
 mod blocks;
+mod expr;
 pub mod reads;
 mod unmaskable;
 
