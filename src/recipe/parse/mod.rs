@@ -12,15 +12,15 @@
 //! that recipe's own source, with diagnostics about supplied values moved to the `use`.
 
 mod diag;
-mod file;
-mod files;
+mod entries;
+mod file_rule;
 mod params;
 mod rules;
 mod spec;
 mod step;
-mod text;
+mod text_rule;
 mod uses;
-mod values;
+mod walk;
 
 pub use diag::{RecipeDiagnostic, RecipeError};
 pub use params::kdl_text;
@@ -34,8 +34,8 @@ use miette::{LabeledSpan, NamedSource, SourceSpan};
 
 use super::model::{Origin, Recipe, RecipeSet};
 use diag::LineIndex;
-use files::collect_files;
 use spec::{DESCRIPTION, IMPLEMENTS, IN_RECIPE, RECIPE, TOP};
+use walk::collect_files;
 
 // ---------------------------------------------------------------------------------------
 // Public API

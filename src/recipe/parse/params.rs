@@ -19,8 +19,8 @@ use serde_json::{Number, Value};
 
 use super::Parser;
 use super::diag::*;
+use super::entries::*;
 use super::spec::*;
-use super::values::*;
 use crate::recipe::model::{Param, ParamType};
 
 /// A parameter as declared, with what substitution and `use` checks need.

@@ -5,8 +5,8 @@ use kdl::KdlNode;
 use serde_json::Value;
 
 use super::diag::*;
+use super::entries::*;
 use super::spec::*;
-use super::values::*;
 use super::*;
 use crate::recipe::model::*;
 

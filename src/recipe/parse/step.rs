@@ -2,8 +2,8 @@
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
+use super::entries::*;
 use super::spec::*;
-use super::values::*;
 use super::*;
 use crate::path::PathExpr;
 use crate::recipe::model::*;

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use super::diag::*;
+use super::entries::*;
 use super::params::*;
 use super::spec::*;
-use super::values::*;
 use super::{Parser, Seen};
 use crate::recipe::catalog;
 use crate::recipe::model::{ParamType, Recipe};

@@ -2,7 +2,7 @@
 
 use kdl::{KdlDocument, KdlNode};
 
-use super::file::*;
+use super::file_rule::*;
 use super::spec::*;
 use super::*;
 use crate::recipe::model::*;

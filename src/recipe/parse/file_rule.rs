@@ -5,8 +5,8 @@ use std::path::Path;
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
 use super::diag::*;
+use super::entries::*;
 use super::spec::*;
-use super::values::*;
 use super::*;
 use crate::recipe::model::*;
 
