@@ -10,11 +10,19 @@
 //! [`RecipeSet::templates`], not run). A `use` ([`uses`]) finds the recipe in the catalogue
 //! or another file, checks its values against the parameters, substitutes and parses it in
 //! that recipe's own source, with diagnostics about supplied values moved to the `use`.
+//!
+//! The files import one way, from the bottom: [`diag`] (what a problem is), [`parser`] (the
+//! [`Parser`]'s state, source positions and how problems are recorded), [`spec`] (what each
+//! node may hold, and the checks every node gets), [`entries`] (entries → values),
+//! [`params`], then the node readers [`file_rule`], [`rules`], [`step`], [`text_rule`] and
+//! [`uses`]; [`walk`] finds recipe files on disk. This file, on top, reads documents and
+//! `recipe` nodes.
 
 mod diag;
 mod entries;
 mod file_rule;
 mod params;
+mod parser;
 mod rules;
 mod spec;
 mod step;
@@ -25,15 +33,15 @@ mod walk;
 pub use diag::{RecipeDiagnostic, RecipeError};
 pub use params::kdl_text;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlNode};
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, SourceSpan};
 
-use super::model::{Origin, Recipe, RecipeSet};
-use diag::LineIndex;
+use super::model::{Recipe, RecipeSet};
+use parser::{Parser, Seen};
 use spec::{DESCRIPTION, IMPLEMENTS, IN_RECIPE, RECIPE, TOP};
 use walk::collect_files;
 
@@ -128,9 +136,6 @@ pub fn parse_set(file: &Path, src: &str) -> Result<RecipeSet, RecipeError> {
 // Parsing
 // ---------------------------------------------------------------------------------------
 
-/// Recipe names seen so far (across files in [`load`]): where each was defined.
-type Seen = HashMap<String, (Origin, SourceSpan)>;
-
 fn parse_file(
     file: Arc<PathBuf>,
     src: &str,
@@ -192,33 +197,7 @@ fn read_file(
     (set, p.diags)
 }
 
-struct Parser<'a> {
-    file: Arc<PathBuf>,
-    src: &'a str,
-    source: NamedSource<Arc<str>>,
-    lines: LineIndex,
-    diags: Vec<RecipeDiagnostic>,
-    /// Entries `{NAME}` substitution changed in the node being parsed (see [`params`]).
-    subst: Vec<params::Substituted>,
-    /// Indices of `diags` that point at a `use` property instead of this source.
-    remapped: Vec<usize>,
-}
-
-impl<'a> Parser<'a> {
-    fn new(file: Arc<PathBuf>, src: &'a str) -> Self {
-        let source = NamedSource::new(file.display().to_string(), Arc::<str>::from(src))
-            .with_language("kdl");
-        Parser {
-            file,
-            src,
-            source,
-            lines: LineIndex::new(src),
-            diags: Vec::new(),
-            subst: Vec::new(),
-            remapped: Vec::new(),
-        }
-    }
-
+impl Parser<'_> {
     // --- document --------------------------------------------------------------------
 
     fn document(&mut self, doc: &KdlDocument, seen: &mut Seen) -> RecipeSet {

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
-use super::diag::*;
-use super::entries::*;
-use super::params::*;
-use super::spec::*;
-use super::{Parser, Seen};
+use super::diag::{RecipeDiagnostic, Supplier, list, suggest};
+use super::entries::kdl_kind;
+use super::params::{Bound, Decl, coerce, kdl_json, kdl_param_type, kdl_text, substitute};
+use super::parser::{Parser, Seen};
+use super::spec::{Head, USE};
 use crate::recipe::catalog;
 use crate::recipe::model::{ParamType, Recipe};
 
