@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::catalog;
 use super::model::{Param, Recipe, RecipeSet};
-use super::parse::{RecipeError, kdl_text, load};
+use super::{RecipeError, kdl_text, load};
 
 pub const SCHEMA: &str = "patcher.recipes/v1";
 

@@ -32,6 +32,7 @@ mod walk;
 
 pub use diag::{RecipeDiagnostic, RecipeError};
 pub use params::kdl_text;
+pub use parser::Catalog;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -55,7 +56,7 @@ use walk::collect_files;
 /// All problems in all files are reported together. Recipe names must be unique across
 /// every file loaded. A file reached twice (e.g. a directory and a file inside it) is read
 /// once.
-pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
+pub fn load(paths: &[PathBuf], catalog: &dyn Catalog) -> Result<RecipeSet, RecipeError> {
     let mut diags = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -100,7 +101,7 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
     // KDL parsing is most of a small plan's time: the files are parsed side by side, then
     // read in order (names, `use`s and diagnostics depend on the order).
     for ((file, src), doc) in texts.iter().zip(parse_kdl_all(&texts)) {
-        let (parsed, file_diags) = read_file(Arc::new(file.clone()), src, doc, &mut seen);
+        let (parsed, file_diags) = read_file(Arc::new(file.clone()), src, doc, &mut seen, catalog);
         set.recipes.extend(parsed.recipes);
         set.templates.extend(parsed.templates);
         diags.extend(file_diags);
@@ -118,13 +119,17 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
 
 /// Parses one recipe file's text; `file` is used for diagnostics and `Origin`s (and is
 /// where `use "other.kdl:NAME"` paths start from).
-pub fn parse_str(file: &Path, src: &str) -> Result<Vec<Recipe>, RecipeError> {
-    parse_set(file, src).map(|set| set.recipes)
+pub fn parse_str(
+    file: &Path,
+    src: &str,
+    catalog: &dyn Catalog,
+) -> Result<Vec<Recipe>, RecipeError> {
+    parse_set(file, src, catalog).map(|set| set.recipes)
 }
 
 /// Like [`parse_str`], with the file's templates (recipes with a required parameter).
-pub fn parse_set(file: &Path, src: &str) -> Result<RecipeSet, RecipeError> {
-    let (set, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new());
+pub fn parse_set(file: &Path, src: &str, catalog: &dyn Catalog) -> Result<RecipeSet, RecipeError> {
+    let (set, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new(), catalog);
     if diags.is_empty() {
         Ok(set)
     } else {
@@ -140,8 +145,9 @@ fn parse_file(
     file: Arc<PathBuf>,
     src: &str,
     seen: &mut Seen,
+    catalog: &dyn Catalog,
 ) -> (RecipeSet, Vec<RecipeDiagnostic>) {
-    read_file(file, src, KdlDocument::parse_v2(src), seen)
+    read_file(file, src, KdlDocument::parse_v2(src), seen, catalog)
 }
 
 /// `KdlDocument::parse_v2` of every text, on up to two threads (this machine class has two
@@ -185,8 +191,9 @@ fn read_file(
     src: &str,
     doc: Result<KdlDocument, kdl::KdlError>,
     seen: &mut Seen,
+    catalog: &dyn Catalog,
 ) -> (RecipeSet, Vec<RecipeDiagnostic>) {
-    let mut p = Parser::new(file, src);
+    let mut p = Parser::new(file, src, catalog);
     let set = match doc {
         Ok(doc) => p.document(&doc, seen),
         Err(err) => {
@@ -411,11 +418,23 @@ impl Parser<'_> {
 mod tests {
     use super::*;
 
+    /// A catalogue without recipes.
+    struct NoCatalog;
+
+    impl Catalog for NoCatalog {
+        fn source(&self, _: &str) -> Option<&str> {
+            None
+        }
+        fn names(&self) -> Vec<&str> {
+            Vec::new()
+        }
+    }
+
     #[test]
     fn recipe_error_works_as_a_miette_report() {
         fn send_sync<T: Send + Sync + 'static>() {}
         send_sync::<RecipeError>();
-        let err = parse_str(Path::new("r.kdl"), "sett 1").unwrap_err();
+        let err = parse_str(Path::new("r.kdl"), "sett 1", &NoCatalog).unwrap_err();
         let report = miette::Report::new(err);
         assert_eq!(
             report.to_string(),

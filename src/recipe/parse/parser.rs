@@ -14,6 +14,15 @@ use miette::{LabeledSpan, NamedSource, Severity, SourceSpan};
 use super::diag::{LineIndex, RecipeDiagnostic, Supplier};
 use crate::recipe::model::Origin;
 
+/// The recipes `use "catalog:NAME"` can name, as the caller provides them: the parser
+/// never knows where a catalogue comes from.
+pub trait Catalog {
+    /// The KDL source of recipe `name`.
+    fn source(&self, name: &str) -> Option<&str>;
+    /// Every recipe name, sorted (for "did you mean" and help lines).
+    fn names(&self) -> Vec<&str>;
+}
+
 /// Recipe names seen so far (across files in [`super::load`]): where each was defined.
 pub(super) type Seen = HashMap<String, (Origin, SourceSpan)>;
 
@@ -34,10 +43,12 @@ pub(super) struct Parser<'a> {
     pub(super) subst: Vec<Substituted>,
     /// Indices of `diags` that point at a `use` property instead of this source.
     pub(super) remapped: Vec<usize>,
+    /// Where `use "catalog:NAME"` finds its recipe.
+    pub(super) catalog: &'a dyn Catalog,
 }
 
 impl<'a> Parser<'a> {
-    pub(super) fn new(file: Arc<PathBuf>, src: &'a str) -> Self {
+    pub(super) fn new(file: Arc<PathBuf>, src: &'a str, catalog: &'a dyn Catalog) -> Self {
         let source = NamedSource::new(file.display().to_string(), Arc::<str>::from(src))
             .with_language("kdl");
         Parser {
@@ -48,6 +59,7 @@ impl<'a> Parser<'a> {
             diags: Vec::new(),
             subst: Vec::new(),
             remapped: Vec::new(),
+            catalog,
         }
     }
 }
