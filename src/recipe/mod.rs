@@ -15,7 +15,6 @@ pub mod parse;
 pub use parse::{Catalog, RecipeDiagnostic, RecipeError, kdl_text};
 
 pub mod catalog;
-pub mod listing;
 
 /// Loads recipe files and directories ([`parse::load`]); `use "catalog:NAME"` finds the
 /// compiled-in catalogue.
