@@ -9,7 +9,10 @@
 use std::path::{Path, PathBuf};
 
 pub mod model;
-pub use model::*;
+pub use model::{
+    Cond, FileRule, FlagEdit, Match, NewValue, Origin, Param, ParamType, Placement, Recipe,
+    RecipeSet, Rule, StepAnchor, StepSelector, TextEdit, TextRule, When,
+};
 
 pub mod parse;
 pub use parse::{Catalog, RecipeDiagnostic, RecipeError, kdl_text};
