@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`recipe`] (KDL → typed recipes) → [`plan`] (recipes × documents →
 //! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
-//! [`check`] turns a run into a drift report (`patcher check`).
+//! [`check`] turns a run into a drift report (`patcher check`); [`listing`] shows the
+//! catalogue's and the repository's recipes (`patcher recipes list|show`).
 //! [`doc`] is the only module that reads YAML; [`shell`] edits shell commands by argument.
 //! [`apply`] commits a plan to a branch ([`git`]) and opens its pull request ([`forge`]);
 //! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
@@ -24,6 +25,7 @@ pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod init;
+pub mod listing;
 pub mod outcome;
 pub mod pacer;
 pub mod parallel;

@@ -516,7 +516,7 @@ fn man(subcommand: Option<&str>) -> u8 {
 }
 
 fn recipes_cmd(action: &RecipesAction) -> u8 {
-    use patcher::recipe::listing;
+    use patcher::listing;
     let (from, format, name) = match action {
         RecipesAction::List { from, format } => (from, *format, None),
         RecipesAction::Show { name, from, format } => (from, *format, Some(name.as_str())),

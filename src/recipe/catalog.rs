@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::model::Recipe;
-use super::parse::{RecipeError, parse_set};
+use super::parse::{Catalog, RecipeError, parse_set};
 
 /// Every catalogue recipe: (name, KDL source). Sorted by name; a test checks that this
 /// matches the files in `catalog/`.
@@ -56,6 +56,19 @@ const CATALOG: &[(&str, &str)] = &[
     ),
 ];
 
+/// The compiled-in catalogue, as the parser looks recipes up in it.
+pub struct Builtin;
+
+impl Catalog for Builtin {
+    fn source(&self, name: &str) -> Option<&str> {
+        source(name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        names().collect()
+    }
+}
+
 /// The catalogue's recipe names, sorted.
 pub fn names() -> impl Iterator<Item = &'static str> {
     CATALOG.iter().map(|(name, _)| *name)
@@ -78,7 +91,7 @@ pub fn file(name: &str) -> PathBuf {
 /// checked with placeholders: see [`super::RecipeSet::templates`]); `None` when there is no
 /// such recipe.
 pub fn recipe(name: &str) -> Option<Result<Recipe, RecipeError>> {
-    let set = parse_set(&file(name), source(name)?);
+    let set = parse_set(&file(name), source(name)?, &Builtin);
     set.map(|set| {
         // One recipe per file, named after the file (tested).
         set.recipes
@@ -108,7 +121,7 @@ mod tests {
         for name in names() {
             let from_disk = std::fs::read_to_string(dir.join(format!("{name}.kdl"))).unwrap();
             assert_eq!(source(name), Some(from_disk.as_str()));
-            let set = parse_set(&file(name), &from_disk)
+            let set = parse_set(&file(name), &from_disk, &Builtin)
                 .unwrap_or_else(|e| panic!("catalog:{name}:\n{}", e.render_plain()));
             let all: Vec<&Recipe> = set.recipes.iter().chain(&set.templates).collect();
             assert_eq!(

@@ -1,17 +1,13 @@
 //! Recipe diagnostics: [`RecipeError`] (every problem in the files loaded) and
-//! [`RecipeDiagnostic`] (one problem, with its miette labels), how the parser records
-//! them, and the line/column index and typo suggestions they use.
+//! [`RecipeDiagnostic`] (one problem, with its miette labels), the place a `use` supplied a
+//! value ([`Supplier`]), and the line/column index and typo suggestions they use. It knows
+//! nothing of KDL nodes or of the parser that records the problems.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{LabeledSpan, SourceSpan};
-
-use super::params::Supplier;
-use super::*;
-use crate::recipe::model::*;
-use miette::{Diagnostic, NamedSource, Severity, SourceCode};
-use std::fmt;
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 
 /// One or more problems in recipe files. The first problem is the error itself; the rest
 /// are its [`Diagnostic::related`] diagnostics, so a miette report shows them all.
@@ -95,15 +91,15 @@ impl Diagnostic for RecipeError {
 /// One problem in a recipe file (or with loading one).
 #[derive(Debug, Clone)]
 pub struct RecipeDiagnostic {
-    file: Arc<PathBuf>,
+    pub(super) file: Arc<PathBuf>,
     /// 1-based line and column of the primary label; `None` for load errors.
-    position: Option<(usize, usize)>,
-    message: String,
-    help: Option<String>,
-    severity: Severity,
+    pub(super) position: Option<(usize, usize)>,
+    pub(super) message: String,
+    pub(super) help: Option<String>,
+    pub(super) severity: Severity,
     /// The primary label first.
     pub(super) labels: Vec<LabeledSpan>,
-    source: Option<NamedSource<Arc<str>>>,
+    pub(super) source: Option<NamedSource<Arc<str>>>,
 }
 
 impl RecipeDiagnostic {
@@ -200,6 +196,14 @@ impl Diagnostic for RecipeDiagnostic {
     }
 }
 
+/// The `use` property that supplied a value, in the using file.
+pub(super) struct Supplier {
+    pub(super) file: Arc<std::path::PathBuf>,
+    pub(super) source: NamedSource<Arc<str>>,
+    pub(super) position: (usize, usize),
+    pub(super) span: SourceSpan,
+}
+
 /// Byte offsets of line starts, for 1-based line/column lookups.
 pub(super) struct LineIndex {
     starts: Vec<usize>,
@@ -231,119 +235,6 @@ impl LineIndex {
     }
 }
 
-impl Parser<'_> {
-    // --- diagnostics ---------------------------------------------------------------
-
-    pub(super) fn origin(&self, offset: usize) -> Origin {
-        let (line, col) = self.lines.line_col(self.src, offset);
-        Origin {
-            file: self.file.clone(),
-            line,
-            col,
-        }
-    }
-
-    /// Records a problem with one labelled span; returns it so secondary labels can be added.
-    pub(super) fn error(
-        &mut self,
-        span: SourceSpan,
-        label: impl Into<String>,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) -> &mut RecipeDiagnostic {
-        let span = self.clamp(span);
-        let position = self.lines.line_col(self.src, span.offset());
-        if let Some((param, supplier)) = self.supplied(span) {
-            // A value a `use` supplied: the fix is at the `use`, so point there, and name
-            // the line of the used recipe that read it.
-            let (line, col) = position;
-            let message = format!(
-                "{} (in the value of `{param}`, used at {}:{line}:{col})",
-                message.into(),
-                self.file.display()
-            );
-            self.remapped.push(self.diags.len());
-            self.diags.push(RecipeDiagnostic::at_supplier(
-                &supplier,
-                format!("`{param}` given here: {}", label.into()),
-                message,
-                help,
-            ));
-            let last = self.diags.len() - 1;
-            return &mut self.diags[last];
-        }
-        self.diags.push(RecipeDiagnostic {
-            file: self.file.clone(),
-            position: Some(position),
-            message: message.into(),
-            help: Some(help.into()),
-            severity: Severity::Error,
-            labels: vec![LabeledSpan::new_primary_with_span(Some(label.into()), span)],
-            source: Some(self.source.clone()),
-        });
-        let last = self.diags.len() - 1;
-        &mut self.diags[last]
-    }
-
-    /// The parameter and its `use` property, when `span` lies in an entry whose value came
-    /// from a `use`.
-    fn supplied(&self, span: SourceSpan) -> Option<(String, std::sync::Arc<Supplier>)> {
-        let at = span.offset();
-        self.subst
-            .iter()
-            .filter(|s| s.span.offset() <= at && at < s.span.offset() + s.span.len().max(1))
-            .flat_map(|s| s.params.iter())
-            .find_map(|(name, supplier)| Some((name.clone(), supplier.clone()?)))
-    }
-
-    /// Labels a caller added to a diagnostic that now points at a `use` were spans in the
-    /// used recipe's source: drop them, keeping the primary label.
-    pub(super) fn settle_remapped(&mut self) {
-        for &i in &self.remapped {
-            if let Some(d) = self.diags.get_mut(i) {
-                d.labels.truncate(1);
-            }
-        }
-        self.remapped.clear();
-    }
-
-    /// Keeps a span inside the source so rendering never fails.
-    pub(super) fn clamp(&self, span: SourceSpan) -> SourceSpan {
-        let start = span.offset().min(self.src.len());
-        let len = span.len().min(self.src.len() - start);
-        SourceSpan::new(start.into(), len)
-    }
-
-    pub(super) fn kdl_error(&mut self, err: kdl::KdlError) {
-        const HELP: &str = "recipe files are KDL v2 (https://kdl.dev): strings in quotes, \
-                            #true/#false/#null, one node per line or separated by `;`";
-        if err.diagnostics.is_empty() {
-            self.error(
-                SourceSpan::new(0.into(), 0),
-                "here",
-                "this is not a valid KDL document",
-                HELP,
-            );
-        }
-        for d in err.diagnostics {
-            let message = d.message.unwrap_or_else(|| "invalid KDL".to_string());
-            let label = d.label.unwrap_or_else(|| "here".to_string());
-            let word = self
-                .src
-                .get(d.span.offset()..Self::end(d.span))
-                .unwrap_or("");
-            let help = match word.trim() {
-                w @ ("true" | "false" | "null" | "inf" | "-inf" | "nan") => {
-                    format!("KDL v2 writes this keyword with a `#`: `#{w}`")
-                }
-                _ => d.help.unwrap_or_else(|| HELP.to_string()),
-            };
-            let diag = self.error(d.span, label, message, help);
-            diag.severity = d.severity;
-        }
-    }
-}
-
 pub(super) fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     let word = word.to_lowercase().replace('_', "-");
     candidates
@@ -365,7 +256,6 @@ pub(super) fn list(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recipe::parse::spec::IN_FILE;
 
     #[test]
     fn line_col_is_one_based_counts_characters_and_all_line_breaks() {
@@ -381,17 +271,5 @@ mod tests {
         // past the end or inside a character: clamped, never a panic
         assert_eq!(index.line_col(src, 99), (4, 2));
         assert_eq!(index.line_col(src, 5), (2, 2));
-    }
-
-    #[test]
-    fn suggestions_catch_typos_but_not_unrelated_words() {
-        let rules = IN_FILE.allowed;
-        assert_eq!(suggest("at-leats", rules), Some("at-least"));
-        assert_eq!(suggest("at_least", rules), Some("at-least"));
-        assert_eq!(suggest("sett", rules), Some("set"));
-        assert_eq!(suggest("Set", rules), Some("set"));
-        assert_eq!(suggest("remve", rules), Some("remove"));
-        assert_eq!(suggest("frobnicate", rules), None);
-        assert_eq!(suggest("x", rules), None);
     }
 }

@@ -10,32 +10,41 @@
 //! [`RecipeSet::templates`], not run). A `use` ([`uses`]) finds the recipe in the catalogue
 //! or another file, checks its values against the parameters, substitutes and parses it in
 //! that recipe's own source, with diagnostics about supplied values moved to the `use`.
+//!
+//! The files import one way, from the bottom: [`diag`] (what a problem is), [`parser`] (the
+//! [`Parser`]'s state, source positions and how problems are recorded), [`spec`] (what each
+//! node may hold, and the checks every node gets), [`entries`] (entries → values),
+//! [`params`], then the node readers [`file_rule`], [`rules`], [`step`], [`text_rule`] and
+//! [`uses`]; [`walk`] finds recipe files on disk. This file, on top, reads documents and
+//! `recipe` nodes.
 
 mod diag;
-mod file;
-mod files;
+mod entries;
+mod file_rule;
 mod params;
+mod parser;
 mod rules;
 mod spec;
 mod step;
-mod text;
+mod text_rule;
 mod uses;
-mod values;
+mod walk;
 
 pub use diag::{RecipeDiagnostic, RecipeError};
 pub use params::kdl_text;
+pub use parser::Catalog;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlNode};
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, SourceSpan};
 
-use super::model::{Origin, Recipe, RecipeSet};
-use diag::LineIndex;
-use files::collect_files;
+use super::model::{Recipe, RecipeSet};
+use parser::{Parser, Seen};
 use spec::{DESCRIPTION, IMPLEMENTS, IN_RECIPE, RECIPE, TOP};
+use walk::collect_files;
 
 // ---------------------------------------------------------------------------------------
 // Public API
@@ -47,7 +56,7 @@ use spec::{DESCRIPTION, IMPLEMENTS, IN_RECIPE, RECIPE, TOP};
 /// All problems in all files are reported together. Recipe names must be unique across
 /// every file loaded. A file reached twice (e.g. a directory and a file inside it) is read
 /// once.
-pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
+pub fn load(paths: &[PathBuf], catalog: &dyn Catalog) -> Result<RecipeSet, RecipeError> {
     let mut diags = Vec::new();
     let mut files = Vec::new();
     for path in paths {
@@ -92,7 +101,7 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
     // KDL parsing is most of a small plan's time: the files are parsed side by side, then
     // read in order (names, `use`s and diagnostics depend on the order).
     for ((file, src), doc) in texts.iter().zip(parse_kdl_all(&texts)) {
-        let (parsed, file_diags) = read_file(Arc::new(file.clone()), src, doc, &mut seen);
+        let (parsed, file_diags) = read_file(Arc::new(file.clone()), src, doc, &mut seen, catalog);
         set.recipes.extend(parsed.recipes);
         set.templates.extend(parsed.templates);
         diags.extend(file_diags);
@@ -110,13 +119,17 @@ pub fn load(paths: &[PathBuf]) -> Result<RecipeSet, RecipeError> {
 
 /// Parses one recipe file's text; `file` is used for diagnostics and `Origin`s (and is
 /// where `use "other.kdl:NAME"` paths start from).
-pub fn parse_str(file: &Path, src: &str) -> Result<Vec<Recipe>, RecipeError> {
-    parse_set(file, src).map(|set| set.recipes)
+pub fn parse_str(
+    file: &Path,
+    src: &str,
+    catalog: &dyn Catalog,
+) -> Result<Vec<Recipe>, RecipeError> {
+    parse_set(file, src, catalog).map(|set| set.recipes)
 }
 
 /// Like [`parse_str`], with the file's templates (recipes with a required parameter).
-pub fn parse_set(file: &Path, src: &str) -> Result<RecipeSet, RecipeError> {
-    let (set, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new());
+pub fn parse_set(file: &Path, src: &str, catalog: &dyn Catalog) -> Result<RecipeSet, RecipeError> {
+    let (set, diags) = parse_file(Arc::new(file.to_path_buf()), src, &mut Seen::new(), catalog);
     if diags.is_empty() {
         Ok(set)
     } else {
@@ -128,15 +141,13 @@ pub fn parse_set(file: &Path, src: &str) -> Result<RecipeSet, RecipeError> {
 // Parsing
 // ---------------------------------------------------------------------------------------
 
-/// Recipe names seen so far (across files in [`load`]): where each was defined.
-type Seen = HashMap<String, (Origin, SourceSpan)>;
-
 fn parse_file(
     file: Arc<PathBuf>,
     src: &str,
     seen: &mut Seen,
+    catalog: &dyn Catalog,
 ) -> (RecipeSet, Vec<RecipeDiagnostic>) {
-    read_file(file, src, KdlDocument::parse_v2(src), seen)
+    read_file(file, src, KdlDocument::parse_v2(src), seen, catalog)
 }
 
 /// `KdlDocument::parse_v2` of every text, on up to two threads (this machine class has two
@@ -180,8 +191,9 @@ fn read_file(
     src: &str,
     doc: Result<KdlDocument, kdl::KdlError>,
     seen: &mut Seen,
+    catalog: &dyn Catalog,
 ) -> (RecipeSet, Vec<RecipeDiagnostic>) {
-    let mut p = Parser::new(file, src);
+    let mut p = Parser::new(file, src, catalog);
     let set = match doc {
         Ok(doc) => p.document(&doc, seen),
         Err(err) => {
@@ -192,33 +204,7 @@ fn read_file(
     (set, p.diags)
 }
 
-struct Parser<'a> {
-    file: Arc<PathBuf>,
-    src: &'a str,
-    source: NamedSource<Arc<str>>,
-    lines: LineIndex,
-    diags: Vec<RecipeDiagnostic>,
-    /// Entries `{NAME}` substitution changed in the node being parsed (see [`params`]).
-    subst: Vec<params::Substituted>,
-    /// Indices of `diags` that point at a `use` property instead of this source.
-    remapped: Vec<usize>,
-}
-
-impl<'a> Parser<'a> {
-    fn new(file: Arc<PathBuf>, src: &'a str) -> Self {
-        let source = NamedSource::new(file.display().to_string(), Arc::<str>::from(src))
-            .with_language("kdl");
-        Parser {
-            file,
-            src,
-            source,
-            lines: LineIndex::new(src),
-            diags: Vec::new(),
-            subst: Vec::new(),
-            remapped: Vec::new(),
-        }
-    }
-
+impl Parser<'_> {
     // --- document --------------------------------------------------------------------
 
     fn document(&mut self, doc: &KdlDocument, seen: &mut Seen) -> RecipeSet {
@@ -432,11 +418,23 @@ impl<'a> Parser<'a> {
 mod tests {
     use super::*;
 
+    /// A catalogue without recipes.
+    struct NoCatalog;
+
+    impl Catalog for NoCatalog {
+        fn source(&self, _: &str) -> Option<&str> {
+            None
+        }
+        fn names(&self) -> Vec<&str> {
+            Vec::new()
+        }
+    }
+
     #[test]
     fn recipe_error_works_as_a_miette_report() {
         fn send_sync<T: Send + Sync + 'static>() {}
         send_sync::<RecipeError>();
-        let err = parse_str(Path::new("r.kdl"), "sett 1").unwrap_err();
+        let err = parse_str(Path::new("r.kdl"), "sett 1", &NoCatalog).unwrap_err();
         let report = miette::Report::new(err);
         assert_eq!(
             report.to_string(),

@@ -14,13 +14,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
-use miette::{NamedSource, SourceSpan};
+use miette::SourceSpan;
 use serde_json::{Number, Value};
 
-use super::Parser;
-use super::diag::*;
-use super::spec::*;
-use super::values::*;
+use super::diag::{Supplier, list, suggest};
+use super::entries::kdl_kind;
+use super::parser::{Parser, Substituted};
+use super::spec::PARAM;
 use crate::recipe::model::{Param, ParamType};
 
 /// A parameter as declared, with what substitution and `use` checks need.
@@ -35,20 +35,6 @@ pub(super) struct Bound {
     pub(super) value: KdlValue,
     /// `None`: the recipe's own default (or a placeholder): errors stay in the recipe.
     pub(super) supplier: Option<Arc<Supplier>>,
-}
-
-/// The `use` property that supplied a value, in the using file.
-pub(super) struct Supplier {
-    pub(super) file: Arc<std::path::PathBuf>,
-    pub(super) source: NamedSource<Arc<str>>,
-    pub(super) position: (usize, usize),
-    pub(super) span: SourceSpan,
-}
-
-/// An entry substitution changed: its span in the recipe's source and the parameters used.
-pub(super) struct Substituted {
-    pub(super) span: SourceSpan,
-    pub(super) params: Vec<(String, Option<Arc<Supplier>>)>,
 }
 
 const TYPES: &[&str] = &["string", "int", "float", "bool"];

@@ -4,11 +4,11 @@
 use kdl::KdlNode;
 use serde_json::Value;
 
-use super::diag::*;
-use super::spec::*;
-use super::*;
+use super::diag::list;
+use super::parser::Parser;
+use super::spec::{ALL_NODES, AT_LEAST, AT_MOST, EACH, ENSURE, Head, IN_EACH, REMOVE, SET};
 use crate::pointer::type_name;
-use crate::recipe::model::*;
+use crate::recipe::model::{Origin, Placement, Rule};
 
 impl Parser<'_> {
     pub(super) fn rule(&mut self, node: &KdlNode) -> Option<Rule> {

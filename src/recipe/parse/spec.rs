@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use kdl::{KdlEntry, KdlNode};
-use miette::{LabeledSpan, SourceSpan};
+use miette::LabeledSpan;
 
-use super::diag::*;
-use super::*;
+use super::diag::{list, suggest};
+use super::parser::Parser;
 
 /// What a node may have: positional arguments, properties and a `{ ... }` block.
 pub(super) struct Spec {
@@ -323,87 +323,6 @@ pub(super) struct Head<'n> {
 }
 
 impl Parser<'_> {
-    // --- spans -----------------------------------------------------------------------
-
-    pub(super) fn end(span: SourceSpan) -> usize {
-        span.offset() + span.len()
-    }
-
-    pub(super) fn between(start: usize, end: usize) -> SourceSpan {
-        SourceSpan::new(start.into(), end.saturating_sub(start))
-    }
-
-    /// The node's name and entries, without its `{ ... }` block.
-    pub(super) fn head_span(node: &KdlNode) -> SourceSpan {
-        let start = node.span().offset();
-        let end = node
-            .entries()
-            .iter()
-            .map(|e| Self::end(e.span()))
-            .chain(std::iter::once(Self::end(node.name().span())))
-            .max()
-            .unwrap_or(start);
-        Self::between(start, end)
-    }
-
-    /// The head, cut at its first line break (a multi-line string would make a tall label).
-    pub(super) fn head_line_span(&self, node: &KdlNode) -> SourceSpan {
-        let span = Self::head_span(node);
-        match self
-            .src
-            .get(span.offset()..Self::end(span))
-            .and_then(|t| t.find(['\n', '\r']))
-        {
-            Some(cut) => Self::between(span.offset(), span.offset() + cut),
-            None => span,
-        }
-    }
-
-    /// The node's `{ ... }` block (everything after its last entry).
-    pub(super) fn block_span(&self, node: &KdlNode) -> SourceSpan {
-        let start = Self::end(Self::head_span(node));
-        let end = Self::end(node.span());
-        match self.src.get(start..end) {
-            Some(text) => {
-                let trimmed = text.trim_start();
-                Self::between(start + (text.len() - trimmed.len()), end)
-            }
-            None => node.span(),
-        }
-    }
-
-    /// The span of `offset` (a byte offset inside the string value `value` of the
-    /// positional `entry`) in the source, `len` bytes long; the whole entry when the
-    /// literal has escapes or spans lines.
-    pub(super) fn inner_span(
-        &self,
-        entry: &KdlEntry,
-        value: &str,
-        offset: usize,
-        len: usize,
-    ) -> SourceSpan {
-        let span = entry.span();
-        let Some(raw) = self.src.get(span.offset()..Self::end(span)) else {
-            return span;
-        };
-        let base = if raw == value {
-            0 // a bare identifier
-        } else {
-            // `"value"`, or a raw string `#"value"#`
-            let hashes = raw.len() - raw.trim_start_matches('#').len();
-            let verbatim = raw.len() == value.len() + 2 + 2 * hashes
-                && raw[hashes..].starts_with('"')
-                && raw.get(hashes + 1..hashes + 1 + value.len()) == Some(value);
-            if !verbatim {
-                return span;
-            }
-            hashes + 1
-        };
-        let offset = offset.min(value.len());
-        let len = len.min(value.len() - offset);
-        SourceSpan::new((span.offset() + base + offset).into(), len)
-    }
-
     pub(super) fn unknown_node(&mut self, node: &KdlNode, place: Place) {
         let name = node.name().value();
         let span = node.name().span();
@@ -554,5 +473,22 @@ impl Parser<'_> {
             _ => {}
         }
         Head { args, props, ok }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_but_not_unrelated_words() {
+        let rules = IN_FILE.allowed;
+        assert_eq!(suggest("at-leats", rules), Some("at-least"));
+        assert_eq!(suggest("at_least", rules), Some("at-least"));
+        assert_eq!(suggest("sett", rules), Some("set"));
+        assert_eq!(suggest("Set", rules), Some("set"));
+        assert_eq!(suggest("remve", rules), Some("remove"));
+        assert_eq!(suggest("frobnicate", rules), None);
+        assert_eq!(suggest("x", rules), None);
     }
 }

@@ -2,11 +2,13 @@
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
-use super::spec::*;
-use super::values::*;
-use super::*;
+use super::entries::kdl_kind;
+use super::parser::Parser;
+use super::spec::{
+    COMMAND, FLAG, Head, IN_COMMAND, IN_STEP, INSERT_STEP, REMOVE_FLAG, REPLACE_FLAG, RETRY, STEP,
+};
 use crate::path::PathExpr;
-use crate::recipe::model::*;
+use crate::recipe::model::{FlagEdit, Origin, Rule, StepAnchor, StepSelector};
 
 impl Parser<'_> {
     /// A step selector glob (`*`, `?`): a non-empty string.

@@ -17,12 +17,11 @@ use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
-use super::diag::*;
-use super::params::*;
-use super::spec::*;
-use super::values::*;
-use super::{Parser, Seen};
-use crate::recipe::catalog;
+use super::diag::{RecipeDiagnostic, Supplier, list, suggest};
+use super::entries::kdl_kind;
+use super::params::{Bound, Decl, coerce, kdl_json, kdl_param_type, kdl_text, substitute};
+use super::parser::{Parser, Seen};
+use super::spec::{Head, USE};
 use crate::recipe::model::{ParamType, Recipe};
 
 const USE_HELP: &str = "write `use \"catalog:job-retries\" backoff=8`, or \
@@ -174,7 +173,7 @@ impl Parser<'_> {
             );
             return None;
         }
-        let mut sub = Parser::new(Arc::new(template.file.clone()), &template.src);
+        let mut sub = Parser::new(Arc::new(template.file.clone()), &template.src, self.catalog);
         let doc = match KdlDocument::parse_v2(&template.src) {
             Ok(doc) => doc,
             Err(err) => {
@@ -262,8 +261,8 @@ impl Parser<'_> {
     /// Where `target` (`catalog:NAME` or `file.kdl:NAME`) is, and the recipe name.
     fn template(&mut self, entry: &KdlEntry, target: &str) -> Option<(Template, String)> {
         if let Some(name) = target.strip_prefix("catalog:") {
-            let Some(src) = catalog::source(name) else {
-                let names: Vec<&str> = catalog::names().collect();
+            let Some(src) = self.catalog.source(name) else {
+                let names = self.catalog.names();
                 let help = match suggest(name, &names) {
                     Some(s) => format!("did you mean `catalog:{s}`?"),
                     None => format!(

@@ -1,9 +1,9 @@
 //! Finding recipe files: directories contribute their `*.kdl` files, recursively.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::diag::*;
-use super::*;
+use super::diag::RecipeDiagnostic;
 
 pub(super) fn collect_files(
     path: &Path,

@@ -7,11 +7,11 @@ use kdl::{KdlEntry, KdlValue};
 use miette::SourceSpan;
 use serde_json::{Number, Value};
 
-use super::spec::*;
-use super::*;
+use super::parser::Parser;
+use super::spec::{Head, PATH_HELP, Spec, VALUE_HELP};
 use crate::path::PathExpr;
 use crate::pointer::type_name;
-use crate::recipe::model::*;
+use crate::recipe::model::NewValue;
 
 impl Parser<'_> {
     pub(super) fn opt_string_prop(

@@ -4,11 +4,11 @@ use std::path::Path;
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 
-use super::diag::*;
-use super::spec::*;
-use super::values::*;
-use super::*;
-use crate::recipe::model::*;
+use super::diag::{list, suggest};
+use super::entries::kdl_kind;
+use super::parser::Parser;
+use super::spec::{FILE, Head, IN_FILE, MATCH, Place, VALUE_HELP, WHEN};
+use crate::recipe::model::{Cond, FileRule, Match, Rule, StepSelector, When};
 
 /// What a `file` or `each` block holds.
 #[derive(Default)]
@@ -255,7 +255,7 @@ impl Parser<'_> {
     }
 }
 
-/// The closest valid name, when it is close enough to be a typo.
+/// Whether `node` has the property `name`.
 pub(super) fn has_prop(node: &KdlNode, name: &str) -> bool {
     node.entries()
         .iter()

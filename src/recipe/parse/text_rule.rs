@@ -2,10 +2,10 @@
 
 use kdl::{KdlDocument, KdlNode};
 
-use super::file::*;
-use super::spec::*;
-use super::*;
-use crate::recipe::model::*;
+use super::file_rule::is_glob;
+use super::parser::Parser;
+use super::spec::{ENSURE_LINE, IN_TEXT, REPLACE, TEXT};
+use crate::recipe::model::{TextEdit, TextRule};
 
 impl Parser<'_> {
     pub(super) fn text_rule(&mut self, node: &KdlNode) -> Option<TextRule> {

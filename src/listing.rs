@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 use kdl::KdlDocument;
 use serde_json::{Value, json};
 
-use super::catalog;
-use super::model::{Param, Recipe, RecipeSet};
-use super::parse::{RecipeError, kdl_text, load};
+use crate::recipe::{Param, Recipe, RecipeError, RecipeSet, catalog, kdl_text, load};
 
 pub const SCHEMA: &str = "patcher.recipes/v1";
 
