@@ -128,6 +128,18 @@ impl Document {
         text: String,
         kind: FileKind,
     ) -> Result<Document, LoadError> {
+        Document::parse_using(path, text, kind, &events::Events)
+    }
+
+    /// [`Document::parse`] with the events of `source`: for tests that hold another parser
+    /// up against patcher's as an oracle.
+    #[doc(hidden)]
+    pub fn parse_using<S: events::Source>(
+        path: impl Into<PathBuf>,
+        text: String,
+        kind: FileKind,
+        source: &S,
+    ) -> Result<Document, LoadError> {
         let path = path.into();
         let line_starts = line_starts(&text);
         let err_at = |offset: usize, message: String| {
@@ -170,7 +182,7 @@ impl Document {
             })?;
             let mut repairs = 0;
             let docs = loop {
-                match build_docs(&m.text, bom, dialect) {
+                match build_docs(source, &m.text, bom, dialect) {
                     Ok(docs) => break docs,
                     Err(tree::BuildError::Syntax(e)) if !e.too_deep => {
                         // An action glued to the flow node before it: blanks stand in for it
@@ -188,7 +200,7 @@ impl Document {
             };
             (Some(m), docs)
         } else {
-            (None, build_docs(&text, bom, dialect).map_err(load_error)?)
+            (None, build_docs(source, &text, bom, dialect).map_err(load_error)?)
         };
         Ok(Document {
             path,
@@ -317,27 +329,33 @@ fn line_col(starts: &[usize], text: &str, offset: usize) -> (usize, usize) {
 /// failure on what the events say is reported only when the rest of the text parses: a
 /// syntax error anywhere in the file comes first, as it would from a parser that reads the
 /// whole file before building.
-fn build_docs(src: &str, bom: usize, dialect: Dialect) -> Result<Vec<YamlDoc>, tree::BuildError> {
-    let mut events = events::Parser::new(&src[bom..], bom)?;
-    match build_each_doc(&mut events, src, dialect) {
+fn build_docs<S: events::Source>(
+    source: &S,
+    src: &str,
+    bom: usize,
+    dialect: Dialect,
+) -> Result<Vec<YamlDoc>, tree::BuildError> {
+    use events::EventSource;
+    let mut stream = source.open(&src[bom..], bom)?;
+    match build_each_doc(&mut stream, src, dialect) {
         Err(tree::BuildError::Load(offset, message)) => {
-            events.finish()?;
+            stream.finish_events()?;
             Err(tree::BuildError::Load(offset, message))
         }
         built => built,
     }
 }
 
-fn build_each_doc<'a>(
-    events: &mut events::Parser<'a>,
-    src: &'a str,
+fn build_each_doc<P: events::EventSource>(
+    events: &mut P,
+    src: &str,
     dialect: Dialect,
 ) -> Result<Vec<YamlDoc>, tree::BuildError> {
     use events::EventKind;
     let mut docs = Vec::new();
     // The alias budget is per file: a bomb split over many documents is still one bomb.
     let mut expanded = tree::Weight::default();
-    while let Some(event) = events.next()? {
+    while let Some(event) = events.next_event()? {
         if !matches!(event.kind, EventKind::DocumentStart { .. }) {
             continue;
         }
@@ -345,7 +363,7 @@ fn build_each_doc<'a>(
         let mut b = tree::Builder::new(events, src, dialect, expanded);
         let (tree, model) = b.build_document()?;
         expanded = b.expanded();
-        let end = match events.next()? {
+        let end = match events.next_event()? {
             Some(e) if e.kind == EventKind::DocumentEnd => e.end.max(tree.nodes[tree.root].end),
             _ => {
                 return Err(tree::BuildError::Load(
@@ -508,7 +526,7 @@ mod tests {
             let t = std::time::Instant::now();
             let e = load(&src, FileKind::Yaml).unwrap_err();
             assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
-            assert!(e.message.contains("nested more than 256 levels"), "{e}");
+            assert!(e.message.contains("nested more than 255 levels"), "{e}");
             assert!(
                 !e.message.starts_with("invalid YAML"),
                 "valid, but refused: {e}"
@@ -521,7 +539,7 @@ mod tests {
         );
         let e = load(&src, FileKind::HelmTemplate).unwrap_err();
         assert!(
-            e.message.starts_with("collections nested more than 256"),
+            e.message.starts_with("collections nested more than 255"),
             "{e}"
         );
         assert_eq!(e.line, 2);
@@ -579,18 +597,23 @@ mod tests {
 
     #[test]
     fn a_syntax_error_later_in_the_file_is_reported_before_an_unknown_alias() {
-        // The tree builder meets `*missing` first, as the events stream in; the file's
-        // syntax error (line 3) is still the one named, as when all events were read first.
-        let src = "a: *missing\nb: 1\nc: [2\n";
+        // An alias to an anchor of an earlier document: the parser lets it through, the tree
+        // builder refuses it as the events stream in; the file's syntax error (line 4) is
+        // still the one named, as when all events were read first.
+        let src = "a: &x 1\n---\nb: *x\nc: [2\n";
         let e = Document::parse("t.yaml", src.into(), FileKind::Yaml).unwrap_err();
         assert!(e.message.starts_with("invalid YAML"), "{e}");
-        let alone = Document::parse("t.yaml", "a: *missing\n".into(), FileKind::Yaml);
-        assert!(
-            alone
-                .unwrap_err()
-                .message
-                .contains("unknown anchor *missing")
-        );
+        assert_eq!(e.line, 5, "{e}");
+        let alone = Document::parse("t.yaml", "a: &x 1\n---\nb: *x\n".into(), FileKind::Yaml);
+        assert_eq!(alone.unwrap_err().message, "unknown anchor *x");
+    }
+
+    #[test]
+    fn an_alias_without_its_anchor_is_refused_with_its_name_and_line() {
+        let e = Document::parse("t.yaml", "a: 1\nb: *missing\n".into(), FileKind::Yaml)
+            .unwrap_err();
+        assert_eq!((e.line, e.col), (2, 4), "{e}");
+        assert!(e.message.contains("unknown anchor *missing"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
-use super::events::{Event, EventKind, MAX_DEPTH, Parser, ScalarStyle, SyntaxError};
+use super::events::{Event, EventKind, EventSource, MAX_DEPTH, ScalarStyle, SyntaxError};
 
 pub type NodeId = usize;
 
@@ -118,8 +118,8 @@ fn refuse<T>(at: usize, why: String) -> Result<T, BuildError> {
 }
 
 /// Builds documents from the events as the parser gives them.
-pub(super) struct Builder<'p, 'a> {
-    events: &'p mut Parser<'a>,
+pub(super) struct Builder<'p, 'a, P: EventSource> {
+    events: &'p mut P,
     src: &'a str,
     dialect: Dialect,
     nodes: Vec<Node>,
@@ -131,10 +131,10 @@ pub(super) struct Builder<'p, 'a> {
     open_anchored: usize,
 }
 
-impl<'p, 'a> Builder<'p, 'a> {
+impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
     /// `expanded`: what aliases already added in the file's earlier documents.
     pub(super) fn new(
-        events: &'p mut Parser<'a>,
+        events: &'p mut P,
         src: &'a str,
         dialect: Dialect,
         expanded: Weight,
@@ -171,7 +171,7 @@ impl<'p, 'a> Builder<'p, 'a> {
     }
 
     fn next(&mut self) -> Result<Event, BuildError> {
-        match self.events.next()? {
+        match self.events.next_event()? {
             Some(ev) => Ok(ev),
             None => refuse(self.src.len(), "unexpected end of events".to_string()),
         }
@@ -179,13 +179,13 @@ impl<'p, 'a> Builder<'p, 'a> {
 
     /// Consumes the next event if it ends a sequence (`seq`) or a mapping; gives its end.
     fn end_of(&mut self, seq: bool) -> Result<Option<usize>, BuildError> {
-        match self.events.peek()? {
+        match self.events.peek_event()? {
             Some(e)
                 if (seq && matches!(e.kind, EventKind::SequenceEnd))
                     || (!seq && matches!(e.kind, EventKind::MappingEnd)) =>
             {
                 let end = e.end;
-                self.events.next()?;
+                self.events.next_event()?;
                 Ok(Some(end))
             }
             _ => Ok(None),
@@ -439,7 +439,7 @@ fn special_for(tag: Option<&str>, core: &str, anchored: bool) -> Option<&'static
     }
 }
 
-/// The end of a block scalar's last content line (libyaml's mark includes trailing breaks).
+/// The end of a block scalar's last content line (the parser's span includes trailing breaks).
 fn trim_block_scalar_end(src: &str, start: usize, end: usize) -> usize {
     let bytes = src.as_bytes();
     let mut e = end.min(bytes.len());
