@@ -42,6 +42,12 @@ else
   unavailable corpus "$shared/corpus not found (clone this repository beside shared/)"
 fi
 
+if [ -f "$shared/yaml-test-suite/229Q/in.yaml" ]; then
+  echo "setup: yaml-test-suite ready ($shared/yaml-test-suite)"; ready yaml-test-suite
+else
+  unavailable yaml-test-suite "$shared/yaml-test-suite not found (the suite's data branch, beside the corpus)"
+fi
+
 if [ -x "$shared/tools/helm/setup" ]; then
   if why=$("$shared/tools/helm/setup" 2>&1 >/dev/null); then
     echo "setup: helm shim ready"; ready helm-shim

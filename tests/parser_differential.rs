@@ -41,7 +41,9 @@ fn describe(tree: &Tree, text: &str, id: usize) -> String {
         NodeKind::Sequence { flow, items } => format!("sequence flow={flow} len={}", items.len()),
         NodeKind::Alias => "alias".to_string(),
     };
-    let span = text.get(n.start..n.end).unwrap_or("<not at char boundaries>");
+    let span = text
+        .get(n.start..n.end)
+        .unwrap_or("<not at char boundaries>");
     let span: String = span.chars().take(60).collect();
     format!(
         "{kind} {}..{} {span:?} special={:?} dup={}",
@@ -78,7 +80,9 @@ fn difference(ours: &Document, theirs: &Document) -> Option<String> {
         }
         for id in 0..a.tree.nodes.len() {
             if a.tree.nodes[id] != b.tree.nodes[id] {
-                let line = ours.line_col(a.tree.nodes[id].start.min(b.tree.nodes[id].start)).0;
+                let line = ours
+                    .line_col(a.tree.nodes[id].start.min(b.tree.nodes[id].start))
+                    .0;
                 return Some(format!(
                     "document {d} line {line} node {id}:\n    saphyr:  {}\n    libyaml: {}",
                     describe(&a.tree, &ours.text, id),
@@ -101,7 +105,11 @@ fn saphyr_and_libyaml_build_the_same_model_and_spans_on_the_corpus() {
     yaml_files(&corpus.join("charts"), &mut files);
     yaml_files(&corpus.join("workflows"), &mut files);
     files.sort();
-    assert!(files.len() > 500, "corpus looks incomplete: {}", files.len());
+    assert!(
+        files.len() > 500,
+        "corpus looks incomplete: {}",
+        files.len()
+    );
     let (mut same, mut both_refused, mut nodes) = (0, 0, 0);
     let mut differ = Vec::new();
     for path in &files {
@@ -134,5 +142,9 @@ fn saphyr_and_libyaml_build_the_same_model_and_spans_on_the_corpus() {
     for d in &differ {
         eprintln!("  {d}");
     }
-    assert!(differ.is_empty(), "{} files differ (listed above)", differ.len());
+    assert!(
+        differ.is_empty(),
+        "{} files differ (listed above)",
+        differ.len()
+    );
 }

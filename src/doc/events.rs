@@ -280,8 +280,8 @@ impl<'a> Parser<'a> {
             }
             sy::Event::SequenceStart(anchor_id, tag) => {
                 let b = text.as_bytes();
-                let block = !self.open.last().is_some_and(|&(_, flow)| flow)
-                    && b.get(start) != Some(&b'[');
+                let block =
+                    !self.open.last().is_some_and(|&(_, flow)| flow) && b.get(start) != Some(&b'[');
                 let start = match (anchor_id, &tag) {
                     (0, None) if block && !is_entry_indicator(b, start) => {
                         entry_on_line_before(b, start).unwrap_or(start)
@@ -374,7 +374,8 @@ impl<'a> Parser<'a> {
             // saphyr names no anchor; the alias token is at the mark.
             "while parsing node, found unknown anchor" => {
                 let name = alias_name(self.input, offset);
-                message = format!("unknown anchor *{name} (no `&{name}` before it in this document)");
+                message =
+                    format!("unknown anchor *{name} (no `&{name}` before it in this document)");
             }
             _ => {}
         }
@@ -590,7 +591,10 @@ fn is_entry_indicator(b: &[u8], i: usize) -> bool {
 /// at its first entry's token, after the `-`, its blanks and any comment.
 fn entry_on_line_before(b: &[u8], at: usize) -> Option<usize> {
     let at = at.min(b.len());
-    let line = b[..at].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+    let line = b[..at]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
     let dash = line + b[line..at].iter().position(|&c| c != b' ' && c != b'\t')?;
     if !is_entry_indicator(b, dash) {
         return None;
@@ -726,7 +730,11 @@ mod tests {
             .into_iter()
             .map(|e| {
                 let name = format!("{:?}", e.kind);
-                let name = name.split([' ', '{', '(']).next().unwrap_or_default().to_string();
+                let name = name
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 (name, &src[e.start..e.end])
             })
             .collect()
@@ -773,10 +781,14 @@ mod tests {
         // saphyr-parser 0.3.4 starts it after `- ` (and any comment there).
         assert_eq!(span_of("k:\n- --a\n- b\n", "SequenceStart", 0), "");
         let ev = parse("k:\n- --a\n- b\n").unwrap();
-        let seq = ev.iter().find(|e| matches!(e.kind, EventKind::SequenceStart { .. }));
+        let seq = ev
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::SequenceStart { .. }));
         assert_eq!(seq.map(|e| e.start), Some(3));
         let ev = parse("k:\n-   # c\n  x\n").unwrap();
-        let seq = ev.iter().find(|e| matches!(e.kind, EventKind::SequenceStart { .. }));
+        let seq = ev
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::SequenceStart { .. }));
         assert_eq!(seq.map(|e| e.start), Some(3));
     }
 
@@ -793,15 +805,14 @@ mod tests {
     #[test]
     fn flow_collections_are_told_from_block_ones() {
         let ev = parse("a: [ x, {y: 1}, z: 2 ]\nb: { }\nc:\n  d: [e]\n[k]: v\n").unwrap();
-        let flows: Vec<(bool, usize, usize)> = ev
-            .iter()
-            .filter_map(|e| match e.kind {
-                EventKind::SequenceStart { flow, .. } | EventKind::MappingStart { flow, .. } => {
-                    Some((flow, e.start, e.end))
-                }
-                _ => None,
-            })
-            .collect();
+        let flows: Vec<(bool, usize, usize)> =
+            ev.iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::SequenceStart { flow, .. }
+                    | EventKind::MappingStart { flow, .. } => Some((flow, e.start, e.end)),
+                    _ => None,
+                })
+                .collect();
         assert_eq!(
             flows,
             vec![
@@ -840,7 +851,10 @@ mod tests {
                 (None, Some("tag:e.com,1:t")),
             ]
         );
-        assert!(ev.iter().any(|e| e.kind == EventKind::Alias { name: "x".into() }));
+        assert!(
+            ev.iter()
+                .any(|e| e.kind == EventKind::Alias { name: "x".into() })
+        );
     }
 
     #[test]
@@ -862,7 +876,11 @@ mod tests {
     #[test]
     fn an_alias_without_its_anchor_names_it() {
         let err = parse("a: *nope\n").unwrap_err();
-        assert!(err.message.contains("unknown anchor *nope"), "{}", err.message);
+        assert!(
+            err.message.contains("unknown anchor *nope"),
+            "{}",
+            err.message
+        );
         assert_eq!((err.offset, err.line, err.col), (3, 1, 4));
     }
 }

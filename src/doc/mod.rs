@@ -200,7 +200,10 @@ impl Document {
             };
             (Some(m), docs)
         } else {
-            (None, build_docs(source, &text, bom, dialect).map_err(load_error)?)
+            (
+                None,
+                build_docs(source, &text, bom, dialect).map_err(load_error)?,
+            )
         };
         Ok(Document {
             path,
@@ -609,9 +612,23 @@ mod tests {
     }
 
     #[test]
+    fn anchored_keys_can_be_aliased_and_aliases_of_strings_are_keys() {
+        assert_eq!(
+            models("&k a: 1\nb: *k\n", FileKind::Yaml),
+            vec![serde_json::json!({"a": 1, "b": "a"})]
+        );
+        assert_eq!(
+            models("x: &k a\n*k : 2\n", FileKind::Yaml),
+            vec![serde_json::json!({"x": "a", "a": 2})]
+        );
+        let e = load("x: &k [1]\n*k : 2\n", FileKind::Yaml).unwrap_err();
+        assert!(e.message.contains("not a string (alias *k)"), "{e}");
+    }
+
+    #[test]
     fn an_alias_without_its_anchor_is_refused_with_its_name_and_line() {
-        let e = Document::parse("t.yaml", "a: 1\nb: *missing\n".into(), FileKind::Yaml)
-            .unwrap_err();
+        let e =
+            Document::parse("t.yaml", "a: 1\nb: *missing\n".into(), FileKind::Yaml).unwrap_err();
         assert_eq!((e.line, e.col), (2, 4), "{e}");
         assert!(e.message.contains("unknown anchor *missing"), "{e}");
     }

@@ -133,12 +133,7 @@ pub(super) struct Builder<'p, 'a, P: EventSource> {
 
 impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
     /// `expanded`: what aliases already added in the file's earlier documents.
-    pub(super) fn new(
-        events: &'p mut P,
-        src: &'a str,
-        dialect: Dialect,
-        expanded: Weight,
-    ) -> Self {
+    pub(super) fn new(events: &'p mut P, src: &'a str, dialect: Dialect, expanded: Weight) -> Self {
         Builder {
             events,
             src,
@@ -248,55 +243,8 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
         }
         let Event { kind, start, end } = ev;
         let out = match kind {
-            EventKind::Scalar {
-                value,
-                style,
-                tag,
-                anchor,
-            } => {
-                let weight = Weight {
-                    nodes: 1,
-                    bytes: value.len() as u64,
-                };
-                let (resolved, special) = self.resolve_scalar(value, style, tag.as_deref());
-                let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    trim_block_scalar_end(self.src, start, end)
-                } else {
-                    end
-                };
-                let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
-                if let Some(a) = &anchor {
-                    self.keep_anchor(a, &resolved, weight, start)?;
-                }
-                let id = self.push(Node {
-                    kind: NodeKind::Scalar { style },
-                    start,
-                    end,
-                    special,
-                    duplicate_keys: false,
-                });
-                (id, resolved, weight)
-            }
-            EventKind::Alias { name } => {
-                let weight = match self.anchors.get(&name) {
-                    Some((_, w)) => *w,
-                    None => return refuse(start, format!("unknown anchor *{name}")),
-                };
-                // Charged before the copy: a refused alias costs nothing.
-                self.charge(&format!("*{name}"), weight, start)?;
-                let value = self
-                    .anchors
-                    .get(&name)
-                    .map(|(v, _)| v.clone())
-                    .unwrap_or(Value::Null);
-                let id = self.push(Node {
-                    kind: NodeKind::Alias,
-                    start,
-                    end,
-                    special: Some("an alias (*)"),
-                    duplicate_keys: false,
-                });
-                (id, value, weight)
+            kind @ (EventKind::Scalar { .. } | EventKind::Alias { .. }) => {
+                self.leaf(kind, start, end)?
             }
             EventKind::SequenceStart { flow, tag, anchor } => {
                 let id = self.push(Node {
@@ -366,15 +314,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                         break;
                     }
                     let key_ev = self.next()?;
-                    let key = match key_ev.kind {
-                        EventKind::Scalar { value, .. } => value,
-                        _ => {
-                            return refuse(
-                                key_ev.start,
-                                "a mapping key that is not a scalar".to_string(),
-                            );
-                        }
-                    };
+                    let key = self.key(key_ev.kind, key_ev.start)?;
                     let key_span = (key_ev.start, key_ev.end);
                     let (child, v, w) = self.node()?;
                     weight.add(w);
@@ -402,6 +342,99 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
         };
         self.depth -= 1;
         Ok(out)
+    }
+
+    /// The node of a scalar or alias event. Out of [`Builder::node`], which recurses once per
+    /// level of nesting: its frame stays small.
+    #[inline(never)]
+    fn leaf(
+        &mut self,
+        kind: EventKind,
+        start: usize,
+        end: usize,
+    ) -> Result<(NodeId, Value, Weight), BuildError> {
+        match kind {
+            EventKind::Scalar {
+                value,
+                style,
+                tag,
+                anchor,
+            } => {
+                let weight = Weight {
+                    nodes: 1,
+                    bytes: value.len() as u64,
+                };
+                let (resolved, special) = self.resolve_scalar(value, style, tag.as_deref());
+                let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    trim_block_scalar_end(self.src, start, end)
+                } else {
+                    end
+                };
+                let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
+                if let Some(a) = &anchor {
+                    self.keep_anchor(a, &resolved, weight, start)?;
+                }
+                let id = self.push(Node {
+                    kind: NodeKind::Scalar { style },
+                    start,
+                    end,
+                    special,
+                    duplicate_keys: false,
+                });
+                Ok((id, resolved, weight))
+            }
+            EventKind::Alias { name } => {
+                let weight = match self.anchors.get(&name) {
+                    Some((_, w)) => *w,
+                    None => return refuse(start, format!("unknown anchor *{name}")),
+                };
+                // Charged before the copy: a refused alias costs nothing.
+                self.charge(&format!("*{name}"), weight, start)?;
+                let value = self
+                    .anchors
+                    .get(&name)
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or(Value::Null);
+                let id = self.push(Node {
+                    kind: NodeKind::Alias,
+                    start,
+                    end,
+                    special: Some("an alias (*)"),
+                    duplicate_keys: false,
+                });
+                Ok((id, value, weight))
+            }
+            _ => refuse(start, "unexpected event".to_string()),
+        }
+    }
+
+    /// The text of a mapping key. Out of [`Builder::node`], which recurses: its frame stays
+    /// small.
+    #[inline(never)]
+    fn key(&mut self, kind: EventKind, at: usize) -> Result<String, BuildError> {
+        match kind {
+            EventKind::Scalar { value, anchor, .. } => {
+                // `&k key: ...`: the key can be aliased later.
+                if let Some(a) = anchor {
+                    let w = Weight {
+                        nodes: 1,
+                        bytes: value.len() as u64,
+                    };
+                    self.keep_anchor(&a, &Value::String(value.clone()), w, at)?;
+                }
+                Ok(value)
+            }
+            // `*k : ...`: an alias of a string as the key.
+            EventKind::Alias { name } => match self.anchors.get(&name) {
+                Some((Value::String(s), _)) => Ok(s.clone()),
+                Some(_) => refuse(
+                    at,
+                    format!("a mapping key that is not a string (alias *{name})"),
+                ),
+                None => refuse(at, format!("unknown anchor *{name}")),
+            },
+            _ => refuse(at, "a mapping key that is not a scalar".to_string()),
+        }
     }
 
     /// The scalar's model value (taking its text: a string costs no copy).

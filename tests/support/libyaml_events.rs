@@ -7,7 +7,9 @@ use std::ptr::{NonNull, addr_of_mut};
 
 use libyaml_rs as sys;
 
-use patcher::doc::events::{Event, EventKind, EventSource, MAX_DEPTH, ScalarStyle, Source, SyntaxError};
+use patcher::doc::events::{
+    Event, EventKind, EventSource, MAX_DEPTH, ScalarStyle, Source, SyntaxError,
+};
 
 struct Pinned<'a> {
     sys: sys::yaml_parser_t,
@@ -267,4 +269,3 @@ unsafe fn convert(ev: &sys::yaml_event_t, base: usize) -> Event {
     };
     Event { kind, start, end }
 }
-
