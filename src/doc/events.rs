@@ -363,13 +363,19 @@ impl<'a> Parser<'a> {
         let m = e.marker();
         let offset = self.offsets.byte(m.index());
         let mut message = e.info().to_string();
-        let mut too_deep = false;
+        let (mut too_deep, mut simple_key) = (false, false);
         match e.info() {
             // saphyr-parser 0.3.4 counts open flow collections in a `u8`: the 256th `[` or `{`
             // is its "recursion limit exceeded". It is a nesting limit, reported as ours.
             "recursion limit exceeded" => {
                 message = too_deep_message();
                 too_deep = true;
+            }
+            // saphyr-parser 0.3.4's wording for a key without its `:`; the key started on an
+            // earlier line, which is the context template diagnostics look from.
+            "simple key expect ':'" | "simple key expected" => {
+                message = "could not find expected ':' (while scanning a simple key)".into();
+                simple_key = true;
             }
             // saphyr names no anchor; the alias token is at the mark.
             "while parsing node, found unknown anchor" => {
@@ -379,12 +385,21 @@ impl<'a> Parser<'a> {
             }
             _ => {}
         }
+        let b = self.input.as_bytes();
+        let line_start = |at: usize| {
+            b[..at.min(b.len())]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1)
+        };
         let context_offset = self
             .open
             .iter()
             .rev()
             .find(|(_, flow)| *flow)
-            .map(|&(at, _)| at + self.base);
+            .map(|&(at, _)| at)
+            .or_else(|| simple_key.then(|| line_start(line_start(offset).saturating_sub(1))))
+            .map(|at| at + self.base);
         SyntaxError {
             message,
             offset: offset + self.base,
@@ -882,5 +897,16 @@ mod tests {
             err.message
         );
         assert_eq!((err.offset, err.line, err.col), (3, 1, 4));
+    }
+
+    #[test]
+    fn a_key_without_its_colon_is_named_with_the_line_it_started_before() {
+        let err = parse("a: 1\nb\nc: 2\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "could not find expected ':' (while scanning a simple key)"
+        );
+        assert_eq!(err.line, 3);
+        assert_eq!(err.context_offset, Some(5), "the line before the error");
     }
 }

@@ -559,6 +559,19 @@ mod tests {
     }
 
     #[test]
+    fn a_control_action_mid_line_before_a_broken_key_is_the_one_named() {
+        // The masked text fails a line or two below the action (a key without `:`).
+        let src = "{{- if .a }}\napiVersion: {{ if .b -}}\nautoscaling/v2\n{{- else -}}\nautoscaling/v2beta2\n{{- end }}\nkind: X\n{{- end }}\n";
+        let e = load(src, FileKind::HelmTemplate).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 13), "{e}");
+        assert!(
+            e.message
+                .contains("is a control action in the middle of a line"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unmaskable_template_shape_names_the_action_line() {
         let src = "a: 1\nb: {x: 1,\n  c: {{ .Values.c }}\n    d: 2}\n";
         let e = load(src, FileKind::HelmTemplate).unwrap_err();
