@@ -322,7 +322,7 @@ fn first_editable_mapping(
 }
 
 fn pointer(keys: &[String]) -> jsonptr::PointerBuf {
-    patcher::plan::to_pointer(keys)
+    jsonptr::PointerBuf::from_tokens(keys.iter().map(|k| jsonptr::Token::new(k.as_str())))
 }
 
 /// add / replace / remove a key of the case's first editable mapping: `(kind, document, op)`;
