@@ -6,9 +6,13 @@
 //!
 //! - `libyaml-rs`: libyaml's event parser, each event deleted at once (nothing kept);
 //! - `saphyr-parser`: saphyr-parser 0.3.4 (YAML 1.2, spans), events dropped at once;
-//! - `patcher events`: patcher's own wrapper over libyaml-rs (owned event list, byte spans).
+//! - `patcher-events`: patcher's event source, its adapter over saphyr-parser (owned event
+//!   list, byte spans, anchor names);
+//! - `patcher-events-libyaml`: the same adapter over libyaml-rs, patcher's source before
+//!   (tests/support/libyaml_events.rs, the differential tests' oracle).
 //!
-//! Lines are `floor NAME files=N bytes=B median_ms=M mb_per_s=R errors=E` (one per file with
+//! Lines are `floor NAME files=N bytes=B median_ms=M mb_per_s=R events_per_s=V errors=E`
+//! (events counted once, by patcher's source; one line per file with
 //! `--each`, `each NAME PATH ...`), read by scripts/bench.sh. `errors` counts files the parser
 //! rejected: where the two parsers disagree, the files are listed (a conformance difference).
 
@@ -17,6 +21,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use libyaml_rs as sys;
+
+#[path = "../tests/support/libyaml_events.rs"]
+mod libyaml_events;
 
 /// One event parser over one text: `false` when it rejects the text.
 type Parse = fn(&str) -> bool;
@@ -57,11 +64,14 @@ fn main() {
         })
         .collect();
 
-    let parsers: [(&str, Parse); 3] = [
+    let parsers: [(&str, Parse); 4] = [
         ("libyaml-rs", libyaml_events),
         ("saphyr-parser", saphyr_events),
         ("patcher-events", |t| {
             std::hint::black_box(patcher::doc::events::parse(t)).is_ok()
+        }),
+        ("patcher-events-libyaml", |t| {
+            std::hint::black_box(libyaml_events::parse(t)).is_ok()
         }),
     ];
     if each {
@@ -118,12 +128,18 @@ fn time(runs: usize, inputs: &[Input], parse: Parse) -> (Duration, usize) {
 
 fn print_row(label: &str, inputs: &[Input], d: Duration, errors: usize) {
     let bytes: usize = inputs.iter().map(|i| i.text.len()).sum();
+    let events: usize = inputs
+        .iter()
+        .map(|i| patcher::doc::events::parse(&i.text).map_or(0, |e| e.len()))
+        .sum();
     let secs = d.as_secs_f64();
     println!(
-        "{label} files={} bytes={bytes} median_ms={:.3} mb_per_s={:.1} errors={errors}",
+        "{label} files={} bytes={bytes} median_ms={:.3} mb_per_s={:.1} events_per_s={:.0} \
+         errors={errors}",
         inputs.len(),
         secs * 1e3,
-        bytes as f64 / 1e6 / secs
+        bytes as f64 / 1e6 / secs,
+        events as f64 / secs
     );
 }
 

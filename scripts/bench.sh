@@ -133,6 +133,7 @@ fi
 floor_out=$(floors --list "$list" --runs "$runs")
 floor() { awk -v n="$1" '$1=="floor" && $2==n {for(i=3;i<=NF;i++) if ($i ~ /^median_ms=/) {sub("median_ms=","",$i); print $i}}' <<<"$floor_out"; }
 libyaml_ms=$(floor libyaml-rs); saphyr_ms=$(floor saphyr-parser); events_ms=$(floor patcher-events)
+old_events_ms=$(floor patcher-events-libyaml)
 fastest=$(printf '%s\n%s\n' "$libyaml_ms" "$saphyr_ms" | sort -g | head -1)
 
 say ""
@@ -147,7 +148,9 @@ if [ "$ruamel" = 1 ]; then
 fi
 printf '%-52s %10.1f %9.1f\n' "floor: libyaml-rs events (1 thread)" "$libyaml_ms" "$(calc "$mb/($libyaml_ms/1000)" 1)"
 printf '%-52s %10.1f %9.1f\n' "floor: saphyr-parser 0.3.4 events (1 thread)" "$saphyr_ms" "$(calc "$mb/($saphyr_ms/1000)" 1)"
-printf '%-52s %10.1f %9.1f\n' "patcher's libyaml event list (1 thread)" "$events_ms" "$(calc "$mb/($events_ms/1000)" 1)"
+printf '%-52s %10.1f %9.1f\n' "patcher's event list, saphyr (1 thread)" "$events_ms" "$(calc "$mb/($events_ms/1000)" 1)"
+printf '%-52s %10.1f %9.1f\n' "patcher's event list over libyaml-rs (before)" "$old_events_ms" "$(calc "$mb/($old_events_ms/1000)" 1)"
+say "event list, libyaml / saphyr                   = $(calc "$old_events_ms/$events_ms" 2)x"
 grep '^disagree' <<<"$floor_out" || true
 say ""
 if [ "$ruamel" = 1 ]; then

@@ -11,7 +11,8 @@
 #     curl and jq: scripts/stats-comment.sh)
 #   - zsh and groff (Debian packages): the zsh completion passes `zsh -n`, the man page renders
 #     (tests/release.rs)
-#   - perl and make: build the vendored OpenSSL (only checked)
+#   - libssl-dev and pkg-config (Debian packages): the build links the system's OpenSSL
+#     (Cargo.toml; the `vendored-openssl` feature of release builds needs perl and make instead)
 # It writes target/test-tools/setup-status: one line per tool, `ready <tool>` or
 # `unavailable <tool> <why>`, with the tool names of the ignore reasons (`needs <tool>: ...`).
 # .ci/run accepts an ignored test only when its tool is `unavailable` there.
@@ -40,6 +41,12 @@ if [ -d "$shared/corpus/charts" ] && [ -d "$shared/corpus/workflows" ]; then
   echo "setup: corpus ready ($shared/corpus)"; ready corpus
 else
   unavailable corpus "$shared/corpus not found (clone this repository beside shared/)"
+fi
+
+if [ -f "$shared/yaml-test-suite/229Q/in.yaml" ]; then
+  echo "setup: yaml-test-suite ready ($shared/yaml-test-suite)"; ready yaml-test-suite
+else
+  unavailable yaml-test-suite "$shared/yaml-test-suite not found (the suite's data branch, beside the corpus)"
 fi
 
 if [ -x "$shared/tools/helm/setup" ]; then
@@ -105,13 +112,17 @@ else
   unavailable check-jsonschema "python3 not found"
 fi
 
-# Build dependencies of the vendored OpenSSL (git2's `vendored-openssl`, Cargo.toml): perl and
-# make build it from source; no system OpenSSL is needed.
-for cmd in perl make; do
-  if ! command -v "$cmd" >/dev/null 2>&1; then
-    echo "setup: $cmd not found (building the vendored OpenSSL needs it)" >&2; status=1
+# The build links the system's OpenSSL (git2's https and libssh2; Cargo.toml), found with
+# pkg-config: on a fresh Debian/Ubuntu machine install libssl-dev and pkg-config. Not a test
+# tool: without them `cargo test` does not build, so a failure here fails the setup.
+if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl; }; then
+  if apt_usable && apt_install libssl-dev pkg-config; then
+    echo "setup: libssl-dev and pkg-config installed"
+  else
+    echo "setup: the system's OpenSSL is not found with pkg-config and apt-get could not install libssl-dev and pkg-config; install them (or build with --features vendored-openssl, which needs perl and make)" >&2
+    status=1
   fi
-done
+fi
 
 # build.rs watches this file: rewrite it only when it changes (a rewrite re-runs the probe and
 # so rebuilds the crate).

@@ -133,7 +133,7 @@ fn assert_depth_refused_fast(name: &str, src: &str) {
     let run = run_bounded(&repo, &["plan"]);
     assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
     assert!(
-        run.stderr.contains("deep.yaml:") && run.stderr.contains("nested more than 256 levels"),
+        run.stderr.contains("deep.yaml:") && run.stderr.contains("nested more than 255 levels"),
         "{name}: {}",
         run.stderr
     );

@@ -630,3 +630,33 @@ fn package_ships_the_sources_licenses_and_catalogue_but_no_tests_or_corpora() {
         }
     }
 }
+
+#[test]
+fn release_binaries_vendor_openssl_and_a_source_build_links_the_systems() {
+    let wf: serde_json::Value = yaml_serde::from_str(
+        &std::fs::read_to_string(root().join(".github/workflows/release.yml")).expect("read"),
+    )
+    .expect("yaml");
+    let build = wf["jobs"]["build"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "Build")
+        .and_then(|s| s["run"].as_str())
+        .expect("a Build step");
+    assert!(
+        build.contains("cargo build --release --locked --features vendored-openssl"),
+        "{build}"
+    );
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("read");
+    let git2 = manifest
+        .lines()
+        .find(|l| l.starts_with("git2 = "))
+        .expect("git2 dependency");
+    assert!(!git2.contains("vendored-openssl"), "{git2}");
+    assert!(
+        manifest.contains("vendored-openssl = [\"git2/vendored-openssl\"]"),
+        "the feature the release turns on"
+    );
+    assert!(!manifest.contains("default = [\"vendored-openssl\""));
+}

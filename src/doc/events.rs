@@ -1,14 +1,22 @@
-//! A safe wrapper over libyaml's event parser (the same parser `yaml_serde` uses), exposing
-//! each event with its start and end byte offsets in the input.
+//! patcher's YAML event stream: saphyr-parser's events (a YAML 1.2 parser that passes the
+//! yaml-test-suite) in patcher's own [`Event`] type, so that nothing past this module knows
+//! which parser produced them. The adapter gives what the tree builder relies on and saphyr
+//! does not give as such:
+//! - byte offsets (saphyr counts characters), shifted by the caller's `base`;
+//! - anchor names (saphyr numbers anchors) and tags as one string (`tag:yaml.org,2002:str`,
+//!   `!local`), both read back from the text at the event;
+//! - flow or block style of collections (saphyr does not say), from the opening token and
+//!   whether a flow collection is open;
+//! - a block scalar starting at its `|`/`>` header (saphyr's span starts at the content), an
+//!   empty scalar at the point after its indicator (saphyr's span is a token near it), an
+//!   implicit document start or end as a point;
+//! - the innermost open flow collection as the error's context (for template diagnostics).
 //!
-//! Nesting depth is enforced here, while events stream: libyaml's scanner does work
-//! proportional to the open flow levels on every token, so a file of 200 000 `[` is quadratic
-//! if parsed to the end; stopping at the first event past [`MAX_DEPTH`] keeps refusal linear.
+//! Nesting depth is enforced here, while events stream: stopping at the first event past
+//! [`MAX_DEPTH`] keeps refusal of hostile nesting (200 000 `[`) linear and the tree builder's
+//! recursion bounded.
 
-use std::mem::MaybeUninit;
-use std::ptr::{NonNull, addr_of_mut};
-
-use libyaml_rs as sys;
+use saphyr_parser as sy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScalarStyle {
@@ -53,15 +61,16 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub kind: EventKind,
-    /// Byte offsets into the input (libyaml-rs counts UTF-8 bytes).
+    /// Byte offsets into the input (plus the parser's `base`).
     pub start: usize,
     pub end: usize,
 }
 
 /// Deepest nesting of collections accepted. Real files stay far below it (the deepest in
 /// the shared corpus of charts and workflows is 37, an Argo CRD schema); the tree builder
-/// recurses once per level, so the bound also keeps the stack small.
-pub const MAX_DEPTH: usize = 256;
+/// recurses once per level, so the bound also keeps the stack small. 255: saphyr-parser
+/// allows no more flow levels (see `Parser::syntax_error`), and one bound is simpler to state.
+pub const MAX_DEPTH: usize = 255;
 
 /// A YAML syntax error with a 0-based byte offset and 1-based line/column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,29 +79,57 @@ pub struct SyntaxError {
     pub offset: usize,
     pub line: usize,
     pub col: usize,
-    /// Where the construct being parsed began (libyaml's context mark), e.g. the `[` of the
-    /// flow sequence an error is inside, as a byte offset.
+    /// The innermost flow collection the error is inside (the byte offset of its `[`/`{`).
     pub context_offset: Option<usize>,
     /// Not a syntax error: the input is nested deeper than [`MAX_DEPTH`].
     pub too_deep: bool,
 }
 
-struct Pinned<'a> {
-    sys: sys::yaml_parser_t,
-    _input: &'a [u8],
+/// What the tree builder reads events from: [`Parser`], or in tests another parser's
+/// events as an oracle.
+pub trait EventSource {
+    /// The next event; `None` after `StreamEnd`.
+    fn next_event(&mut self) -> Result<Option<Event>, SyntaxError>;
+    /// The next event without consuming it.
+    fn peek_event(&mut self) -> Result<Option<&Event>, SyntaxError>;
+    /// Reads the rest of the input: `Err` when it holds a syntax error.
+    fn finish_events(&mut self) -> Result<(), SyntaxError> {
+        while self.next_event()?.is_some() {}
+        Ok(())
+    }
 }
 
-/// libyaml's parser over one input, giving its events one at a time: the tree builder
-/// consumes each as it comes, so no list of a file's events is ever held (on a 2.7 MB CRD
-/// that list was the largest allocation of a plan).
+/// Opens an [`EventSource`] over an input, with `base` added to its offsets (see
+/// [`Parser::new`]).
+pub trait Source {
+    type Events<'s>: EventSource;
+    fn open<'s>(&self, input: &'s str, base: usize) -> Result<Self::Events<'s>, SyntaxError>;
+}
+
+/// patcher's event source: [`Parser`].
+pub struct Events;
+
+impl Source for Events {
+    type Events<'s> = Parser<'s>;
+    fn open<'s>(&self, input: &'s str, base: usize) -> Result<Parser<'s>, SyntaxError> {
+        Parser::new(input, base)
+    }
+}
+
+/// The parser over one input, giving its events one at a time: the tree builder consumes
+/// each as it comes, so no list of a file's events is ever held (on a 2.7 MB CRD that list
+/// was the largest allocation of a plan).
 pub struct Parser<'a> {
-    // The parser keeps a pointer into its own struct and into the input: keep it boxed.
-    pinned: Box<MaybeUninit<Pinned<'a>>>,
+    inner: sy::Parser<'a, sy::StrInput<'a>>,
+    input: &'a str,
+    offsets: Offsets<'a>,
     base: usize,
-    depth: usize,
+    /// Starts (in `input`) of the open collections, and whether each is flow.
+    open: Vec<(usize, bool)>,
+    /// End (in `input`) of the last event given: where a block scalar's header is looked for.
+    last_end: usize,
     peeked: Option<Event>,
-    /// Past `StreamEnd` (`Ok`) or an error (`Err`, given again on every later call: libyaml
-    /// answers a failed parser with empty events, which must not be read as events).
+    /// Past `StreamEnd` (`Ok`) or an error (`Err`, given again on every later call).
     finished: Option<Result<(), SyntaxError>>,
 }
 
@@ -100,28 +137,13 @@ impl<'a> Parser<'a> {
     /// A parser of `input`, with `base` added to every offset: the caller parses a suffix of
     /// its text (after a byte-order mark). Lines and columns stay relative to `input`.
     pub fn new(input: &'a str, base: usize) -> Result<Self, SyntaxError> {
-        let mut pinned: Box<MaybeUninit<Pinned>> = Box::new(MaybeUninit::uninit());
-        unsafe {
-            let p = pinned.as_mut_ptr();
-            let parser = addr_of_mut!((*p).sys);
-            if sys::yaml_parser_initialize(parser).fail {
-                return Err(SyntaxError {
-                    message: "out of memory".into(),
-                    offset: base,
-                    line: 1,
-                    col: 1,
-                    context_offset: None,
-                    too_deep: false,
-                });
-            }
-            sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-            sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
-            addr_of_mut!((*p)._input).write(input.as_bytes());
-        }
         Ok(Parser {
-            pinned,
+            inner: sy::Parser::new_from_str(input),
+            input,
+            offsets: Offsets::new(input),
             base,
-            depth: 0,
+            open: Vec::new(),
+            last_end: 0,
             peeked: None,
             finished: None,
         })
@@ -166,52 +188,253 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_raw(&mut self) -> Result<Event, SyntaxError> {
-        let base = self.base;
-        let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
-        let (converted, mark) = unsafe {
-            let parser = addr_of_mut!((*self.pinned.as_mut_ptr()).sys);
-            if sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
-                return Err(syntax_error(parser, base));
-            }
-            let ev = event.as_mut_ptr();
-            let converted = convert(&*ev, base);
-            let mark = (*ev).start_mark;
-            sys::yaml_event_delete(ev);
-            (converted, mark)
-        };
-        match converted.kind {
-            EventKind::SequenceStart { .. } | EventKind::MappingStart { .. } => {
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(SyntaxError {
-                        message: format!(
-                            "collections nested more than {MAX_DEPTH} levels deep; patcher \
-                             refuses such files (real configuration is far shallower: is \
-                             this file generated or corrupted?)"
-                        ),
-                        offset: converted.start,
-                        line: mark.line as usize + 1,
-                        col: mark.column as usize + 1,
-                        context_offset: None,
-                        too_deep: true,
-                    });
+        loop {
+            let (ev, span) = match self.inner.next_event() {
+                None => {
+                    let end = self.input.len();
+                    return Ok(self.shift(EventKind::StreamEnd, end, end));
                 }
+                Some(Err(e)) => return Err(self.syntax_error(&e)),
+                Some(Ok(x)) => x,
+            };
+            let start = self.offsets.byte(span.start.index());
+            let end = self.offsets.byte(span.end.index()).max(start);
+            if let Some((kind, start, end)) = self.convert(ev, start, end, span.start)? {
+                self.last_end = end;
+                return Ok(self.shift(kind, start, end));
             }
-            EventKind::SequenceEnd | EventKind::MappingEnd => {
-                self.depth = self.depth.saturating_sub(1);
+        }
+    }
+
+    fn shift(&self, kind: EventKind, start: usize, end: usize) -> Event {
+        Event {
+            kind,
+            start: start + self.base,
+            end: end + self.base,
+        }
+    }
+
+    /// Converts one saphyr event at `start..end` (bytes in `input`) into patcher's kind and
+    /// span; `None` for what patcher has no event for.
+    fn convert(
+        &mut self,
+        ev: sy::Event<'a>,
+        start: usize,
+        end: usize,
+        mark: sy::Marker,
+    ) -> Result<Option<(EventKind, usize, usize)>, SyntaxError> {
+        let text = self.input;
+        Ok(Some(match ev {
+            sy::Event::Nothing => return Ok(None),
+            sy::Event::StreamStart => (EventKind::StreamStart, start, start),
+            sy::Event::StreamEnd => (EventKind::StreamEnd, start, start),
+            sy::Event::DocumentStart(explicit) => {
+                // An implicit start is the point where the content starts (saphyr's span is
+                // the first token).
+                let end = if explicit { end } else { start };
+                (EventKind::DocumentStart { explicit }, start, end)
+            }
+            sy::Event::DocumentEnd => {
+                // Without `...`, saphyr's span is the token after the document.
+                let end = if text[start..].starts_with("...") {
+                    end
+                } else {
+                    start
+                };
+                (EventKind::DocumentEnd, start, end)
+            }
+            sy::Event::Alias(_) => {
+                let name = text.get(start + 1..end).unwrap_or_default().to_string();
+                (EventKind::Alias { name }, start, end)
+            }
+            sy::Event::Scalar(value, style, anchor_id, tag) => {
+                let anchor = anchor_name(text, start, anchor_id);
+                let style = match style {
+                    sy::ScalarStyle::Plain => ScalarStyle::Plain,
+                    sy::ScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+                    sy::ScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+                    sy::ScalarStyle::Literal => ScalarStyle::Literal,
+                    sy::ScalarStyle::Folded => ScalarStyle::Folded,
+                };
+                let has_props = anchor.is_some() || tag.is_some();
+                let (start, end) = match style {
+                    ScalarStyle::Literal | ScalarStyle::Folded if !has_props => {
+                        (block_header(text, self.last_end.min(start), start), end)
+                    }
+                    ScalarStyle::Plain if value.is_empty() && !has_props => {
+                        let at = empty_scalar_at(text, start, end);
+                        (at, at)
+                    }
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        (start, quoted_end(text, start, end))
+                    }
+                    _ => (start, end),
+                };
+                let kind = EventKind::Scalar {
+                    value: value.into_owned(),
+                    style,
+                    tag: tag.map(|t| tag_text(&t)),
+                    anchor,
+                };
+                (kind, start, end)
+            }
+            sy::Event::SequenceStart(anchor_id, tag) => {
+                let b = text.as_bytes();
+                let block =
+                    !self.open.last().is_some_and(|&(_, flow)| flow) && b.get(start) != Some(&b'[');
+                let start = match (anchor_id, &tag) {
+                    (0, None) if block && !is_entry_indicator(b, start) => {
+                        entry_on_line_before(b, start).unwrap_or(start)
+                    }
+                    _ => start,
+                };
+                let (flow, end) = self.open_collection(start, end, mark)?;
+                let kind = EventKind::SequenceStart {
+                    flow,
+                    tag: tag.map(|t| tag_text(&t)),
+                    anchor: anchor_name(text, start, anchor_id),
+                };
+                (kind, start, end)
+            }
+            sy::Event::MappingStart(anchor_id, tag) => {
+                let (flow, end) = self.open_collection(start, end, mark)?;
+                let kind = EventKind::MappingStart {
+                    flow,
+                    tag: tag.map(|t| tag_text(&t)),
+                    anchor: anchor_name(text, start, anchor_id),
+                };
+                (kind, start, end)
+            }
+            sy::Event::SequenceEnd | sy::Event::MappingEnd => {
+                let seq = matches!(ev, sy::Event::SequenceEnd);
+                let flow = self.open.pop().is_some_and(|(_, flow)| flow);
+                // A flow collection ends after its `]`/`}` (saphyr-parser 0.3.4's span goes on
+                // over blanks and a comment after it); a block one where the next token starts,
+                // as a point.
+                let end = if flow { (start + 1).min(end) } else { start };
+                let kind = if seq {
+                    EventKind::SequenceEnd
+                } else {
+                    EventKind::MappingEnd
+                };
+                (kind, start, end)
+            }
+        }))
+    }
+
+    /// Opens a collection at `start..end`: whether it is flow, and the end of its event.
+    fn open_collection(
+        &mut self,
+        start: usize,
+        end: usize,
+        mark: sy::Marker,
+    ) -> Result<(bool, usize), SyntaxError> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(SyntaxError {
+                message: too_deep_message(),
+                offset: start + self.base,
+                line: mark.line(),
+                col: mark.col() + 1,
+                context_offset: None,
+                too_deep: true,
+            });
+        }
+        // saphyr says nothing of the style: a collection inside a flow one is flow (also a
+        // single-pair mapping `[a: b]`, whose span is empty), else its span (empty for a
+        // block collection without properties) ends with its `[` or `{` and the blanks or
+        // comment after it.
+        let b = self.input.as_bytes();
+        let in_flow = self.open.last().is_some_and(|&(_, flow)| flow);
+        let opener = (start < end)
+            .then(|| skip_properties(b, start))
+            .filter(|&i| i < end && matches!(b[i], b'[' | b'{'));
+        let flow = in_flow || opener.is_some();
+        self.open.push((start, flow));
+        // A flow collection's event ends after its `[`/`{`; a block one's is the point where
+        // it starts.
+        Ok(match opener {
+            Some(i) => (flow, i + 1),
+            None if flow => (flow, end),
+            None => (flow, start),
+        })
+    }
+
+    fn syntax_error(&mut self, e: &sy::ScanError) -> SyntaxError {
+        let m = e.marker();
+        let offset = self.offsets.byte(m.index());
+        let mut message = e.info().to_string();
+        let (mut too_deep, mut simple_key) = (false, false);
+        match e.info() {
+            // saphyr-parser 0.3.4 counts open flow collections in a `u8`: the 256th `[` or `{`
+            // is its "recursion limit exceeded". It is a nesting limit, reported as ours.
+            "recursion limit exceeded" => {
+                message = too_deep_message();
+                too_deep = true;
+            }
+            // saphyr-parser 0.3.4's wording for a key without its `:`; the key started on an
+            // earlier line, which is the context template diagnostics look from.
+            "simple key expect ':'" | "simple key expected" => {
+                message = "could not find expected ':' (while scanning a simple key)".into();
+                simple_key = true;
+            }
+            // saphyr names no anchor; the alias token is at the mark.
+            "while parsing node, found unknown anchor" => {
+                let name = alias_name(self.input, offset);
+                message =
+                    format!("unknown anchor *{name} (no `&{name}` before it in this document)");
             }
             _ => {}
         }
-        Ok(converted)
+        let b = self.input.as_bytes();
+        let line_start = |at: usize| {
+            b[..at.min(b.len())]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1)
+        };
+        let context_offset = self
+            .open
+            .iter()
+            .rev()
+            .find(|(_, flow)| *flow)
+            .map(|&(at, _)| at)
+            .or_else(|| simple_key.then(|| line_start(line_start(offset).saturating_sub(1))))
+            .map(|at| at + self.base);
+        SyntaxError {
+            message,
+            offset: offset + self.base,
+            line: m.line(),
+            col: m.col() + 1,
+            context_offset: if too_deep { None } else { context_offset },
+            too_deep,
+        }
     }
 }
 
-impl Drop for Parser<'_> {
-    fn drop(&mut self) {
-        unsafe {
-            sys::yaml_parser_delete(addr_of_mut!((*self.pinned.as_mut_ptr()).sys));
-        }
+impl EventSource for Parser<'_> {
+    fn next_event(&mut self) -> Result<Option<Event>, SyntaxError> {
+        self.next()
     }
+    fn peek_event(&mut self) -> Result<Option<&Event>, SyntaxError> {
+        self.peek()
+    }
+}
+
+fn too_deep_message() -> String {
+    format!(
+        "collections nested more than {MAX_DEPTH} levels deep; patcher refuses such files \
+         (real configuration is far shallower: is this file generated or corrupted?)"
+    )
+}
+
+/// The name of the alias `*name` at `at`.
+fn alias_name(text: &str, at: usize) -> &str {
+    let rest = text.get(at..).unwrap_or_default();
+    let rest = rest.strip_prefix('*').unwrap_or(rest);
+    let end = rest
+        .find(|c: char| c.is_whitespace() || ",[]{}".contains(c))
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Parses `input` into the full event list.
@@ -229,97 +452,205 @@ pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
     Ok(out)
 }
 
-unsafe fn syntax_error(parser: *mut sys::yaml_parser_t, base: usize) -> SyntaxError {
-    unsafe {
-        let prefix = &*parser;
-        let problem = cstr(prefix.problem).unwrap_or_else(|| "syntax error".to_string());
-        let context = cstr(prefix.context);
-        let mark = prefix.problem_mark;
-        let context_offset = context
-            .is_some()
-            .then(|| prefix.context_mark.index as usize + base);
-        let message = match context {
-            Some(ctx) => format!("{problem} ({ctx})"),
-            None => problem,
-        };
-        SyntaxError {
-            message,
-            offset: mark.index as usize + base,
-            line: mark.line as usize + 1,
-            col: mark.column as usize + 1,
-            context_offset,
-            too_deep: false,
+/// Character index to byte offset. saphyr's marks count characters; they move mostly forward,
+/// so a cursor walks from the last answer (linear over a file). ASCII text needs no walk.
+struct Offsets<'a> {
+    text: &'a [u8],
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Self {
+        Offsets {
+            text: text.as_bytes(),
+            ascii: text.is_ascii(),
+            chars: 0,
+            bytes: 0,
+        }
+    }
+
+    fn byte(&mut self, chars: usize) -> usize {
+        let t = self.text;
+        if self.ascii {
+            return chars.min(t.len());
+        }
+        while self.chars < chars && self.bytes < t.len() {
+            self.bytes += 1;
+            while self.bytes < t.len() && (t[self.bytes] & 0xC0) == 0x80 {
+                self.bytes += 1;
+            }
+            self.chars += 1;
+        }
+        while self.chars > chars && self.bytes > 0 {
+            self.bytes -= 1;
+            while self.bytes > 0 && (t[self.bytes] & 0xC0) == 0x80 {
+                self.bytes -= 1;
+            }
+            self.chars -= 1;
+        }
+        self.bytes
+    }
+}
+
+/// A tag as one string, as the YAML spec resolves it: `!!str` is `tag:yaml.org,2002:str`,
+/// `!x` stays `!x`, a verbatim `!<u>` is `u`.
+fn tag_text(tag: &sy::Tag) -> Box<str> {
+    format!("{}{}", tag.handle, tag.suffix).into_boxed_str()
+}
+
+/// The name of the anchor among the properties at `start` (saphyr gives only its number):
+/// the properties are `&name` and `!tag` in either order, separated by blanks, line breaks or
+/// comments.
+fn anchor_name(text: &str, start: usize, anchor_id: usize) -> Option<Box<str>> {
+    if anchor_id == 0 {
+        return None;
+    }
+    let b = text.as_bytes();
+    let mut i = start;
+    for _ in 0..2 {
+        i = skip_separation(b, i);
+        match b.get(i) {
+            Some(b'&') => {
+                let name_end = i
+                    + 1
+                    + b[i + 1..]
+                        .iter()
+                        .position(|c| c.is_ascii_whitespace() || b",[]{}".contains(c))
+                        .unwrap_or(b.len() - i - 1);
+                return Some(text.get(i + 1..name_end).unwrap_or_default().into());
+            }
+            Some(b'!') => {
+                i += b[i..]
+                    .iter()
+                    .position(|c| c.is_ascii_whitespace())
+                    .unwrap_or(b.len() - i);
+            }
+            _ => break,
+        }
+    }
+    Some("".into())
+}
+
+/// Past blanks, line breaks and comments from `i`.
+fn skip_separation(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'#' => {
+                i += b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .unwrap_or(b.len() - i)
+            }
+            _ => break,
+        }
+    }
+    i
+}
+
+/// Where a block scalar without properties starts: its `|` or `>` header, the first indicator
+/// token from `from` (the end of the event before it) on. saphyr's span starts at the content.
+fn block_header(text: &str, from: usize, content: usize) -> usize {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < content {
+        i = skip_separation(b, i);
+        match b.get(i) {
+            Some(b'|' | b'>') if i < content => return i,
+            Some(_) if i < content => {
+                // An indicator (`:`, `-`, `?`, `---`) or the rest of the token before.
+                while i < content && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+            }
+            _ => break,
+        }
+    }
+    content
+}
+
+/// Where an empty plain scalar is (libyaml's answer, the one the tree builder was made for):
+/// right after the `:` or `-` it follows, else where its span starts (the token after it).
+/// saphyr-parser 0.3.4 gives an empty span *at* a `:` and, for a `-`, one after the blanks
+/// that follow it.
+fn empty_scalar_at(text: &str, start: usize, end: usize) -> usize {
+    let b = text.as_bytes();
+    if b.get(start) == Some(&b':') && end <= start + 1 {
+        return start + 1;
+    }
+    match text.get(start..end) {
+        Some("-" | "?") => end,
+        _ => dash_before(b, start).map_or(start, |dash| dash + 1),
+    }
+}
+
+/// The `-` that only blanks separate from `at`, if any. saphyr-parser 0.3.4 puts a block
+/// sequence entry's token (and so an empty entry) after the blanks that follow its `-`.
+fn dash_before(b: &[u8], at: usize) -> Option<usize> {
+    let mut i = at.min(b.len());
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    (i > 0 && b[i - 1] == b'-').then(|| i - 1)
+}
+
+/// Whether a block sequence entry's `-` is at `i`.
+fn is_entry_indicator(b: &[u8], i: usize) -> bool {
+    b.get(i) == Some(&b'-') && b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace())
+}
+
+/// The `-` that starts the line of `at` when only blanks and a comment follow it before `at`.
+/// saphyr-parser 0.3.4 starts an indentless sequence (`key:` then `- a` at its indentation)
+/// at its first entry's token, after the `-`, its blanks and any comment.
+fn entry_on_line_before(b: &[u8], at: usize) -> Option<usize> {
+    let at = at.min(b.len());
+    let line = b[..at]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let dash = line + b[line..at].iter().position(|&c| c != b' ' && c != b'\t')?;
+    if !is_entry_indicator(b, dash) {
+        return None;
+    }
+    let rest = skip_separation(b, dash + 1);
+    (rest >= at).then_some(dash)
+}
+
+/// Past the properties (`&anchor`, `!tag`) and separation at `i`.
+fn skip_properties(b: &[u8], mut i: usize) -> usize {
+    loop {
+        i = skip_separation(b, i);
+        match b.get(i) {
+            Some(b'&' | b'!') => {
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+            }
+            _ => return i,
         }
     }
 }
 
-unsafe fn cstr(ptr: *const i8) -> Option<String> {
-    let ptr = NonNull::new(ptr as *mut i8)?;
-    let c = unsafe { std::ffi::CStr::from_ptr(ptr.as_ptr()) };
-    Some(c.to_string_lossy().into_owned())
-}
-
-/// A tag or anchor: rare, so boxed to keep every event small (events are moved one by one
-/// from the parser into the tree builder).
-unsafe fn opt_bytes(ptr: *const u8) -> Option<Box<str>> {
-    unsafe { cstr(ptr as *const i8).map(String::into_boxed_str) }
-}
-
-unsafe fn convert(ev: &sys::yaml_event_t, base: usize) -> Event {
-    let start = ev.start_mark.index as usize + base;
-    let end = ev.end_mark.index as usize + base;
-    let kind = unsafe {
-        match ev.type_ {
-            sys::YAML_STREAM_START_EVENT => EventKind::StreamStart,
-            sys::YAML_STREAM_END_EVENT => EventKind::StreamEnd,
-            sys::YAML_DOCUMENT_START_EVENT => EventKind::DocumentStart {
-                explicit: !ev.data.document_start.implicit,
-            },
-            sys::YAML_DOCUMENT_END_EVENT => EventKind::DocumentEnd,
-            sys::YAML_ALIAS_EVENT => EventKind::Alias {
-                name: cstr(ev.data.alias.anchor as *const i8).unwrap_or_default(),
-            },
-            sys::YAML_SCALAR_EVENT => {
-                let s = ev.data.scalar;
-                let bytes = std::slice::from_raw_parts(s.value, s.length as usize);
-                EventKind::Scalar {
-                    // `from_utf8` checks ASCII a word at a time; the lossy form byte by byte.
-                    value: match std::str::from_utf8(bytes) {
-                        Ok(v) => v.to_owned(),
-                        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-                    },
-                    style: match s.style {
-                        sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
-                        sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,
-                        sys::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
-                        sys::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
-                        _ => ScalarStyle::Plain,
-                    },
-                    tag: opt_bytes(s.tag),
-                    anchor: opt_bytes(s.anchor),
-                }
-            }
-            sys::YAML_SEQUENCE_START_EVENT => {
-                let s = ev.data.sequence_start;
-                EventKind::SequenceStart {
-                    flow: s.style == sys::YAML_FLOW_SEQUENCE_STYLE,
-                    tag: opt_bytes(s.tag),
-                    anchor: opt_bytes(s.anchor),
-                }
-            }
-            sys::YAML_SEQUENCE_END_EVENT => EventKind::SequenceEnd,
-            sys::YAML_MAPPING_START_EVENT => {
-                let s = ev.data.mapping_start;
-                EventKind::MappingStart {
-                    flow: s.style == sys::YAML_FLOW_MAPPING_STYLE,
-                    tag: opt_bytes(s.tag),
-                    anchor: opt_bytes(s.anchor),
-                }
-            }
-            _ => EventKind::MappingEnd,
-        }
+/// The end of a quoted scalar, after its closing quote: saphyr-parser 0.3.4's span goes on
+/// over the blanks and a comment after it. `limit` is saphyr's end.
+fn quoted_end(text: &str, start: usize, limit: usize) -> usize {
+    let b = text.as_bytes();
+    let open = skip_properties(b, start);
+    let Some(&q) = b.get(open) else {
+        return limit;
     };
-    Event { kind, start, end }
+    let mut i = open + 1;
+    while i < limit {
+        match b[i] {
+            b'\\' if q == b'"' => i += 2,
+            b'\'' if q == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == q => return i + 1,
+            _ => i += 1,
+        }
+    }
+    limit
 }
 
 #[cfg(test)]
@@ -391,7 +722,7 @@ mod tests {
         let deep = "[".repeat(MAX_DEPTH + 1);
         let err = parse(&deep).unwrap_err();
         assert!(
-            err.message.contains("nested more than 256"),
+            err.message.contains("nested more than 255"),
             "{}",
             err.message
         );
@@ -400,10 +731,182 @@ mod tests {
 
     #[test]
     fn deep_flow_nesting_is_refused_in_linear_time() {
-        // Parsed to the end this takes seconds (libyaml's scanner is quadratic in depth).
+        // Parsed to the end, a scanner's work per token can grow with the open flow levels.
         let deep = "[".repeat(200_000);
         let t = std::time::Instant::now();
         assert!(parse(&deep).is_err());
         assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
+    }
+
+    /// The text of each event's span, with its kind's name.
+    fn spans(src: &str) -> Vec<(String, &str)> {
+        parse(src)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let name = format!("{:?}", e.kind);
+                let name = name
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                (name, &src[e.start..e.end])
+            })
+            .collect()
+    }
+
+    fn span_of<'s>(src: &'s str, kind: &str, nth: usize) -> &'s str {
+        spans(src)
+            .into_iter()
+            .filter(|(k, _)| k == kind)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no {kind} #{nth} in {src:?}"))
+            .1
+    }
+
+    #[test]
+    fn a_block_scalar_starts_at_its_header_not_its_content() {
+        // saphyr-parser 0.3.4 starts the span at the content.
+        let src = "a: |\n  x\nb: >- # a | b\n\n  y\nc:\n  - |2\n     z\n";
+        assert!(span_of(src, "Scalar", 1).starts_with("|\n  x"));
+        assert!(span_of(src, "Scalar", 3).starts_with(">- # a | b\n\n  y"));
+        assert!(span_of(src, "Scalar", 5).starts_with("|2\n     z"));
+        // With properties the span starts at them, as saphyr gives it.
+        assert!(span_of("a: &x !!str |\n  t\n", "Scalar", 1).starts_with("&x !!str |"));
+    }
+
+    #[test]
+    fn an_empty_value_is_the_point_after_its_indicator() {
+        // saphyr-parser 0.3.4: an empty span at the `:`, after the blanks following a `-`.
+        let src = "a:\nb:\n- \n-\nc: 1\n";
+        let at: Vec<usize> = parse(src)
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(&e.kind, EventKind::Scalar { value, .. } if value.is_empty()))
+            .map(|e| {
+                assert_eq!(e.start, e.end);
+                e.start
+            })
+            .collect();
+        assert_eq!(at, vec![2, 7, 10]);
+    }
+
+    #[test]
+    fn an_indentless_sequence_starts_at_its_first_dash() {
+        // saphyr-parser 0.3.4 starts it after `- ` (and any comment there).
+        assert_eq!(span_of("k:\n- --a\n- b\n", "SequenceStart", 0), "");
+        let ev = parse("k:\n- --a\n- b\n").unwrap();
+        let seq = ev
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::SequenceStart { .. }));
+        assert_eq!(seq.map(|e| e.start), Some(3));
+        let ev = parse("k:\n-   # c\n  x\n").unwrap();
+        let seq = ev
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::SequenceStart { .. }));
+        assert_eq!(seq.map(|e| e.start), Some(3));
+    }
+
+    #[test]
+    fn quoted_scalars_and_flow_ends_stop_before_a_comment_after_them() {
+        // saphyr-parser 0.3.4's spans of these tokens run on over blanks and a comment.
+        let src = "a: \"q\"  # \"z\"\nb: 'it''s' # x\nc: [ \"x\" ]   # c ]\nd: {x: 1 }  # }\n";
+        assert_eq!(span_of(src, "Scalar", 1), "\"q\"");
+        assert_eq!(span_of(src, "Scalar", 3), "'it''s'");
+        assert_eq!(span_of(src, "SequenceEnd", 0), "]");
+        assert_eq!(span_of(src, "MappingEnd", 0), "}");
+    }
+
+    #[test]
+    fn flow_collections_are_told_from_block_ones() {
+        let ev = parse("a: [ x, {y: 1}, z: 2 ]\nb: { }\nc:\n  d: [e]\n[k]: v\n").unwrap();
+        let flows: Vec<(bool, usize, usize)> =
+            ev.iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::SequenceStart { flow, .. }
+                    | EventKind::MappingStart { flow, .. } => Some((flow, e.start, e.end)),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(
+            flows,
+            vec![
+                (false, 0, 0),
+                (true, 3, 4),
+                (true, 8, 9),
+                (true, 16, 16),
+                (true, 26, 27),
+                (false, 35, 35),
+                (true, 38, 39),
+                (true, 42, 43),
+            ]
+        );
+    }
+
+    #[test]
+    fn anchors_and_tags_are_named_as_written() {
+        let ev = parse("a: &x !!str v\nb: !local &y [1]\nc: *x\nd: !<tag:e.com,1:t> w\n").unwrap();
+        let props: Vec<(Option<&str>, Option<&str>)> = ev
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Scalar { tag, anchor, .. }
+                | EventKind::SequenceStart { tag, anchor, .. }
+                    if tag.is_some() || anchor.is_some() =>
+                {
+                    Some((anchor.as_deref(), tag.as_deref()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            props,
+            vec![
+                (Some("x"), Some("tag:yaml.org,2002:str")),
+                (Some("y"), Some("!local")),
+                (None, Some("tag:e.com,1:t")),
+            ]
+        );
+        assert!(
+            ev.iter()
+                .any(|e| e.kind == EventKind::Alias { name: "x".into() })
+        );
+    }
+
+    #[test]
+    fn offsets_are_bytes_after_multibyte_text_anywhere() {
+        let src = "ü: \"日本\"\nb: [é, ö]\nc: |\n  ß\n";
+        let scalars: Vec<&str> = parse(src)
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Scalar { .. }))
+            .map(|e| src[e.start..e.end].trim_end())
+            .collect();
+        assert_eq!(scalars, vec!["ü", "\"日本\"", "b", "é", "ö", "c", "|\n  ß"]);
+        let bad = "é: [ö\n";
+        let err = parse(bad).unwrap_err();
+        assert!(bad.is_char_boundary(err.offset), "{err:?}");
+        assert_eq!(err.context_offset, Some(4), "the `[`, in bytes");
+    }
+
+    #[test]
+    fn an_alias_without_its_anchor_names_it() {
+        let err = parse("a: *nope\n").unwrap_err();
+        assert!(
+            err.message.contains("unknown anchor *nope"),
+            "{}",
+            err.message
+        );
+        assert_eq!((err.offset, err.line, err.col), (3, 1, 4));
+    }
+
+    #[test]
+    fn a_key_without_its_colon_is_named_with_the_line_it_started_before() {
+        let err = parse("a: 1\nb\nc: 2\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "could not find expected ':' (while scanning a simple key)"
+        );
+        assert_eq!(err.line, 3);
+        assert_eq!(err.context_offset, Some(5), "the line before the error");
     }
 }

@@ -128,6 +128,18 @@ impl Document {
         text: String,
         kind: FileKind,
     ) -> Result<Document, LoadError> {
+        Document::parse_using(path, text, kind, &events::Events)
+    }
+
+    /// [`Document::parse`] with the events of `source`: for tests that hold another parser
+    /// up against patcher's as an oracle.
+    #[doc(hidden)]
+    pub fn parse_using<S: events::Source>(
+        path: impl Into<PathBuf>,
+        text: String,
+        kind: FileKind,
+        source: &S,
+    ) -> Result<Document, LoadError> {
         let path = path.into();
         let line_starts = line_starts(&text);
         let err_at = |offset: usize, message: String| {
@@ -170,7 +182,7 @@ impl Document {
             })?;
             let mut repairs = 0;
             let docs = loop {
-                match build_docs(&m.text, bom, dialect) {
+                match build_docs(source, &m.text, bom, dialect) {
                     Ok(docs) => break docs,
                     Err(tree::BuildError::Syntax(e)) if !e.too_deep => {
                         // An action glued to the flow node before it: blanks stand in for it
@@ -188,7 +200,10 @@ impl Document {
             };
             (Some(m), docs)
         } else {
-            (None, build_docs(&text, bom, dialect).map_err(load_error)?)
+            (
+                None,
+                build_docs(source, &text, bom, dialect).map_err(load_error)?,
+            )
         };
         Ok(Document {
             path,
@@ -317,27 +332,33 @@ fn line_col(starts: &[usize], text: &str, offset: usize) -> (usize, usize) {
 /// failure on what the events say is reported only when the rest of the text parses: a
 /// syntax error anywhere in the file comes first, as it would from a parser that reads the
 /// whole file before building.
-fn build_docs(src: &str, bom: usize, dialect: Dialect) -> Result<Vec<YamlDoc>, tree::BuildError> {
-    let mut events = events::Parser::new(&src[bom..], bom)?;
-    match build_each_doc(&mut events, src, dialect) {
+fn build_docs<S: events::Source>(
+    source: &S,
+    src: &str,
+    bom: usize,
+    dialect: Dialect,
+) -> Result<Vec<YamlDoc>, tree::BuildError> {
+    use events::EventSource;
+    let mut stream = source.open(&src[bom..], bom)?;
+    match build_each_doc(&mut stream, src, dialect) {
         Err(tree::BuildError::Load(offset, message)) => {
-            events.finish()?;
+            stream.finish_events()?;
             Err(tree::BuildError::Load(offset, message))
         }
         built => built,
     }
 }
 
-fn build_each_doc<'a>(
-    events: &mut events::Parser<'a>,
-    src: &'a str,
+fn build_each_doc<P: events::EventSource>(
+    events: &mut P,
+    src: &str,
     dialect: Dialect,
 ) -> Result<Vec<YamlDoc>, tree::BuildError> {
     use events::EventKind;
     let mut docs = Vec::new();
     // The alias budget is per file: a bomb split over many documents is still one bomb.
     let mut expanded = tree::Weight::default();
-    while let Some(event) = events.next()? {
+    while let Some(event) = events.next_event()? {
         if !matches!(event.kind, EventKind::DocumentStart { .. }) {
             continue;
         }
@@ -345,7 +366,7 @@ fn build_each_doc<'a>(
         let mut b = tree::Builder::new(events, src, dialect, expanded);
         let (tree, model) = b.build_document()?;
         expanded = b.expanded();
-        let end = match events.next()? {
+        let end = match events.next_event()? {
             Some(e) if e.kind == EventKind::DocumentEnd => e.end.max(tree.nodes[tree.root].end),
             _ => {
                 return Err(tree::BuildError::Load(
@@ -508,7 +529,7 @@ mod tests {
             let t = std::time::Instant::now();
             let e = load(&src, FileKind::Yaml).unwrap_err();
             assert!(t.elapsed().as_millis() < 500, "{:?}", t.elapsed());
-            assert!(e.message.contains("nested more than 256 levels"), "{e}");
+            assert!(e.message.contains("nested more than 255 levels"), "{e}");
             assert!(
                 !e.message.starts_with("invalid YAML"),
                 "valid, but refused: {e}"
@@ -521,7 +542,7 @@ mod tests {
         );
         let e = load(&src, FileKind::HelmTemplate).unwrap_err();
         assert!(
-            e.message.starts_with("collections nested more than 256"),
+            e.message.starts_with("collections nested more than 255"),
             "{e}"
         );
         assert_eq!(e.line, 2);
@@ -535,6 +556,19 @@ mod tests {
         assert_eq!(m["next"], 1);
         assert_eq!(m["args"].as_array().map(Vec::len), Some(3), "{m}");
         assert_eq!(d.masked.as_ref().unwrap().unmask(src), src);
+    }
+
+    #[test]
+    fn a_control_action_mid_line_before_a_broken_key_is_the_one_named() {
+        // The masked text fails a line or two below the action (a key without `:`).
+        let src = "{{- if .a }}\napiVersion: {{ if .b -}}\nautoscaling/v2\n{{- else -}}\nautoscaling/v2beta2\n{{- end }}\nkind: X\n{{- end }}\n";
+        let e = load(src, FileKind::HelmTemplate).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 13), "{e}");
+        assert!(
+            e.message
+                .contains("is a control action in the middle of a line"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -579,18 +613,37 @@ mod tests {
 
     #[test]
     fn a_syntax_error_later_in_the_file_is_reported_before_an_unknown_alias() {
-        // The tree builder meets `*missing` first, as the events stream in; the file's
-        // syntax error (line 3) is still the one named, as when all events were read first.
-        let src = "a: *missing\nb: 1\nc: [2\n";
+        // An alias to an anchor of an earlier document: the parser lets it through, the tree
+        // builder refuses it as the events stream in; the file's syntax error (line 4) is
+        // still the one named, as when all events were read first.
+        let src = "a: &x 1\n---\nb: *x\nc: [2\n";
         let e = Document::parse("t.yaml", src.into(), FileKind::Yaml).unwrap_err();
         assert!(e.message.starts_with("invalid YAML"), "{e}");
-        let alone = Document::parse("t.yaml", "a: *missing\n".into(), FileKind::Yaml);
-        assert!(
-            alone
-                .unwrap_err()
-                .message
-                .contains("unknown anchor *missing")
+        assert_eq!(e.line, 5, "{e}");
+        let alone = Document::parse("t.yaml", "a: &x 1\n---\nb: *x\n".into(), FileKind::Yaml);
+        assert_eq!(alone.unwrap_err().message, "unknown anchor *x");
+    }
+
+    #[test]
+    fn anchored_keys_can_be_aliased_and_aliases_of_strings_are_keys() {
+        assert_eq!(
+            models("&k a: 1\nb: *k\n", FileKind::Yaml),
+            vec![serde_json::json!({"a": 1, "b": "a"})]
         );
+        assert_eq!(
+            models("x: &k a\n*k : 2\n", FileKind::Yaml),
+            vec![serde_json::json!({"x": "a", "a": 2})]
+        );
+        let e = load("x: &k [1]\n*k : 2\n", FileKind::Yaml).unwrap_err();
+        assert!(e.message.contains("not a string (alias *k)"), "{e}");
+    }
+
+    #[test]
+    fn an_alias_without_its_anchor_is_refused_with_its_name_and_line() {
+        let e =
+            Document::parse("t.yaml", "a: 1\nb: *missing\n".into(), FileKind::Yaml).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 4), "{e}");
+        assert!(e.message.contains("unknown anchor *missing"), "{e}");
     }
 
     #[test]

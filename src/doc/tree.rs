@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
-use super::events::{Event, EventKind, MAX_DEPTH, Parser, ScalarStyle, SyntaxError};
+use super::events::{Event, EventKind, EventSource, MAX_DEPTH, ScalarStyle, SyntaxError};
 
 pub type NodeId = usize;
 
@@ -118,8 +118,8 @@ fn refuse<T>(at: usize, why: String) -> Result<T, BuildError> {
 }
 
 /// Builds documents from the events as the parser gives them.
-pub(super) struct Builder<'p, 'a> {
-    events: &'p mut Parser<'a>,
+pub(super) struct Builder<'p, 'a, P: EventSource> {
+    events: &'p mut P,
     src: &'a str,
     dialect: Dialect,
     nodes: Vec<Node>,
@@ -131,14 +131,9 @@ pub(super) struct Builder<'p, 'a> {
     open_anchored: usize,
 }
 
-impl<'p, 'a> Builder<'p, 'a> {
+impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
     /// `expanded`: what aliases already added in the file's earlier documents.
-    pub(super) fn new(
-        events: &'p mut Parser<'a>,
-        src: &'a str,
-        dialect: Dialect,
-        expanded: Weight,
-    ) -> Self {
+    pub(super) fn new(events: &'p mut P, src: &'a str, dialect: Dialect, expanded: Weight) -> Self {
         Builder {
             events,
             src,
@@ -171,7 +166,7 @@ impl<'p, 'a> Builder<'p, 'a> {
     }
 
     fn next(&mut self) -> Result<Event, BuildError> {
-        match self.events.next()? {
+        match self.events.next_event()? {
             Some(ev) => Ok(ev),
             None => refuse(self.src.len(), "unexpected end of events".to_string()),
         }
@@ -179,13 +174,13 @@ impl<'p, 'a> Builder<'p, 'a> {
 
     /// Consumes the next event if it ends a sequence (`seq`) or a mapping; gives its end.
     fn end_of(&mut self, seq: bool) -> Result<Option<usize>, BuildError> {
-        match self.events.peek()? {
+        match self.events.peek_event()? {
             Some(e)
                 if (seq && matches!(e.kind, EventKind::SequenceEnd))
                     || (!seq && matches!(e.kind, EventKind::MappingEnd)) =>
             {
                 let end = e.end;
-                self.events.next()?;
+                self.events.next_event()?;
                 Ok(Some(end))
             }
             _ => Ok(None),
@@ -248,55 +243,8 @@ impl<'p, 'a> Builder<'p, 'a> {
         }
         let Event { kind, start, end } = ev;
         let out = match kind {
-            EventKind::Scalar {
-                value,
-                style,
-                tag,
-                anchor,
-            } => {
-                let weight = Weight {
-                    nodes: 1,
-                    bytes: value.len() as u64,
-                };
-                let (resolved, special) = self.resolve_scalar(value, style, tag.as_deref());
-                let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    trim_block_scalar_end(self.src, start, end)
-                } else {
-                    end
-                };
-                let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
-                if let Some(a) = &anchor {
-                    self.keep_anchor(a, &resolved, weight, start)?;
-                }
-                let id = self.push(Node {
-                    kind: NodeKind::Scalar { style },
-                    start,
-                    end,
-                    special,
-                    duplicate_keys: false,
-                });
-                (id, resolved, weight)
-            }
-            EventKind::Alias { name } => {
-                let weight = match self.anchors.get(&name) {
-                    Some((_, w)) => *w,
-                    None => return refuse(start, format!("unknown anchor *{name}")),
-                };
-                // Charged before the copy: a refused alias costs nothing.
-                self.charge(&format!("*{name}"), weight, start)?;
-                let value = self
-                    .anchors
-                    .get(&name)
-                    .map(|(v, _)| v.clone())
-                    .unwrap_or(Value::Null);
-                let id = self.push(Node {
-                    kind: NodeKind::Alias,
-                    start,
-                    end,
-                    special: Some("an alias (*)"),
-                    duplicate_keys: false,
-                });
-                (id, value, weight)
+            kind @ (EventKind::Scalar { .. } | EventKind::Alias { .. }) => {
+                self.leaf(kind, start, end)?
             }
             EventKind::SequenceStart { flow, tag, anchor } => {
                 let id = self.push(Node {
@@ -366,15 +314,7 @@ impl<'p, 'a> Builder<'p, 'a> {
                         break;
                     }
                     let key_ev = self.next()?;
-                    let key = match key_ev.kind {
-                        EventKind::Scalar { value, .. } => value,
-                        _ => {
-                            return refuse(
-                                key_ev.start,
-                                "a mapping key that is not a scalar".to_string(),
-                            );
-                        }
-                    };
+                    let key = self.key(key_ev.kind, key_ev.start)?;
                     let key_span = (key_ev.start, key_ev.end);
                     let (child, v, w) = self.node()?;
                     weight.add(w);
@@ -402,6 +342,99 @@ impl<'p, 'a> Builder<'p, 'a> {
         };
         self.depth -= 1;
         Ok(out)
+    }
+
+    /// The node of a scalar or alias event. Out of [`Builder::node`], which recurses once per
+    /// level of nesting: its frame stays small.
+    #[inline(never)]
+    fn leaf(
+        &mut self,
+        kind: EventKind,
+        start: usize,
+        end: usize,
+    ) -> Result<(NodeId, Value, Weight), BuildError> {
+        match kind {
+            EventKind::Scalar {
+                value,
+                style,
+                tag,
+                anchor,
+            } => {
+                let weight = Weight {
+                    nodes: 1,
+                    bytes: value.len() as u64,
+                };
+                let (resolved, special) = self.resolve_scalar(value, style, tag.as_deref());
+                let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    trim_block_scalar_end(self.src, start, end)
+                } else {
+                    end
+                };
+                let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
+                if let Some(a) = &anchor {
+                    self.keep_anchor(a, &resolved, weight, start)?;
+                }
+                let id = self.push(Node {
+                    kind: NodeKind::Scalar { style },
+                    start,
+                    end,
+                    special,
+                    duplicate_keys: false,
+                });
+                Ok((id, resolved, weight))
+            }
+            EventKind::Alias { name } => {
+                let weight = match self.anchors.get(&name) {
+                    Some((_, w)) => *w,
+                    None => return refuse(start, format!("unknown anchor *{name}")),
+                };
+                // Charged before the copy: a refused alias costs nothing.
+                self.charge(&format!("*{name}"), weight, start)?;
+                let value = self
+                    .anchors
+                    .get(&name)
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or(Value::Null);
+                let id = self.push(Node {
+                    kind: NodeKind::Alias,
+                    start,
+                    end,
+                    special: Some("an alias (*)"),
+                    duplicate_keys: false,
+                });
+                Ok((id, value, weight))
+            }
+            _ => refuse(start, "unexpected event".to_string()),
+        }
+    }
+
+    /// The text of a mapping key. Out of [`Builder::node`], which recurses: its frame stays
+    /// small.
+    #[inline(never)]
+    fn key(&mut self, kind: EventKind, at: usize) -> Result<String, BuildError> {
+        match kind {
+            EventKind::Scalar { value, anchor, .. } => {
+                // `&k key: ...`: the key can be aliased later.
+                if let Some(a) = anchor {
+                    let w = Weight {
+                        nodes: 1,
+                        bytes: value.len() as u64,
+                    };
+                    self.keep_anchor(&a, &Value::String(value.clone()), w, at)?;
+                }
+                Ok(value)
+            }
+            // `*k : ...`: an alias of a string as the key.
+            EventKind::Alias { name } => match self.anchors.get(&name) {
+                Some((Value::String(s), _)) => Ok(s.clone()),
+                Some(_) => refuse(
+                    at,
+                    format!("a mapping key that is not a string (alias *{name})"),
+                ),
+                None => refuse(at, format!("unknown anchor *{name}")),
+            },
+            _ => refuse(at, "a mapping key that is not a scalar".to_string()),
+        }
     }
 
     /// The scalar's model value (taking its text: a string costs no copy).
@@ -439,7 +472,7 @@ fn special_for(tag: Option<&str>, core: &str, anchored: bool) -> Option<&'static
     }
 }
 
-/// The end of a block scalar's last content line (libyaml's mark includes trailing breaks).
+/// The end of a block scalar's last content line (the parser's span includes trailing breaks).
 fn trim_block_scalar_end(src: &str, start: usize, end: usize) -> usize {
     let bytes = src.as_bytes();
     let mut e = end.min(bytes.len());

@@ -13,10 +13,14 @@ const HELM_SDKPY: &str = "helm-sdkpy-0.1.32";
 /// Every cfg the probe can set, with the reason an ignored test gives when it is unset.
 /// Reasons start with `needs <tool>`: `.ci/run` matches `<tool>` against the tools that
 /// `scripts/setup-test-tools.sh` could not install.
-pub const CFGS: [(&str, &str); 11] = [
+pub const CFGS: [(&str, &str); 12] = [
     (
         "has_corpus",
         "needs corpus: ../shared/corpus (clone this repository beside shared/)",
+    ),
+    (
+        "has_yaml_test_suite",
+        "needs yaml-test-suite: ../shared/yaml-test-suite (its `data` branch; clone this repository beside shared/)",
     ),
     (
         "has_helm_shim",
@@ -86,6 +90,11 @@ pub fn probe(manifest: &Path, shared: &Path, env: &dyn Fn(&str) -> Option<OsStri
     p.watch(&corpus.join("MANIFEST.tsv"));
     if corpus.join("charts").is_dir() && corpus.join("workflows").is_dir() {
         p.found.push("has_corpus");
+    }
+    let suite = shared.join("yaml-test-suite");
+    p.watch(&suite.join("229Q/in.yaml"));
+    if suite.join("229Q/in.yaml").is_file() {
+        p.found.push("has_yaml_test_suite");
     }
     if p.helm_shim(shared, env) {
         p.found.push("has_helm_shim");
