@@ -14,6 +14,7 @@
 //! [`fleet`] runs the same recipes on many repositories, one pull request each.
 
 pub mod apply;
+pub mod causes;
 pub mod change;
 pub mod check;
 pub mod diagnose;
@@ -22,8 +23,8 @@ pub mod edit;
 pub mod engine;
 pub mod finding;
 pub mod fleet;
-pub mod forge;
 pub mod git;
+pub mod github;
 pub mod init;
 pub mod listing;
 pub mod outcome;

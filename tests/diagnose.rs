@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use patcher::diagnose::{log, scan, signature};
+use patcher::causes::{log, scan, signature};
 use serde_json::Value;
 
 fn data(dir: &str) -> PathBuf {

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use patcher::diagnose::scan::{self, Hit, Unmatched};
-use patcher::diagnose::{log, signature};
+use patcher::causes::scan::{self, Hit, Unmatched};
+use patcher::causes::{log, signature};
 
 fn real() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/logs/real")

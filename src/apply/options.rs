@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::engine;
-use crate::forge::PrResult;
+use crate::github::pulls::PrResult;
 use crate::pacer::Pacer;
 use crate::report::Color;
 use crate::saved_plan::{RecipeInputs, SavedPlan};

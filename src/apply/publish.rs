@@ -8,8 +8,8 @@ use super::capture::say;
 use super::converge::{Action, Tips};
 use super::message::{commit_message, pr_body};
 use super::options::Options;
-use crate::forge::{Forge, PrResult, PrSpec};
 use crate::git::{self, short};
+use crate::github::pulls::{Forge, PrResult, PrSpec};
 use crate::outcome::Outcome;
 use crate::recipe::RecipeSet;
 

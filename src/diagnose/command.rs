@@ -4,10 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::log::{self, Log};
+use super::report;
 use super::resolve::Repository;
-use super::{report, scan, signature};
+use crate::causes::log::{self, Log};
+use crate::causes::{scan, signature};
 use crate::engine::RunOptions;
+use crate::github::actions::{Actions, parse_run};
 use crate::recipe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,10 +120,27 @@ fn run_inner(opts: &Options) -> Result<Output, String> {
     Ok(out)
 }
 
+/// The logs of a run's failed jobs (latest attempt), one [`Log`] per job.
+fn failed_job_logs(run: &str, root: &Path) -> Result<Vec<Log>, String> {
+    let (id, repo) = parse_run(run)?;
+    let client = Actions::from_env(repo, root)?;
+    let jobs = client.failed_jobs(id)?;
+    if jobs.is_empty() {
+        return Err(format!(
+            "error: run {id} of {} has no failed job (yet); diagnose a failed run, or wait until it has finished",
+            client.slug()
+        ));
+    }
+    Ok(jobs
+        .into_iter()
+        .map(|(job, text)| log::of_job(job, &text))
+        .collect())
+}
+
 fn read_logs(opts: &Options) -> Result<Vec<Log>, String> {
     let mut logs = Vec::new();
     if let Some(run) = &opts.run {
-        logs.extend(crate::stats::api::failed_job_logs(run, &opts.root)?);
+        logs.extend(failed_job_logs(run, &opts.root)?);
     }
     if opts.logs.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
         return Err("error: `-` (standard input) is given twice; pass it once".into());

@@ -4,19 +4,16 @@
 //! result (text, `patcher.diagnose/v1` JSON, GitHub annotations) from plain data.
 
 pub mod command;
-pub mod log;
 pub mod report;
 pub mod resolve;
-pub mod scan;
-pub mod signature;
 
 use std::path::Path;
 
+use crate::causes::scan::{Hit, Unmatched};
 use crate::engine::RunOptions;
 use crate::recipe::RecipeSet;
 use crate::report::drift::CheckReport;
 use resolve::{Fix, Repository};
-use scan::{Hit, Unmatched};
 
 /// One known cause found in the logs and the recipes that fix it.
 #[derive(Debug, Clone, PartialEq)]

@@ -345,7 +345,8 @@ fn repo_spec(
     let (url, derived) = if is_owner_name(spec) {
         (format!("{server}/{spec}.git"), Some(spec.to_string()))
     } else if spec.contains("://") || looks_scp(spec) {
-        let derived = crate::forge::parse_remote_url(spec).map(|(_, o, n)| format!("{o}/{n}"));
+        let derived =
+            crate::github::pulls::parse_remote_url(spec).map(|(_, o, n)| format!("{o}/{n}"));
         (spec.to_string(), derived)
     } else {
         // A local path (a bare repository, a mirror): relative to the fleet file.

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::apply;
 use crate::engine;
-use crate::forge::PrResult;
+use crate::github::pulls::PrResult;
 use crate::pacer::{self, Pacer};
 use crate::recipe::RecipeSet;
 use crate::report::Color;

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::command_edit::check_syntax_internal;
+use super::parse::check_syntax_internal;
 use super::{ShellError, SyntaxChecker};
 
 /// Checks that `script` parses: with `bash -n` when bash can be run, otherwise with the

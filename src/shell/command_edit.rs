@@ -4,7 +4,7 @@
 
 use super::bash_check::{PendingCheck, bash_n_start, defer, start_syntax_check};
 use super::lex::{Kind, lex, unquote};
-use super::parse::{Item, ItemKind, SimpleCmd, parse};
+use super::parse::{Analysis, Item, ItemKind, SimpleCmd, analyse, text};
 use super::{CommandEdit, EditResult, ShellError, ShellWarning, WarningKind, line_of};
 
 /// Edits every invocation of `command` (matched by its leading words after `NAME=value`
@@ -56,15 +56,6 @@ pub fn command_heads(script: &str, n: usize) -> Option<Vec<Vec<String>>> {
         })
         .collect();
     Some(heads)
-}
-
-/// The internal structural check: quotes and substitutions close, compound commands nest,
-/// operators have commands on both sides, redirections have targets, heredocs are read.
-/// Meant to be weaker than bash's parser, never stronger: it accepts some scripts bash
-/// rejects, and a differential property test (tests/shell_edits.rs) checks that it rejects
-/// none that `bash -n` accepts.
-pub fn check_syntax_internal(script: &str) -> Result<(), ShellError> {
-    analyse(script, false).map(|_| ())
 }
 
 /// Finds the two seed bug patterns: a comment after a `\` continuation (`--atomic=false \  #
@@ -164,53 +155,6 @@ fn ends_with_escaped_blank(raw: &str) -> bool {
         .take_while(|&&c| c == b'\\')
         .count();
     run % 2 == 1
-}
-
-fn text(src: &str, start: usize, end: usize) -> &str {
-    src.get(start..end).unwrap_or("")
-}
-
-/// The simple commands of a script (for folded arguments: one command of all the words).
-struct Analysis {
-    cmds: Vec<SimpleCmd>,
-}
-
-fn analyse(src: &str, folded: bool) -> Result<Analysis, ShellError> {
-    let lexed = lex(src, folded);
-    if let Some(e) = lexed.error {
-        return Err(ShellError::at(src, e.pos, e.message));
-    }
-    if folded {
-        if let Some(t) = lexed.tokens.iter().find(|t| t.kind != Kind::Word) {
-            let what = if t.kind == Kind::Comment {
-                "a `#` comment (its words would become arguments)".to_string()
-            } else {
-                format!("the shell operator `{}`", text(src, t.start, t.end))
-            };
-            return Err(ShellError::at(
-                src,
-                t.start,
-                format!("folded arguments contain {what}: refusing to edit them"),
-            ));
-        }
-        let items: Vec<Item> = lexed
-            .tokens
-            .iter()
-            .map(|t| Item {
-                kind: ItemKind::Word,
-                start: t.start,
-                end: t.end,
-            })
-            .collect();
-        return Ok(Analysis {
-            cmds: vec![SimpleCmd {
-                items,
-                term: src.len(),
-            }],
-        });
-    }
-    let cmds = parse(src, &lexed.tokens).map_err(|e| ShellError::at(src, e.pos, e.message))?;
-    Ok(Analysis { cmds })
 }
 
 /// The literal value of a word (quotes removed), if it has no expansion.
@@ -748,7 +692,8 @@ fn refused(e: &ShellError, why: &str) -> ShellError {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_syntax_internal, edit_commands, lint};
+    use super::{edit_commands, lint};
+    use crate::shell::check_syntax_internal;
     use crate::shell::{CommandEdit, EditResult, ShellError, WarningKind};
 
     fn flag(name: &str, value: Option<&str>) -> CommandEdit {

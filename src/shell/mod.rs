@@ -11,9 +11,11 @@
 //! script that does not parse, or that adds a broken continuation, is refused with a
 //! [`ShellError`] instead.
 //!
-//! `command_edit.rs` holds the editing, the structural check and the lint (pure functions of
-//! the text); `bash_check.rs` runs `bash -n`, one process per distinct script, and defers its
-//! answers inside [`with_deferred_checks`]. This file holds the types they share.
+//! `lex.rs` and `parse.rs` read a script into simple commands (and are the internal
+//! structural check); `command_edit.rs` holds the editing and the lint (pure functions of the
+//! text); `bash_check.rs` runs `bash -n`, one process per distinct script, and defers its
+//! answers inside [`with_deferred_checks`]; `retry.rs` wraps a command in a retry loop. This
+//! file holds the types they share.
 
 mod bash_check;
 mod command_edit;
@@ -22,9 +24,8 @@ mod parse;
 mod retry;
 
 pub use bash_check::{PendingCheck, check_syntax, start_syntax_check, with_deferred_checks};
-pub use command_edit::{
-    check_syntax_internal, command_heads, edit_commands, edit_folded_args, lint,
-};
+pub use command_edit::{command_heads, edit_commands, edit_folded_args, lint};
+pub use parse::check_syntax_internal;
 pub use retry::wrap_retry;
 
 /// One argument-level edit of a command.

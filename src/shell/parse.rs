@@ -2,9 +2,11 @@
 //! braces and parentheses nest, that operators have commands on both sides and that
 //! redirections have targets, and collects every simple command (with its words and
 //! redirections as byte spans) for the editor. Commands inside `$( )` are part of a word
-//! and are not collected.
+//! and are not collected. [`analyse`] lexes and parses a script (or folded arguments, one
+//! command of words) for both the editor and the internal syntax check.
 
-use super::lex::{Kind, Op, Token};
+use super::ShellError;
+use super::lex::{Kind, Op, Token, lex};
 
 /// What a simple command is made of, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -564,6 +566,62 @@ pub(crate) fn is_assignment(word: &str) -> bool {
         j += 1;
     }
     b.get(j) == Some(&b'=')
+}
+
+/// The internal structural check: quotes and substitutions close, compound commands nest,
+/// operators have commands on both sides, redirections have targets, heredocs are read.
+/// Meant to be weaker than bash's parser, never stronger: it accepts some scripts bash
+/// rejects, and a differential property test (tests/shell_edits.rs) checks that it rejects
+/// none that `bash -n` accepts.
+pub fn check_syntax_internal(script: &str) -> Result<(), ShellError> {
+    analyse(script, false).map(|_| ())
+}
+
+pub(super) fn text(src: &str, start: usize, end: usize) -> &str {
+    src.get(start..end).unwrap_or("")
+}
+
+/// The simple commands of a script (for folded arguments: one command of all the words).
+pub(super) struct Analysis {
+    pub(super) cmds: Vec<SimpleCmd>,
+}
+
+pub(super) fn analyse(src: &str, folded: bool) -> Result<Analysis, ShellError> {
+    let lexed = lex(src, folded);
+    if let Some(e) = lexed.error {
+        return Err(ShellError::at(src, e.pos, e.message));
+    }
+    if folded {
+        if let Some(t) = lexed.tokens.iter().find(|t| t.kind != Kind::Word) {
+            let what = if t.kind == Kind::Comment {
+                "a `#` comment (its words would become arguments)".to_string()
+            } else {
+                format!("the shell operator `{}`", text(src, t.start, t.end))
+            };
+            return Err(ShellError::at(
+                src,
+                t.start,
+                format!("folded arguments contain {what}: refusing to edit them"),
+            ));
+        }
+        let items: Vec<Item> = lexed
+            .tokens
+            .iter()
+            .map(|t| Item {
+                kind: ItemKind::Word,
+                start: t.start,
+                end: t.end,
+            })
+            .collect();
+        return Ok(Analysis {
+            cmds: vec![SimpleCmd {
+                items,
+                term: src.len(),
+            }],
+        });
+    }
+    let cmds = parse(src, &lexed.tokens).map_err(|e| ShellError::at(src, e.pos, e.message))?;
+    Ok(Analysis { cmds })
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::api::Actions;
 use super::runs::{self, Run};
 use super::{Diagnosed, Split, report};
+use crate::github::actions::Actions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -169,7 +169,7 @@ fn diagnose_runs(
     let Some(limit) = opts.diagnose else {
         return Ok(None);
     };
-    let signatures = crate::diagnose::signature::load(&opts.root).map_err(|e| e.to_string())?;
+    let signatures = crate::causes::signature::load(&opts.root).map_err(|e| e.to_string())?;
     let mut taken = [0usize; 2];
     let mut out = Diagnosed::new();
     // Newest first: `all` is oldest first.
@@ -184,8 +184,10 @@ fn diagnose_runs(
             continue;
         }
         taken[side] += 1;
-        let logs = client.failed_jobs(r.id)?;
-        let (hits, _) = crate::diagnose::scan::scan(&signatures, &logs);
+        let logs: Vec<_> = (client.failed_jobs(r.id)?.into_iter())
+            .map(|(job, text)| crate::causes::log::of_job(job, &text))
+            .collect();
+        let (hits, _) = crate::causes::scan::scan(&signatures, &logs);
         out.insert(r.id, hits.into_iter().map(|h| h.signature).collect());
     }
     Ok(Some(out))

@@ -3,7 +3,6 @@
 //! split at a merged pull request or a commit, the same before and after with Fisher's exact
 //! test ([`numbers`]). [`report`] writes text, `patcher.stats/v1` JSON and Markdown.
 
-pub mod api;
 pub mod command;
 pub mod numbers;
 pub mod report;

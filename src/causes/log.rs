@@ -181,6 +181,11 @@ fn natural_key(entry: &str) -> (String, u64, String) {
     (dir.to_string(), n, file.to_string())
 }
 
+/// The log of an Actions job as the API returns it (`job` is the job's name).
+pub fn of_job(job: String, text: &str) -> Log {
+    parse_text(job.clone(), Some(job), None, text)
+}
+
 /// Splits a text log into cleaned lines.
 pub fn parse_text(source: String, job: Option<String>, step: Option<String>, text: &str) -> Log {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

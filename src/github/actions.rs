@@ -10,9 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::diagnose::log::{self, Log};
-use crate::forge::parse_remote_url;
 use crate::git::{env_token, redact};
+use crate::github::pulls::parse_remote_url;
 
 /// Requests per call at most (rate-limit waits and 5xx retries included).
 const ATTEMPTS: u32 = 5;
@@ -54,7 +53,7 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub use crate::forge::encode;
+pub use crate::github::pulls::encode;
 
 impl Actions {
     /// The API and repository from the environment; the repository else from `owner_repo`
@@ -82,7 +81,7 @@ impl Actions {
                 }
             },
         };
-        let api = crate::forge::api_url(parsed.as_ref().map(|(host, _, _)| host.as_str()))
+        let api = crate::github::pulls::api_url(parsed.as_ref().map(|(host, _, _)| host.as_str()))
             .map_err(|e| format!("error: {e}"))?;
         let token = env_token().ok_or_else(|| {
             "error: reading Actions runs and logs needs a GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with `actions: read`".to_string()
@@ -348,23 +347,10 @@ pub fn parse_run(run: &str) -> Result<(u64, Option<(String, String)>), String> {
     }
 }
 
-/// The logs of a run's failed jobs (latest attempt), one [`Log`] per job.
-pub fn failed_job_logs(run: &str, root: &Path) -> Result<Vec<Log>, String> {
-    let (id, repo) = parse_run(run)?;
-    let client = Actions::from_env(repo, root)?;
-    let logs = client.failed_jobs(id)?;
-    if logs.is_empty() {
-        return Err(format!(
-            "error: run {id} of {} has no failed job (yet); diagnose a failed run, or wait until it has finished",
-            client.slug()
-        ));
-    }
-    Ok(logs)
-}
-
 impl Actions {
-    /// The logs of run `id`'s failed jobs (latest attempt); none when no job failed.
-    pub fn failed_jobs(&self, id: u64) -> Result<Vec<Log>, String> {
+    /// The logs of run `id`'s failed jobs (latest attempt) as `(job name, text)`; none when
+    /// no job failed.
+    pub fn failed_jobs(&self, id: u64) -> Result<Vec<(String, String)>, String> {
         let (jobs, _) = self.pages(
             &self.repo_path(&format!(
                 "/actions/runs/{id}/jobs?filter=latest&per_page=100"
@@ -385,8 +371,7 @@ impl Actions {
                 .unwrap_or("job")
                 .to_string();
             let bytes = self.bytes(&self.repo_path(&format!("/actions/jobs/{job_id}/logs")))?;
-            let text = String::from_utf8_lossy(&bytes);
-            logs.push(log::parse_text(name.clone(), Some(name), None, &text));
+            logs.push((name, String::from_utf8_lossy(&bytes).into_owned()));
         }
         Ok(logs)
     }

@@ -283,8 +283,8 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::diagnose::log::parse_text;
-    use crate::diagnose::signature::parse_str;
+    use crate::causes::log::parse_text;
+    use crate::causes::signature::parse_str;
 
     fn sigs() -> Vec<Signature> {
         parse_str(
