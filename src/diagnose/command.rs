@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::fixes::Repository;
 use super::report;
-use super::resolve::Repository;
 use crate::causes::log::{self, Log};
 use crate::causes::{scan, signature};
 use crate::engine::RunOptions;
-use crate::github::actions::{Actions, parse_run};
+use crate::github::actions_api::{Actions, parse_run};
 use crate::recipe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,11 @@
 //! `patcher diagnose`: reads CI failure logs ([`log`]), matches them against failure
 //! signatures ([`signature`], [`scan`]) and names the recipes that fix each cause, with the
-//! planner's answer to whether each already holds ([`resolve`]). [`report`] writes the
+//! planner's answer to whether each already holds ([`fixes`]). [`report`] writes the
 //! result (text, `patcher.diagnose/v1` JSON, GitHub annotations) from plain data.
 
 pub mod command;
+pub mod fixes;
 pub mod report;
-pub mod resolve;
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use crate::causes::scan::{Hit, Unmatched};
 use crate::engine::RunOptions;
 use crate::recipe::RecipeSet;
 use crate::report::drift::CheckReport;
-use resolve::{Fix, Repository};
+use fixes::{Fix, Repository};
 
 /// One known cause found in the logs and the recipes that fix it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +48,7 @@ pub fn diagnose(
     let causes = hits
         .into_iter()
         .map(|hit| Cause {
-            recipes: resolve::resolve(&hit.fixes, repo),
+            recipes: fixes::resolve(&hit.fixes, repo),
             hit,
         })
         .collect();

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Diagnosis;
-use super::resolve::Fix;
+use super::fixes::Fix;
 use crate::report::github::{escape_data, escape_property};
 
 pub const JSON_SCHEMA: &str = "patcher.diagnose/v1";

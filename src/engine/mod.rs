@@ -18,6 +18,7 @@ use crate::plan::{self, Probe};
 use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
 use crate::render::{self, RenderMode};
 use crate::select;
+use crate::shell::{BashCheck, with_deferred_checks};
 
 mod chart_values;
 
@@ -776,7 +777,10 @@ fn plan_rules(
             if !ok {
                 continue;
             }
-            let dp = plan::plan_document(&name, rule, model);
+            // Edited scripts are checked by `bash -n` side by side, not one after another; if
+            // one fails, the document is planned again with the (remembered) answers.
+            let plan_doc = || plan::plan_document(&name, rule, model, &BashCheck);
+            let dp = with_deferred_checks(plan_doc).unwrap_or_else(plan_doc);
             if let Some(r) = renderings.get(di) {
                 let unseen = plan::includes::unread_misses(r, &dp.probes);
                 errors.extend(unseen.into_iter().map(|(o, m)| (ri, o, m)));

@@ -1,8 +1,8 @@
 //! GitHub's REST API, the only network patcher uses: pull requests for `apply` and `fleet`
 //! ([`pulls`]), and the read-only Actions client for `stats` and `diagnose --run`
-//! ([`actions`]). Both take the token from the environment, send it only in the
+//! ([`actions_api`]). Both take the token from the environment, send it only in the
 //! `Authorization` header and redact every message they return. Neither knows what the
 //! commands do with the answers.
 
-pub mod actions;
+pub mod actions_api;
 pub mod pulls;

@@ -18,6 +18,7 @@ use crate::change::PlannedOp;
 use crate::path::PathExpr;
 use crate::pointer::{display_value, lookup, to_pointer, values_equal};
 use crate::recipe::{FileRule, Origin};
+use crate::shell::{InternalCheck, ScriptCheck};
 
 pub use resolve::{Resolution, resolve};
 pub use steps::glob_match;
@@ -86,16 +87,15 @@ pub fn document_matches(rule: &FileRule, model: &Value) -> (bool, Vec<Probe>) {
 }
 
 /// Plans one document: `rules` applied in order to `model`, each op seeing the effect of
-/// the ones before it.
-pub fn plan_document(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPlan {
-    // Edited scripts are checked by `bash -n` side by side, not one after another; if one
-    // fails, the document is planned again with the (remembered) answers, refusals included.
-    crate::shell::with_deferred_checks(|| plan_document_now(recipe, rule, model))
-        .unwrap_or_else(|| plan_document_now(recipe, rule, model))
-}
-
-fn plan_document_now(recipe: &Arc<str>, rule: &FileRule, model: &Value) -> DocPlan {
-    let mut p = Planner::new(recipe, model);
+/// the ones before it. Edited scripts are checked by `checks` (the caller's: the planner
+/// starts no process of its own).
+pub fn plan_document(
+    recipe: &Arc<str>,
+    rule: &FileRule,
+    model: &Value,
+    checks: &dyn ScriptCheck,
+) -> DocPlan {
+    let mut p = Planner::new(recipe, model, checks);
     let root: Vec<String> = Vec::new();
     if p.whens_hold(&rule.whens, &root) {
         p.rules(&rule.rules, &root);
@@ -112,7 +112,8 @@ pub fn ensure_at(
     value: Option<&Value>,
     origin: &Origin,
 ) -> DocPlan {
-    let mut p = Planner::new(recipe, model);
+    // A values edit sets data, never a script: nothing to check.
+    let mut p = Planner::new(recipe, model, &InternalCheck);
     match value {
         Some(v) => p.ensure_json(target, v, origin, None),
         None => {

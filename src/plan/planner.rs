@@ -13,6 +13,7 @@ use crate::change::PlannedOp;
 use crate::path::{PathExpr, Segment};
 use crate::pointer::{display_value, lookup, to_pointer, type_name, values_equal};
 use crate::recipe::{Cond, NewValue, Origin, Placement, Rule, When};
+use crate::shell::ScriptCheck;
 
 use super::{DocPlan, Probe, resolve};
 
@@ -25,15 +26,18 @@ pub(super) struct Planner<'m> {
     /// The placement hint of the `set`/`ensure` being planned; `ensure_json` attaches it to
     /// the op that adds the target key itself (not a missing ancestor).
     pub(super) placement: Option<Placement>,
+    /// How edited scripts are checked: the caller's choice, so the planner starts nothing.
+    pub(super) checks: &'m dyn ScriptCheck,
 }
 
 impl<'m> Planner<'m> {
-    pub(super) fn new(recipe: &Arc<str>, model: &'m Value) -> Self {
+    pub(super) fn new(recipe: &Arc<str>, model: &'m Value, checks: &'m dyn ScriptCheck) -> Self {
         Planner {
             recipe: recipe.clone(),
             working: Cow::Borrowed(model),
             out: DocPlan::default(),
             placement: None,
+            checks,
         }
     }
 
@@ -132,8 +136,9 @@ impl<'m> Planner<'m> {
                 target.push("run".into());
                 match lookup(&self.working, &target) {
                     Some(Value::String(script)) => {
-                        match crate::shell::wrap_retry(script, *attempts, *delay) {
-                            // `wrap_retry` has checked the wrapped script (`bash -n`).
+                        match crate::shell::wrap_retry_with(script, *attempts, *delay, self.checks)
+                        {
+                            // The wrapped script has passed `self.checks`.
                             Ok(wrapped) if wrapped != *script => {
                                 self.ensure_json(&target, &Value::String(wrapped), origin, None)
                             }

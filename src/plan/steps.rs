@@ -187,9 +187,9 @@ impl Planner<'_> {
             }
         }
         let result = if bare {
-            crate::shell::edit_folded_args(script, &edits)
+            crate::shell::edit_folded_args_with(script, &edits, self.checks)
         } else {
-            crate::shell::edit_commands(script, &words, &edits)
+            crate::shell::edit_commands_with(script, &words, &edits, self.checks)
         };
         match result {
             Ok(res) => {

@@ -1,7 +1,8 @@
 //! The `bash -n` syntax check: one `bash` process per distinct script text in a process,
 //! shared by every check of that text and remembered; checks started inside
 //! [`with_deferred_checks`] answer at once and are waited for together. Without a runnable
-//! bash, the internal structural parser answers. Never edits a script.
+//! bash, the internal structural parser answers. [`BashCheck`] is this as a [`ScriptCheck`];
+//! [`InternalCheck`] is the one that starts no process. Never edits a script.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,14 +11,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::parse::check_syntax_internal;
-use super::{ShellError, SyntaxChecker};
+use super::{ScriptCheck, ShellError, SyntaxChecker};
 
 /// Checks that `script` parses: with `bash -n` when bash can be run, otherwise with the
 /// internal structural parser ([`check_syntax_internal`]). Says which one did.
 pub fn check_syntax(script: &str) -> Result<SyntaxChecker, ShellError> {
-    match defer(start_syntax_check(script)) {
-        Ok(pending) => pending.wait(),
-        Err(deferred) => Ok(deferred),
+    BashCheck.check(script).wait()
+}
+
+/// `bash -n` in a process where bash can run (deferred inside [`with_deferred_checks`]), the
+/// internal parser otherwise: what the engine gives the planner.
+pub struct BashCheck;
+
+impl ScriptCheck for BashCheck {
+    fn check(&self, script: &str) -> PendingCheck {
+        defer(start_syntax_check(script)).unwrap_or_else(PendingCheck::answered)
+    }
+
+    fn bash_only(&self, script: &str) -> PendingCheck {
+        defer(PendingCheck(bash_n_start(script))).unwrap_or_else(PendingCheck::answered)
+    }
+}
+
+/// The internal structural parser only: starts no process (pure planning, tests).
+pub struct InternalCheck;
+
+impl ScriptCheck for InternalCheck {
+    fn check(&self, script: &str) -> PendingCheck {
+        PendingCheck(Some(BashN::Known(
+            check_syntax_internal(script).map(|()| SyntaxChecker::Internal),
+        )))
+    }
+
+    fn bash_only(&self, _script: &str) -> PendingCheck {
+        PendingCheck(None)
     }
 }
 
@@ -100,6 +127,11 @@ pub(super) enum BashState {
 }
 
 impl PendingCheck {
+    /// A check that has its answer already (a deferred one's is optimistic).
+    fn answered(checker: SyntaxChecker) -> PendingCheck {
+        PendingCheck(Some(BashN::Known(Ok(checker))))
+    }
+
     /// Waits for the check; a script whose `bash -n` could not be waited for is checked by
     /// the internal parser instead.
     pub fn wait(mut self) -> Result<SyntaxChecker, ShellError> {

@@ -1,11 +1,11 @@
-//! Argument-level edits of shell commands, the internal structural check and the lint: pure
-//! functions on script text. The edited script's `bash -n` is asked of `bash_check`; nothing
-//! here starts a process itself.
+//! Argument-level edits of shell commands and the lint: pure functions on script text. The
+//! edited script's syntax check is asked of the caller's [`ScriptCheck`]; nothing here starts
+//! a process itself.
 
-use super::bash_check::{PendingCheck, bash_n_start, defer, start_syntax_check};
+use super::bash_check::BashCheck;
 use super::lex::{Kind, lex, unquote};
 use super::parse::{Analysis, Item, ItemKind, SimpleCmd, analyse, text};
-use super::{CommandEdit, EditResult, ShellError, ShellWarning, WarningKind, line_of};
+use super::{CommandEdit, EditResult, ScriptCheck, ShellError, ShellWarning, WarningKind, line_of};
 
 /// Edits every invocation of `command` (matched by its leading words after `NAME=value`
 /// prefixes, e.g. `["helm", "upgrade"]`) in `script`, applying `edits` in order.
@@ -15,18 +15,28 @@ use super::{CommandEdit, EditResult, ShellError, ShellWarning, WarningKind, line
 /// matched nor touched. Fails, naming the line, when the script does not parse, when a
 /// matched command has a broken continuation ([`WarningKind::CommentAfterContinuation`]),
 /// when a flag to set occurs several times with other values, or when the result would not
-/// pass [`check_syntax`].
+/// pass [`super::check_syntax`] (`bash -n`, see [`edit_commands_with`]).
 pub fn edit_commands(
     script: &str,
     command: &[&str],
     edits: &[CommandEdit],
+) -> Result<EditResult, ShellError> {
+    edit_commands_with(script, command, edits, &BashCheck)
+}
+
+/// [`edit_commands`] with the scripts checked by `checks`.
+pub fn edit_commands_with(
+    script: &str,
+    command: &[&str],
+    edits: &[CommandEdit],
+    checks: &dyn ScriptCheck,
 ) -> Result<EditResult, ShellError> {
     if command.is_empty() {
         return Err(ShellError::new(
             "no command to match: give its leading words",
         ));
     }
-    edit_impl(script, command, edits, false)
+    edit_impl(script, command, edits, false, checks)
 }
 
 /// Edits a folded (`>`/`>-`) YAML scalar that holds one command's arguments, such as the k3d
@@ -35,7 +45,16 @@ pub fn edit_commands(
 /// shell parser: operators, redirections, comments and backslashes at line ends in it are
 /// refused (see [`lint`]), and so are values that would need quoting.
 pub fn edit_folded_args(args: &str, edits: &[CommandEdit]) -> Result<EditResult, ShellError> {
-    edit_impl(args, &[], edits, true)
+    edit_folded_args_with(args, edits, &BashCheck)
+}
+
+/// [`edit_folded_args`] with the result checked by `checks`.
+pub fn edit_folded_args_with(
+    args: &str,
+    edits: &[CommandEdit],
+    checks: &dyn ScriptCheck,
+) -> Result<EditResult, ShellError> {
+    edit_impl(args, &[], edits, true, checks)
 }
 
 /// The leading `n` words of every simple command of `script` (after `NAME=value` prefixes;
@@ -567,6 +586,7 @@ fn edit_impl(
     command: &[&str],
     edits: &[CommandEdit],
     folded: bool,
+    checks: &dyn ScriptCheck,
 ) -> Result<EditResult, ShellError> {
     let analysis = analyse(script, folded)?;
     let invocations = matched(script, &analysis, command).len();
@@ -635,14 +655,14 @@ fn edit_impl(
     }
     // Both `bash -n` runs start now and run side by side: the original's (refuse to edit a
     // script bash already rejects: its commands are not what they seem) and the edit's.
-    let original = (!folded).then(|| PendingCheck(bash_n_start(script)));
+    let original = (!folded).then(|| checks.bash_only(script));
     let check_text = if folded {
         format!("cmd {}", current.replace('\n', " "))
     } else {
         current.clone()
     };
-    let edited = defer(start_syntax_check(&check_text));
-    if let Some(Ok(original)) = original.map(defer) {
+    let edited = checks.check(&check_text);
+    if let Some(original) = original {
         original.wait_bash()?;
     }
     // Verify what we wrote.
@@ -653,11 +673,9 @@ fn edit_impl(
             "refused: the edit changed the number of matched commands",
         ));
     }
-    if let Ok(edited) = edited {
-        edited
-            .wait()
-            .map_err(|e| refused(&e, "the edited script does not parse"))?;
-    }
+    edited
+        .wait()
+        .map_err(|e| refused(&e, "the edited script does not parse"))?;
     let warnings_after = lint(&current, folded);
     if warnings_after.len() > warnings_before.len() {
         let new = warnings_after.iter().find(|w| {

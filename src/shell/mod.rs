@@ -23,10 +23,25 @@ mod lex;
 mod parse;
 mod retry;
 
-pub use bash_check::{PendingCheck, check_syntax, start_syntax_check, with_deferred_checks};
-pub use command_edit::{command_heads, edit_commands, edit_folded_args, lint};
+pub use bash_check::{
+    BashCheck, InternalCheck, PendingCheck, check_syntax, start_syntax_check, with_deferred_checks,
+};
+pub use command_edit::{
+    command_heads, edit_commands, edit_commands_with, edit_folded_args, edit_folded_args_with, lint,
+};
 pub use parse::check_syntax_internal;
-pub use retry::wrap_retry;
+pub use retry::{wrap_retry, wrap_retry_with};
+
+/// How edited scripts are checked for syntax. The editor asks through this and never picks
+/// one itself: the engine gives the planner [`BashCheck`] (`bash -n`), and [`InternalCheck`]
+/// starts no process, so planning does no I/O of its own.
+pub trait ScriptCheck {
+    /// Starts checking an edited script: bash's parser where it can run, else the internal one.
+    fn check(&self, script: &str) -> PendingCheck;
+    /// Starts bash's own check of a script as it was (an original bash rejects is not edited);
+    /// passes at once where there is no bash to ask.
+    fn bash_only(&self, script: &str) -> PendingCheck;
+}
 
 /// One argument-level edit of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! `wrap_retry`: a bounded retry loop around a whole `run:` script.
 
+use super::bash_check::BashCheck;
 use super::lex::{Kind, lex};
-use super::{ShellError, check_syntax, check_syntax_internal};
+use super::{ScriptCheck, ShellError, check_syntax_internal};
 
 const MARKER: &str = "# patcher: retry ";
 
@@ -60,6 +61,16 @@ fn parse_marker(text: &str) -> Option<(u32, u32)> {
 /// wrapped with the same numbers is returned unchanged; with other numbers, only the
 /// wrapper's numbers are rewritten. A marked wrapper that was edited by hand is refused.
 pub fn wrap_retry(script: &str, attempts: u32, delay_secs: u32) -> Result<String, ShellError> {
+    wrap_retry_with(script, attempts, delay_secs, &BashCheck)
+}
+
+/// [`wrap_retry`] with the wrapped script checked by `checks`.
+pub fn wrap_retry_with(
+    script: &str,
+    attempts: u32,
+    delay_secs: u32,
+    checks: &dyn ScriptCheck,
+) -> Result<String, ShellError> {
     if attempts == 0 {
         return Err(ShellError::new("a retry loop needs at least one attempt"));
     }
@@ -129,7 +140,7 @@ pub fn wrap_retry(script: &str, attempts: u32, delay_secs: u32) -> Result<String
         out.push('\n');
     }
     check_syntax_internal(&out).map_err(|e| wrap_refused(&e))?;
-    check_syntax(&out).map_err(|e| wrap_refused(&e))?;
+    checks.check(&out).wait().map_err(|e| wrap_refused(&e))?;
     Ok(out)
 }
 

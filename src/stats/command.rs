@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::runs::{self, Run};
 use super::{Diagnosed, Split, report};
-use crate::github::actions::Actions;
+use crate::github::actions_api::Actions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::github::actions::{Actions, encode};
+use crate::github::actions_api::{Actions, encode};
 
 /// The API's cap on the results of one list query.
 pub const RESULT_CAP: u64 = 1000;
