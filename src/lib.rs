@@ -1,17 +1,25 @@
 //! patcher: keeps CI workflows and Helm charts in a known-good shape, as code.
 //!
-//! Data flows one way: [`recipe`] (KDL → typed recipes) → [`plan`] (recipes × documents →
-//! RFC 6902 ops) → [`edit`] (ops → byte-minimal edits, verified) → [`report`] (diff, JSON).
-//! [`check`] turns a run into a drift report (`patcher check`); [`listing`] shows the
-//! catalogue's and the repository's recipes (`patcher recipes list|show`).
-//! [`doc`] is the only module that reads YAML; [`shell`] edits shell commands by argument.
-//! [`apply`] commits a plan to a branch ([`git`]) and opens its pull request ([`forge`]);
-//! [`saved_plan`] stores a plan and refuses to apply it once its inputs changed.
-//! [`select`] finds the files recipes name (shell-style globs, root safety); [`write`] writes
-//! changed files atomically. [`render`] verifies the plan's effect on `helm template` output.
-//! [`diagnose`] names the recipes that fix the failures in CI logs; [`stats`] measures a
-//! workflow's success rate before and after a fix (GitHub Actions API).
-//! [`fleet`] runs the same recipes on many repositories, one pull request each.
+//! Data flows one way, and a module imports only the ones to its right:
+//!
+//! [`recipe`] (KDL → typed recipes) → [`select`] (the files they name) → [`doc`] (YAML and
+//! templates → models with spans) → [`plan`] (recipes × models → RFC 6902 ops, pure data) →
+//! [`edit`] (ops → byte-minimal edits, verified) → [`render`] (the edit's effect on
+//! `helm template` output) → [`report`] (diff, JSON, SARIF) → [`write`] (atomic writes).
+//!
+//! - The conductor: [`engine`] runs that flow for `plan`, `apply --in-place` and `check`.
+//! - What the stages hand each other lives in low rooms: [`change`] (planned ops, file
+//!   changes, op sites), [`finding`], [`outcome`] (a run's result per recipe and file),
+//!   [`pointer`](mod@pointer) (JSON Pointer helpers), [`path`] (recipe paths).
+//! - Commands above the engine: [`check`] (drift report), [`listing`] (`recipes list|show`),
+//!   [`apply`] (a commit on a branch, pushed, and one pull request), [`saved_plan`] (a plan
+//!   kept and refused once its inputs change), [`init`] (recipes proposed for a repository),
+//!   [`fleet`] (many repositories, one pull request each), [`diagnose`] (CI logs → causes →
+//!   recipes), [`stats`] (did the fix work?).
+//! - Beside the flow: [`shell`] (shell commands edited by argument), [`causes`] (what a CI
+//!   log says went wrong), [`git`] (repositories, branches, commits), [`github`] (pull
+//!   requests and the Actions API), [`pacer`] (request pacing), [`parallel`] (a scoped
+//!   thread map), [`wrap`] (text wrapping).
 
 pub mod apply;
 pub mod causes;

@@ -1,7 +1,7 @@
-//! `patcher diagnose`: reads CI failure logs ([`log`]), matches them against failure
-//! signatures ([`signature`], [`scan`]) and names the recipes that fix each cause, with the
-//! planner's answer to whether each already holds ([`fixes`]). [`report`] writes the
-//! result (text, `patcher.diagnose/v1` JSON, GitHub annotations) from plain data.
+//! `patcher diagnose`: reads CI failure logs and matches them against failure signatures
+//! ([`crate::causes`]), names the recipes that fix each cause, with the planner's answer to
+//! whether each already holds ([`fixes`]), and writes the result (text,
+//! `patcher.diagnose/v1` JSON, GitHub annotations) from plain data ([`report`]).
 
 pub mod command;
 pub mod fixes;
@@ -37,7 +37,7 @@ impl Diagnosis {
     }
 }
 
-/// Resolves each hit's fixes (from [`scan::scan`] over `logs` logs) against the repository,
+/// Resolves each hit's fixes (from [`crate::causes::scan::scan`] over `logs` logs) against the repository,
 /// if any.
 pub fn diagnose(
     hits: Vec<Hit>,
