@@ -7,7 +7,9 @@
 //! - Every `error` case is rejected.
 //! - Every valid case with a mapping takes three edits through patcher's editor (add a key,
 //!   replace a key's value, remove a key); each is refused or verified, and a verified edit's
-//!   text, parsed again, reads as the old model with the patch applied.
+//!   text, parsed again, reads as the old model with the patch applied, by patcher and, where
+//!   it reads the case as patcher does, by yaml_serde. At most [`MAX_REFUSED_PERCENT`] are
+//!   refused.
 //!
 //! The cases that still fail are listed with a reason in tests/data/yaml-suite-known.txt: the
 //! test fails on a case not listed there, and on a listed case that now passes (so the list
@@ -288,23 +290,18 @@ fn planned(op: PatchOperation) -> PlannedOp {
     }
 }
 
-/// The first mapping with a key that patcher edits (depth first, the root first): not under
-/// an anchor, alias or custom tag, which patcher refuses to edit through by design. Its path,
-/// and its entries' keys whose values are editable too.
-fn first_editable_mapping(
+/// The first mapping with a key (depth first, the root first), anchored, tagged or not: its
+/// path, and its keys that appear once (a repeated key names two entries).
+fn first_mapping(
     tree: &Tree,
     id: usize,
     at: &mut Vec<String>,
 ) -> Option<(Vec<String>, Vec<String>)> {
     let node = tree.node(id);
-    if node.special.is_some() {
-        return None;
-    }
     match &node.kind {
         NodeKind::Mapping { entries, .. } if !entries.is_empty() => {
             let keys = entries
                 .iter()
-                .filter(|e| tree.node(e.value).special.is_none())
                 .filter(|e| entries.iter().filter(|o| o.key == e.key).count() == 1)
                 .map(|e| e.key.clone())
                 .collect();
@@ -313,7 +310,7 @@ fn first_editable_mapping(
         NodeKind::Mapping { .. } => None,
         NodeKind::Sequence { items, .. } => items.iter().enumerate().find_map(|(i, &c)| {
             at.push(i.to_string());
-            let r = first_editable_mapping(tree, c, at);
+            let r = first_mapping(tree, c, at);
             at.pop();
             r
         }),
@@ -321,16 +318,25 @@ fn first_editable_mapping(
     }
 }
 
+/// Every document of `text` as yaml_serde (libyaml's reading, independent of patcher's
+/// parser) gives it; `None` where it rejects the text or a value has no JSON form.
+fn serde_models(text: &str) -> Option<Vec<Value>> {
+    use serde::Deserialize;
+    yaml_serde::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).ok())
+        .collect()
+}
+
 fn pointer(keys: &[String]) -> jsonptr::PointerBuf {
     jsonptr::PointerBuf::from_tokens(keys.iter().map(|k| jsonptr::Token::new(k.as_str())))
 }
 
-/// add / replace / remove a key of the case's first editable mapping: `(kind, document, op)`;
-/// `None` for a key edit patcher refuses by design (no mapping outside anchors and tags).
+/// add / replace / remove a key of the case's first mapping: `(kind, document, op)`; `None`
+/// when no key of it appears once (a JSON Pointer names only the last of repeated keys).
 #[allow(clippy::type_complexity)]
 fn edits(doc: &Document) -> Vec<(&'static str, usize, Option<PatchOperation>)> {
     let found = doc.docs.iter().find_map(|d| {
-        first_editable_mapping(&d.tree, d.tree.root, &mut Vec::new()).map(|(p, k)| (d.index, p, k))
+        first_mapping(&d.tree, d.tree.root, &mut Vec::new()).map(|(p, k)| (d.index, p, k))
     });
     let Some((index, path, keys)) = found else {
         return ["add", "replace", "remove"].map(|k| (k, 0, None)).to_vec();
@@ -368,6 +374,10 @@ fn edits(doc: &Document) -> Vec<(&'static str, usize, Option<PatchOperation>)> {
     ]
 }
 
+/// Most edits of the suite's mappings that may be refused, in percent of those attempted
+/// (issue 23's goal). The refusals are listed by reason with `-- --nocapture`.
+const MAX_REFUSED_PERCENT: f64 = 5.0;
+
 #[test]
 #[cfg_attr(
     not(has_yaml_test_suite),
@@ -375,7 +385,10 @@ fn edits(doc: &Document) -> Vec<(&'static str, usize, Option<PatchOperation>)> {
 )]
 fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
     let cases = cases(&suite());
-    let (mut attempted, mut verified, mut by_design) = (0, 0, 0);
+    // PATCHER_SUITE_SHOW="ID ID": print those cases' edits, for debugging.
+    let show = std::env::var("PATCHER_SUITE_SHOW").unwrap_or_default();
+    let show: Vec<&str> = show.split_whitespace().collect();
+    let (mut attempted, mut verified, mut cross_checked) = (0, 0, 0);
     let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut wrong = Vec::new();
     let mut no_json = Vec::new();
@@ -407,16 +420,23 @@ fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
         for (kind, index, op) in edits(&doc) {
             attempted += 1;
             let Some(op) = op else {
-                by_design += 1;
                 refused
-                    .entry(format!(
-                        "{kind}: every key is under an anchor, alias or tag"
-                    ))
+                    .entry(format!("{kind}: no key of the mapping appears once"))
                     .or_default()
                     .push(case.id.clone());
                 continue;
             };
             let ops = vec![(index, vec![planned(op.clone())])];
+            if show.iter().any(|s| *s == case.id) {
+                let e = edit::edit(&doc, &ops);
+                eprintln!(
+                    "--- {} [{kind}] {:?}\n{}\n--- edited:\n{}",
+                    case.id,
+                    op,
+                    case.yaml,
+                    e.map_or_else(|r| format!("refused: {}", r.message), |e| e.text)
+                );
+            }
             let result = edit::edit(&doc, &ops).map_err(|r| r.message).and_then(|e| {
                 verify::verify(&doc, &e.text, &e.splices, &ops)
                     .map(|_| e.text)
@@ -433,8 +453,23 @@ fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
                 Ok(text) => {
                     let mut expected = doc.models();
                     json_patch::patch(&mut expected[index], &[op]).expect("patch");
+                    // An independent reader that reads the case as patcher does must read
+                    // the edit as the patch too.
+                    let independent = serde_models(&case.yaml)
+                        .filter(|old| *old == doc.models())
+                        .map(|_| serde_models(&text));
                     match Document::parse(&case.id, text.clone(), FileKind::Yaml) {
-                        Ok(new) if new.models() == expected => verified += 1,
+                        Ok(_)
+                            if independent
+                                .as_ref()
+                                .is_some_and(|n| n.as_ref() != Some(&expected)) =>
+                        {
+                            wrong.push(format!("{} [{kind}]: yaml_serde reads otherwise", case.id))
+                        }
+                        Ok(new) if new.models() == expected => {
+                            verified += 1;
+                            cross_checked += usize::from(independent.is_some());
+                        }
                         Ok(_) => wrong.push(format!("{} [{kind}]: reads otherwise", case.id)),
                         Err(e) => wrong.push(format!("{} [{kind}]: does not parse: {e}", case.id)),
                     }
@@ -443,11 +478,19 @@ fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
         }
     }
     let n_refused: usize = refused.values().map(Vec::len).sum();
+    // Refused by design: an alias elsewhere copies the node the edit changes or removes (the
+    // planned patch leaves the alias's value as it was, the edited text would not).
+    let by_design: usize = refused
+        .iter()
+        .filter(|(why, _)| why.contains("the alias *"))
+        .map(|(_, ids)| ids.len())
+        .sum();
     let pct = 100.0 * n_refused as f64 / attempted.max(1) as f64;
     eprintln!(
         "yaml-test-suite edits: {attempted} attempted, {verified} verified, {n_refused} refused \
-         ({pct:.1}%; {by_design} of them by design: nothing editable outside anchors and tags), \
-         {} wrong; {} cases not counted (a collection as a mapping key, which no JSON model \
+         ({pct:.1}%; {by_design} of them by design: an alias elsewhere would see the change), \
+         {} wrong ({cross_checked} of the verified also read as the patch by yaml_serde, \
+         which reads those cases as patcher does); {} cases not counted (a collection as a mapping key, which no JSON model \
          holds): {}",
         wrong.len(),
         no_json.len(),
@@ -460,8 +503,8 @@ fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
         eprintln!("  WRONG: {w}");
     }
     assert!(wrong.is_empty(), "{} wrong edits", wrong.len());
-    // The goal is 5%. Today's figure is the bound, so that it only goes down: the refusals
-    // by design (anchors, aliases, custom tags) and the editor's, which verification catches
-    // (an added key after a flow or multi-line key, keys sharing a line), are listed above.
-    assert!(pct <= 15.0, "{n_refused}/{attempted} edits refused (> 15%)");
+    assert!(
+        pct <= MAX_REFUSED_PERCENT,
+        "{n_refused}/{attempted} edits refused (> {MAX_REFUSED_PERCENT}%)"
+    );
 }

@@ -197,7 +197,12 @@ impl Editor<'_> {
                     unreachable_kind()
                 };
                 let e = &entries[idx];
-                (self.after_colon(e.key_span.1), self.col(e.key_span.0))
+                let colon = if e.start == e.key_span.0 {
+                    self.after_colon(e.key_span.1)
+                } else {
+                    self.after_explicit_colon(e.key_span.1)
+                };
+                (colon, self.col(e.start))
             }
             Slot::Item { seq, idx } => {
                 let dash = self
@@ -303,6 +308,26 @@ impl Editor<'_> {
             text,
         });
         Ok(())
+    }
+
+    /// The byte after the `:` of an explicit (`? key`) entry whose key ends at `key_end`: on a
+    /// later line, past blank and comment lines; `key_end` when there is none.
+    pub(super) fn after_explicit_colon(&self, key_end: usize) -> usize {
+        let bytes = self.doc.text.as_bytes();
+        let mut i = key_end;
+        while i < bytes.len() {
+            match bytes[i] {
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b':' => return i + 1,
+                _ => break,
+            }
+        }
+        key_end
     }
 
     /// The byte after the `:` that follows a key ending at `key_end`.
