@@ -356,15 +356,23 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                     }
                     let key_ev = self.next()?;
                     let key = self.key(key_ev.kind, key_ev.start, key_ev.end)?;
-                    let key_span = (key_ev.start, key_ev.end);
+                    // An empty implicit key (`: v`) is placed after its `:` (where an empty
+                    // value would be); as a key it is the point before it.
+                    let key_span = if key.is_empty()
+                        && key_ev.start == key_ev.end
+                        && self.src[..key_ev.start].ends_with(':')
+                    {
+                        (key_ev.start - 1, key_ev.start - 1)
+                    } else {
+                        (key_ev.start, key_ev.end)
+                    };
                     let (child, v, w) = self.node()?;
                     weight.add(w);
                     weight.bytes = weight.bytes.saturating_add(key.len() as u64);
                     end = end.max(self.nodes[child].end).max(key_ev.end);
                     duplicate |= map.insert(key.clone(), v).is_some();
                     entries.push(Entry {
-                        start: explicit_key_indicator(self.src, key_ev.start)
-                            .unwrap_or(key_ev.start),
+                        start: explicit_key_indicator(self.src, key_span.0).unwrap_or(key_span.0),
                         key,
                         key_span,
                         value: child,
@@ -548,11 +556,49 @@ fn explicit_key_indicator(src: &str, key_start: usize) -> Option<usize> {
 }
 
 /// The end of a block scalar's last content line (the parser's span includes trailing breaks).
+/// A trailing line of more spaces than the content's indentation is content (`|` over
+/// `  x` and `   ` reads `"x\n \n"`), so the scalar ends after it; blanks at the end of a
+/// line with text are left out as before.
 fn trim_block_scalar_end(src: &str, start: usize, end: usize) -> usize {
     let bytes = src.as_bytes();
-    let mut e = end.min(bytes.len());
-    while e > start && matches!(bytes[e - 1], b'\n' | b'\r' | b' ' | b'\t') {
-        e -= 1;
+    let end = end.min(bytes.len());
+    let trimmed = || {
+        let mut e = end;
+        while e > start && matches!(bytes[e - 1], b'\n' | b'\r' | b' ' | b'\t') {
+            e -= 1;
+        }
+        e
+    };
+    let Some(nl) = src[start..end].find('\n') else {
+        return trimmed();
+    };
+    let body_start = start + nl + 1;
+    let header = src[start..start + nl].split('#').next().unwrap_or_default();
+    if header.bytes().any(|b| b.is_ascii_digit()) {
+        // An explicit indentation indicator counts from the parent's indentation.
+        return trimmed();
+    }
+    let Some(indent) = src[body_start..end]
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+    else {
+        return trimmed();
+    };
+    // Past the last line with text: empty lines, and lines of more spaces than the
+    // indentation, which are content (the parser's span may stop before them).
+    let mut e = trimmed();
+    let mut at = src[e..].find('\n').map_or(bytes.len(), |i| e + i + 1);
+    while at < bytes.len() {
+        let line_end = src[at..].find('\n').map_or(bytes.len(), |i| at + i);
+        let line = src[at..line_end].trim_end_matches('\r');
+        if !line.bytes().all(|b| b == b' ') {
+            break;
+        }
+        if line.len() > indent {
+            e = at + line.len();
+        }
+        at = line_end + 1;
     }
     e
 }
@@ -708,5 +754,62 @@ impl Tree {
             };
         }
         Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::doc::{Document, FileKind, NodeKind};
+
+    fn tree(text: &str) -> crate::doc::Tree {
+        let doc = Document::parse("t.yaml", text.to_string(), FileKind::Yaml).expect("parse");
+        doc.docs[0].tree.clone()
+    }
+
+    #[test]
+    fn each_anchor_knows_its_text_and_the_aliases_that_refer_to_it() {
+        let text = "a: &x 1\nb: *x\n&k c: &x [2]\nd: *x\ne: *k\n";
+        let t = tree(text);
+        let view: Vec<(&str, &str, Vec<usize>)> = t
+            .anchors
+            .iter()
+            .map(|a| (a.name.as_str(), &text[a.span.0..a.span.1], a.uses.clone()))
+            .collect();
+        // The second `&x` takes over: `*x` on line 4 refers to it, not to the first.
+        assert_eq!(
+            view,
+            vec![
+                ("x", "&x 1", vec![11]),
+                ("k", "&k c", vec![36]),
+                ("x", "&x [2]", vec![30]),
+            ]
+        );
+        let anchored: Vec<Option<usize>> = t.nodes.iter().map(|n| n.anchor).collect();
+        assert!(anchored.contains(&Some(0)) && anchored.contains(&Some(2)));
+    }
+
+    #[test]
+    fn entries_start_at_an_explicit_keys_indicator_and_an_empty_key_at_its_colon() {
+        let text = "? a\n: 1\n: 2\n";
+        let t = tree(text);
+        let NodeKind::Mapping { entries, .. } = &t.node(t.root).kind else {
+            panic!("a mapping");
+        };
+        let spans: Vec<(usize, (usize, usize))> =
+            entries.iter().map(|e| (e.start, e.key_span)).collect();
+        assert_eq!(spans, vec![(0, (2, 3)), (8, (8, 8))]);
+    }
+
+    #[test]
+    fn a_block_scalar_ends_after_a_trailing_line_deeper_than_its_content() {
+        let text = "a: |\n  x\n   \n\nb: |\n  y\n  \n";
+        let t = tree(text);
+        let ends: Vec<&str> = t
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Scalar { .. }) && n.start < n.end)
+            .map(|n| &text[n.start..n.end])
+            .collect();
+        assert_eq!(ends, vec!["|\n  x\n   ", "|\n  y"]);
     }
 }

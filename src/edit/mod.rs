@@ -987,6 +987,47 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_key_is_edited_at_its_colon() {
+        let text = ": a\nb: 1\n";
+        let remove = apply(text, serde_json::json!([{"op": "remove", "path": "/"}]));
+        assert_eq!(remove.expect("remove"), "b: 1\n");
+        let replace = apply(
+            text,
+            serde_json::json!([{"op": "replace", "path": "/", "value": "c"}]),
+        );
+        assert_eq!(replace.expect("replace"), ": c\nb: 1\n");
+        let add = apply(
+            ": a\n",
+            serde_json::json!([{"op": "add", "path": "/b", "value": 1}]),
+        );
+        assert_eq!(add.expect("add"), ": a\nb: 1\n");
+    }
+
+    #[test]
+    fn a_value_is_written_after_a_new_colon_where_an_entry_has_none() {
+        let out = apply(
+            "? a\n? b\n",
+            serde_json::json!([{"op": "replace", "path": "/a", "value": 1}]),
+        );
+        assert_eq!(out.expect("block"), "? a\n: 1\n? b\n");
+        let out = apply(
+            "{ a, b: 2 }\n",
+            serde_json::json!([{"op": "replace", "path": "/a", "value": 1}]),
+        );
+        assert_eq!(out.expect("flow"), "{ a: 1, b: 2 }\n");
+    }
+
+    #[test]
+    fn a_new_key_goes_after_a_block_scalars_trailing_line_of_spaces() {
+        // The line of three spaces is deeper than the content: it is part of the value.
+        let out = apply(
+            "foo: |\n  x\n   \n",
+            serde_json::json!([{"op": "add", "path": "/b", "value": 1}]),
+        );
+        assert_eq!(out.expect("edit"), "foo: |\n  x\n   \nb: 1\n");
+    }
+
+    #[test]
     fn a_second_pair_in_a_flow_sequence_gets_braces() {
         let out = apply(
             "[a: 1, b]\n",
