@@ -405,6 +405,18 @@ impl<'a> Editor<'a> {
                         }
                     }
                 }
+                if flow && removed.len() == entries.len() {
+                    // Every old pair goes: the new ones replace the braces' content (removals
+                    // and insertions at the same place would overlap).
+                    // A bare pair (`[a: 1]`) becomes a braced mapping.
+                    let start = self.flow_open(id);
+                    self.splices.push(Splice {
+                        start,
+                        end: node.end,
+                        text: render::flow(new),
+                    });
+                    return Ok(());
+                }
                 for &idx in removed.iter().rev() {
                     self.remove_entry(id, idx, flow, path)?;
                 }
@@ -518,6 +530,27 @@ impl<'a> Editor<'a> {
                 self.replace_value(id, slot, new, path)
             }
         }
+    }
+
+    /// Where flow mapping `id`'s `{` is, after its properties (`&a`, `!t`); its start for a
+    /// bare pair (`[a: 1]`).
+    fn flow_open(&self, id: NodeId) -> usize {
+        let node = self.tree.node(id);
+        let b = self.doc.text.as_bytes();
+        let mut i = node.start;
+        while i < node.end {
+            match b[i] {
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'&' | b'!' => {
+                    while i < node.end && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+                        i += 1;
+                    }
+                }
+                b'{' => return i,
+                _ => break,
+            }
+        }
+        node.start
     }
 
     /// For the empty value of an entry written without its `:` (`? key` alone, a flow

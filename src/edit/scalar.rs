@@ -177,9 +177,23 @@ impl Editor<'_> {
             node.kind,
             NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
         );
+        // `? key` or `{ key }` with no `:`: the value goes after a new one.
+        let missing = self.missing_colon(id, slot);
+        if in_flow && let Some((at, colon)) = &missing {
+            self.splices.push(Splice {
+                start: *at,
+                end: *at,
+                text: format!("{colon} {}", render::flow(new)),
+            });
+            return Ok(());
+        }
         if in_flow || (flow_node && !is_collection(new)) {
             let text = if in_flow {
-                render::flow(new)
+                // `{ key:, … }`: the colon needs a space after it before a value.
+                let glued =
+                    is_empty_value(self.doc, node) && self.doc.text[..node.start].ends_with(':');
+                let text = render::flow(new);
+                if glued { format!(" {text}") } else { text }
             } else {
                 render::scalar(new, None)
             };
@@ -243,6 +257,43 @@ impl Editor<'_> {
             }
         };
         let is_item = matches!(slot, Slot::Item { .. });
+        if let Some((at, colon)) = missing {
+            // Nothing to replace: the new `:` line and the value go after the key.
+            let mut text = colon;
+            match rendering {
+                Rendered::Inline(s) => {
+                    text.push(' ');
+                    text.push_str(&s);
+                }
+                Rendered::Block { lines, seq } => {
+                    let offset = if seq {
+                        self.style.seq_offset
+                    } else {
+                        self.style.unit
+                    };
+                    let pad = " ".repeat(base_col + offset);
+                    for l in lines {
+                        text.push_str(self.nl);
+                        text.push_str(&render::indent_line(&pad, l));
+                    }
+                }
+                Rendered::Scalar { header, lines } => {
+                    let pad = " ".repeat(base_col + self.style.unit);
+                    text.push(' ');
+                    text.push_str(&header);
+                    for l in lines {
+                        text.push_str(self.nl);
+                        text.push_str(&render::indent_line(&pad, l));
+                    }
+                }
+            }
+            self.splices.push(Splice {
+                start: at,
+                end: at,
+                text,
+            });
+            return Ok(());
+        }
         let mut end = node.end.max(region_start);
         // Keep a trailing comment of the old value on the key line.
         let eol = self
