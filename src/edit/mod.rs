@@ -1061,6 +1061,18 @@ mod tests {
     }
 
     #[test]
+    fn a_flow_mapping_whose_pairs_all_change_is_rewritten_inside_its_properties() {
+        let out = apply(
+            "a: !t {x: 1, y: 2}\nb: [k: 1]\n",
+            serde_json::json!([
+                {"op": "replace", "path": "/a", "value": {"m": 1}},
+                {"op": "replace", "path": "/b/0", "value": {"j": 2}}
+            ]),
+        );
+        assert_eq!(out.expect("edit"), "a: !t {m: 1}\nb: [{j: 2}]\n");
+    }
+
+    #[test]
     fn a_second_pair_in_a_flow_sequence_gets_braces() {
         let out = apply(
             "[a: 1, b]\n",
