@@ -1073,6 +1073,20 @@ mod tests {
     }
 
     #[test]
+    fn a_document_after_directives_is_edited_in_place() {
+        let text = "%YAML 1.2\n---\na: 1\n...\n%TAG !x! tag:example.com,2000:\n--- !x!m\nb: 2\n";
+        let doc = Document::parse("t.yaml", text.to_string(), FileKind::Yaml).expect("parse");
+        let mut ops = add_op("/c", serde_json::json!(3));
+        ops[0].0 = 1;
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "%YAML 1.2\n---\na: 1\n...\n%TAG !x! tag:example.com,2000:\n--- !x!m\nb: 2\nc: 3\n"
+        );
+    }
+
+    #[test]
     fn a_second_pair_in_a_flow_sequence_gets_braces() {
         let out = apply(
             "[a: 1, b]\n",
