@@ -7,7 +7,10 @@
 //! - Every `error` case is rejected.
 //! - Every valid case with a mapping takes three edits through patcher's editor (add a key,
 //!   replace a key's value, remove a key); each is refused or verified, and a verified edit's
-//!   text, parsed again, reads as the old model with the patch applied.
+//!   text, parsed again, reads as the old model with the patch applied, by patcher and, where
+//!   it reads the case as patcher does, by yaml_serde. At most [`MAX_REFUSED_PERCENT`] are
+//!   refused. A wider check replaces every key of the mapping by a string and by a mapping,
+//!   and removes it.
 //!
 //! The cases that still fail are listed with a reason in tests/data/yaml-suite-known.txt: the
 //! test fails on a case not listed there, and on a listed case that now passes (so the list
@@ -288,23 +291,18 @@ fn planned(op: PatchOperation) -> PlannedOp {
     }
 }
 
-/// The first mapping with a key that patcher edits (depth first, the root first): not under
-/// an anchor, alias or custom tag, which patcher refuses to edit through by design. Its path,
-/// and its entries' keys whose values are editable too.
-fn first_editable_mapping(
+/// The first mapping with a key (depth first, the root first), anchored, tagged or not: its
+/// path, and its keys that appear once (a repeated key names two entries).
+fn first_mapping(
     tree: &Tree,
     id: usize,
     at: &mut Vec<String>,
 ) -> Option<(Vec<String>, Vec<String>)> {
     let node = tree.node(id);
-    if node.special.is_some() {
-        return None;
-    }
     match &node.kind {
         NodeKind::Mapping { entries, .. } if !entries.is_empty() => {
             let keys = entries
                 .iter()
-                .filter(|e| tree.node(e.value).special.is_none())
                 .filter(|e| entries.iter().filter(|o| o.key == e.key).count() == 1)
                 .map(|e| e.key.clone())
                 .collect();
@@ -313,7 +311,7 @@ fn first_editable_mapping(
         NodeKind::Mapping { .. } => None,
         NodeKind::Sequence { items, .. } => items.iter().enumerate().find_map(|(i, &c)| {
             at.push(i.to_string());
-            let r = first_editable_mapping(tree, c, at);
+            let r = first_mapping(tree, c, at);
             at.pop();
             r
         }),
@@ -321,16 +319,25 @@ fn first_editable_mapping(
     }
 }
 
+/// Every document of `text` as yaml_serde (libyaml's reading, independent of patcher's
+/// parser) gives it; `None` where it rejects the text or a value has no JSON form.
+fn serde_models(text: &str) -> Option<Vec<Value>> {
+    use serde::Deserialize;
+    yaml_serde::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).ok())
+        .collect()
+}
+
 fn pointer(keys: &[String]) -> jsonptr::PointerBuf {
     jsonptr::PointerBuf::from_tokens(keys.iter().map(|k| jsonptr::Token::new(k.as_str())))
 }
 
-/// add / replace / remove a key of the case's first editable mapping: `(kind, document, op)`;
-/// `None` for a key edit patcher refuses by design (no mapping outside anchors and tags).
+/// add / replace / remove a key of the case's first mapping: `(kind, document, op)`; `None`
+/// when no key of it appears once (a JSON Pointer names only the last of repeated keys).
 #[allow(clippy::type_complexity)]
 fn edits(doc: &Document) -> Vec<(&'static str, usize, Option<PatchOperation>)> {
     let found = doc.docs.iter().find_map(|d| {
-        first_editable_mapping(&d.tree, d.tree.root, &mut Vec::new()).map(|(p, k)| (d.index, p, k))
+        first_mapping(&d.tree, d.tree.root, &mut Vec::new()).map(|(p, k)| (d.index, p, k))
     });
     let Some((index, path, keys)) = found else {
         return ["add", "replace", "remove"].map(|k| (k, 0, None)).to_vec();
@@ -368,31 +375,134 @@ fn edits(doc: &Document) -> Vec<(&'static str, usize, Option<PatchOperation>)> {
     ]
 }
 
-#[test]
-#[cfg_attr(
-    not(has_yaml_test_suite),
-    ignore = "needs yaml-test-suite: ../shared/yaml-test-suite (its `data` branch; clone this repository beside shared/)"
-)]
-fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
+/// Every key of the case's first mapping replaced by a string, replaced by a mapping, and
+/// removed: the wider check (`None` as in [`edits`]).
+#[allow(clippy::type_complexity)]
+fn every_key_edits(doc: &Document) -> Vec<(&'static str, usize, Option<PatchOperation>)> {
+    let found = doc.docs.iter().find_map(|d| {
+        first_mapping(&d.tree, d.tree.root, &mut Vec::new()).map(|(p, k)| (d.index, p, k))
+    });
+    let Some((index, path, keys)) = found else {
+        return vec![("replace", 0, None)];
+    };
+    if keys.is_empty() {
+        return vec![("replace", index, None)];
+    }
+    let mut out = Vec::new();
+    for k in &keys {
+        let mut p = path.clone();
+        p.push(k.clone());
+        let path = pointer(&p);
+        out.push((
+            "replace",
+            index,
+            Some(PatchOperation::Replace(json_patch::ReplaceOperation {
+                path: path.clone(),
+                value: Value::String("replaced".into()),
+            })),
+        ));
+        out.push((
+            "replace by a mapping",
+            index,
+            Some(PatchOperation::Replace(json_patch::ReplaceOperation {
+                path: path.clone(),
+                value: serde_json::json!({"m": 1, "n": [1, "two"]}),
+            })),
+        ));
+        out.push((
+            "remove",
+            index,
+            Some(PatchOperation::Remove(json_patch::RemoveOperation { path })),
+        ));
+    }
+    out
+}
+
+/// What an edit check found.
+#[derive(Default)]
+struct Check {
+    attempted: usize,
+    verified: usize,
+    /// Verified edits that yaml_serde also reads as the patch.
+    cross_checked: usize,
+    refused: BTreeMap<String, Vec<String>>,
+    wrong: Vec<String>,
+    /// Verified edits of cases yaml_serde reads (as patcher does) whose edited text it
+    /// rejects, though patcher, the suite and YAML 1.2 read it as the patch.
+    libyaml_rejects: Vec<String>,
+    no_json: Vec<String>,
+}
+
+impl Check {
+    fn refused(&self) -> usize {
+        self.refused.values().map(Vec::len).sum()
+    }
+
+    fn refused_percent(&self) -> f64 {
+        100.0 * self.refused() as f64 / self.attempted.max(1) as f64
+    }
+
+    /// Refused by design: an alias elsewhere copies the node the edit changes or removes
+    /// (the planned patch leaves the alias's value as it was, the edited text would not).
+    fn by_design(&self) -> usize {
+        self.refused
+            .iter()
+            .filter(|(why, _)| why.contains("the alias *"))
+            .map(|(_, ids)| ids.len())
+            .sum()
+    }
+
+    fn print(&self, name: &str) {
+        eprintln!(
+            "yaml-test-suite {name}: {} attempted, {} verified, {} refused ({:.1}%; {} of them \
+             by design: an alias elsewhere would see the change), {} wrong ({} of the verified \
+             also read as the patch by yaml_serde, which reads those cases as patcher does); {} \
+             cases not counted (a collection as a mapping key, which no JSON model holds): {}",
+            self.attempted,
+            self.verified,
+            self.refused(),
+            self.refused_percent(),
+            self.by_design(),
+            self.wrong.len(),
+            self.cross_checked,
+            self.no_json.len(),
+            self.no_json.join(" ")
+        );
+        for (why, ids) in &self.refused {
+            eprintln!("  refused {}× {why}: {}", ids.len(), ids.join(" "));
+        }
+        for w in &self.libyaml_rejects {
+            eprintln!("  yaml_serde rejects the edited text: {w}");
+        }
+        for w in &self.wrong {
+            eprintln!("  WRONG: {w}");
+        }
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn edit_check(edits: fn(&Document) -> Vec<(&'static str, usize, Option<PatchOperation>)>) -> Check {
     let cases = cases(&suite());
-    let (mut attempted, mut verified, mut by_design) = (0, 0, 0);
-    let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut wrong = Vec::new();
-    let mut no_json = Vec::new();
+    // PATCHER_SUITE_SHOW="ID ID": print those cases' edits, for debugging.
+    let show = std::env::var("PATCHER_SUITE_SHOW").unwrap_or_default();
+    let show: Vec<&str> = show.split_whitespace().collect();
+    let mut c = Check::default();
     for case in cases.iter().filter(|c| c.events.is_some()) {
         let has_mapping = case.events.as_deref().is_some_and(|e| e.contains("+MAP"));
         let doc = match Document::parse(&case.id, case.yaml.clone(), FileKind::Yaml) {
             Ok(d) => d,
             Err(e) if e.message.starts_with("a mapping key that is not a") => {
                 // A collection as a key: no JSON model holds it, so no JSON Patch names it.
-                no_json.push(case.id.clone());
+                c.no_json.push(case.id.clone());
                 continue;
             }
             Err(e) => {
                 if has_mapping {
-                    attempted += 3;
-                    let ids = refused.entry(format!("load: {}", e.message)).or_default();
-                    ids.extend([case.id.clone(), case.id.clone(), case.id.clone()]);
+                    c.attempted += 1;
+                    c.refused
+                        .entry(format!("load: {}", e.message))
+                        .or_default()
+                        .push(case.id.clone());
                 }
                 continue;
             }
@@ -404,64 +514,131 @@ fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
         }) {
             continue;
         }
+        // yaml_serde's reading of the case, where it reads it as patcher does.
+        let independent_old = serde_models(&case.yaml).filter(|old| *old == doc.models());
         for (kind, index, op) in edits(&doc) {
-            attempted += 1;
+            c.attempted += 1;
             let Some(op) = op else {
-                by_design += 1;
-                refused
-                    .entry(format!(
-                        "{kind}: every key is under an anchor, alias or tag"
-                    ))
+                c.refused
+                    .entry(format!("{kind}: no key of the mapping appears once"))
                     .or_default()
                     .push(case.id.clone());
                 continue;
             };
             let ops = vec![(index, vec![planned(op.clone())])];
+            if show.iter().any(|s| *s == case.id) {
+                let e = edit::edit(&doc, &ops);
+                eprintln!(
+                    "--- {} [{kind}] {:?}\n{}\n--- edited:\n{}",
+                    case.id,
+                    op,
+                    case.yaml,
+                    e.map_or_else(|r| format!("refused: {}", r.message), |e| e.text)
+                );
+            }
             let result = edit::edit(&doc, &ops).map_err(|r| r.message).and_then(|e| {
                 verify::verify(&doc, &e.text, &e.splices, &ops)
                     .map(|_| e.text)
                     .map_err(|r| format!("verify: {}", r.message))
             });
-            match result {
+            let text = match result {
                 Err(why) => {
                     let why: String = why.chars().take(90).collect();
-                    refused
+                    c.refused
                         .entry(format!("{kind}: {why}"))
                         .or_default()
-                        .push(case.id.clone())
+                        .push(case.id.clone());
+                    continue;
                 }
-                Ok(text) => {
-                    let mut expected = doc.models();
-                    json_patch::patch(&mut expected[index], &[op]).expect("patch");
-                    match Document::parse(&case.id, text.clone(), FileKind::Yaml) {
-                        Ok(new) if new.models() == expected => verified += 1,
-                        Ok(_) => wrong.push(format!("{} [{kind}]: reads otherwise", case.id)),
-                        Err(e) => wrong.push(format!("{} [{kind}]: does not parse: {e}", case.id)),
-                    }
+                Ok(text) => text,
+            };
+            let mut expected = doc.models();
+            json_patch::patch(&mut expected[index], &[op]).expect("patch");
+            let at = format!("{} [{kind}]", case.id);
+            match Document::parse(&case.id, text.clone(), FileKind::Yaml) {
+                Ok(new) if new.models() == expected => {}
+                Ok(_) => {
+                    c.wrong.push(format!("{at}: reads otherwise"));
+                    continue;
+                }
+                Err(e) => {
+                    c.wrong.push(format!("{at}: does not parse: {e}"));
+                    continue;
+                }
+            }
+            // An independent reader that reads the case as patcher does must read the edit
+            // as the patch too.
+            match independent_old.as_ref().map(|_| serde_models(&text)) {
+                None => c.verified += 1,
+                Some(Some(new)) if new == expected => {
+                    c.verified += 1;
+                    c.cross_checked += 1;
+                }
+                Some(Some(_)) => c.wrong.push(format!("{at}: yaml_serde reads otherwise")),
+                Some(None) => {
+                    c.verified += 1;
+                    c.libyaml_rejects.push(at);
                 }
             }
         }
     }
-    let n_refused: usize = refused.values().map(Vec::len).sum();
-    let pct = 100.0 * n_refused as f64 / attempted.max(1) as f64;
-    eprintln!(
-        "yaml-test-suite edits: {attempted} attempted, {verified} verified, {n_refused} refused \
-         ({pct:.1}%; {by_design} of them by design: nothing editable outside anchors and tags), \
-         {} wrong; {} cases not counted (a collection as a mapping key, which no JSON model \
-         holds): {}",
-        wrong.len(),
-        no_json.len(),
-        no_json.join(" ")
+    c
+}
+
+/// Most edits of the suite's mappings that may be refused, in percent of those attempted
+/// (issue 23's goal). The refusals are listed by reason with `-- --nocapture`.
+const MAX_REFUSED_PERCENT: f64 = 5.0;
+
+/// The same bound for the wider check (every key replaced by a string and by a mapping, and
+/// removed): today's figure is 4.5%, 40 of its 42 refusals by design (an alias would see the
+/// change).
+const MAX_REFUSED_PERCENT_EVERY_KEY: f64 = 5.0;
+
+/// Edits that yaml_serde (libyaml) cannot read back although it reads the original: DK95/05
+/// has a blank line of a space and a tab (` \t`) between two keys; libyaml reads it there but
+/// not after a new block value or at the start of the text, where YAML 1.2 (and the suite)
+/// read it as a blank line.
+const LIBYAML_REJECTS_EDIT: &[&str] = &["DK95/05 [replace by a mapping]", "DK95/05 [remove]"];
+
+#[test]
+#[cfg_attr(
+    not(has_yaml_test_suite),
+    ignore = "needs yaml-test-suite: ../shared/yaml-test-suite (its `data` branch; clone this repository beside shared/)"
+)]
+fn edits_of_every_suite_mapping_verify_or_are_refused_and_none_is_wrong() {
+    let c = edit_check(edits);
+    c.print("edits (add, replace and remove a key)");
+    assert!(c.wrong.is_empty(), "{} wrong edits", c.wrong.len());
+    assert!(
+        c.libyaml_rejects.is_empty(),
+        "yaml_serde rejects edits: {:?}",
+        c.libyaml_rejects
     );
-    for (why, ids) in &refused {
-        eprintln!("  refused {}× {why}: {}", ids.len(), ids.join(" "));
-    }
-    for w in &wrong {
-        eprintln!("  WRONG: {w}");
-    }
-    assert!(wrong.is_empty(), "{} wrong edits", wrong.len());
-    // The goal is 5%. Today's figure is the bound, so that it only goes down: the refusals
-    // by design (anchors, aliases, custom tags) and the editor's, which verification catches
-    // (an added key after a flow or multi-line key, keys sharing a line), are listed above.
-    assert!(pct <= 15.0, "{n_refused}/{attempted} edits refused (> 15%)");
+    assert!(
+        c.refused_percent() <= MAX_REFUSED_PERCENT,
+        "{}/{} edits refused (> {MAX_REFUSED_PERCENT}%)",
+        c.refused(),
+        c.attempted
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_yaml_test_suite),
+    ignore = "needs yaml-test-suite: ../shared/yaml-test-suite (its `data` branch; clone this repository beside shared/)"
+)]
+fn every_key_of_every_suite_mapping_is_replaced_or_removed_and_none_is_wrong() {
+    let c = edit_check(every_key_edits);
+    c.print("every-key edits (replace by a string, by a mapping, remove)");
+    assert!(c.wrong.is_empty(), "{} wrong edits", c.wrong.len());
+    assert_eq!(
+        c.libyaml_rejects, LIBYAML_REJECTS_EDIT,
+        "edits yaml_serde rejects (LIBYAML_REJECTS_EDIT lists the known ones)"
+    );
+    assert!(
+        c.refused_percent() <= MAX_REFUSED_PERCENT_EVERY_KEY,
+        "{}/{} edits refused (> {MAX_REFUSED_PERCENT_EVERY_KEY}%)",
+        c.refused(),
+        c.attempted
+    );
 }

@@ -46,6 +46,8 @@ pub enum NodeKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// Where the entry starts: its `?` indicator for an explicit key (`? key`), else the key.
+    pub start: usize,
     pub key: String,
     /// Byte range of the key token (quotes included).
     pub key_span: (usize, usize),
@@ -61,8 +63,10 @@ pub struct Node {
     /// End of the node's last token: trailing blank lines of block scalars and the
     /// whitespace/comments after a block collection are not part of it.
     pub end: usize,
-    /// The node carries an anchor or a non-core tag: edits inside it are refused.
+    /// The node carries an anchor or a tag, or is an alias (what it is, for messages).
     pub special: Option<&'static str>,
+    /// The anchor (`&name`) on the node: an index into [`Tree::anchors`].
+    pub anchor: Option<usize>,
     /// A mapping that had the same key twice (the last one wins in the model).
     pub duplicate_keys: bool,
 }
@@ -71,6 +75,21 @@ pub struct Node {
 pub struct Tree {
     pub nodes: Vec<Node>,
     pub root: NodeId,
+    /// Every anchor of the document (in the order their nodes end), with the aliases that
+    /// refer to it.
+    pub anchors: Vec<Anchor>,
+}
+
+/// One `&name`: what it anchors and the aliases that copy it. An edit inside the anchored
+/// text changes every alias; removing it leaves them unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub name: String,
+    /// The anchored node's (or mapping key's) text, its properties included.
+    pub span: (usize, usize),
+    /// Offsets of the `*name` tokens that refer to this anchor (not to a later one of the
+    /// same name).
+    pub uses: Vec<usize>,
 }
 
 /// Most model nodes that alias expansion (and the kept copies of nested anchors) may add to
@@ -123,7 +142,9 @@ pub(super) struct Builder<'p, 'a, P: EventSource> {
     src: &'a str,
     dialect: Dialect,
     nodes: Vec<Node>,
-    anchors: HashMap<String, (Value, Weight)>,
+    /// Each anchor name's latest value, weight and index into `anchor_list`.
+    anchors: HashMap<String, (Value, Weight, usize)>,
+    anchor_list: Vec<Anchor>,
     depth: usize,
     /// What alias expansion has added so far, in this and earlier documents of the file.
     expanded: Weight,
@@ -140,6 +161,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
             dialect,
             nodes: Vec::new(),
             anchors: HashMap::new(),
+            anchor_list: Vec::new(),
             depth: 0,
             expanded,
             open_anchored: 0,
@@ -155,11 +177,13 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
     pub(super) fn build_document(&mut self) -> Result<(Tree, Value), BuildError> {
         self.nodes.clear();
         self.anchors.clear();
+        self.anchor_list.clear();
         let (root, value, _) = self.node()?;
         Ok((
             Tree {
                 nodes: std::mem::take(&mut self.nodes),
                 root,
+                anchors: std::mem::take(&mut self.anchor_list),
             },
             value,
         ))
@@ -215,13 +239,27 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
         name: &str,
         value: &Value,
         w: Weight,
-        at: usize,
-    ) -> Result<(), BuildError> {
+        span: (usize, usize),
+    ) -> Result<usize, BuildError> {
         if self.open_anchored > 0 {
-            self.charge(&format!("&{name}"), w, at)?;
+            self.charge(&format!("&{name}"), w, span.0)?;
         }
-        self.anchors.insert(name.to_string(), (value.clone(), w));
-        Ok(())
+        self.anchor_list.push(Anchor {
+            name: name.to_string(),
+            span,
+            uses: Vec::new(),
+        });
+        let index = self.anchor_list.len() - 1;
+        self.anchors
+            .insert(name.to_string(), (value.clone(), w, index));
+        Ok(index)
+    }
+
+    /// Records the alias token at `at` as a use of anchor `name` (known to exist).
+    fn record_use(&mut self, name: &str, at: usize) {
+        if let Some((_, _, i)) = self.anchors.get(name) {
+            self.anchor_list[*i].uses.push(at);
+        }
     }
 
     fn push(&mut self, node: Node) -> NodeId {
@@ -256,6 +294,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                     end,
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:seq", anchor.is_some()),
                     duplicate_keys: false,
+                    anchor: None,
                 });
                 if anchor.is_some() {
                     self.open_anchored += 1;
@@ -283,7 +322,8 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                 let value = Value::Array(values);
                 if let Some(a) = &anchor {
                     self.open_anchored -= 1;
-                    self.keep_anchor(a, &value, weight, start)?;
+                    let index = self.keep_anchor(a, &value, weight, (start, end))?;
+                    self.nodes[id].anchor = Some(index);
                 }
                 (id, value, weight)
             }
@@ -297,6 +337,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                     end,
                     special: special_for(tag.as_deref(), "tag:yaml.org,2002:map", anchor.is_some()),
                     duplicate_keys: false,
+                    anchor: None,
                 });
                 if anchor.is_some() {
                     self.open_anchored += 1;
@@ -314,14 +355,24 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                         break;
                     }
                     let key_ev = self.next()?;
-                    let key = self.key(key_ev.kind, key_ev.start)?;
-                    let key_span = (key_ev.start, key_ev.end);
+                    let key = self.key(key_ev.kind, key_ev.start, key_ev.end)?;
+                    // An empty implicit key (`: v`) is placed after its `:` (where an empty
+                    // value would be); as a key it is the point before it.
+                    let key_span = if key.is_empty()
+                        && key_ev.start == key_ev.end
+                        && self.src[..key_ev.start].ends_with(':')
+                    {
+                        (key_ev.start - 1, key_ev.start - 1)
+                    } else {
+                        (key_ev.start, key_ev.end)
+                    };
                     let (child, v, w) = self.node()?;
                     weight.add(w);
                     weight.bytes = weight.bytes.saturating_add(key.len() as u64);
                     end = end.max(self.nodes[child].end).max(key_ev.end);
                     duplicate |= map.insert(key.clone(), v).is_some();
                     entries.push(Entry {
+                        start: explicit_key_indicator(self.src, key_span.0).unwrap_or(key_span.0),
                         key,
                         key_span,
                         value: child,
@@ -334,7 +385,8 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                 let value = Value::Object(map);
                 if let Some(a) = &anchor {
                     self.open_anchored -= 1;
-                    self.keep_anchor(a, &value, weight, start)?;
+                    let index = self.keep_anchor(a, &value, weight, (start, end))?;
+                    self.nodes[id].anchor = Some(index);
                 }
                 (id, value, weight)
             }
@@ -371,29 +423,32 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                     end
                 };
                 let special = special.or(anchor.as_ref().map(|_| "an anchor (&)"));
-                if let Some(a) = &anchor {
-                    self.keep_anchor(a, &resolved, weight, start)?;
-                }
+                let anchor = match &anchor {
+                    Some(a) => Some(self.keep_anchor(a, &resolved, weight, (start, end))?),
+                    None => None,
+                };
                 let id = self.push(Node {
                     kind: NodeKind::Scalar { style },
                     start,
                     end,
                     special,
                     duplicate_keys: false,
+                    anchor,
                 });
                 Ok((id, resolved, weight))
             }
             EventKind::Alias { name } => {
                 let weight = match self.anchors.get(&name) {
-                    Some((_, w)) => *w,
+                    Some((_, w, _)) => *w,
                     None => return refuse(start, format!("unknown anchor *{name}")),
                 };
                 // Charged before the copy: a refused alias costs nothing.
                 self.charge(&format!("*{name}"), weight, start)?;
+                self.record_use(&name, start);
                 let value = self
                     .anchors
                     .get(&name)
-                    .map(|(v, _)| v.clone())
+                    .map(|(v, _, _)| v.clone())
                     .unwrap_or(Value::Null);
                 let id = self.push(Node {
                     kind: NodeKind::Alias,
@@ -401,6 +456,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                     end,
                     special: Some("an alias (*)"),
                     duplicate_keys: false,
+                    anchor: None,
                 });
                 Ok((id, value, weight))
             }
@@ -411,7 +467,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
     /// The text of a mapping key. Out of [`Builder::node`], which recurses: its frame stays
     /// small.
     #[inline(never)]
-    fn key(&mut self, kind: EventKind, at: usize) -> Result<String, BuildError> {
+    fn key(&mut self, kind: EventKind, at: usize, end: usize) -> Result<String, BuildError> {
         match kind {
             EventKind::Scalar { value, anchor, .. } => {
                 // `&k key: ...`: the key can be aliased later.
@@ -420,13 +476,17 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                         nodes: 1,
                         bytes: value.len() as u64,
                     };
-                    self.keep_anchor(&a, &Value::String(value.clone()), w, at)?;
+                    self.keep_anchor(&a, &Value::String(value.clone()), w, (at, end))?;
                 }
                 Ok(value)
             }
             // `*k : ...`: an alias of a string as the key.
             EventKind::Alias { name } => match self.anchors.get(&name) {
-                Some((Value::String(s), _)) => Ok(s.clone()),
+                Some((Value::String(s), _, _)) => {
+                    let s = s.clone();
+                    self.record_use(&name, at);
+                    Ok(s)
+                }
                 Some(_) => refuse(
                     at,
                     format!("a mapping key that is not a string (alias *{name})"),
@@ -472,12 +532,73 @@ fn special_for(tag: Option<&str>, core: &str, anchored: bool) -> Option<&'static
     }
 }
 
+/// The `?` that makes the key at `key_start` explicit, when it is on the key's line, before it
+/// only blanks, and before it only blanks or an indicator that starts a node (`-`, `[`, `{`,
+/// `,`) or the line's start.
+fn explicit_key_indicator(src: &str, key_start: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut i = key_start;
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    if i == key_start || i == 0 || b[i - 1] != b'?' {
+        return None;
+    }
+    let q = i - 1;
+    let mut j = q;
+    while j > 0 && matches!(b[j - 1], b' ' | b'\t') {
+        j -= 1;
+    }
+    let starts_node = j == 0
+        || matches!(b[j - 1], b'\n' | b'\r' | b'[' | b'{' | b',')
+        || (b[j - 1] == b'-' && j < q && (j < 2 || matches!(b[j - 2], b' ' | b'\t' | b'\n')));
+    starts_node.then_some(q)
+}
+
 /// The end of a block scalar's last content line (the parser's span includes trailing breaks).
+/// A trailing line of more spaces than the content's indentation is content (`|` over
+/// `  x` and `   ` reads `"x\n \n"`), so the scalar ends after it; blanks at the end of a
+/// line with text are left out as before.
 fn trim_block_scalar_end(src: &str, start: usize, end: usize) -> usize {
     let bytes = src.as_bytes();
-    let mut e = end.min(bytes.len());
-    while e > start && matches!(bytes[e - 1], b'\n' | b'\r' | b' ' | b'\t') {
-        e -= 1;
+    let end = end.min(bytes.len());
+    let trimmed = || {
+        let mut e = end;
+        while e > start && matches!(bytes[e - 1], b'\n' | b'\r' | b' ' | b'\t') {
+            e -= 1;
+        }
+        e
+    };
+    let Some(nl) = src[start..end].find('\n') else {
+        return trimmed();
+    };
+    let body_start = start + nl + 1;
+    let header = src[start..start + nl].split('#').next().unwrap_or_default();
+    if header.bytes().any(|b| b.is_ascii_digit()) {
+        // An explicit indentation indicator counts from the parent's indentation.
+        return trimmed();
+    }
+    let Some(indent) = src[body_start..end]
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+    else {
+        return trimmed();
+    };
+    // Past the last line with text: empty lines, and lines of more spaces than the
+    // indentation, which are content (the parser's span may stop before them).
+    let mut e = trimmed();
+    let mut at = src[e..].find('\n').map_or(bytes.len(), |i| e + i + 1);
+    while at < bytes.len() {
+        let line_end = src[at..].find('\n').map_or(bytes.len(), |i| at + i);
+        let line = src[at..line_end].trim_end_matches('\r');
+        if !line.bytes().all(|b| b == b' ') {
+            break;
+        }
+        if line.len() > indent {
+            e = at + line.len();
+        }
+        at = line_end + 1;
     }
     e
 }
@@ -633,5 +754,62 @@ impl Tree {
             };
         }
         Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::doc::{Document, FileKind, NodeKind};
+
+    fn tree(text: &str) -> crate::doc::Tree {
+        let doc = Document::parse("t.yaml", text.to_string(), FileKind::Yaml).expect("parse");
+        doc.docs[0].tree.clone()
+    }
+
+    #[test]
+    fn each_anchor_knows_its_text_and_the_aliases_that_refer_to_it() {
+        let text = "a: &x 1\nb: *x\n&k c: &x [2]\nd: *x\ne: *k\n";
+        let t = tree(text);
+        let view: Vec<(&str, &str, Vec<usize>)> = t
+            .anchors
+            .iter()
+            .map(|a| (a.name.as_str(), &text[a.span.0..a.span.1], a.uses.clone()))
+            .collect();
+        // The second `&x` takes over: `*x` on line 4 refers to it, not to the first.
+        assert_eq!(
+            view,
+            vec![
+                ("x", "&x 1", vec![11]),
+                ("k", "&k c", vec![36]),
+                ("x", "&x [2]", vec![30]),
+            ]
+        );
+        let anchored: Vec<Option<usize>> = t.nodes.iter().map(|n| n.anchor).collect();
+        assert!(anchored.contains(&Some(0)) && anchored.contains(&Some(2)));
+    }
+
+    #[test]
+    fn entries_start_at_an_explicit_keys_indicator_and_an_empty_key_at_its_colon() {
+        let text = "? a\n: 1\n: 2\n";
+        let t = tree(text);
+        let NodeKind::Mapping { entries, .. } = &t.node(t.root).kind else {
+            panic!("a mapping");
+        };
+        let spans: Vec<(usize, (usize, usize))> =
+            entries.iter().map(|e| (e.start, e.key_span)).collect();
+        assert_eq!(spans, vec![(0, (2, 3)), (8, (8, 8))]);
+    }
+
+    #[test]
+    fn a_block_scalar_ends_after_a_trailing_line_deeper_than_its_content() {
+        let text = "a: |\n  x\n   \n\nb: |\n  y\n  \n";
+        let t = tree(text);
+        let ends: Vec<&str> = t
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Scalar { .. }) && n.start < n.end)
+            .map(|n| &text[n.start..n.end])
+            .collect();
+        assert_eq!(ends, vec!["|\n  x\n   ", "|\n  y"]);
     }
 }

@@ -21,11 +21,23 @@ impl Editor<'_> {
             let parts = added
                 .iter()
                 .map(|(k, v)| format!("{}: {}", render::key(k), render::flow(v)));
-            let text = flow_tail(!entries.is_empty(), parts);
+            let mut text = flow_tail(!entries.is_empty(), parts);
             let at = match entries.last() {
                 Some(e) => self.tree.node(e.value).end.max(e.key_span.1),
                 None => node.start + 1,
             };
+            // A single pair in a flow sequence (`[a: 1]`) has no braces: a second pair
+            // needs them, or it would be a new item.
+            if let Some(first) = entries.first()
+                && self.is_bare_pair(map)
+            {
+                self.splices.push(Splice {
+                    start: first.start,
+                    end: first.start,
+                    text: "{".into(),
+                });
+                text.push('}');
+            }
             self.splices.push(Splice {
                 start: at,
                 end: at,
@@ -36,9 +48,9 @@ impl Editor<'_> {
         let Some(last) = entries.last() else {
             return Err(self.refuse(node.start, path, "empty block mapping"));
         };
-        let first_key = entries[0].key_span.0;
+        let first_key = entries[0].start;
         let indent = self.col(first_key);
-        let end = self.extent_end(last.value, self.col(last.key_span.0), last.key_span.1);
+        let end = self.extent_end(last.value, self.col(last.start), last.key_span.1);
         let sites = self.sites(entries, added, path, owner_line, node.start)?;
         let hidden_to = sites.iter().map(|s| s.at).fold(end, usize::max);
         self.check_hidden_keys(first_key, hidden_to, indent, added, path)?;
@@ -273,7 +285,7 @@ impl Editor<'_> {
                 format!("the key comes from the template action at line {}", a.line),
             ));
         }
-        self.check_not_repeated(self.doc.line_of(e.key_span.0), e.key_span.0, &child_path)?;
+        self.check_not_repeated(self.doc.line_of(e.start), e.start, &child_path)?;
         let value = self.tree.node(e.value);
         if flow {
             let (start, end) = if idx > 0 {
@@ -283,10 +295,7 @@ impl Editor<'_> {
                     value.end.max(e.key_span.1),
                 )
             } else {
-                (
-                    e.key_span.0,
-                    entries.get(1).map_or(value.end, |n| n.key_span.0),
-                )
+                (e.start, entries.get(1).map_or(value.end, |n| n.start))
             };
             self.splices.push(Splice {
                 start,
@@ -295,11 +304,11 @@ impl Editor<'_> {
             });
             return Ok(());
         }
-        let line = self.doc.line_of(e.key_span.0);
+        let line = self.doc.line_of(e.start);
         let line_start = self.doc.line_start(line);
-        let key_col = e.key_span.0 - line_start;
+        let key_col = e.start - line_start;
         let end = self.extent_end(e.value, key_col, e.key_span.1);
-        if self.doc.text[line_start..e.key_span.0].trim().is_empty() {
+        if self.doc.text[line_start..e.start].trim().is_empty() {
             self.splices.push(Splice {
                 start: line_start,
                 end,
@@ -308,8 +317,8 @@ impl Editor<'_> {
         } else if let Some(next) = entries.get(idx + 1) {
             // `- key: v` as the first key of an item: the next key moves up behind the dash.
             self.splices.push(Splice {
-                start: e.key_span.0,
-                end: next.key_span.0,
+                start: e.start,
+                end: next.start,
                 text: String::new(),
             });
         } else {
@@ -371,6 +380,21 @@ impl Editor<'_> {
             text: String::new(),
         });
         Ok(())
+    }
+
+    /// Whether flow mapping `map` is a single pair without braces (`[a: 1]`).
+    pub(super) fn is_bare_pair(&self, map: NodeId) -> bool {
+        let node = self.tree.node(map);
+        let NodeKind::Mapping {
+            flow: true,
+            entries,
+        } = &node.kind
+        else {
+            return false;
+        };
+        // A braced mapping starts at its `{` (or the properties before it), before its
+        // first entry; a bare pair starts with its key.
+        entries.len() == 1 && entries[0].start <= node.start
     }
 
     /// Offset of the `-` of block sequence item `idx`.

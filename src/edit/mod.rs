@@ -104,6 +104,7 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
                 let root = ydoc.tree.root;
                 let owner = doc.line_of(ydoc.tree.node(root).start);
                 ed.reconcile(root, &ydoc.model, &new, &mut path, Slot::Root, owner)?;
+                check_anchors_kept(doc, &ydoc.tree, &ed.splices)?;
                 splices.extend(ed.splices);
                 models.push((*index, new));
             }
@@ -136,6 +137,31 @@ pub fn edit(doc: &Document, ops: &[(usize, Vec<PlannedOp>)]) -> Result<Edited, R
         splices,
         models,
     })
+}
+
+/// Refuses splices that remove or rewrite an anchor (`&name`) whose aliases stay: they
+/// would refer to nothing, or to another value.
+fn check_anchors_kept(doc: &Document, tree: &Tree, splices: &[Splice]) -> Result<(), Refusal> {
+    let cut = |at: usize| splices.iter().any(|s| s.start <= at && at < s.end);
+    for a in &tree.anchors {
+        if !cut(a.span.0) {
+            continue;
+        }
+        if let Some(&use_at) = a.uses.iter().find(|&&u| !cut(u)) {
+            return Err(Refusal {
+                path: doc.path.clone(),
+                line: Some(doc.line_col(a.span.0).0),
+                pointer: String::new(),
+                message: format!(
+                    "the edit would remove the anchor &{} that the alias *{} at line {} refers to; edit by hand",
+                    a.name,
+                    a.name,
+                    doc.line_of(use_at) + 1
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The text with `splices` (sorted, non-overlapping) applied.
@@ -186,6 +212,7 @@ fn lines_for_new_value(new: &Value, ops: &[PlannedOp], style: Style) -> Vec<Stri
                 tree: Tree {
                     nodes: vec![],
                     root: 0,
+                    anchors: vec![],
                 },
                 model: Value::Null,
             };
@@ -305,11 +332,39 @@ impl<'a> Editor<'a> {
             return Ok(());
         }
         let node = self.tree.node(id);
-        if let Some(what) = node.special {
+        // An alias is a copy of another node: it can be replaced by a value of its own, but
+        // not edited inside (that would change the anchored node and its other aliases).
+        if matches!(node.kind, NodeKind::Alias) && is_collection(old) && is_collection(new) {
+            let name = &self.doc.text[node.start + 1..node.end];
+            let def = self
+                .tree
+                .anchors
+                .iter()
+                .find(|a| a.uses.contains(&node.start));
+            let at = def.map_or(String::new(), |a| {
+                format!(" at line {}", self.doc.line_of(a.span.0) + 1)
+            });
             return Err(self.refuse(
                 node.start,
                 path,
-                format!("the node uses {what}; patcher does not edit through it"),
+                format!(
+                    "the value is the alias *{name}, a copy of the node anchored{at}; patcher does not edit through an alias: write the value out, or edit the anchored node"
+                ),
+            ));
+        }
+        // An edit inside an anchored node changes every alias of it too.
+        if let Some(a) = node.anchor.map(|i| &self.tree.anchors[i])
+            && let Some(&use_at) = a.uses.first()
+        {
+            return Err(self.refuse(
+                node.start,
+                path,
+                format!(
+                    "the node carries the anchor &{}, and the alias *{} at line {} would change with it; edit by hand",
+                    a.name,
+                    a.name,
+                    self.doc.line_of(use_at) + 1
+                ),
             ));
         }
         match (&node.kind, old, new) {
@@ -349,6 +404,18 @@ impl<'a> Editor<'a> {
                             }
                         }
                     }
+                }
+                if flow && removed.len() == entries.len() {
+                    // Every old pair goes: the new ones replace the braces' content (removals
+                    // and insertions at the same place would overlap).
+                    // A bare pair (`[a: 1]`) becomes a braced mapping.
+                    let start = self.flow_open(id);
+                    self.splices.push(Splice {
+                        start,
+                        end: node.end,
+                        text: render::flow(new),
+                    });
+                    return Ok(());
                 }
                 for &idx in removed.iter().rev() {
                     self.remove_entry(id, idx, flow, path)?;
@@ -442,6 +509,20 @@ impl<'a> Editor<'a> {
             (NodeKind::Scalar { style }, _, _) if !is_collection(new) => {
                 let style = *style;
                 self.check_not_template_supplied(id, slot, path)?;
+                if let Some((at, colon)) = self.missing_colon(id, slot) {
+                    // `? key` or `{ key }` with no `:`: the value goes after a new one.
+                    let value = if colon.ends_with(':') && self.is_flow_entry(slot) {
+                        render::flow(new)
+                    } else {
+                        render::scalar(new, None)
+                    };
+                    self.splices.push(Splice {
+                        start: at,
+                        end: at,
+                        text: format!("{colon} {value}"),
+                    });
+                    return Ok(());
+                }
                 self.replace_scalar(id, new, style, path)
             }
             _ => {
@@ -449,6 +530,68 @@ impl<'a> Editor<'a> {
                 self.replace_value(id, slot, new, path)
             }
         }
+    }
+
+    /// Where flow mapping `id`'s `{` is, after its properties (`&a`, `!t`); its start for a
+    /// bare pair (`[a: 1]`).
+    fn flow_open(&self, id: NodeId) -> usize {
+        let node = self.tree.node(id);
+        let b = self.doc.text.as_bytes();
+        let mut i = node.start;
+        while i < node.end {
+            match b[i] {
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'&' | b'!' => {
+                    while i < node.end && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+                        i += 1;
+                    }
+                }
+                b'{' => return i,
+                _ => break,
+            }
+        }
+        node.start
+    }
+
+    /// For the empty value of an entry written without its `:` (`? key` alone, a flow
+    /// `{ key }`): where the `:` goes (the key's end) and the text that writes it (on a line of
+    /// its own at the `?`'s column for a block `? key`).
+    fn missing_colon(&self, id: NodeId, slot: Slot) -> Option<(usize, String)> {
+        let Slot::Entry { map, idx } = slot else {
+            return None;
+        };
+        let NodeKind::Mapping { entries, flow } = &self.tree.node(map).kind else {
+            return None;
+        };
+        let e = &entries[idx];
+        if !is_empty_value(self.doc, self.tree.node(id)) {
+            return None;
+        }
+        let explicit = e.start != e.key_span.0;
+        let colon = if explicit {
+            self.after_explicit_colon(e.key_span.1)
+        } else {
+            self.after_colon(e.key_span.1)
+        };
+        if colon != e.key_span.1 {
+            return None;
+        }
+        if explicit && !flow {
+            let pad = " ".repeat(self.col(e.start));
+            Some((e.key_span.1, format!("{}{pad}:", self.nl)))
+        } else {
+            Some((e.key_span.1, ":".to_string()))
+        }
+    }
+
+    fn is_flow_entry(&self, slot: Slot) -> bool {
+        let Slot::Entry { map, .. } = slot else {
+            return false;
+        };
+        matches!(
+            self.tree.node(map).kind,
+            NodeKind::Mapping { flow: true, .. }
+        )
     }
 
     /// How the items of the list at `path` move under the ops: for each new index, the old
@@ -802,12 +945,154 @@ mod tests {
     }
 
     #[test]
-    fn edits_through_an_alias_are_refused() {
-        let err = apply(
+    fn replacing_an_alias_writes_the_new_value_in_its_place() {
+        let out = apply(
             "a: &x 1\nb: *x\n",
             serde_json::json!([{"op": "replace", "path": "/b", "value": 2}]),
         );
-        assert!(err.expect_err("refused").message.contains("alias"));
+        assert_eq!(out.expect("edit"), "a: &x 1\nb: 2\n");
+    }
+
+    #[test]
+    fn edits_inside_an_alias_are_refused() {
+        let err = apply(
+            "a: &x {k: 1}\nb: *x\n",
+            serde_json::json!([{"op": "replace", "path": "/b/k", "value": 2}]),
+        )
+        .expect_err("refused");
+        assert!(err.message.contains("alias *x"), "{}", err.message);
+        assert!(err.message.contains("line 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_edit_inside_an_anchored_node_that_an_alias_copies_is_refused_naming_the_alias_line() {
+        let err = apply(
+            "base: &b\n  x: 1\nother: *b\n",
+            serde_json::json!([{"op": "add", "path": "/base/z", "value": 2}]),
+        )
+        .expect_err("refused");
+        assert!(
+            err.message.contains("alias *b at line 3"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn an_edit_inside_an_anchored_or_tagged_node_without_aliases_keeps_its_properties() {
+        let out = apply(
+            "base: &b !custom\n  x: 1\n",
+            serde_json::json!([{"op": "add", "path": "/base/z", "value": 2}]),
+        );
+        assert_eq!(out.expect("edit"), "base: &b !custom\n  x: 1\n  z: 2\n");
+    }
+
+    #[test]
+    fn removing_an_anchor_that_an_alias_still_uses_is_refused() {
+        for (text, path) in [("a: &x 1\nb: *x\n", "/a"), ("&k a: 1\nb: *k\n", "/a")] {
+            let err = apply(text, serde_json::json!([{"op": "remove", "path": path}]))
+                .expect_err("refused");
+            assert!(err.message.contains("at line 2"), "{}", err.message);
+        }
+        // Removing the anchor together with its only alias is fine.
+        let out = apply(
+            "a: &x 1\nb: *x\nc: 3\n",
+            serde_json::json!([{"op": "remove", "path": "/a"}, {"op": "remove", "path": "/b"}]),
+        );
+        assert_eq!(out.expect("edit"), "c: 3\n");
+    }
+
+    #[test]
+    fn explicit_keys_are_added_after_removed_and_replaced_at_their_indicator() {
+        let text = "? a\n: 1\n? b\n: 2\n";
+        let add = apply(
+            text,
+            serde_json::json!([{"op": "add", "path": "/c", "value": 3}]),
+        );
+        assert_eq!(add.expect("add"), "? a\n: 1\n? b\n: 2\nc: 3\n");
+        let remove = apply(text, serde_json::json!([{"op": "remove", "path": "/a"}]));
+        assert_eq!(remove.expect("remove"), "? b\n: 2\n");
+        let replace = apply(
+            text,
+            serde_json::json!([{"op": "replace", "path": "/b", "value": {"x": 1}}]),
+        );
+        assert_eq!(replace.expect("replace"), "? a\n: 1\n? b\n:\n  x: 1\n");
+    }
+
+    #[test]
+    fn an_empty_key_is_edited_at_its_colon() {
+        let text = ": a\nb: 1\n";
+        let remove = apply(text, serde_json::json!([{"op": "remove", "path": "/"}]));
+        assert_eq!(remove.expect("remove"), "b: 1\n");
+        let replace = apply(
+            text,
+            serde_json::json!([{"op": "replace", "path": "/", "value": "c"}]),
+        );
+        assert_eq!(replace.expect("replace"), ": c\nb: 1\n");
+        let add = apply(
+            ": a\n",
+            serde_json::json!([{"op": "add", "path": "/b", "value": 1}]),
+        );
+        assert_eq!(add.expect("add"), ": a\nb: 1\n");
+    }
+
+    #[test]
+    fn a_value_is_written_after_a_new_colon_where_an_entry_has_none() {
+        let out = apply(
+            "? a\n? b\n",
+            serde_json::json!([{"op": "replace", "path": "/a", "value": 1}]),
+        );
+        assert_eq!(out.expect("block"), "? a\n: 1\n? b\n");
+        let out = apply(
+            "{ a, b: 2 }\n",
+            serde_json::json!([{"op": "replace", "path": "/a", "value": 1}]),
+        );
+        assert_eq!(out.expect("flow"), "{ a: 1, b: 2 }\n");
+    }
+
+    #[test]
+    fn a_new_key_goes_after_a_block_scalars_trailing_line_of_spaces() {
+        // The line of three spaces is deeper than the content: it is part of the value.
+        let out = apply(
+            "foo: |\n  x\n   \n",
+            serde_json::json!([{"op": "add", "path": "/b", "value": 1}]),
+        );
+        assert_eq!(out.expect("edit"), "foo: |\n  x\n   \nb: 1\n");
+    }
+
+    #[test]
+    fn a_flow_mapping_whose_pairs_all_change_is_rewritten_inside_its_properties() {
+        let out = apply(
+            "a: !t {x: 1, y: 2}\nb: [k: 1]\n",
+            serde_json::json!([
+                {"op": "replace", "path": "/a", "value": {"m": 1}},
+                {"op": "replace", "path": "/b/0", "value": {"j": 2}}
+            ]),
+        );
+        assert_eq!(out.expect("edit"), "a: !t {m: 1}\nb: [{j: 2}]\n");
+    }
+
+    #[test]
+    fn a_document_after_directives_is_edited_in_place() {
+        let text = "%YAML 1.2\n---\na: 1\n...\n%TAG !x! tag:example.com,2000:\n--- !x!m\nb: 2\n";
+        let doc = Document::parse("t.yaml", text.to_string(), FileKind::Yaml).expect("parse");
+        let mut ops = add_op("/c", serde_json::json!(3));
+        ops[0].0 = 1;
+        let edited = edit(&doc, &ops).expect("edit");
+        verify::verify(&doc, &edited.text, &edited.splices, &ops).expect("verify");
+        assert_eq!(
+            edited.text,
+            "%YAML 1.2\n---\na: 1\n...\n%TAG !x! tag:example.com,2000:\n--- !x!m\nb: 2\nc: 3\n"
+        );
+    }
+
+    #[test]
+    fn a_second_pair_in_a_flow_sequence_gets_braces() {
+        let out = apply(
+            "[a: 1, b]\n",
+            serde_json::json!([{"op": "add", "path": "/0/c", "value": 2}]),
+        );
+        assert_eq!(out.expect("edit"), "[{a: 1, c: 2}, b]\n");
     }
 
     #[test]

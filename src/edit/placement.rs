@@ -113,7 +113,7 @@ impl Editor<'_> {
         target: &[usize],
     ) -> Result<usize, String> {
         let e = &entries[idx];
-        let end = self.extent_end(e.value, self.col(e.key_span.0), e.key_span.1);
+        let end = self.extent_end(e.value, self.col(e.start), e.key_span.1);
         self.settle(end, target)
             .map_err(|why| format!("after `{}`, {why}", e.key))
     }
@@ -127,12 +127,9 @@ impl Editor<'_> {
         target: &[usize],
     ) -> Result<usize, String> {
         let first = entries.first().ok_or("the mapping has no keys")?;
-        let mut line = self.doc.line_of(first.key_span.0);
+        let mut line = self.doc.line_of(first.start);
         let line_start = self.doc.line_start(line);
-        if !self.doc.text[line_start..first.key_span.0]
-            .trim()
-            .is_empty()
-        {
+        if !self.doc.text[line_start..first.start].trim().is_empty() {
             return Err(format!(
                 "before `{}`, the key shares its line with other syntax",
                 first.key
@@ -267,7 +264,7 @@ impl Editor<'_> {
                 let from = self
                     .doc
                     .line_of(self.tree.node(w[0].value).end.max(w[0].key_span.1));
-                let to = self.doc.line_of(w[1].key_span.0);
+                let to = self.doc.line_of(w[1].start);
                 (from + 1..to).any(|l| self.doc.line_text(l).trim().is_empty())
             })
             .count();

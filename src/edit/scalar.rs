@@ -177,9 +177,23 @@ impl Editor<'_> {
             node.kind,
             NodeKind::Mapping { flow: true, .. } | NodeKind::Sequence { flow: true, .. }
         );
+        // `? key` or `{ key }` with no `:`: the value goes after a new one.
+        let missing = self.missing_colon(id, slot);
+        if in_flow && let Some((at, colon)) = &missing {
+            self.splices.push(Splice {
+                start: *at,
+                end: *at,
+                text: format!("{colon} {}", render::flow(new)),
+            });
+            return Ok(());
+        }
         if in_flow || (flow_node && !is_collection(new)) {
             let text = if in_flow {
-                render::flow(new)
+                // `{ key:, … }`: the colon needs a space after it before a value.
+                let glued =
+                    is_empty_value(self.doc, node) && self.doc.text[..node.start].ends_with(':');
+                let text = render::flow(new);
+                if glued { format!(" {text}") } else { text }
             } else {
                 render::scalar(new, None)
             };
@@ -197,7 +211,12 @@ impl Editor<'_> {
                     unreachable_kind()
                 };
                 let e = &entries[idx];
-                (self.after_colon(e.key_span.1), self.col(e.key_span.0))
+                let colon = if e.start == e.key_span.0 {
+                    self.after_colon(e.key_span.1)
+                } else {
+                    self.after_explicit_colon(e.key_span.1)
+                };
+                (colon, self.col(e.start))
             }
             Slot::Item { seq, idx } => {
                 let dash = self
@@ -238,6 +257,43 @@ impl Editor<'_> {
             }
         };
         let is_item = matches!(slot, Slot::Item { .. });
+        if let Some((at, colon)) = missing {
+            // Nothing to replace: the new `:` line and the value go after the key.
+            let mut text = colon;
+            match rendering {
+                Rendered::Inline(s) => {
+                    text.push(' ');
+                    text.push_str(&s);
+                }
+                Rendered::Block { lines, seq } => {
+                    let offset = if seq {
+                        self.style.seq_offset
+                    } else {
+                        self.style.unit
+                    };
+                    let pad = " ".repeat(base_col + offset);
+                    for l in lines {
+                        text.push_str(self.nl);
+                        text.push_str(&render::indent_line(&pad, l));
+                    }
+                }
+                Rendered::Scalar { header, lines } => {
+                    let pad = " ".repeat(base_col + self.style.unit);
+                    text.push(' ');
+                    text.push_str(&header);
+                    for l in lines {
+                        text.push_str(self.nl);
+                        text.push_str(&render::indent_line(&pad, l));
+                    }
+                }
+            }
+            self.splices.push(Splice {
+                start: at,
+                end: at,
+                text,
+            });
+            return Ok(());
+        }
         let mut end = node.end.max(region_start);
         // Keep a trailing comment of the old value on the key line.
         let eol = self
@@ -303,6 +359,26 @@ impl Editor<'_> {
             text,
         });
         Ok(())
+    }
+
+    /// The byte after the `:` of an explicit (`? key`) entry whose key ends at `key_end`: on a
+    /// later line, past blank and comment lines; `key_end` when there is none.
+    pub(super) fn after_explicit_colon(&self, key_end: usize) -> usize {
+        let bytes = self.doc.text.as_bytes();
+        let mut i = key_end;
+        while i < bytes.len() {
+            match bytes[i] {
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'#' => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b':' => return i + 1,
+                _ => break,
+            }
+        }
+        key_end
     }
 
     /// The byte after the `:` that follows a key ending at `key_end`.
