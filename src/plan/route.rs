@@ -13,9 +13,11 @@ use crate::recipe::Origin;
 
 use super::includes::{self, Rendering};
 use super::view::{
-    ElseRendered, ValuesView, effective, eval, is_empty, prune_unrendered, render_model,
+    ElseRendered, Part, ValuesView, effective, eval, is_empty, part_of, prune_unrendered,
+    render_model,
 };
 use crate::change::{DefineRead, PlannedOp, Via};
+use crate::doc::template::reads::KeyFilter;
 use crate::pointer::lookup;
 
 /// One op of a template that must land in the values file.
@@ -97,6 +99,15 @@ pub fn route(
         );
     }
     let rest = &keys[source.pointer.len()..];
+    // Literal lines beside the values' mapping, or `omit`/`pick`: which part has the key.
+    if expr.siblings.is_some() || expr.keys != KeyFilter::All {
+        let found = lookup(&view.model, &expr.path);
+        match part_of(expr, rest.first().map(String::as_str), found) {
+            Part::Values => {}
+            Part::Template => return None,
+            Part::Refused(why) => return fail(why),
+        }
+    }
     if !rest.is_empty() && !expr.to_yaml {
         return fail("that prints a scalar, not a mapping".into());
     }

@@ -21,6 +21,45 @@ pub struct ValuesExpr {
     /// Printed by the library helper `common.tplvalues.render`: like `toYaml`, unless the
     /// value holds `{{`, which the helper renders with `tpl`.
     pub tplvalues: bool,
+    /// `omit V "k"…` / `pick V "k"…` around the value: which keys of the mapping print.
+    pub keys: KeyFilter,
+    /// The literal `key:` lines written below the action, nested under the same key: the
+    /// rendered mapping is the action's output followed by them. Filled in by `reads` (the
+    /// action's text does not say), `None` when there are none.
+    pub siblings: Option<Siblings>,
+}
+
+/// Which keys of a printed mapping render (`omit` / `pick` around the value).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum KeyFilter {
+    #[default]
+    All,
+    Omit(Vec<String>),
+    Pick(Vec<String>),
+}
+
+impl KeyFilter {
+    /// The values part prints `key` when the values hold it.
+    pub fn prints(&self, key: &str) -> bool {
+        match self {
+            KeyFilter::All => true,
+            KeyFilter::Omit(ks) => !ks.iter().any(|k| k == key),
+            KeyFilter::Pick(ks) => ks.iter().any(|k| k == key),
+        }
+    }
+}
+
+/// The literal entries below a structure-printing action (`readinessProbe: {{- toYaml … |
+/// nindent 12 }}` then `  httpGet: …`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Siblings {
+    /// Their keys, in order.
+    pub keys: Vec<String>,
+    /// 1-based line of the first.
+    pub line: usize,
+    /// They are in a branch the masked text hides (an `else`): the editor cannot change
+    /// them, and the view shows `model` for them.
+    pub hidden: Option<serde_json::Map<String, Value>>,
 }
 
 /// A simple template condition over values: a values path (true when not empty), a
@@ -234,9 +273,27 @@ const FNS: &[&str] = &[
     "quote", "squote", "int", "int64", "float64", "toString", "toYaml", "trim",
 ];
 
+/// The index of the `)` that closes the `(` at `open`.
+fn closing(words: &[String], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, w) in words.iter().enumerate().skip(open) {
+        match w.as_str() {
+            "(" => depth += 1,
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `include "common.tplvalues.render" (dict "value" V "context" $) | …` (Bitnami's library
-/// helper): rewrites `words` to `V | …` and returns true. Any other `value` than one operand
-/// (`(omit .Values.x "enabled")`) is refused.
+/// helper): rewrites `words` to `V | …` and returns true. V is one operand or a
+/// parenthesised `(omit …)`/`(pick …)` of one (see [`key_filter`]).
 fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
     let is_call = words.len() > 3
         && words[0] == "include"
@@ -246,32 +303,67 @@ fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
     if !is_call {
         return Ok(false);
     }
-    let Some(close) = words.iter().position(|w| w == ")") else {
+    let Some(close) = closing(words, 2) else {
         return Err("an unclosed parenthesis".into());
     };
-    let args = &words[4..close];
-    let mut value = None;
-    for pair in args.chunks(2) {
-        match pair {
-            [k, v] if k == "\"value\"" => value = Some(v.clone()),
-            [k, _] if k == "\"context\"" || k == "\"scope\"" => {}
-            _ => {
-                return Err(
-                    "`common.tplvalues.render` is given something other than one values path"
-                        .into(),
-                );
-            }
+    let refused =
+        || "`common.tplvalues.render` is given something other than one values path".to_string();
+    let mut value: Option<Vec<String>> = None;
+    let mut i = 4;
+    while i < close {
+        let k = &words[i];
+        let v_end = if words.get(i + 1).map(String::as_str) == Some("(") {
+            closing(words, i + 1).ok_or_else(refused)? + 1
+        } else {
+            i + 2
+        };
+        if v_end > close {
+            return Err(refused());
         }
+        let v = words[i + 1..v_end].to_vec();
+        match k.as_str() {
+            "\"value\"" => value = Some(v),
+            "\"context\"" | "\"scope\"" => {}
+            _ => return Err(refused()),
+        }
+        i = v_end;
     }
-    let Some(value) = value.filter(|v| v != "(") else {
-        return Err(
-            "`common.tplvalues.render` is given something other than one values path".into(),
-        );
+    let Some(mut rest) = value else {
+        return Err(refused());
     };
-    let mut rest = vec![value];
     rest.extend(words[close + 1..].iter().cloned());
     *words = rest;
     Ok(true)
+}
+
+/// A `(omit V "k"…)` or `(pick V "k"…)` of one operand V (sprig's dict functions, the
+/// library-chart way to print a probe without its `enabled` switch): rewrites it in
+/// `words` to V and returns the keys it keeps. Only one such group; `None` when there is
+/// none.
+fn key_filter(words: &mut Vec<String>) -> Result<KeyFilter, String> {
+    let Some(open) = words
+        .windows(2)
+        .position(|w| w[0] == "(" && (w[1] == "omit" || w[1] == "pick"))
+    else {
+        return Ok(KeyFilter::All);
+    };
+    let close = closing(words, open).ok_or("an unclosed parenthesis")?;
+    let f = words[open + 1].clone();
+    let inner = &words[open + 2..close];
+    let (base, keys) = match inner.split_first() {
+        Some((b, ks)) if !ks.is_empty() => (b.clone(), ks),
+        _ => return Err(format!("`{f}` without a value and keys")),
+    };
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|k| unquote(k).ok_or_else(|| format!("`{f}` of a key that is not a literal: `{k}`")))
+        .collect::<Result<_, _>>()?;
+    words.splice(open..=close, [base]);
+    Ok(if f == "omit" {
+        KeyFilter::Omit(keys)
+    } else {
+        KeyFilter::Pick(keys)
+    })
 }
 
 /// Parses an output action as one values path through value-preserving pipes (see
@@ -279,6 +371,7 @@ fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
 pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, String> {
     let mut words = words_of(action);
     let tplvalues = tplvalues_call(&mut words)?;
+    let keys = key_filter(&mut words)?;
     if words.iter().any(|w| w == "(" || w == ")") {
         return Err("a parenthesised expression is not one provable values path".into());
     }
@@ -290,6 +383,8 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
         numeric: false,
         to_yaml: tplvalues,
         tplvalues,
+        keys,
+        siblings: None,
     };
     let Some((first, rest)) = commands.split_first() else {
         return Err("an empty action".into());
@@ -314,6 +409,19 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
             expr.default =
                 Some(literal(lit).ok_or_else(|| format!("`default {lit}` is not a literal"))?);
             operand(std::slice::from_ref(op), ctx)
+        }
+        // `omit .Values.x "k" | toYaml`: the same filter, unparenthesised.
+        [f, base, ks @ ..]
+            if (f == "omit" || f == "pick") && !ks.is_empty() && expr.keys == KeyFilter::All =>
+        {
+            let ks: Option<Vec<String>> = ks.iter().map(|k| unquote(k)).collect();
+            let ks = ks.ok_or_else(|| format!("`{f}` of a key that is not a literal"))?;
+            expr.keys = if f == "omit" {
+                KeyFilter::Omit(ks)
+            } else {
+                KeyFilter::Pick(ks)
+            };
+            operand(std::slice::from_ref(base), ctx)
         }
         [f, args @ ..] if FNS.contains(&f.as_str()) && !args.is_empty() => {
             apply(f, &mut expr);
@@ -342,6 +450,9 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
     }
     if expr.path.is_empty() {
         return Err("it prints all of `.Values`".into());
+    }
+    if expr.keys != KeyFilter::All && !expr.to_yaml {
+        return Err("it prints a mapping with `omit`/`pick` other than through `toYaml`".into());
     }
     Ok(expr)
 }
@@ -417,7 +528,27 @@ mod tests {
         let e = p("{{- include \"common.tplvalues.render\" (dict \"value\" .Values.a.probe \"context\" $) | nindent 12 }}").unwrap();
         assert!(e.to_yaml && e.tplvalues);
         assert_eq!(e.path, vec!["a", "probe"]);
-        assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.a \"enabled\") \"context\" $) }}").is_err());
+        assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (list .Values.a) \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn omit_and_pick_name_the_keys_the_printed_mapping_keeps() {
+        use super::KeyFilter;
+        let e = p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.readinessProbe \"enabled\" \"path\") \"context\" $) | nindent 12 }}").unwrap();
+        assert_eq!(e.path, vec!["readinessProbe"]);
+        assert_eq!(
+            e.keys,
+            KeyFilter::Omit(vec!["enabled".into(), "path".into()])
+        );
+        assert!(!e.keys.prints("enabled") && e.keys.prints("initialDelaySeconds"));
+        let e = p("{{- toYaml (pick .Values.probe \"periodSeconds\") | nindent 12 }}").unwrap();
+        assert_eq!(e.keys, KeyFilter::Pick(vec!["periodSeconds".into()]));
+        assert!(e.keys.prints("periodSeconds") && !e.keys.prints("initialDelaySeconds"));
+        let e = p("{{- omit .Values.probe \"enabled\" | toYaml | nindent 12 }}").unwrap();
+        assert_eq!(e.keys, KeyFilter::Omit(vec!["enabled".into()]));
+        // A key named by a variable is not provable; omit printed as a scalar is not a mapping.
+        assert!(p("{{- toYaml (omit .Values.probe $k) | nindent 12 }}").is_err());
+        assert!(p("{{ omit .Values.probe \"enabled\" }}").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-pub use super::expr::{Cond, ValuesExpr, parse_action};
+pub use super::expr::{Cond, KeyFilter, Siblings, ValuesExpr, parse_action};
 use super::expr::{operand, parse_cond, single_operand, unquote, words_of};
 use super::{ActionKind, BlockKind, Masked};
 use crate::doc::{Document, NodeKind};
@@ -245,11 +245,23 @@ fn with_else_branches(
                 .and_then(|r| r.strip_suffix('"'))
                 .unwrap_or(value);
             (unquoted == action.trim())
-                .then(|| Alt {
-                    line: l,
-                    offset: a.span.start,
-                    expr: parse_in_context(m, &doc.text, l, &action),
-                    action,
+                .then(|| {
+                    let mut expr = parse_in_context(m, &doc.text, l, &action);
+                    if let Ok(e) = &mut expr
+                        && e.to_yaml
+                        && let Some(sib) = hidden_siblings(doc, l, col, end)
+                    {
+                        match sib {
+                            Ok(sib) => e.siblings = Some(sib),
+                            Err(why) => expr = Err(why),
+                        }
+                    }
+                    Alt {
+                        line: l,
+                        offset: a.span.start,
+                        expr,
+                        action,
+                    }
                 })
                 .filter(|_| start <= a.span.start)
         });
@@ -274,6 +286,53 @@ fn with_else_branches(
         });
     }
     conds
+}
+
+/// The literal lines nested under the key of a hidden branch's `key: {{ toYaml … | nindent N }}`
+/// at 1-based `line` (key at column `col`), up to the branch's end (1-based, exclusive): their
+/// mapping, parsed as a template fragment (an action in them stays a placeholder in the view:
+/// the editor cannot reach that branch). `None` when no line is nested there.
+fn hidden_siblings(
+    doc: &Document,
+    line: usize,
+    col: usize,
+    end: usize,
+) -> Option<Result<Siblings, String>> {
+    let indent = |t: &str| t.len() - t.trim_start().len();
+    let mut lines = Vec::new();
+    for l in line + 1..end {
+        let t = doc.line_text(l - 1);
+        if t.trim().is_empty() {
+            continue;
+        }
+        if indent(t) <= col {
+            break;
+        }
+        lines.push(t);
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let min = lines.iter().map(|t| indent(t)).min().unwrap_or(0);
+    let text: String = lines.iter().map(|t| format!("{}\n", &t[min..])).collect();
+    let why = |e: String| {
+        format!(
+            "the lines below it in that branch (line {}) are not a YAML mapping: {e}",
+            line + 1
+        )
+    };
+    let parsed = match Document::parse("siblings.yaml", text, crate::doc::FileKind::HelmTemplate) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(why(e.message))),
+    };
+    match parsed.models().into_iter().next() {
+        Some(Value::Object(map)) => Some(Ok(Siblings {
+            keys: map.keys().cloned().collect(),
+            line: line + 1,
+            hidden: Some(map),
+        })),
+        _ => Some(Err(why("not a mapping".into()))),
+    }
 }
 
 /// The `if`/`with` blocks open at 1-based `line` (outermost first), with their conditions.
@@ -356,6 +415,37 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
         let node = ydoc.tree.node(id);
         match &node.kind {
             NodeKind::Mapping { entries, .. } => {
+                // `key: {{- toYaml .Values.x | nindent N }}` with literal `key:` lines below:
+                // the rendered mapping is the action's output and those lines.
+                if let Some(key_at) = key_at
+                    && let Some(a) = trailing_action(doc, m, key_at, node.start)
+                    && let action = doc.text[a.span.clone()].to_string()
+                    && let Ok(mut expr) = parse_in_context(m, &doc.text, a.line, &action)
+                    && expr.to_yaml
+                {
+                    expr.siblings = Some(Siblings {
+                        keys: entries.iter().map(|e| e.key.clone()).collect(),
+                        line: entries
+                            .first()
+                            .map_or(a.line + 1, |e| doc.line_of(e.key_span.0) + 1),
+                        hidden: None,
+                    });
+                    out.push(Source {
+                        pointer: keys.clone(),
+                        line: a.line,
+                        offset: a.span.start,
+                        file: None,
+                        include: None,
+                        conditions: with_else_branches(
+                            inside_document(conditions_at(m, &doc.text, a.line), doc, index),
+                            doc,
+                            m,
+                            Some(key_at),
+                        ),
+                        action,
+                        expr: Ok(expr),
+                    });
+                }
                 for e in entries {
                     let mut k = keys.clone();
                     k.push(e.key.clone());
@@ -452,6 +542,37 @@ fn producing_action<'m>(
     let between = doc.text.get(start..a.span.start)?;
     (a.whole_line && doc.line_of(a.span.start) == line + 1 && between.trim().is_empty())
         .then_some(a)
+}
+
+/// The output action that ends the line of the key at `key_at`, right after its `:`, when the
+/// key's value (a mapping starting at `value_at`) begins on a later line: the action's
+/// output comes first in the rendered mapping (masking made it a trailing comment).
+fn trailing_action<'m>(
+    doc: &Document,
+    m: &'m Masked,
+    key_at: usize,
+    value_at: usize,
+) -> Option<&'m super::Action> {
+    let line = doc.line_of(key_at);
+    if doc.line_of(value_at) == line {
+        return None;
+    }
+    let first = m.actions.partition_point(|a| a.span.start < key_at);
+    let a = m.actions.get(first)?;
+    if a.kind != ActionKind::Output || a.whole_line || doc.line_of(a.span.start) != line {
+        return None;
+    }
+    let between = doc.text.get(key_at..a.span.start)?;
+    let colon = between.find(':')?;
+    between[colon + 1..]
+        .trim()
+        .is_empty()
+        .then_some(a)
+        .filter(|a| {
+            doc.text[a.span.end..doc.line_start(line + 1)]
+                .trim()
+                .is_empty()
+        })
 }
 
 /// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
