@@ -544,9 +544,10 @@ fn producing_action<'m>(
         .then_some(a)
 }
 
-/// The output action that ends the line of the key at `key_at`, right after its `:`, when the
-/// key's value (a mapping starting at `value_at`) begins on a later line: the action's
-/// output comes first in the rendered mapping (masking made it a trailing comment).
+/// The output action that prints the first part of the mapping of the key at `key_at` (its
+/// entries start at `value_at`, on a later line): one that ends the key's line right after
+/// its `:` (masking made it a trailing comment), or one alone on the next line, before the
+/// entries. Its output comes first in the rendered mapping.
 fn trailing_action<'m>(
     doc: &Document,
     m: &'m Masked,
@@ -559,20 +560,15 @@ fn trailing_action<'m>(
     }
     let first = m.actions.partition_point(|a| a.span.start < key_at);
     let a = m.actions.get(first)?;
-    if a.kind != ActionKind::Output || a.whole_line || doc.line_of(a.span.start) != line {
+    let on_key_line = !a.whole_line && doc.line_of(a.span.start) == line;
+    let next_line = a.whole_line && doc.line_of(a.span.start) == line + 1 && a.span.end <= value_at;
+    if a.kind != ActionKind::Output || !(on_key_line || next_line) {
         return None;
     }
     let between = doc.text.get(key_at..a.span.start)?;
     let colon = between.find(':')?;
-    between[colon + 1..]
-        .trim()
-        .is_empty()
-        .then_some(a)
-        .filter(|a| {
-            doc.text[a.span.end..doc.line_start(line + 1)]
-                .trim()
-                .is_empty()
-        })
+    let after = &doc.text[a.span.end..doc.line_start(doc.line_of(a.span.start) + 1)];
+    (between[colon + 1..].trim().is_empty() && after.trim().is_empty()).then_some(a)
 }
 
 /// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
