@@ -263,6 +263,85 @@ fn rendered_pick_and_literal_sibling_charts_differ_only_at_the_asked_probe_field
     );
 }
 
+// --- 3. template variables ------------------------------------------------------------
+
+#[test]
+fn a_variable_that_holds_one_values_path_is_followed_to_it() {
+    let repo = idiom_repo("template-variable", &catalog("probe-delays"));
+    let (code, text) = plan_text(&repo);
+    assert_eq!(code, 2, "{text}");
+    insta::assert_snapshot!("idioms_values_template_variable_plan", text);
+}
+
+#[test]
+fn a_variable_that_merges_two_values_is_refused_naming_it_and_an_empty_merge_is_followed() {
+    let repo = idiom_repo("variable-merge-refused", &catalog("probe-delays"));
+    let (code, text) = plan_text(&repo);
+    assert_eq!(code, 1, "{text}");
+    insta::assert_snapshot!("idioms_values_variable_merge_refused_plan", text);
+    assert!(
+        text.contains("it reads `$probe`, set at line 4 by `{{- $probe := merge .Values.server.readinessProbe .Values.defaults.readinessProbe }}`, which is not one values path: `merge` of 2 values"),
+        "{text}"
+    );
+    // The liveness probe alone: `merge (dict) .Values.server.livenessProbe` is that path.
+    let liveness = r#"recipe "liveness" {
+    file "chart/templates/*.yaml" {
+        match "/kind" "Deployment"
+        at-least "/spec/template/spec/containers/0/livenessProbe/initialDelaySeconds" 30
+    }
+}
+"#;
+    repo.write("recipes/r.kdl", liveness);
+    let out = repo.run(&["plan", "--render", "never"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("chart/values.yaml: /server/livenessProbe/initialDelaySeconds = 30 (read by templates/deployment.yaml:23"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_second_use_of_a_variable_is_another_read_of_its_path() {
+    let repo = idiom_repo("template-variable", &catalog("probe-delays"));
+    let t = repo.read("chart/templates/deployment.yaml");
+    repo.write(
+        "chart/templates/deployment.yaml",
+        &t.replace(
+            "          livenessProbe:\n",
+            "        - name: sidecar\n          image: busybox:1.36\n          env:\n            - name: READY\n              value: {{ $probe | toJson | quote }}\n          livenessProbe:\n",
+        ),
+    );
+    let out = repo.run(&["plan", "--render", "never"]);
+    assert!(
+        out.stderr
+            .contains("that value is also read by chart/templates/deployment.yaml:"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn rendered_variable_charts_differ_only_at_the_asked_probe_fields() {
+    let server = "\"Deployment\" \"rel-server\" /spec/template/spec/containers/0";
+    let repo = idiom_repo("template-variable", &catalog("probe-delays"));
+    let diffs = apply_and_diff(repo.root(), &repo.root().join("chart"));
+    assert_eq!(
+        changes(&diffs),
+        set(&[
+            &format!("{server}/livenessProbe/failureThreshold: 3 -> 6"),
+            &format!("{server}/livenessProbe/initialDelaySeconds: 10 -> 30"),
+            &format!("{server}/readinessProbe/failureThreshold: null -> 10"),
+            &format!("{server}/readinessProbe/initialDelaySeconds: 5 -> 20"),
+        ])
+    );
+}
+
 // --- the bitnami nginx chart of the corpus, with its `common` from the corpus -------------
 
 /// `bitnami__charts__nginx` as `chart/`, with `bitnami__charts__common` as its

@@ -369,7 +369,14 @@ fn key_filter(words: &mut Vec<String>) -> Result<KeyFilter, String> {
 /// Parses an output action as one values path through value-preserving pipes (see
 /// [`ValuesExpr`]); `ctx` is what `.` stands for (inside `with`).
 pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, String> {
-    let mut words = words_of(action);
+    parse_words(words_of(action), ctx)
+}
+
+/// [`parse_action`] of an action's words (its variables already replaced by their paths).
+pub(super) fn parse_words(
+    mut words: Vec<String>,
+    ctx: Option<&[String]>,
+) -> Result<ValuesExpr, String> {
     let tplvalues = tplvalues_call(&mut words)?;
     let keys = key_filter(&mut words)?;
     if words.iter().any(|w| w == "(" || w == ")") {
@@ -455,6 +462,86 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
         return Err("it prints a mapping with `omit`/`pick` other than through `toYaml`".into());
     }
     Ok(expr)
+}
+
+/// The values path a `$x := VALUE` declaration holds: one operand, optionally through
+/// `default (dict)` / `| default dict` (an empty mapping where the value is empty, which
+/// prints no key) or `merge` of it with empty dicts; else why it is not one path (two
+/// values merged, a helper's output…).
+pub(super) fn variable_value(
+    words: &[String],
+    ctx: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    let empty_dict = |ws: &[String]| {
+        matches!(ws, [d] if d == "dict")
+            || matches!(ws, [o, d, c] if o == "(" && d == "dict" && c == ")")
+    };
+    // `X | default dict` / `X | default (dict)`: only empty values are replaced.
+    let mut ws: Vec<String> = words.to_vec();
+    if let Some(bar) = ws.iter().rposition(|w| w == "|")
+        && ws.get(bar + 1).is_some_and(|w| w == "default")
+        && empty_dict(&ws[bar + 2..])
+    {
+        ws.truncate(bar);
+    }
+    // `default (dict) X` / `default dict X`.
+    if ws.first().is_some_and(|w| w == "default") {
+        let d = if ws.get(1).is_some_and(|w| w == "(") {
+            4
+        } else {
+            2
+        };
+        if ws.len() > d && empty_dict(&ws[1..d]) {
+            ws.drain(..d);
+        }
+    }
+    if ws
+        .first()
+        .is_some_and(|w| w == "merge" || w == "mergeOverwrite")
+    {
+        // Each argument: an empty dict or an operand; provably one path only when exactly
+        // one argument is a values path and the others are empty.
+        let mut paths = Vec::new();
+        let mut i = 1;
+        while i < ws.len() {
+            if ws[i] == "(" {
+                let close = closing(&ws, i).ok_or("an unclosed parenthesis")?;
+                if !empty_dict(&ws[i..=close]) {
+                    return Err(format!(
+                        "`{}` of something other than values paths and empty dicts",
+                        ws[0]
+                    ));
+                }
+                i = close + 1;
+            } else if ws[i] == "dict" {
+                i += 1;
+            } else {
+                let p = single_operand(&ws[i], ctx).ok_or_else(|| {
+                    format!("`{}` of `{}`, which is not a values path", ws[0], ws[i])
+                })?;
+                paths.push(p);
+                i += 1;
+            }
+        }
+        return match paths.as_slice() {
+            [p] => Ok(p.clone()),
+            _ => Err(format!(
+                "`{}` of {} values, not one values path",
+                ws[0],
+                paths.len()
+            )),
+        };
+    }
+    let p = operand(&ws, ctx).ok_or_else(|| match ws.first() {
+        Some(f) if !f.starts_with('.') && !f.starts_with('$') => {
+            format!("it is set by `{f}`, not read from one values path")
+        }
+        _ => "it does not read one values path".to_string(),
+    })?;
+    if p.first().is_some_and(|k| k == "global") {
+        return Err("it reads `global` values, which the parent chart and subcharts share".into());
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -224,9 +224,11 @@ fn with_else_branches(
             .iter()
             .find(|a| a.line == else_line && a.kind == ActionKind::Else);
         let cond = opener.and_then(|a| {
-            let words = words_of(&doc.text[a.span.clone()]);
+            let action = &doc.text[a.span.clone()];
+            let words = words_of(action);
             (words.get(1).map(String::as_str) == Some("if")).then(|| {
                 let ctx = dot_context(m, &doc.text, else_line).ok().flatten();
+                let words = bound_words(m, &doc.text, a.span.start, action)?;
                 parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
             })
         });
@@ -246,7 +248,7 @@ fn with_else_branches(
                 .unwrap_or(value);
             (unquoted == action.trim())
                 .then(|| {
-                    let mut expr = parse_in_context(m, &doc.text, l, &action);
+                    let mut expr = parse_in_context(m, &doc.text, l, a.span.start, &action);
                     if let Ok(e) = &mut expr
                         && e.to_yaml
                         && let Some(sib) = hidden_siblings(doc, l, col, end)
@@ -374,8 +376,8 @@ fn block_condition(m: &Masked, text: &str, b: usize) -> Option<Condition> {
         .find(|a| a.line == block.open_line && a.kind == kind)?;
     let action = text[opener.span.clone()].to_string();
     let ctx = dot_context(m, text, block.open_line).ok().flatten();
-    let words = words_of(&action);
-    let cond = parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref());
+    let cond = bound_words(m, text, opener.span.start, &action)
+        .and_then(|words| parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref()));
     Some(Condition {
         line: block.open_line,
         action,
@@ -420,7 +422,8 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                 if let Some(key_at) = key_at
                     && let Some(a) = trailing_action(doc, m, key_at, node.start)
                     && let action = doc.text[a.span.clone()].to_string()
-                    && let Ok(mut expr) = parse_in_context(m, &doc.text, a.line, &action)
+                    && let Ok(mut expr) =
+                        parse_in_context(m, &doc.text, a.line, a.span.start, &action)
                     && expr.to_yaml
                 {
                     expr.siblings = Some(Siblings {
@@ -462,7 +465,7 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
             NodeKind::Scalar { .. } => {
                 if let Some(a) = producing_action(doc, m, node.start, node.end) {
                     let action = doc.text[a.span.clone()].to_string();
-                    let expr = parse_in_context(m, &doc.text, a.line, &action);
+                    let expr = parse_in_context(m, &doc.text, a.line, a.span.start, &action);
                     // A scalar that is more than the action (`"{{ .a }}-x"`) is not one path.
                     let raw = doc.text[node.start..node.end].trim();
                     let unquoted = raw
@@ -711,16 +714,179 @@ pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
     out
 }
 
-/// Parses an action at 1-based `line` of a template, resolving `.` through the enclosing
-/// `with` blocks; `range` bodies and unresolvable `with`s are refused with the reason.
+/// Parses an action at 1-based `line` (byte `offset`) of a template, resolving `.` through
+/// the enclosing `with` blocks and `$variables` through their declarations; `range` bodies,
+/// unresolvable `with`s and variables that are not one values path are refused with the
+/// reason.
 pub fn parse_in_context(
     m: &Masked,
     text: &str,
     line: usize,
+    offset: usize,
     action: &str,
 ) -> Result<ValuesExpr, String> {
     let ctx = dot_context(m, text, line)?;
-    parse_action(action, ctx.as_deref())
+    let words = bound_words(m, text, offset, action)?;
+    super::expr::parse_words(words, ctx.as_deref())
+}
+
+/// A `{{ $name := VALUE }}` of a template file.
+#[derive(Debug, Clone)]
+struct Declaration {
+    name: String,
+    line: usize,
+    offset: usize,
+    action: String,
+    /// The blocks the declaration is in (their indices): it is visible where they are open.
+    blocks: Vec<usize>,
+    /// The values path it holds, or why it is not one.
+    value: Result<Vec<String>, String>,
+    /// It holds the root context (`$root := .` at the top level, `$top := $`).
+    root: bool,
+}
+
+/// Every variable declaration of a masked template, in order, each resolved with the ones
+/// before it. A variable assigned again later (`$x = …`) is not one provable path.
+fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
+    let mut out: Vec<Declaration> = Vec::new();
+    for a in &m.actions {
+        let action = &text[a.span.clone()];
+        if !action.contains('$') || !action.contains('=') {
+            continue;
+        }
+        let words = words_of(action);
+        // `$x := V`, and `$x = V` (an assignment to a declared one).
+        let (name, assign) = match words.as_slice() {
+            [n, op, ..] if n.starts_with('$') && (op == ":=" || op == "=") => {
+                (n.clone(), op == "=")
+            }
+            // `range $i, $v := …` / `with $v := …`: bound per item or to the block's value.
+            [f, rest @ ..] if (f == "range" || f == "with" || f == "if") => {
+                for w in rest.iter().take_while(|w| *w != ":=") {
+                    let n = w.trim_end_matches(',');
+                    if n.starts_with('$') && n.len() > 1 {
+                        out.push(Declaration {
+                            name: n.to_string(),
+                            line: a.line,
+                            offset: a.span.start,
+                            action: action.to_string(),
+                            blocks: Vec::new(),
+                            value: Err(format!("it is bound by `{f}`, not to one values path")),
+                            root: false,
+                        });
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if assign {
+            for d in out.iter_mut().filter(|d| d.name == name) {
+                if d.value.is_ok() {
+                    d.value = Err(format!("it is assigned again at line {}", a.line));
+                }
+            }
+            continue;
+        }
+        let blocks: Vec<usize> = m
+            .open_blocks_at_line(a.line)
+            .into_iter()
+            .filter(|&b| m.blocks[b].open_line < a.line)
+            .collect();
+        let ctx = dot_context(m, text, a.line);
+        let rhs = &words[2..];
+        let root =
+            matches!(rhs, [w] if w == "$") || (matches!(rhs, [w] if w == ".") && ctx == Ok(None));
+        let value = ctx.and_then(|ctx| {
+            let rhs = substitute(&words[2..], &visible(&out, m, a.line, a.span.start))?;
+            super::expr::variable_value(&rhs, ctx.as_deref())
+        });
+        out.push(Declaration {
+            name,
+            line: a.line,
+            offset: a.span.start,
+            action: action.to_string(),
+            blocks,
+            value,
+            root,
+        });
+    }
+    out
+}
+
+/// The declarations visible at byte `offset` (1-based `line`): made before it, in blocks
+/// still open there; the latest of a name wins.
+fn visible<'d>(
+    decls: &'d [Declaration],
+    m: &Masked,
+    line: usize,
+    offset: usize,
+) -> Vec<&'d Declaration> {
+    let open = m.open_blocks_at_line(line);
+    let mut out: Vec<&Declaration> = Vec::new();
+    for d in decls.iter().filter(|d| d.offset < offset) {
+        if d.blocks.iter().all(|b| open.contains(b)) {
+            out.retain(|o| o.name != d.name);
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// `words` with each `$name` / `$name.k…` of a visible declaration replaced by the values
+/// path it holds (`.Values.a.b.k…`); a variable that is not one path refuses, naming it and
+/// its declaration. `$` and `$.…` (the root context) are kept.
+fn substitute(words: &[String], decls: &[&Declaration]) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        let Some(rest) = w
+            .strip_prefix('$')
+            .filter(|r| !r.is_empty() && !r.starts_with('.'))
+        else {
+            out.push(w.clone());
+            continue;
+        };
+        let (name, tail) = match rest.find('.') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let name = format!("${name}");
+        let Some(d) = decls.iter().rev().find(|d| d.name == name) else {
+            out.push(w.clone());
+            continue;
+        };
+        match &d.value {
+            _ if d.root => out.push(format!("${tail}")),
+            Ok(path) if path.is_empty() => out.push(format!(".Values{tail}")),
+            Ok(path) => out.push(format!(".Values.{}{tail}", path.join("."))),
+            Err(why) => {
+                return Err(format!(
+                    "it reads `{name}`, set at line {} by `{}`, which is not one values path: {why}",
+                    d.line,
+                    d.action.trim()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The words of the action at `offset`, its variables replaced by the values paths they hold.
+fn bound_words(m: &Masked, text: &str, offset: usize, action: &str) -> Result<Vec<String>, String> {
+    let words = words_of(action);
+    if !words
+        .iter()
+        .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
+    {
+        return Ok(words);
+    }
+    let decls = declarations(m, text);
+    let line = m
+        .actions
+        .iter()
+        .find(|a| a.span.start == offset)
+        .map_or(0, |a| a.line);
+    substitute(&words, &visible(&decls, m, line, offset))
 }
 
 /// The values path `.` stands for at `line`: `None` at the top level (`.` is the root
@@ -771,12 +937,26 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
 /// `index .Values "k"`, and `.`/`.x` inside `with` blocks.
 pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
     let mut out = Vec::new();
+    let decls = declarations(m, text);
     for a in &m.actions {
         if matches!(a.kind, ActionKind::Comment | ActionKind::End) {
             continue;
         }
+        // A declaration of one values path prints nothing: its uses are the reads (each
+        // `$x` below is resolved to the path it holds).
+        if decls
+            .iter()
+            .any(|d| d.offset == a.span.start && d.value.is_ok())
+        {
+            continue;
+        }
         let action = &text[a.span.clone()];
         let words = words_of(action);
+        let words = if decls.is_empty() {
+            words
+        } else {
+            substitute(&words, &visible(&decls, m, a.line, a.span.start)).unwrap_or(words)
+        };
         let ctx = dot_context(m, text, a.line).ok().flatten();
         let mut paths: Vec<Vec<String>> = Vec::new();
         let mut skip = 0;
