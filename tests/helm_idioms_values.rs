@@ -263,6 +263,78 @@ fn rendered_pick_and_literal_sibling_charts_differ_only_at_the_asked_probe_field
     );
 }
 
+// --- 2. includes at a value position, with pipes and `dict` arguments ------------------
+
+#[test]
+fn a_define_given_a_dict_reads_the_values_the_include_passes() {
+    let repo = idiom_repo("include-dict-args", &catalog("probe-delays"));
+    let (code, text) = plan_text(&repo);
+    assert_eq!(code, 2, "{text}");
+    insta::assert_snapshot!("idioms_values_include_dict_args_plan", text);
+}
+
+#[test]
+fn a_dict_key_that_passes_a_literal_is_refused_by_name() {
+    let recipe = r#"recipe "tag" {
+    file "chart/templates/web.yaml" {
+        match "/kind" "Deployment"
+        set "/spec/template/spec/containers/0/name" "api"
+    }
+}
+"#;
+    let repo = idiom_repo("include-dict-args", recipe);
+    let out = repo.run(&["plan", "--render", "never"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("it reads `.name`, which the include passes as `\"web\"`, not a values path"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_pod_template_define_printed_through_from_yaml_to_yaml_is_followed() {
+    let repo = idiom_repo("podtemplate-fromyaml", &catalog("probe-delays"));
+    let (code, text) = plan_text(&repo);
+    assert_eq!(code, 2, "{text}");
+    insta::assert_snapshot!("idioms_values_podtemplate_fromyaml_plan", text);
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn rendered_include_charts_differ_only_at_the_asked_probe_fields() {
+    let c = |name: &str| format!("\"Deployment\" \"rel-{name}\" /spec/template/spec/containers/0");
+    let repo = idiom_repo("include-dict-args", &catalog("probe-delays"));
+    let diffs = apply_and_diff(repo.root(), &repo.root().join("chart"));
+    let (web, worker) = (c("web"), c("worker"));
+    assert_eq!(
+        changes(&diffs),
+        set(&[
+            &format!("{web}/livenessProbe/failureThreshold: null -> 6"),
+            &format!("{web}/livenessProbe/initialDelaySeconds: 5 -> 30"),
+            &format!("{web}/readinessProbe/failureThreshold: null -> 10"),
+            &format!("{web}/readinessProbe/initialDelaySeconds: null -> 20"),
+            &format!("{worker}/readinessProbe/failureThreshold: 2 -> 10"),
+            &format!("{worker}/readinessProbe/initialDelaySeconds: null -> 20"),
+        ])
+    );
+    let repo = idiom_repo("podtemplate-fromyaml", &catalog("probe-delays"));
+    let diffs = apply_and_diff(repo.root(), &repo.root().join("chart"));
+    let app = c("app");
+    assert_eq!(
+        changes(&diffs),
+        set(&[
+            &format!("{app}/livenessProbe/failureThreshold: 3 -> 6"),
+            &format!("{app}/livenessProbe/initialDelaySeconds: 5 -> 30"),
+            &format!("{app}/readinessProbe/failureThreshold: null -> 10"),
+        ])
+    );
+}
+
 // --- 3. template variables ------------------------------------------------------------
 
 #[test]

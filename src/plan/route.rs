@@ -191,7 +191,13 @@ pub fn other_uses(
         if !overlaps {
             continue;
         }
-        let own = planned.iter().any(|(f, o)| *f == r.file && *o == r.offset);
+        // A define's read bound to one include's `dict` is the edit's own only through it,
+        // or when that include is the edit's read (`common.tplvalues.render`'s `.value`).
+        let own = (planned.iter().any(|(f, o)| *f == r.file && *o == r.offset)
+            && r.through.as_ref().is_none_or(|t| planned.contains(t)))
+            || r.through
+                .as_ref()
+                .is_some_and(|(f, o)| *f == edit.read_file && *o == edit.offset);
         if own {
             continue;
         }
@@ -217,7 +223,8 @@ pub fn other_uses(
                 .conditions
                 .iter()
                 .any(|c| c.cond.as_ref().is_ok_and(|c| !eval(c, &view.model)));
-            if own || unrendered {
+            // A `dict` include's reads are in `view.reads`, bound to it (checked above).
+            if own || unrendered || site.dict {
                 continue;
             }
             let use_ = format!("{}:{} (`{}`)", site.file, site.line, site.action.trim());

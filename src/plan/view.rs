@@ -499,6 +499,30 @@ pub struct DefineBody {
     pub model: Value,
     pub sources: Vec<Source>,
     pub guards: Vec<Guard>,
+    /// The parsed body, read again for an include that binds `.` to a `dict`.
+    pub doc: std::sync::Arc<crate::doc::Document>,
+}
+
+impl DefineBody {
+    /// The body's sources (each with `file` set) and guards as an include with `binding`
+    /// renders them.
+    pub fn bound(
+        &self,
+        binding: &crate::doc::template::reads::Binding,
+        file: &str,
+    ) -> (Vec<Source>, Vec<Guard>) {
+        use crate::doc::template::reads;
+        reads::with_binding(binding, || {
+            let sources = reads::sources(&self.doc, 0)
+                .into_iter()
+                .map(|mut s| {
+                    s.file = Some(file.to_string());
+                    s
+                })
+                .collect();
+            (sources, reads::guards(&self.doc, 0))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -274,7 +274,7 @@ const FNS: &[&str] = &[
 ];
 
 /// The index of the `)` that closes the `(` at `open`.
-fn closing(words: &[String], open: usize) -> Option<usize> {
+pub(super) fn closing(words: &[String], open: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, w) in words.iter().enumerate().skip(open) {
         match w.as_str() {
@@ -462,6 +462,109 @@ pub(super) fn parse_words(
         return Err("it prints a mapping with `omit`/`pick` other than through `toYaml`".into());
     }
     Ok(expr)
+}
+
+/// What `.` is inside a define that an `include "NAME" (dict "k" V …)` renders: each key of
+/// the dict bound to what the include passes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Binding {
+    pub keys: Vec<(String, Bound)>,
+}
+
+/// One value of an include's `dict`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// The root context (`$`, or `.` outside `with`/`range`): `.k.Values.x` reads `x`.
+    Root,
+    /// A values node: `.k.y` reads `path.y`.
+    Path(Vec<String>),
+    /// Anything else (a literal, a helper's output), as written.
+    Other(String),
+}
+
+/// A marker word that no operand parser accepts: what `.`/`$` (the dict itself) or a key the
+/// dict does not bind stand for inside a bound define.
+const UNBOUND: &str = "!unbound";
+
+/// A word of an action inside a define rendered with `binding` (`.` is the include's dict),
+/// rewritten to what it reads at the root context: `.root.Values.x` → `.Values.x`,
+/// `.component.probe` → `.Values.web.probe` (for `"component" .Values.web`). `dot_is_dict`
+/// is false inside a `with`/`range` of the define (there `.` is rebound; `$` still is the
+/// dict).
+pub(super) fn rebind(w: &str, binding: &Binding, dot_is_dict: bool) -> String {
+    let rest = match w.strip_prefix('$') {
+        Some("") => return format!("{UNBOUND}:$"),
+        Some(r) if r.starts_with('.') => r,
+        Some(_) => return w.to_string(),
+        None if dot_is_dict && w.starts_with('.') => w,
+        None => return w.to_string(),
+    };
+    if rest == "." {
+        return format!("{UNBOUND}:.");
+    }
+    let body = &rest[1..];
+    let (key, tail) = match body.find('.') {
+        Some(i) => (&body[..i], &body[i..]),
+        None => (body, ""),
+    };
+    match binding.keys.iter().find(|(k, _)| k == key).map(|(_, b)| b) {
+        Some(Bound::Root) if tail.is_empty() => ".".to_string(),
+        Some(Bound::Root) => tail.to_string(),
+        Some(Bound::Path(p)) if p.is_empty() => format!(".Values{tail}"),
+        Some(Bound::Path(p)) => format!(".Values.{}{tail}", p.join(".")),
+        Some(Bound::Other(_)) | None => format!("{UNBOUND}:{w}"),
+    }
+}
+
+/// Why an action that reads an unbound word (see [`rebind`]) is not one values path.
+pub(super) fn unbound_reason(words: &[String], binding: &Binding) -> Option<String> {
+    let w = words
+        .iter()
+        .find_map(|w| w.strip_prefix(UNBOUND).and_then(|r| r.strip_prefix(':')))?;
+    let key = w.trim_start_matches('$').trim_start_matches('.');
+    let key = key.split('.').next().unwrap_or_default();
+    Some(match binding.keys.iter().find(|(k, _)| k == key) {
+        Some((_, Bound::Other(v))) => {
+            format!("it reads `{w}`, which the include passes as `{v}`, not a values path")
+        }
+        _ if key.is_empty() => format!("it uses `{w}`, the include's whole `dict` argument"),
+        _ => format!("it reads `{w}`, which the include's `dict` does not pass"),
+    })
+}
+
+/// The binding of `(dict "k1" V1 "k2" V2 …)` (the words from `(`): each value an operand
+/// word, `$`/`.` (the root context where `.` is, `ctx` `None`), or a parenthesised group
+/// (kept as written). `None` when the words are not such a dict.
+pub(super) fn dict_binding(words: &[String], ctx: Option<&[String]>) -> Option<(Binding, usize)> {
+    if words.first()? != "(" || words.get(1)? != "dict" {
+        return None;
+    }
+    let close = closing(words, 0)?;
+    let mut b = Binding::default();
+    let mut i = 2;
+    while i < close {
+        let key = unquote(&words[i])?;
+        let v_end = if words.get(i + 1).map(String::as_str) == Some("(") {
+            closing(words, i + 1)? + 1
+        } else {
+            i + 2
+        };
+        if v_end > close {
+            return None;
+        }
+        let v = &words[i + 1..v_end];
+        let bound = match v {
+            [w] if w == "$" || (w == "." && ctx.is_none()) => Bound::Root,
+            [w] => match single_operand(w, ctx) {
+                Some(p) if p.first().is_none_or(|k| k != "global") => Bound::Path(p),
+                _ => Bound::Other(w.clone()),
+            },
+            _ => Bound::Other(v.join(" ")),
+        };
+        b.keys.push((key, bound));
+        i = v_end;
+    }
+    Some((b, close))
 }
 
 /// The values path a `$x := VALUE` declaration holds: one operand, optionally through

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-pub use super::expr::{Cond, KeyFilter, Siblings, ValuesExpr, parse_action};
-use super::expr::{operand, parse_cond, single_operand, unquote, words_of};
+pub use super::expr::{Binding, Bound, Cond, KeyFilter, Siblings, ValuesExpr, parse_action};
+use super::expr::{
+    dict_binding, operand, parse_cond, rebind, single_operand, unbound_reason, unquote, words_of,
+};
 use super::{ActionKind, BlockKind, Masked};
 use crate::doc::{Document, NodeKind};
 
@@ -40,8 +42,52 @@ pub struct Include {
     pub name: String,
     /// Why the define is not followed, when it is not: CTX must be the root context (`$`,
     /// or `.` outside `with`/`range`), so that inside the define `.Values` are the chart's
-    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`).
+    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`,
+    /// `fromYaml | toYaml`).
     pub not_followed: Option<String>,
+    /// `include "NAME" (dict "k" V …)`: what the define's `.k` stand for (`None`: CTX is the
+    /// root context).
+    pub binding: Option<Binding>,
+}
+
+thread_local! {
+    /// The binding of the define body being read (see [`with_binding`]).
+    static BINDING: std::cell::RefCell<Option<Binding>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (which reads a define body: [`sources`], [`guards`], [`reads`]) with `.` bound
+/// to an include's `dict` argument. Scoped to the call, on this thread: the binding belongs
+/// to the body being read, and passing it through every helper of this module would not
+/// make that clearer.
+pub fn with_binding<T>(binding: &Binding, f: impl FnOnce() -> T) -> T {
+    let before = BINDING.with(|b| b.replace(Some(binding.clone())));
+    let out = f();
+    BINDING.with(|b| *b.borrow_mut() = before);
+    out
+}
+
+/// `words` of an action at 1-based `line`, rewritten for the current binding (see
+/// [`with_binding`]; unchanged without one).
+fn bind(m: &Masked, line: usize, words: Vec<String>) -> Vec<String> {
+    BINDING.with(|b| {
+        let b = b.borrow();
+        let Some(binding) = b.as_ref() else {
+            return words;
+        };
+        let dot_is_dict = !m.open_blocks_at_line(line).iter().any(|&i| {
+            let blk = &m.blocks[i];
+            blk.open_line != line && matches!(blk.kind, BlockKind::With | BlockKind::Range)
+        });
+        words
+            .iter()
+            .map(|w| rebind(w, binding, dot_is_dict))
+            .collect()
+    })
+}
+
+/// Why bound `words` read something the binding does not give.
+fn unbound(words: &[String]) -> Option<String> {
+    BINDING.with(|b| b.borrow().as_ref().and_then(|b| unbound_reason(words, b)))
 }
 
 /// An `if` or `with` around a node: it renders only when the condition holds.
@@ -402,6 +448,9 @@ pub struct Read {
     pub condition: bool,
     /// The action's text (shortened).
     pub action: String,
+    /// A read in a define, bound to the `dict` of the include at (file, offset): a read
+    /// only where that include renders.
+    pub through: Option<(String, usize)>,
 }
 
 /// The nodes of document `index` of `doc` that a template action prints, each with the
@@ -478,23 +527,7 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                     } else {
                         Err("the value is more than one template action".to_string())
                     };
-                    let include = include_call(&action).map(|(name, how)| {
-                        let not_followed = match how {
-                            Err(why) => Some(why),
-                            Ok(ctx)
-                                if ctx == "$"
-                                    || (ctx == "."
-                                        && dot_context(m, &doc.text, a.line) == Ok(None)) =>
-                            {
-                                None
-                            }
-                            Ok(_) => Some(
-                                "it is included with `.` inside a `with` or `range`, not the root context"
-                                    .to_string(),
-                            ),
-                        };
-                        Include { name, not_followed }
-                    });
+                    let include = included(m, &doc.text, a, &action);
                     out.push(Source {
                         pointer: keys,
                         line: a.line,
@@ -574,47 +607,125 @@ fn trailing_action<'m>(
     (between[colon + 1..].trim().is_empty() && after.trim().is_empty()).then_some(a)
 }
 
+/// The include an output action at `a` makes, with its argument bound (the root context, or
+/// a `dict` of values paths and the root), or why it is not followed.
+fn included(m: &Masked, text: &str, a: &super::Action, action: &str) -> Option<Include> {
+    let words = bound_words(m, text, a.span.start, action).unwrap_or_else(|_| words_of(action));
+    let words = bind(m, a.line, words);
+    let (name, how) = include_call_words(&words)?;
+    let ctx = dot_context(m, text, a.line);
+    let (not_followed, binding) = match how {
+        Err(why) => (Some(why), None),
+        Ok(arg) if arg == ["$"] || (arg == ["."] && ctx == Ok(None)) => (None, None),
+        Ok(arg) if arg.first().is_some_and(|w| w == "(") => {
+            match ctx.ok().and_then(|c| dict_binding(&arg, c.as_deref())) {
+                Some((b, _)) => (None, Some(b)),
+                None => (
+                    Some("it is given an argument other than the root context or a `dict`".into()),
+                    None,
+                ),
+            }
+        }
+        Ok(arg) if arg == ["."] => (
+            Some("it is included with `.` inside a `with` or `range`, not the root context".into()),
+            None,
+        ),
+        Ok(arg) => (
+            Some(format!(
+                "it is given `{}`, not the root context (`.` or `$`) or a `dict`",
+                arg.join(" ")
+            )),
+            None,
+        ),
+    };
+    Some(Include {
+        name,
+        not_followed,
+        binding,
+    })
+}
+
+/// Every `include "NAME" (dict …)` of a masked template file that the view follows, with
+/// its binding and offset: the define's reads there are reads of the paths the dict passes.
+pub fn dict_includes(m: &Masked, text: &str) -> Vec<(String, Binding, usize)> {
+    let mut out: Vec<(String, Binding, usize)> = Vec::new();
+    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
+        let action = &text[a.span.clone()];
+        if !action.contains("dict") {
+            continue;
+        }
+        if let Some(Include {
+            name,
+            not_followed: None,
+            binding: Some(b),
+        }) = included(m, text, a, action)
+        {
+            out.push((name, b, a.span.start));
+        }
+    }
+    out
+}
+
 /// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
 /// `include "NAME" CTX` piped through nothing but `nindent N` / `indent N` / `trim`, else
 /// why it is not followed (a `dict` argument, other pipes).
 pub fn include_call(action: &str) -> Option<(String, Result<String, String>)> {
-    let words = words_of(action);
-    let [f, name, args @ ..] = words.as_slice() else {
+    let (name, how) = include_call_words(&words_of(action))?;
+    let how = how.and_then(|arg| match arg.as_slice() {
+        [ctx] if ctx == "." || ctx == "$" => Ok(ctx.clone()),
+        [ctx] => Err(format!(
+            "it is given `{ctx}`, not the root context (`.` or `$`)"
+        )),
+        _ => Err("it is given an argument other than the root context (`.` or `$`)".into()),
+    });
+    Some((name, how))
+}
+
+/// `include "NAME" ARG | …`: NAME and ARG's words (one word, or a parenthesised group),
+/// when the pipes keep the define's text (`nindent N`, `indent N`, `trim`, and `fromYaml`
+/// followed by `toYaml`, which re-print the same mapping); else why not.
+fn include_call_words(words: &[String]) -> Option<(String, Result<Vec<String>, String>)> {
+    let [f, name, args @ ..] = words else {
         return None;
     };
     if f != "include" && f != "template" {
         return None;
     }
     let name = unquote(name)?;
-    let (ctx, pipes) = match args {
-        [ctx, rest @ ..] if rest.first().is_none_or(|w| w == "|") => (ctx, rest),
-        _ => {
-            return Some((
-                name,
-                Err("it is given an argument other than the root context (`.` or `$`)".into()),
-            ));
-        }
+    let arg_end = match args.first().map(String::as_str) {
+        Some("(") => super::expr::closing(args, 0).map(|c| c + 1),
+        Some(_) => Some(1),
+        None => None,
     };
-    let pipes_keep_text = pipes.split(|w| w == "|").skip(1).all(|cmd| match cmd {
-        [f] => f == "trim",
+    let Some(arg_end) = arg_end.filter(|&e| args.get(e).is_none_or(|w| w == "|")) else {
+        return Some((
+            name,
+            Err("it is given an argument other than the root context (`.` or `$`)".into()),
+        ));
+    };
+    let (arg, pipes) = args.split_at(arg_end);
+    let cmds: Vec<&[String]> = pipes.split(|w| w == "|").skip(1).collect();
+    let mut parsed = false;
+    let pipes_keep_text = cmds.iter().all(|cmd| match cmd {
+        [f] if f == "trim" => true,
+        [f] if f == "fromYaml" => {
+            parsed = true;
+            true
+        }
+        [f] if f == "toYaml" && parsed => {
+            parsed = false;
+            true
+        }
         [f, n] => (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok(),
         _ => false,
-    });
+    }) && !parsed;
     if !pipes_keep_text {
         return Some((
             name,
-            Err("its output goes through a pipe other than `nindent`, `indent` or `trim`".into()),
+            Err("its output goes through a pipe other than `nindent`, `indent`, `trim` or `fromYaml | toYaml`".into()),
         ));
     }
-    if ctx != "." && ctx != "$" {
-        return Some((
-            name,
-            Err(format!(
-                "it is given `{ctx}`, not the root context (`.` or `$`)"
-            )),
-        ));
-    }
-    Some((name, Ok(ctx.clone())))
+    Some((name, Ok(arg.to_vec())))
 }
 
 /// A `define "NAME"` block of a template file.
@@ -682,6 +793,9 @@ pub struct IncludeSite {
     pub action: String,
     /// The `if`/`with` blocks around the action: when one is false, nothing is included.
     pub conditions: Vec<Condition>,
+    /// It passes a `dict` that the view follows: the define's reads through it are in the
+    /// chart's reads, each bound to this include (see [`Read::through`]).
+    pub dict: bool,
 }
 
 /// Every `include "NAME"` action of a masked template file.
@@ -706,6 +820,9 @@ pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
                         .collect::<String>()
                         .replace('\n', " "),
                     conditions: conditions_at(m, text, a.line),
+                    dict: i == 0
+                        && included(m, text, a, action)
+                            .is_some_and(|inc| inc.not_followed.is_none() && inc.binding.is_some()),
                 });
             }
             i += 1;
@@ -754,7 +871,7 @@ fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
         if !action.contains('$') || !action.contains('=') {
             continue;
         }
-        let words = words_of(action);
+        let words = bind(m, a.line, words_of(action));
         // `$x := V`, and `$x = V` (an assignment to a declared one).
         let (name, assign) = match words.as_slice() {
             [n, op, ..] if n.starts_with('$') && (op == ":=" || op == "=") => {
@@ -873,7 +990,15 @@ fn substitute(words: &[String], decls: &[&Declaration]) -> Result<Vec<String>, S
 
 /// The words of the action at `offset`, its variables replaced by the values paths they hold.
 fn bound_words(m: &Masked, text: &str, offset: usize, action: &str) -> Result<Vec<String>, String> {
-    let words = words_of(action);
+    let line = m
+        .actions
+        .iter()
+        .find(|a| a.span.start == offset)
+        .map_or(0, |a| a.line);
+    let words = bind(m, line, words_of(action));
+    if let Some(why) = unbound(&words) {
+        return Err(why);
+    }
     if !words
         .iter()
         .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
@@ -881,11 +1006,6 @@ fn bound_words(m: &Masked, text: &str, offset: usize, action: &str) -> Result<Ve
         return Ok(words);
     }
     let decls = declarations(m, text);
-    let line = m
-        .actions
-        .iter()
-        .find(|a| a.span.start == offset)
-        .map_or(0, |a| a.line);
     substitute(&words, &visible(&decls, m, line, offset))
 }
 
@@ -915,7 +1035,7 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
                         block.open_line
                     ));
                 };
-                let words = words_of(&text[opener.span.clone()]);
+                let words = bind(m, block.open_line, words_of(&text[opener.span.clone()]));
                 let inner: Vec<String> = words.into_iter().skip(1).collect();
                 match operand(&inner, ctx.as_deref()) {
                     Some(p) => ctx = Some(p),
@@ -951,7 +1071,7 @@ pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
             continue;
         }
         let action = &text[a.span.clone()];
-        let words = words_of(action);
+        let words = bind(m, a.line, words_of(action));
         let words = if decls.is_empty() {
             words
         } else {
@@ -1004,6 +1124,7 @@ pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
                 path,
                 condition,
                 action: short.clone(),
+                through: None,
             });
         }
     }
