@@ -1104,7 +1104,19 @@ pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
             if w.starts_with('.') || w.starts_with("$.") {
                 let w =
                     w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'));
-                if let Some(p) = single_operand(w, ctx.as_deref()) {
+                if let Some(mut p) = single_operand(w, ctx.as_deref()) {
+                    // `((.Values.a).b).c` (nil-safe field access): the read is of `a.b.c`.
+                    let mut j = i + 1;
+                    while words.get(j).is_some_and(|w| w == ")")
+                        && let Some(keys) = words
+                            .get(j + 1)
+                            .and_then(|n| n.strip_prefix('.'))
+                            .and_then(|n| single_operand(&format!(".Values.{n}"), None))
+                    {
+                        p.extend(keys);
+                        j += 2;
+                    }
+                    skip = j - i - 1;
                     paths.push(p);
                 }
             }
@@ -1155,6 +1167,23 @@ mod tests {
         assert!(why("{{ include \"x\" .Values.a }}").contains("`.Values.a`"));
         assert!(why("{{ include \"x\" . | upper }}").contains("pipe"));
         assert_eq!(include_call("{{ .Values.a }}"), None);
+    }
+
+    #[test]
+    fn a_nil_safe_field_chain_reads_the_whole_path_and_a_variable_its_declared_path() {
+        let text = "port: {{ (((.Values.tempo).structuredConfig).server).http_port | default 3200 }}\n{{- $p := .Values.server.probe }}\nprobe: {{ $p.delay }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let paths: Vec<Vec<String>> = reads("t.yaml", &m, text)
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                vec!["tempo", "structuredConfig", "server", "http_port"],
+                vec!["server", "probe", "delay"],
+            ]
+        );
     }
 
     #[test]
