@@ -742,6 +742,63 @@ mod tests {
     }
 
     #[test]
+    fn a_dict_binding_rewrites_the_define_words_to_root_paths() {
+        use super::{Bound, dict_binding, rebind, unbound_reason};
+        let w = words_of(
+            "{{ include \"x\" (dict \"root\" $ \"component\" .Values.web \"name\" \"web\") }}",
+        );
+        let (b, close) = dict_binding(&w[2..], None).unwrap();
+        assert_eq!(w[2 + close], ")");
+        assert_eq!(
+            b.keys,
+            vec![
+                ("root".to_string(), Bound::Root),
+                ("component".to_string(), Bound::Path(vec!["web".into()])),
+                ("name".to_string(), Bound::Other("\"web\"".into())),
+            ]
+        );
+        assert_eq!(rebind(".root.Values.image", &b, true), ".Values.image");
+        assert_eq!(rebind(".root", &b, true), ".");
+        assert_eq!(rebind("$.component.probe", &b, false), ".Values.web.probe");
+        assert_eq!(rebind(".component.probe", &b, true), ".Values.web.probe");
+        // Inside a `with` of the define, `.` is not the dict.
+        assert_eq!(
+            rebind(".initialDelaySeconds", &b, false),
+            ".initialDelaySeconds"
+        );
+        let name = vec![rebind(".name", &b, true)];
+        assert!(
+            unbound_reason(&name, &b)
+                .unwrap()
+                .contains("passes as `\"web\"`")
+        );
+        let values = vec![rebind(".Values.x", &b, true)];
+        assert!(
+            unbound_reason(&values, &b)
+                .unwrap()
+                .contains("does not pass")
+        );
+    }
+
+    #[test]
+    fn a_variable_holds_one_path_through_default_dict_and_empty_merges_only() {
+        use super::variable_value;
+        let v = |a: &str| variable_value(&words_of(a), None);
+        let probe = Ok(vec!["server".to_string(), "probe".to_string()]);
+        assert_eq!(v(".Values.server.probe"), probe);
+        assert_eq!(v(".Values.server.probe | default dict"), probe);
+        assert_eq!(v("default (dict) .Values.server.probe"), probe);
+        assert_eq!(v("merge (dict) .Values.server.probe"), probe);
+        assert!(
+            v("merge .Values.a .Values.b")
+                .unwrap_err()
+                .contains("2 values")
+        );
+        assert!(v("include \"x\" .").unwrap_err().contains("`include`"));
+        assert!(v(".Values.global.x").unwrap_err().contains("global"));
+    }
+
+    #[test]
     fn other_shapes_are_refused_with_a_reason() {
         assert!(p("{{ tpl .Values.a . }}").unwrap_err().contains("tpl"));
         assert!(p("{{ include \"x\" . }}").unwrap_err().contains("include"));
