@@ -42,9 +42,19 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         includes: Vec::new(),
     };
     let mut dep_defines = Vec::new();
+    let mut bodies: HashMap<String, reads::Define> = HashMap::new();
+    let mut dict_includes: Vec<(String, reads::Binding, String, usize)> = Vec::new();
     for_each_template(root, &root.join(chart).join("templates"), |rel, m, text| {
         scan.reads.extend(reads::reads(rel, m, text));
         scan.includes.extend(reads::include_sites(rel, m, text));
+        dict_includes.extend(
+            reads::dict_includes(m, text)
+                .into_iter()
+                .map(|(n, b, o)| (n, b, rel.to_string(), o)),
+        );
+        for d in reads::defines(rel, m, text) {
+            bodies.entry(d.name.clone()).or_insert(d);
+        }
         for d in reads::defines(rel, m, text) {
             scan.defines
                 .entry(d.name.clone())
@@ -58,6 +68,21 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
             for_each_template(root, &dep.join("templates"), |rel, m, text| {
                 dep_defines.extend(reads::defines(rel, m, text));
             });
+        }
+    }
+    // A define included with a `dict` reads the paths the dict passes: its reads, bound.
+    for d in &dep_defines {
+        bodies.entry(d.name.clone()).or_insert_with(|| d.clone());
+    }
+    for (name, binding, file, offset) in &dict_includes {
+        if let Some(d) = bodies.get(name)
+            && let Ok(m) = crate::doc::template::mask(&d.body)
+        {
+            let bound = reads::with_binding(binding, || reads::reads(&d.file, &m, &d.body));
+            scan.reads.extend(bound.into_iter().map(|mut r| {
+                r.through = Some((file.clone(), *offset));
+                r
+            }));
         }
     }
     // A dependency's define reads the chart's values where the chart includes it.
@@ -96,6 +121,7 @@ fn parse_define(d: reads::Define) -> ParsedDefine {
                 model: doc.models().into_iter().next().unwrap_or(Value::Null),
                 sources,
                 guards: reads::guards(&doc, 0),
+                doc: Arc::new(doc),
             }
         });
     ParsedDefine {

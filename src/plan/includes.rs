@@ -13,7 +13,10 @@ use crate::doc::template::reads::{IncludeSite, Source};
 use super::view::{ElseRendered, ParsedDefine, eval, prune_unrendered, render_model};
 use crate::pointer::{lookup, to_pointer};
 
-/// How deep includes are followed (a define that includes a define that includes…).
+/// How deep includes are followed (a define that includes a define that includes…). Four
+/// covers the deepest chain of the idioms the view follows (template → pod template → pod
+/// spec → container → probe helper); the bound also stops a define that includes itself
+/// (Helm allows recursion) instead of looping.
 const MAX_DEPTH: usize = 4;
 
 /// A node of a template document that an included define prints.
@@ -74,8 +77,12 @@ fn splice_level(
             continue;
         };
         // A node that does not render (pruned) or already holds text is not the include's.
-        let empty = lookup(model, &s.pointer)
-            .is_some_and(|v| v.is_null() || v.as_str().is_some_and(str::is_empty));
+        // An inline `key: {{ include … | nindent N }}` with nothing nested below is masked
+        // as a placeholder of the action's length: the action is the whole node too.
+        let placeholder = |t: &str| t.len() == s.action.len() && t.starts_with('_');
+        let empty = lookup(model, &s.pointer).is_some_and(|v| {
+            v.is_null() || v.as_str().is_some_and(|t| t.is_empty() || placeholder(t))
+        });
         // An `if` around the include that is false prints nothing there.
         let shown = s
             .conditions
@@ -130,7 +137,16 @@ fn splice_level(
             k.extend(p.iter().cloned());
             k
         };
-        let pruned = prune_unrendered(&mut fragment, &body.guards, values);
+        // An include that passes a `dict` reads the body with `.` bound to it.
+        let bound = inc
+            .binding
+            .as_ref()
+            .map(|b| body.bound(b, def.map_or("", |d| d.file.as_str())));
+        let (sources, guards) = match &bound {
+            Some((s, g)) => (s, g),
+            None => (&body.sources, &body.guards),
+        };
+        let pruned = prune_unrendered(&mut fragment, guards, values);
         for e in &pruned.from_else {
             if let Some(p) = pruned.reindex(&e.pointer) {
                 let mut e = e.clone();
@@ -138,7 +154,7 @@ fn splice_level(
                 r.from_else.push(e);
             }
         }
-        let body_sources = pruned.reindex_sources(body.sources.clone());
+        let body_sources = pruned.reindex_sources(sources.clone());
         render_model(&mut fragment, &body_sources, values);
         if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
             *slot = fragment;

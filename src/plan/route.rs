@@ -13,9 +13,11 @@ use crate::recipe::Origin;
 
 use super::includes::{self, Rendering};
 use super::view::{
-    ElseRendered, ValuesView, effective, eval, is_empty, prune_unrendered, render_model,
+    ElseRendered, Part, ValuesView, effective, eval, is_empty, part_of, prune_unrendered,
+    render_model,
 };
 use crate::change::{DefineRead, PlannedOp, Via};
+use crate::doc::template::reads::KeyFilter;
 use crate::pointer::lookup;
 
 /// One op of a template that must land in the values file.
@@ -97,6 +99,15 @@ pub fn route(
         );
     }
     let rest = &keys[source.pointer.len()..];
+    // Literal lines beside the values' mapping, or `omit`/`pick`: which part has the key.
+    if expr.siblings.is_some() || expr.keys != KeyFilter::All {
+        let found = lookup(&view.model, &expr.path);
+        match part_of(expr, rest.first().map(String::as_str), found) {
+            Part::Values => {}
+            Part::Template => return None,
+            Part::Refused(why) => return fail(why),
+        }
+    }
     if !rest.is_empty() && !expr.to_yaml {
         return fail("that prints a scalar, not a mapping".into());
     }
@@ -180,7 +191,13 @@ pub fn other_uses(
         if !overlaps {
             continue;
         }
-        let own = planned.iter().any(|(f, o)| *f == r.file && *o == r.offset);
+        // A define's read bound to one include's `dict` is the edit's own only through it,
+        // or when that include is the edit's read (`common.tplvalues.render`'s `.value`).
+        let own = (planned.iter().any(|(f, o)| *f == r.file && *o == r.offset)
+            && r.through.as_ref().is_none_or(|t| planned.contains(t)))
+            || r.through
+                .as_ref()
+                .is_some_and(|(f, o)| *f == edit.read_file && *o == edit.offset);
         if own {
             continue;
         }
@@ -206,7 +223,8 @@ pub fn other_uses(
                 .conditions
                 .iter()
                 .any(|c| c.cond.as_ref().is_ok_and(|c| !eval(c, &view.model)));
-            if own || unrendered {
+            // A `dict` include's reads are in `view.reads`, bound to it (checked above).
+            if own || unrendered || site.dict {
                 continue;
             }
             let use_ = format!("{}:{} (`{}`)", site.file, site.line, site.action.trim());

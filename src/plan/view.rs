@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::doc::template::reads::{Cond, Condition, Guard, IncludeSite, Read, Source, ValuesExpr};
+use crate::doc::template::reads::{
+    Cond, Condition, Guard, IncludeSite, KeyFilter, Read, Siblings, Source, ValuesExpr,
+};
 use crate::pointer::{lookup, to_pointer};
 
 /// The values a chart's templates render with, and where values edits land.
@@ -55,6 +57,11 @@ pub fn rendered(expr: &ValuesExpr, found: Option<&Value>) -> Value {
         && is_empty(&v)
     {
         v = d.clone();
+    }
+    if expr.keys != KeyFilter::All
+        && let Value::Object(map) = &mut v
+    {
+        map.retain(|k, _| expr.keys.prints(k));
     }
     if expr.stringify {
         v = match v {
@@ -252,9 +259,83 @@ pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
         let v = rendered(expr, lookup(values, &expr.path));
         // A node pruned as unrendered stays absent.
         if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
-            *slot = v;
+            *slot = match &expr.siblings {
+                Some(sib) => with_siblings(v, sib, slot),
+                None => v,
+            };
         }
     }
+}
+
+/// The mapping a structure-printing action renders followed by literal lines: the values'
+/// entries, then the literal ones (`slot` holds them when the editor sees them; a key both
+/// print renders twice, and the later, literal one is what the view shows).
+fn with_siblings(values_part: Value, sib: &Siblings, slot: &Value) -> Value {
+    let mut map = match values_part {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let literal = match (&sib.hidden, slot) {
+        (Some(h), _) => h.clone(),
+        (None, Value::Object(m)) => m.clone(),
+        (None, _) => serde_json::Map::new(),
+    };
+    map.retain(|k, _| !literal.contains_key(k));
+    map.extend(literal);
+    Value::Object(map)
+}
+
+/// Where an op on `key` inside a node printed by `expr` lands, when the node is more than
+/// the values' mapping (literal lines below the action, `omit`/`pick` around the value):
+/// in values when the values part prints the key (or would, once set), in the template when
+/// only a visible literal line has it; else why neither. `found` is the values' node;
+/// `key` is `None` for an op on the node itself.
+pub fn part_of(expr: &ValuesExpr, key: Option<&str>, found: Option<&Value>) -> Part {
+    let sib = expr.siblings.as_ref();
+    let Some(key) = key else {
+        return match sib {
+            Some(s) => Part::Refused(format!(
+                "it renders the values' mapping together with the literal lines at line {}, so it is not one values node",
+                s.line
+            )),
+            None => Part::Values,
+        };
+    };
+    let literal = sib.filter(|s| s.keys.iter().any(|k| k == key));
+    let printed = expr.keys.prints(key);
+    let in_values = found
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.contains_key(key));
+    match (literal, printed) {
+        (Some(s), true) if in_values => Part::Refused(format!(
+            "the values print `{key}` and the literal lines at line {} write it too, so it renders twice",
+            s.line
+        )),
+        (Some(s), _) if s.hidden.is_some() => Part::Refused(format!(
+            "`{key}` is written in the template's lines at line {}, in a branch that is not the first, which patcher does not edit",
+            s.line
+        )),
+        (Some(_), _) => Part::Template,
+        (None, true) => Part::Values,
+        (None, false) => match sib {
+            Some(s) if s.hidden.is_none() => Part::Template,
+            _ => Part::Refused(format!(
+                "`{key}` is left out by {} and the template writes no literal lines beside it",
+                match &expr.keys {
+                    KeyFilter::Omit(_) => "`omit`",
+                    _ => "`pick`",
+                }
+            )),
+        },
+    }
+}
+
+/// See [`part_of`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Values,
+    Template,
+    Refused(String),
 }
 
 /// The read that renders a source's node under `values`: its own action when every
@@ -418,6 +499,30 @@ pub struct DefineBody {
     pub model: Value,
     pub sources: Vec<Source>,
     pub guards: Vec<Guard>,
+    /// The parsed body, read again for an include that binds `.` to a `dict`.
+    pub doc: std::sync::Arc<crate::doc::Document>,
+}
+
+impl DefineBody {
+    /// The body's sources (each with `file` set) and guards as an include with `binding`
+    /// renders them.
+    pub fn bound(
+        &self,
+        binding: &crate::doc::template::reads::Binding,
+        file: &str,
+    ) -> (Vec<Source>, Vec<Guard>) {
+        use crate::doc::template::reads;
+        reads::with_binding(binding, || {
+            let sources = reads::sources(&self.doc, 0)
+                .into_iter()
+                .map(|mut s| {
+                    s.file = Some(file.to_string());
+                    s
+                })
+                .collect();
+            (sources, reads::guards(&self.doc, 0))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -434,6 +539,8 @@ mod tests {
             numeric: false,
             to_yaml: false,
             tplvalues: false,
+            keys: Default::default(),
+            siblings: None,
         };
         assert_eq!(rendered(&e, None), json!(600));
         assert_eq!(rendered(&e, Some(&json!(0))), json!(600));

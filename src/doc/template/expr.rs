@@ -21,6 +21,45 @@ pub struct ValuesExpr {
     /// Printed by the library helper `common.tplvalues.render`: like `toYaml`, unless the
     /// value holds `{{`, which the helper renders with `tpl`.
     pub tplvalues: bool,
+    /// `omit V "k"…` / `pick V "k"…` around the value: which keys of the mapping print.
+    pub keys: KeyFilter,
+    /// The literal `key:` lines written below the action, nested under the same key: the
+    /// rendered mapping is the action's output followed by them. Filled in by `reads` (the
+    /// action's text does not say), `None` when there are none.
+    pub siblings: Option<Siblings>,
+}
+
+/// Which keys of a printed mapping render (`omit` / `pick` around the value).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum KeyFilter {
+    #[default]
+    All,
+    Omit(Vec<String>),
+    Pick(Vec<String>),
+}
+
+impl KeyFilter {
+    /// The values part prints `key` when the values hold it.
+    pub fn prints(&self, key: &str) -> bool {
+        match self {
+            KeyFilter::All => true,
+            KeyFilter::Omit(ks) => !ks.iter().any(|k| k == key),
+            KeyFilter::Pick(ks) => ks.iter().any(|k| k == key),
+        }
+    }
+}
+
+/// The literal entries below a structure-printing action (`readinessProbe: {{- toYaml … |
+/// nindent 12 }}` then `  httpGet: …`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Siblings {
+    /// Their keys, in order.
+    pub keys: Vec<String>,
+    /// 1-based line of the first.
+    pub line: usize,
+    /// They are in a branch the masked text hides (an `else`): the editor cannot change
+    /// them, and the view shows `model` for them.
+    pub hidden: Option<serde_json::Map<String, Value>>,
 }
 
 /// A simple template condition over values: a values path (true when not empty), a
@@ -234,9 +273,27 @@ const FNS: &[&str] = &[
     "quote", "squote", "int", "int64", "float64", "toString", "toYaml", "trim",
 ];
 
+/// The index of the `)` that closes the `(` at `open`.
+pub(super) fn closing(words: &[String], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, w) in words.iter().enumerate().skip(open) {
+        match w.as_str() {
+            "(" => depth += 1,
+            ")" => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `include "common.tplvalues.render" (dict "value" V "context" $) | …` (Bitnami's library
-/// helper): rewrites `words` to `V | …` and returns true. Any other `value` than one operand
-/// (`(omit .Values.x "enabled")`) is refused.
+/// helper): rewrites `words` to `V | …` and returns true. V is one operand or a
+/// parenthesised `(omit …)`/`(pick …)` of one (see [`key_filter`]).
 fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
     let is_call = words.len() > 3
         && words[0] == "include"
@@ -246,39 +303,82 @@ fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
     if !is_call {
         return Ok(false);
     }
-    let Some(close) = words.iter().position(|w| w == ")") else {
+    let Some(close) = closing(words, 2) else {
         return Err("an unclosed parenthesis".into());
     };
-    let args = &words[4..close];
-    let mut value = None;
-    for pair in args.chunks(2) {
-        match pair {
-            [k, v] if k == "\"value\"" => value = Some(v.clone()),
-            [k, _] if k == "\"context\"" || k == "\"scope\"" => {}
-            _ => {
-                return Err(
-                    "`common.tplvalues.render` is given something other than one values path"
-                        .into(),
-                );
-            }
+    let refused =
+        || "`common.tplvalues.render` is given something other than one values path".to_string();
+    let mut value: Option<Vec<String>> = None;
+    let mut i = 4;
+    while i < close {
+        let k = &words[i];
+        let v_end = if words.get(i + 1).map(String::as_str) == Some("(") {
+            closing(words, i + 1).ok_or_else(refused)? + 1
+        } else {
+            i + 2
+        };
+        if v_end > close {
+            return Err(refused());
         }
+        let v = words[i + 1..v_end].to_vec();
+        match k.as_str() {
+            "\"value\"" => value = Some(v),
+            "\"context\"" | "\"scope\"" => {}
+            _ => return Err(refused()),
+        }
+        i = v_end;
     }
-    let Some(value) = value.filter(|v| v != "(") else {
-        return Err(
-            "`common.tplvalues.render` is given something other than one values path".into(),
-        );
+    let Some(mut rest) = value else {
+        return Err(refused());
     };
-    let mut rest = vec![value];
     rest.extend(words[close + 1..].iter().cloned());
     *words = rest;
     Ok(true)
 }
 
+/// A `(omit V "k"…)` or `(pick V "k"…)` of one operand V (sprig's dict functions, the
+/// library-chart way to print a probe without its `enabled` switch): rewrites it in
+/// `words` to V and returns the keys it keeps. Only one such group; `None` when there is
+/// none.
+fn key_filter(words: &mut Vec<String>) -> Result<KeyFilter, String> {
+    let Some(open) = words
+        .windows(2)
+        .position(|w| w[0] == "(" && (w[1] == "omit" || w[1] == "pick"))
+    else {
+        return Ok(KeyFilter::All);
+    };
+    let close = closing(words, open).ok_or("an unclosed parenthesis")?;
+    let f = words[open + 1].clone();
+    let inner = &words[open + 2..close];
+    let (base, keys) = match inner.split_first() {
+        Some((b, ks)) if !ks.is_empty() => (b.clone(), ks),
+        _ => return Err(format!("`{f}` without a value and keys")),
+    };
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|k| unquote(k).ok_or_else(|| format!("`{f}` of a key that is not a literal: `{k}`")))
+        .collect::<Result<_, _>>()?;
+    words.splice(open..=close, [base]);
+    Ok(if f == "omit" {
+        KeyFilter::Omit(keys)
+    } else {
+        KeyFilter::Pick(keys)
+    })
+}
+
 /// Parses an output action as one values path through value-preserving pipes (see
 /// [`ValuesExpr`]); `ctx` is what `.` stands for (inside `with`).
 pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, String> {
-    let mut words = words_of(action);
+    parse_words(words_of(action), ctx)
+}
+
+/// [`parse_action`] of an action's words (its variables already replaced by their paths).
+pub(super) fn parse_words(
+    mut words: Vec<String>,
+    ctx: Option<&[String]>,
+) -> Result<ValuesExpr, String> {
     let tplvalues = tplvalues_call(&mut words)?;
+    let keys = key_filter(&mut words)?;
     if words.iter().any(|w| w == "(" || w == ")") {
         return Err("a parenthesised expression is not one provable values path".into());
     }
@@ -290,6 +390,8 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
         numeric: false,
         to_yaml: tplvalues,
         tplvalues,
+        keys,
+        siblings: None,
     };
     let Some((first, rest)) = commands.split_first() else {
         return Err("an empty action".into());
@@ -314,6 +416,19 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
             expr.default =
                 Some(literal(lit).ok_or_else(|| format!("`default {lit}` is not a literal"))?);
             operand(std::slice::from_ref(op), ctx)
+        }
+        // `omit .Values.x "k" | toYaml`: the same filter, unparenthesised.
+        [f, base, ks @ ..]
+            if (f == "omit" || f == "pick") && !ks.is_empty() && expr.keys == KeyFilter::All =>
+        {
+            let ks: Option<Vec<String>> = ks.iter().map(|k| unquote(k)).collect();
+            let ks = ks.ok_or_else(|| format!("`{f}` of a key that is not a literal"))?;
+            expr.keys = if f == "omit" {
+                KeyFilter::Omit(ks)
+            } else {
+                KeyFilter::Pick(ks)
+            };
+            operand(std::slice::from_ref(base), ctx)
         }
         [f, args @ ..] if FNS.contains(&f.as_str()) && !args.is_empty() => {
             apply(f, &mut expr);
@@ -343,7 +458,193 @@ pub fn parse_action(action: &str, ctx: Option<&[String]>) -> Result<ValuesExpr, 
     if expr.path.is_empty() {
         return Err("it prints all of `.Values`".into());
     }
+    if expr.keys != KeyFilter::All && !expr.to_yaml {
+        return Err("it prints a mapping with `omit`/`pick` other than through `toYaml`".into());
+    }
     Ok(expr)
+}
+
+/// What `.` is inside a define that an `include "NAME" (dict "k" V …)` renders: each key of
+/// the dict bound to what the include passes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Binding {
+    pub keys: Vec<(String, Bound)>,
+}
+
+/// One value of an include's `dict`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bound {
+    /// The root context (`$`, or `.` outside `with`/`range`): `.k.Values.x` reads `x`.
+    Root,
+    /// A values node: `.k.y` reads `path.y`.
+    Path(Vec<String>),
+    /// Anything else (a literal, a helper's output), as written.
+    Other(String),
+}
+
+/// A marker word that no operand parser accepts: what `.`/`$` (the dict itself) or a key the
+/// dict does not bind stand for inside a bound define.
+const UNBOUND: &str = "!unbound";
+
+/// A word of an action inside a define rendered with `binding` (`.` is the include's dict),
+/// rewritten to what it reads at the root context: `.root.Values.x` → `.Values.x`,
+/// `.component.probe` → `.Values.web.probe` (for `"component" .Values.web`). `dot_is_dict`
+/// is false inside a `with`/`range` of the define (there `.` is rebound; `$` still is the
+/// dict).
+pub(super) fn rebind(w: &str, binding: &Binding, dot_is_dict: bool) -> String {
+    let rest = match w.strip_prefix('$') {
+        Some("") => return format!("{UNBOUND}:$"),
+        Some(r) if r.starts_with('.') => r,
+        Some(_) => return w.to_string(),
+        None if dot_is_dict && w.starts_with('.') => w,
+        None => return w.to_string(),
+    };
+    if rest == "." {
+        return format!("{UNBOUND}:.");
+    }
+    let body = &rest[1..];
+    let (key, tail) = match body.find('.') {
+        Some(i) => (&body[..i], &body[i..]),
+        None => (body, ""),
+    };
+    match binding.keys.iter().find(|(k, _)| k == key).map(|(_, b)| b) {
+        Some(Bound::Root) if tail.is_empty() => ".".to_string(),
+        Some(Bound::Root) => tail.to_string(),
+        Some(Bound::Path(p)) if p.is_empty() => format!(".Values{tail}"),
+        Some(Bound::Path(p)) => format!(".Values.{}{tail}", p.join(".")),
+        Some(Bound::Other(_)) | None => format!("{UNBOUND}:{w}"),
+    }
+}
+
+/// Why an action that reads an unbound word (see [`rebind`]) is not one values path.
+pub(super) fn unbound_reason(words: &[String], binding: &Binding) -> Option<String> {
+    let w = words
+        .iter()
+        .find_map(|w| w.strip_prefix(UNBOUND).and_then(|r| r.strip_prefix(':')))?;
+    let key = w.trim_start_matches('$').trim_start_matches('.');
+    let key = key.split('.').next().unwrap_or_default();
+    Some(match binding.keys.iter().find(|(k, _)| k == key) {
+        Some((_, Bound::Other(v))) => {
+            format!("it reads `{w}`, which the include passes as `{v}`, not a values path")
+        }
+        _ if key.is_empty() => format!("it uses `{w}`, the include's whole `dict` argument"),
+        _ => format!("it reads `{w}`, which the include's `dict` does not pass"),
+    })
+}
+
+/// The binding of `(dict "k1" V1 "k2" V2 …)` (the words from `(`): each value an operand
+/// word, `$`/`.` (the root context where `.` is, `ctx` `None`), or a parenthesised group
+/// (kept as written). `None` when the words are not such a dict.
+pub(super) fn dict_binding(words: &[String], ctx: Option<&[String]>) -> Option<(Binding, usize)> {
+    if words.first()? != "(" || words.get(1)? != "dict" {
+        return None;
+    }
+    let close = closing(words, 0)?;
+    let mut b = Binding::default();
+    let mut i = 2;
+    while i < close {
+        let key = unquote(&words[i])?;
+        let v_end = if words.get(i + 1).map(String::as_str) == Some("(") {
+            closing(words, i + 1)? + 1
+        } else {
+            i + 2
+        };
+        if v_end > close {
+            return None;
+        }
+        let v = &words[i + 1..v_end];
+        let bound = match v {
+            [w] if w == "$" || (w == "." && ctx.is_none()) => Bound::Root,
+            [w] => match single_operand(w, ctx) {
+                Some(p) if p.first().is_none_or(|k| k != "global") => Bound::Path(p),
+                _ => Bound::Other(w.clone()),
+            },
+            _ => Bound::Other(v.join(" ")),
+        };
+        b.keys.push((key, bound));
+        i = v_end;
+    }
+    Some((b, close))
+}
+
+/// The values path a `$x := VALUE` declaration holds: one operand, optionally through
+/// `default (dict)` / `| default dict` (an empty mapping where the value is empty, which
+/// prints no key) or `merge` of it with empty dicts; else why it is not one path (two
+/// values merged, a helper's output…).
+pub(super) fn variable_value(
+    words: &[String],
+    ctx: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    let empty_dict = |ws: &[String]| {
+        matches!(ws, [d] if d == "dict")
+            || matches!(ws, [o, d, c] if o == "(" && d == "dict" && c == ")")
+    };
+    // `X | default dict` / `X | default (dict)`: only empty values are replaced.
+    let mut ws: Vec<String> = words.to_vec();
+    if let Some(bar) = ws.iter().rposition(|w| w == "|")
+        && ws.get(bar + 1).is_some_and(|w| w == "default")
+        && empty_dict(&ws[bar + 2..])
+    {
+        ws.truncate(bar);
+    }
+    // `default (dict) X` / `default dict X`.
+    if ws.first().is_some_and(|w| w == "default") {
+        let d = if ws.get(1).is_some_and(|w| w == "(") {
+            4
+        } else {
+            2
+        };
+        if ws.len() > d && empty_dict(&ws[1..d]) {
+            ws.drain(..d);
+        }
+    }
+    if ws
+        .first()
+        .is_some_and(|w| w == "merge" || w == "mergeOverwrite")
+    {
+        // Each argument: an empty dict or an operand; provably one path only when exactly
+        // one argument is a values path and the others are empty.
+        let mut paths = Vec::new();
+        let mut i = 1;
+        while i < ws.len() {
+            if ws[i] == "(" {
+                let close = closing(&ws, i).ok_or("an unclosed parenthesis")?;
+                if !empty_dict(&ws[i..=close]) {
+                    return Err(format!(
+                        "`{}` of something other than values paths and empty dicts",
+                        ws[0]
+                    ));
+                }
+                i = close + 1;
+            } else if ws[i] == "dict" {
+                i += 1;
+            } else {
+                let p = single_operand(&ws[i], ctx).ok_or_else(|| {
+                    format!("`{}` of `{}`, which is not a values path", ws[0], ws[i])
+                })?;
+                paths.push(p);
+                i += 1;
+            }
+        }
+        return match paths.as_slice() {
+            [p] => Ok(p.clone()),
+            _ => Err(format!(
+                "`{}` of {} values, not one values path",
+                ws[0],
+                paths.len()
+            )),
+        };
+    }
+    let p = operand(&ws, ctx).ok_or_else(|| match ws.first() {
+        Some(f) if !f.starts_with('.') && !f.starts_with('$') => {
+            format!("it is set by `{f}`, not read from one values path")
+        }
+        _ => "it does not read one values path".to_string(),
+    })?;
+    if p.first().is_some_and(|k| k == "global") {
+        return Err("it reads `global` values, which the parent chart and subcharts share".into());
+    }
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -417,7 +718,84 @@ mod tests {
         let e = p("{{- include \"common.tplvalues.render\" (dict \"value\" .Values.a.probe \"context\" $) | nindent 12 }}").unwrap();
         assert!(e.to_yaml && e.tplvalues);
         assert_eq!(e.path, vec!["a", "probe"]);
-        assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.a \"enabled\") \"context\" $) }}").is_err());
+        assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (list .Values.a) \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn omit_and_pick_name_the_keys_the_printed_mapping_keeps() {
+        use super::KeyFilter;
+        let e = p("{{- include \"common.tplvalues.render\" (dict \"value\" (omit .Values.readinessProbe \"enabled\" \"path\") \"context\" $) | nindent 12 }}").unwrap();
+        assert_eq!(e.path, vec!["readinessProbe"]);
+        assert_eq!(
+            e.keys,
+            KeyFilter::Omit(vec!["enabled".into(), "path".into()])
+        );
+        assert!(!e.keys.prints("enabled") && e.keys.prints("initialDelaySeconds"));
+        let e = p("{{- toYaml (pick .Values.probe \"periodSeconds\") | nindent 12 }}").unwrap();
+        assert_eq!(e.keys, KeyFilter::Pick(vec!["periodSeconds".into()]));
+        assert!(e.keys.prints("periodSeconds") && !e.keys.prints("initialDelaySeconds"));
+        let e = p("{{- omit .Values.probe \"enabled\" | toYaml | nindent 12 }}").unwrap();
+        assert_eq!(e.keys, KeyFilter::Omit(vec!["enabled".into()]));
+        // A key named by a variable is not provable; omit printed as a scalar is not a mapping.
+        assert!(p("{{- toYaml (omit .Values.probe $k) | nindent 12 }}").is_err());
+        assert!(p("{{ omit .Values.probe \"enabled\" }}").is_err());
+    }
+
+    #[test]
+    fn a_dict_binding_rewrites_the_define_words_to_root_paths() {
+        use super::{Bound, dict_binding, rebind, unbound_reason};
+        let w = words_of(
+            "{{ include \"x\" (dict \"root\" $ \"component\" .Values.web \"name\" \"web\") }}",
+        );
+        let (b, close) = dict_binding(&w[2..], None).unwrap();
+        assert_eq!(w[2 + close], ")");
+        assert_eq!(
+            b.keys,
+            vec![
+                ("root".to_string(), Bound::Root),
+                ("component".to_string(), Bound::Path(vec!["web".into()])),
+                ("name".to_string(), Bound::Other("\"web\"".into())),
+            ]
+        );
+        assert_eq!(rebind(".root.Values.image", &b, true), ".Values.image");
+        assert_eq!(rebind(".root", &b, true), ".");
+        assert_eq!(rebind("$.component.probe", &b, false), ".Values.web.probe");
+        assert_eq!(rebind(".component.probe", &b, true), ".Values.web.probe");
+        // Inside a `with` of the define, `.` is not the dict.
+        assert_eq!(
+            rebind(".initialDelaySeconds", &b, false),
+            ".initialDelaySeconds"
+        );
+        let name = vec![rebind(".name", &b, true)];
+        assert!(
+            unbound_reason(&name, &b)
+                .unwrap()
+                .contains("passes as `\"web\"`")
+        );
+        let values = vec![rebind(".Values.x", &b, true)];
+        assert!(
+            unbound_reason(&values, &b)
+                .unwrap()
+                .contains("does not pass")
+        );
+    }
+
+    #[test]
+    fn a_variable_holds_one_path_through_default_dict_and_empty_merges_only() {
+        use super::variable_value;
+        let v = |a: &str| variable_value(&words_of(a), None);
+        let probe = Ok(vec!["server".to_string(), "probe".to_string()]);
+        assert_eq!(v(".Values.server.probe"), probe);
+        assert_eq!(v(".Values.server.probe | default dict"), probe);
+        assert_eq!(v("default (dict) .Values.server.probe"), probe);
+        assert_eq!(v("merge (dict) .Values.server.probe"), probe);
+        assert!(
+            v("merge .Values.a .Values.b")
+                .unwrap_err()
+                .contains("2 values")
+        );
+        assert!(v("include \"x\" .").unwrap_err().contains("`include`"));
+        assert!(v(".Values.global.x").unwrap_err().contains("global"));
     }
 
     #[test]

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-pub use super::expr::{Cond, ValuesExpr, parse_action};
-use super::expr::{operand, parse_cond, single_operand, unquote, words_of};
+pub use super::expr::{Binding, Bound, Cond, KeyFilter, Siblings, ValuesExpr, parse_action};
+use super::expr::{
+    dict_binding, operand, parse_cond, rebind, single_operand, unbound_reason, unquote, words_of,
+};
 use super::{ActionKind, BlockKind, Masked};
 use crate::doc::{Document, NodeKind};
 
@@ -40,8 +42,52 @@ pub struct Include {
     pub name: String,
     /// Why the define is not followed, when it is not: CTX must be the root context (`$`,
     /// or `.` outside `with`/`range`), so that inside the define `.Values` are the chart's
-    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`).
+    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`,
+    /// `fromYaml | toYaml`).
     pub not_followed: Option<String>,
+    /// `include "NAME" (dict "k" V …)`: what the define's `.k` stand for (`None`: CTX is the
+    /// root context).
+    pub binding: Option<Binding>,
+}
+
+thread_local! {
+    /// The binding of the define body being read (see [`with_binding`]).
+    static BINDING: std::cell::RefCell<Option<Binding>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (which reads a define body: [`sources`], [`guards`], [`reads`]) with `.` bound
+/// to an include's `dict` argument. Scoped to the call, on this thread: the binding belongs
+/// to the body being read, and passing it through every helper of this module would not
+/// make that clearer.
+pub fn with_binding<T>(binding: &Binding, f: impl FnOnce() -> T) -> T {
+    let before = BINDING.with(|b| b.replace(Some(binding.clone())));
+    let out = f();
+    BINDING.with(|b| *b.borrow_mut() = before);
+    out
+}
+
+/// `words` of an action at 1-based `line`, rewritten for the current binding (see
+/// [`with_binding`]; unchanged without one).
+fn bind(m: &Masked, line: usize, words: Vec<String>) -> Vec<String> {
+    BINDING.with(|b| {
+        let b = b.borrow();
+        let Some(binding) = b.as_ref() else {
+            return words;
+        };
+        let dot_is_dict = !m.open_blocks_at_line(line).iter().any(|&i| {
+            let blk = &m.blocks[i];
+            blk.open_line != line && matches!(blk.kind, BlockKind::With | BlockKind::Range)
+        });
+        words
+            .iter()
+            .map(|w| rebind(w, binding, dot_is_dict))
+            .collect()
+    })
+}
+
+/// Why bound `words` read something the binding does not give.
+fn unbound(words: &[String]) -> Option<String> {
+    BINDING.with(|b| b.borrow().as_ref().and_then(|b| unbound_reason(words, b)))
 }
 
 /// An `if` or `with` around a node: it renders only when the condition holds.
@@ -224,9 +270,11 @@ fn with_else_branches(
             .iter()
             .find(|a| a.line == else_line && a.kind == ActionKind::Else);
         let cond = opener.and_then(|a| {
-            let words = words_of(&doc.text[a.span.clone()]);
+            let action = &doc.text[a.span.clone()];
+            let words = words_of(action);
             (words.get(1).map(String::as_str) == Some("if")).then(|| {
                 let ctx = dot_context(m, &doc.text, else_line).ok().flatten();
+                let words = bound_words(m, &doc.text, a.span.start, action)?;
                 parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
             })
         });
@@ -245,11 +293,23 @@ fn with_else_branches(
                 .and_then(|r| r.strip_suffix('"'))
                 .unwrap_or(value);
             (unquoted == action.trim())
-                .then(|| Alt {
-                    line: l,
-                    offset: a.span.start,
-                    expr: parse_in_context(m, &doc.text, l, &action),
-                    action,
+                .then(|| {
+                    let mut expr = parse_in_context(m, &doc.text, l, a.span.start, &action);
+                    if let Ok(e) = &mut expr
+                        && e.to_yaml
+                        && let Some(sib) = hidden_siblings(doc, l, col, end)
+                    {
+                        match sib {
+                            Ok(sib) => e.siblings = Some(sib),
+                            Err(why) => expr = Err(why),
+                        }
+                    }
+                    Alt {
+                        line: l,
+                        offset: a.span.start,
+                        expr,
+                        action,
+                    }
                 })
                 .filter(|_| start <= a.span.start)
         });
@@ -274,6 +334,53 @@ fn with_else_branches(
         });
     }
     conds
+}
+
+/// The literal lines nested under the key of a hidden branch's `key: {{ toYaml … | nindent N }}`
+/// at 1-based `line` (key at column `col`), up to the branch's end (1-based, exclusive): their
+/// mapping, parsed as a template fragment (an action in them stays a placeholder in the view:
+/// the editor cannot reach that branch). `None` when no line is nested there.
+fn hidden_siblings(
+    doc: &Document,
+    line: usize,
+    col: usize,
+    end: usize,
+) -> Option<Result<Siblings, String>> {
+    let indent = |t: &str| t.len() - t.trim_start().len();
+    let mut lines = Vec::new();
+    for l in line + 1..end {
+        let t = doc.line_text(l - 1);
+        if t.trim().is_empty() {
+            continue;
+        }
+        if indent(t) <= col {
+            break;
+        }
+        lines.push(t);
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let min = lines.iter().map(|t| indent(t)).min().unwrap_or(0);
+    let text: String = lines.iter().map(|t| format!("{}\n", &t[min..])).collect();
+    let why = |e: String| {
+        format!(
+            "the lines below it in that branch (line {}) are not a YAML mapping: {e}",
+            line + 1
+        )
+    };
+    let parsed = match Document::parse("siblings.yaml", text, crate::doc::FileKind::HelmTemplate) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(why(e.message))),
+    };
+    match parsed.models().into_iter().next() {
+        Some(Value::Object(map)) => Some(Ok(Siblings {
+            keys: map.keys().cloned().collect(),
+            line: line + 1,
+            hidden: Some(map),
+        })),
+        _ => Some(Err(why("not a mapping".into()))),
+    }
 }
 
 /// The `if`/`with` blocks open at 1-based `line` (outermost first), with their conditions.
@@ -315,8 +422,8 @@ fn block_condition(m: &Masked, text: &str, b: usize) -> Option<Condition> {
         .find(|a| a.line == block.open_line && a.kind == kind)?;
     let action = text[opener.span.clone()].to_string();
     let ctx = dot_context(m, text, block.open_line).ok().flatten();
-    let words = words_of(&action);
-    let cond = parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref());
+    let cond = bound_words(m, text, opener.span.start, &action)
+        .and_then(|words| parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref()));
     Some(Condition {
         line: block.open_line,
         action,
@@ -341,6 +448,9 @@ pub struct Read {
     pub condition: bool,
     /// The action's text (shortened).
     pub action: String,
+    /// A read in a define, bound to the `dict` of the include at (file, offset): a read
+    /// only where that include renders.
+    pub through: Option<(String, usize)>,
 }
 
 /// The nodes of document `index` of `doc` that a template action prints, each with the
@@ -356,6 +466,38 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
         let node = ydoc.tree.node(id);
         match &node.kind {
             NodeKind::Mapping { entries, .. } => {
+                // `key: {{- toYaml .Values.x | nindent N }}` with literal `key:` lines below:
+                // the rendered mapping is the action's output and those lines.
+                if let Some(key_at) = key_at
+                    && let Some(a) = trailing_action(doc, m, key_at, node.start)
+                    && let action = doc.text[a.span.clone()].to_string()
+                    && let Ok(mut expr) =
+                        parse_in_context(m, &doc.text, a.line, a.span.start, &action)
+                    && expr.to_yaml
+                {
+                    expr.siblings = Some(Siblings {
+                        keys: entries.iter().map(|e| e.key.clone()).collect(),
+                        line: entries
+                            .first()
+                            .map_or(a.line + 1, |e| doc.line_of(e.key_span.0) + 1),
+                        hidden: None,
+                    });
+                    out.push(Source {
+                        pointer: keys.clone(),
+                        line: a.line,
+                        offset: a.span.start,
+                        file: None,
+                        include: None,
+                        conditions: with_else_branches(
+                            inside_document(conditions_at(m, &doc.text, a.line), doc, index),
+                            doc,
+                            m,
+                            Some(key_at),
+                        ),
+                        action,
+                        expr: Ok(expr),
+                    });
+                }
                 for e in entries {
                     let mut k = keys.clone();
                     k.push(e.key.clone());
@@ -372,7 +514,7 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
             NodeKind::Scalar { .. } => {
                 if let Some(a) = producing_action(doc, m, node.start, node.end) {
                     let action = doc.text[a.span.clone()].to_string();
-                    let expr = parse_in_context(m, &doc.text, a.line, &action);
+                    let expr = parse_in_context(m, &doc.text, a.line, a.span.start, &action);
                     // A scalar that is more than the action (`"{{ .a }}-x"`) is not one path.
                     let raw = doc.text[node.start..node.end].trim();
                     let unquoted = raw
@@ -385,23 +527,7 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
                     } else {
                         Err("the value is more than one template action".to_string())
                     };
-                    let include = include_call(&action).map(|(name, how)| {
-                        let not_followed = match how {
-                            Err(why) => Some(why),
-                            Ok(ctx)
-                                if ctx == "$"
-                                    || (ctx == "."
-                                        && dot_context(m, &doc.text, a.line) == Ok(None)) =>
-                            {
-                                None
-                            }
-                            Ok(_) => Some(
-                                "it is included with `.` inside a `with` or `range`, not the root context"
-                                    .to_string(),
-                            ),
-                        };
-                        Include { name, not_followed }
-                    });
+                    let include = included(m, &doc.text, a, &action);
                     out.push(Source {
                         pointer: keys,
                         line: a.line,
@@ -454,47 +580,152 @@ fn producing_action<'m>(
         .then_some(a)
 }
 
+/// The output action that prints the first part of the mapping of the key at `key_at` (its
+/// entries start at `value_at`, on a later line): one that ends the key's line right after
+/// its `:` (masking made it a trailing comment), or one alone on the next line, before the
+/// entries. Its output comes first in the rendered mapping.
+fn trailing_action<'m>(
+    doc: &Document,
+    m: &'m Masked,
+    key_at: usize,
+    value_at: usize,
+) -> Option<&'m super::Action> {
+    let line = doc.line_of(key_at);
+    if doc.line_of(value_at) == line {
+        return None;
+    }
+    let first = m.actions.partition_point(|a| a.span.start < key_at);
+    let a = m.actions.get(first)?;
+    let on_key_line = !a.whole_line && doc.line_of(a.span.start) == line;
+    let next_line = a.whole_line && doc.line_of(a.span.start) == line + 1 && a.span.end <= value_at;
+    if a.kind != ActionKind::Output || !(on_key_line || next_line) {
+        return None;
+    }
+    let between = doc.text.get(key_at..a.span.start)?;
+    let colon = between.find(':')?;
+    let after = &doc.text[a.span.end..doc.line_start(doc.line_of(a.span.start) + 1)];
+    (between[colon + 1..].trim().is_empty() && after.trim().is_empty()).then_some(a)
+}
+
+/// The include an output action at `a` makes, with its argument bound (the root context, or
+/// a `dict` of values paths and the root), or why it is not followed.
+fn included(m: &Masked, text: &str, a: &super::Action, action: &str) -> Option<Include> {
+    let words = bound_words(m, text, a.span.start, action).unwrap_or_else(|_| words_of(action));
+    let words = bind(m, a.line, words);
+    let (name, how) = include_call_words(&words)?;
+    let ctx = dot_context(m, text, a.line);
+    let (not_followed, binding) = match how {
+        Err(why) => (Some(why), None),
+        Ok(arg) if arg == ["$"] || (arg == ["."] && ctx == Ok(None)) => (None, None),
+        Ok(arg) if arg.first().is_some_and(|w| w == "(") => {
+            match ctx.ok().and_then(|c| dict_binding(&arg, c.as_deref())) {
+                Some((b, _)) => (None, Some(b)),
+                None => (
+                    Some("it is given an argument other than the root context or a `dict`".into()),
+                    None,
+                ),
+            }
+        }
+        Ok(arg) if arg == ["."] => (
+            Some("it is included with `.` inside a `with` or `range`, not the root context".into()),
+            None,
+        ),
+        Ok(arg) => (
+            Some(format!(
+                "it is given `{}`, not the root context (`.` or `$`) or a `dict`",
+                arg.join(" ")
+            )),
+            None,
+        ),
+    };
+    Some(Include {
+        name,
+        not_followed,
+        binding,
+    })
+}
+
+/// Every `include "NAME" (dict …)` of a masked template file that the view follows, with
+/// its binding and offset: the define's reads there are reads of the paths the dict passes.
+pub fn dict_includes(m: &Masked, text: &str) -> Vec<(String, Binding, usize)> {
+    let mut out: Vec<(String, Binding, usize)> = Vec::new();
+    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
+        let action = &text[a.span.clone()];
+        if !action.contains("dict") {
+            continue;
+        }
+        if let Some(Include {
+            name,
+            not_followed: None,
+            binding: Some(b),
+        }) = included(m, text, a, action)
+        {
+            out.push((name, b, a.span.start));
+        }
+    }
+    out
+}
+
 /// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
 /// `include "NAME" CTX` piped through nothing but `nindent N` / `indent N` / `trim`, else
 /// why it is not followed (a `dict` argument, other pipes).
 pub fn include_call(action: &str) -> Option<(String, Result<String, String>)> {
-    let words = words_of(action);
-    let [f, name, args @ ..] = words.as_slice() else {
+    let (name, how) = include_call_words(&words_of(action))?;
+    let how = how.and_then(|arg| match arg.as_slice() {
+        [ctx] if ctx == "." || ctx == "$" => Ok(ctx.clone()),
+        [ctx] => Err(format!(
+            "it is given `{ctx}`, not the root context (`.` or `$`)"
+        )),
+        _ => Err("it is given an argument other than the root context (`.` or `$`)".into()),
+    });
+    Some((name, how))
+}
+
+/// `include "NAME" ARG | …`: NAME and ARG's words (one word, or a parenthesised group),
+/// when the pipes keep the define's text (`nindent N`, `indent N`, `trim`, and `fromYaml`
+/// followed by `toYaml`, which re-print the same mapping); else why not.
+fn include_call_words(words: &[String]) -> Option<(String, Result<Vec<String>, String>)> {
+    let [f, name, args @ ..] = words else {
         return None;
     };
     if f != "include" && f != "template" {
         return None;
     }
     let name = unquote(name)?;
-    let (ctx, pipes) = match args {
-        [ctx, rest @ ..] if rest.first().is_none_or(|w| w == "|") => (ctx, rest),
-        _ => {
-            return Some((
-                name,
-                Err("it is given an argument other than the root context (`.` or `$`)".into()),
-            ));
-        }
+    let arg_end = match args.first().map(String::as_str) {
+        Some("(") => super::expr::closing(args, 0).map(|c| c + 1),
+        Some(_) => Some(1),
+        None => None,
     };
-    let pipes_keep_text = pipes.split(|w| w == "|").skip(1).all(|cmd| match cmd {
-        [f] => f == "trim",
+    let Some(arg_end) = arg_end.filter(|&e| args.get(e).is_none_or(|w| w == "|")) else {
+        return Some((
+            name,
+            Err("it is given an argument other than the root context (`.` or `$`)".into()),
+        ));
+    };
+    let (arg, pipes) = args.split_at(arg_end);
+    let cmds: Vec<&[String]> = pipes.split(|w| w == "|").skip(1).collect();
+    let mut parsed = false;
+    let pipes_keep_text = cmds.iter().all(|cmd| match cmd {
+        [f] if f == "trim" => true,
+        [f] if f == "fromYaml" => {
+            parsed = true;
+            true
+        }
+        [f] if f == "toYaml" && parsed => {
+            parsed = false;
+            true
+        }
         [f, n] => (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok(),
         _ => false,
-    });
+    }) && !parsed;
     if !pipes_keep_text {
         return Some((
             name,
-            Err("its output goes through a pipe other than `nindent`, `indent` or `trim`".into()),
+            Err("its output goes through a pipe other than `nindent`, `indent`, `trim` or `fromYaml | toYaml`".into()),
         ));
     }
-    if ctx != "." && ctx != "$" {
-        return Some((
-            name,
-            Err(format!(
-                "it is given `{ctx}`, not the root context (`.` or `$`)"
-            )),
-        ));
-    }
-    Some((name, Ok(ctx.clone())))
+    Some((name, Ok(arg.to_vec())))
 }
 
 /// A `define "NAME"` block of a template file.
@@ -562,6 +793,9 @@ pub struct IncludeSite {
     pub action: String,
     /// The `if`/`with` blocks around the action: when one is false, nothing is included.
     pub conditions: Vec<Condition>,
+    /// It passes a `dict` that the view follows: the define's reads through it are in the
+    /// chart's reads, each bound to this include (see [`Read::through`]).
+    pub dict: bool,
 }
 
 /// Every `include "NAME"` action of a masked template file.
@@ -586,6 +820,9 @@ pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
                         .collect::<String>()
                         .replace('\n', " "),
                     conditions: conditions_at(m, text, a.line),
+                    dict: i == 0
+                        && included(m, text, a, action)
+                            .is_some_and(|inc| inc.not_followed.is_none() && inc.binding.is_some()),
                 });
             }
             i += 1;
@@ -594,16 +831,182 @@ pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
     out
 }
 
-/// Parses an action at 1-based `line` of a template, resolving `.` through the enclosing
-/// `with` blocks; `range` bodies and unresolvable `with`s are refused with the reason.
+/// Parses an action at 1-based `line` (byte `offset`) of a template, resolving `.` through
+/// the enclosing `with` blocks and `$variables` through their declarations; `range` bodies,
+/// unresolvable `with`s and variables that are not one values path are refused with the
+/// reason.
 pub fn parse_in_context(
     m: &Masked,
     text: &str,
     line: usize,
+    offset: usize,
     action: &str,
 ) -> Result<ValuesExpr, String> {
     let ctx = dot_context(m, text, line)?;
-    parse_action(action, ctx.as_deref())
+    let words = bound_words(m, text, offset, action)?;
+    super::expr::parse_words(words, ctx.as_deref())
+}
+
+/// A `{{ $name := VALUE }}` of a template file.
+#[derive(Debug, Clone)]
+struct Declaration {
+    name: String,
+    line: usize,
+    offset: usize,
+    action: String,
+    /// The blocks the declaration is in (their indices): it is visible where they are open.
+    blocks: Vec<usize>,
+    /// The values path it holds, or why it is not one.
+    value: Result<Vec<String>, String>,
+    /// It holds the root context (`$root := .` at the top level, `$top := $`).
+    root: bool,
+}
+
+/// Every variable declaration of a masked template, in order, each resolved with the ones
+/// before it. A variable assigned again later (`$x = …`) is not one provable path.
+fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
+    let mut out: Vec<Declaration> = Vec::new();
+    for a in &m.actions {
+        let action = &text[a.span.clone()];
+        if !action.contains('$') || !action.contains('=') {
+            continue;
+        }
+        let words = bind(m, a.line, words_of(action));
+        // `$x := V`, and `$x = V` (an assignment to a declared one).
+        let (name, assign) = match words.as_slice() {
+            [n, op, ..] if n.starts_with('$') && (op == ":=" || op == "=") => {
+                (n.clone(), op == "=")
+            }
+            // `range $i, $v := …` / `with $v := …`: bound per item or to the block's value.
+            [f, rest @ ..] if (f == "range" || f == "with" || f == "if") => {
+                for w in rest.iter().take_while(|w| *w != ":=") {
+                    let n = w.trim_end_matches(',');
+                    if n.starts_with('$') && n.len() > 1 {
+                        out.push(Declaration {
+                            name: n.to_string(),
+                            line: a.line,
+                            offset: a.span.start,
+                            action: action.to_string(),
+                            blocks: Vec::new(),
+                            value: Err(format!("it is bound by `{f}`, not to one values path")),
+                            root: false,
+                        });
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        if assign {
+            for d in out.iter_mut().filter(|d| d.name == name) {
+                if d.value.is_ok() {
+                    d.value = Err(format!("it is assigned again at line {}", a.line));
+                }
+            }
+            continue;
+        }
+        let blocks: Vec<usize> = m
+            .open_blocks_at_line(a.line)
+            .into_iter()
+            .filter(|&b| m.blocks[b].open_line < a.line)
+            .collect();
+        let ctx = dot_context(m, text, a.line);
+        let rhs = &words[2..];
+        let root =
+            matches!(rhs, [w] if w == "$") || (matches!(rhs, [w] if w == ".") && ctx == Ok(None));
+        let value = ctx.and_then(|ctx| {
+            let rhs = substitute(&words[2..], &visible(&out, m, a.line, a.span.start))?;
+            super::expr::variable_value(&rhs, ctx.as_deref())
+        });
+        out.push(Declaration {
+            name,
+            line: a.line,
+            offset: a.span.start,
+            action: action.to_string(),
+            blocks,
+            value,
+            root,
+        });
+    }
+    out
+}
+
+/// The declarations visible at byte `offset` (1-based `line`): made before it, in blocks
+/// still open there; the latest of a name wins.
+fn visible<'d>(
+    decls: &'d [Declaration],
+    m: &Masked,
+    line: usize,
+    offset: usize,
+) -> Vec<&'d Declaration> {
+    let open = m.open_blocks_at_line(line);
+    let mut out: Vec<&Declaration> = Vec::new();
+    for d in decls.iter().filter(|d| d.offset < offset) {
+        if d.blocks.iter().all(|b| open.contains(b)) {
+            out.retain(|o| o.name != d.name);
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// `words` with each `$name` / `$name.k…` of a visible declaration replaced by the values
+/// path it holds (`.Values.a.b.k…`); a variable that is not one path refuses, naming it and
+/// its declaration. `$` and `$.…` (the root context) are kept.
+fn substitute(words: &[String], decls: &[&Declaration]) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        let Some(rest) = w
+            .strip_prefix('$')
+            .filter(|r| !r.is_empty() && !r.starts_with('.'))
+        else {
+            out.push(w.clone());
+            continue;
+        };
+        let (name, tail) = match rest.find('.') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let name = format!("${name}");
+        let Some(d) = decls.iter().rev().find(|d| d.name == name) else {
+            out.push(w.clone());
+            continue;
+        };
+        match &d.value {
+            _ if d.root => out.push(format!("${tail}")),
+            Ok(path) if path.is_empty() => out.push(format!(".Values{tail}")),
+            Ok(path) => out.push(format!(".Values.{}{tail}", path.join("."))),
+            Err(why) => {
+                return Err(format!(
+                    "it reads `{name}`, set at line {} by `{}`, which is not one values path: {why}",
+                    d.line,
+                    d.action.trim()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The words of the action at `offset`, its variables replaced by the values paths they hold.
+fn bound_words(m: &Masked, text: &str, offset: usize, action: &str) -> Result<Vec<String>, String> {
+    let line = m
+        .actions
+        .iter()
+        .find(|a| a.span.start == offset)
+        .map_or(0, |a| a.line);
+    let words = bind(m, line, words_of(action));
+    if let Some(why) = unbound(&words) {
+        return Err(why);
+    }
+    if !words
+        .iter()
+        .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
+    {
+        return Ok(words);
+    }
+    let decls = declarations(m, text);
+    substitute(&words, &visible(&decls, m, line, offset))
 }
 
 /// The values path `.` stands for at `line`: `None` at the top level (`.` is the root
@@ -632,7 +1035,7 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
                         block.open_line
                     ));
                 };
-                let words = words_of(&text[opener.span.clone()]);
+                let words = bind(m, block.open_line, words_of(&text[opener.span.clone()]));
                 let inner: Vec<String> = words.into_iter().skip(1).collect();
                 match operand(&inner, ctx.as_deref()) {
                     Some(p) => ctx = Some(p),
@@ -654,12 +1057,26 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
 /// `index .Values "k"`, and `.`/`.x` inside `with` blocks.
 pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
     let mut out = Vec::new();
+    let decls = declarations(m, text);
     for a in &m.actions {
         if matches!(a.kind, ActionKind::Comment | ActionKind::End) {
             continue;
         }
+        // A declaration of one values path prints nothing: its uses are the reads (each
+        // `$x` below is resolved to the path it holds).
+        if decls
+            .iter()
+            .any(|d| d.offset == a.span.start && d.value.is_ok())
+        {
+            continue;
+        }
         let action = &text[a.span.clone()];
-        let words = words_of(action);
+        let words = bind(m, a.line, words_of(action));
+        let words = if decls.is_empty() {
+            words
+        } else {
+            substitute(&words, &visible(&decls, m, a.line, a.span.start)).unwrap_or(words)
+        };
         let ctx = dot_context(m, text, a.line).ok().flatten();
         let mut paths: Vec<Vec<String>> = Vec::new();
         let mut skip = 0;
@@ -687,7 +1104,19 @@ pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
             if w.starts_with('.') || w.starts_with("$.") {
                 let w =
                     w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'));
-                if let Some(p) = single_operand(w, ctx.as_deref()) {
+                if let Some(mut p) = single_operand(w, ctx.as_deref()) {
+                    // `((.Values.a).b).c` (nil-safe field access): the read is of `a.b.c`.
+                    let mut j = i + 1;
+                    while words.get(j).is_some_and(|w| w == ")")
+                        && let Some(keys) = words
+                            .get(j + 1)
+                            .and_then(|n| n.strip_prefix('.'))
+                            .and_then(|n| single_operand(&format!(".Values.{n}"), None))
+                    {
+                        p.extend(keys);
+                        j += 2;
+                    }
+                    skip = j - i - 1;
                     paths.push(p);
                 }
             }
@@ -707,6 +1136,7 @@ pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
                 path,
                 condition,
                 action: short.clone(),
+                through: None,
             });
         }
     }
@@ -737,6 +1167,23 @@ mod tests {
         assert!(why("{{ include \"x\" .Values.a }}").contains("`.Values.a`"));
         assert!(why("{{ include \"x\" . | upper }}").contains("pipe"));
         assert_eq!(include_call("{{ .Values.a }}"), None);
+    }
+
+    #[test]
+    fn a_nil_safe_field_chain_reads_the_whole_path_and_a_variable_its_declared_path() {
+        let text = "port: {{ (((.Values.tempo).structuredConfig).server).http_port | default 3200 }}\n{{- $p := .Values.server.probe }}\nprobe: {{ $p.delay }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let paths: Vec<Vec<String>> = reads("t.yaml", &m, text)
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                vec!["tempo", "structuredConfig", "server", "http_port"],
+                vec!["server", "probe", "delay"],
+            ]
+        );
     }
 
     #[test]
