@@ -280,6 +280,58 @@ impl Masked {
             })
     }
 
+    /// The inline action whose placeholder text is `ph` (or starts with it: a message may
+    /// show a truncated one), if any.
+    pub fn action_of_placeholder(&self, ph: &str) -> Option<&Action> {
+        let t = self.text.as_bytes();
+        self.actions.iter().find(|a| {
+            !a.whole_line
+                && t.get(a.span.clone())
+                    .is_some_and(|m| m.first() == Some(&b'_') && m.starts_with(ph.as_bytes()))
+        })
+    }
+
+    /// `msg` with every placeholder of this file's inline actions replaced by the action's
+    /// source text in backticks (shortened, on one line): placeholders are masking's own
+    /// names and must never reach a user. `source` is the text `mask` was called with.
+    pub fn name_placeholders(&self, source: &str, msg: &str) -> String {
+        if !msg.contains('_') {
+            return msg.to_string();
+        }
+        let t = self.text.as_bytes();
+        let mut out = msg.to_string();
+        for a in self.actions.iter().filter(|a| !a.whole_line) {
+            let Some(masked) = t.get(a.span.clone()) else {
+                continue;
+            };
+            // The placeholder is on the action's first line (more lines keep their breaks).
+            let first = masked.split(|&c| c == b'\n').next().unwrap_or_default();
+            if first.first() != Some(&b'_') || first.len() < 5 {
+                continue; // masked as a trailing comment or blanked: no name to leak
+            }
+            let Ok(ph) = std::str::from_utf8(first) else {
+                continue;
+            };
+            // Longest first: a placeholder padded with `_` is a prefix of nothing else.
+            let ph = ph.trim_end_matches('_');
+            if ph.len() < 5 || !out.contains(ph) {
+                continue;
+            }
+            let shown = format!("`{}`", action_text(source, a));
+            // Eat the padding with the placeholder.
+            let mut rebuilt = String::with_capacity(out.len());
+            let mut rest = out.as_str();
+            while let Some(i) = rest.find(ph) {
+                rebuilt.push_str(&rest[..i]);
+                rebuilt.push_str(&shown);
+                rest = rest[i + ph.len()..].trim_start_matches('_');
+            }
+            rebuilt.push_str(rest);
+            out = rebuilt;
+        }
+        out
+    }
+
     /// Restores the source from the masked text: the inverse of `mask`. Copies the source's
     /// bytes back over every masked range (action spans and hidden lines) of `self.text`;
     /// `source` must be the text `mask` was called with (given any other text, of another
@@ -300,6 +352,18 @@ impl Masked {
         }
         String::from_utf8(out).unwrap_or_else(|_| source.to_owned())
     }
+}
+
+/// An action's source text as users see it in messages: at most 60 characters, on one line.
+pub fn action_text(source: &str, a: &Action) -> String {
+    let text = source.get(a.span.clone()).unwrap_or_default();
+    let shown: String = text.chars().take(60).collect();
+    let shown = if shown.len() < text.len() {
+        format!("{shown}...")
+    } else {
+        shown
+    };
+    shown.replace(['\n', '\r'], " ")
 }
 
 // ---------------------------------------------------------------------------------------------
