@@ -54,7 +54,10 @@ impl Unseen {
         rendering: Option<&Rendering>,
     ) -> Option<Unseen> {
         let m = doc.masked.as_ref()?;
-        let ydoc = doc.docs.get(index)?;
+        let Some(ydoc) = doc.docs.get(index) else {
+            // Nothing but actions: whatever the file renders, an action prints all of it.
+            return (doc.docs.is_empty() && index == 0).then(|| whole_file(doc, m, view));
+        };
         let in_doc = |a: &&Action| a.span.start >= ydoc.start && a.span.start < ydoc.end.max(1);
         let mut inline = Vec::new();
         for a in m.actions.iter().filter(in_doc) {
@@ -170,7 +173,7 @@ impl Unseen {
         }
         for w in &rule.whens {
             if let Some(hit) = self.walk(model, &[], &w.path.segments) {
-                push(&w.origin, &w.path.to_string(), hit);
+                push(&w.origin, &when_text(w), hit);
             }
         }
         self.rules(&rule.rules, model, &[], &mut push);
@@ -210,7 +213,7 @@ impl Unseen {
                         for w in whens {
                             let (s, segs) = self.start(model, &node, &w.path);
                             if let Some(hit) = self.walk(model, &s, segs) {
-                                push(&w.origin, &format!("when {}", w.path), hit);
+                                push(&w.origin, &when_text(w), hit);
                             }
                         }
                         self.rules(rules, model, &node, push);
@@ -316,6 +319,43 @@ impl Unseen {
         format!(
             "`{action}` at line {line} {what} ({node}), and patcher cannot follow it to see what renders there"
         )
+    }
+}
+
+/// The unseen output of a template that holds no YAML document, only actions: the first
+/// action that prints (and is not ruled out by a false `if`) prints the document.
+fn whole_file(doc: &Document, m: &template::Masked, view: Option<&ValuesView>) -> Unseen {
+    let printed = m.actions.iter().find(|a| {
+        a.kind == ActionKind::Output
+            && !prints_nothing(&doc.text[a.span.clone()])
+            && view.is_none_or(|v| {
+                !template::reads::conditions_at(m, &doc.text, a.line)
+                    .iter()
+                    .any(|c| c.cond.as_ref().is_ok_and(|c| !crate::plan::view::eval(c, &v.model)))
+            })
+    });
+    Unseen {
+        opaque: printed
+            .map(|a| Opaque {
+                pointer: Vec::new(),
+                shape: Shape::Value,
+                line: a.line,
+                action: template::action_text(&doc.text, a),
+            })
+            .into_iter()
+            .collect(),
+        inline: Vec::new(),
+    }
+}
+
+/// A `when` as the recipe says it: `when livenessProbe exists`.
+fn when_text(w: &crate::recipe::When) -> String {
+    match &w.cond {
+        crate::recipe::Cond::Exists => format!("when {} exists", w.path),
+        crate::recipe::Cond::Missing => format!("when {} missing", w.path),
+        crate::recipe::Cond::Equals(v) => {
+            format!("when {} equals {}", w.path, crate::pointer::display_value(v))
+        }
     }
 }
 
@@ -461,7 +501,13 @@ fn owner(
                 })
     });
     let Some(s) = owner else {
-        return Some((Vec::new(), Shape::Entries));
+        let root = ydoc.tree.node(ydoc.tree.root);
+        let shape = if matches!(root.kind, NodeKind::Scalar { .. }) && root.start == root.end {
+            Shape::Value
+        } else {
+            Shape::Entries
+        };
+        return Some((Vec::new(), shape));
     };
     match &ydoc.tree.node(s.value).kind {
         NodeKind::Mapping { flow: false, .. } | NodeKind::Sequence { flow: false, .. } => {
