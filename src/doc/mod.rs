@@ -301,10 +301,22 @@ fn unmaskable(path: &Path, text: &str, m: &Masked, e: events::SyntaxError) -> Lo
             path: path.to_path_buf(),
             line: e.line,
             col: e.col,
-            message: format!(
-                "invalid YAML (after masking template actions): {}",
-                e.message
-            ),
+            message: {
+                // No action near the error: the text itself is not YAML (the prose of a
+                // NOTES or warning define, a typo). Show the line as written.
+                let shown: String = text
+                    .lines()
+                    .nth(e.line.saturating_sub(1))
+                    .unwrap_or_default()
+                    .trim()
+                    .chars()
+                    .take(60)
+                    .collect();
+                format!(
+                    "invalid YAML (after masking template actions): {}; no template action is to blame: line {} is not YAML as written (`{shown}`)",
+                    e.message, e.line
+                )
+            },
         },
     }
 }
