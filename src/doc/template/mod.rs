@@ -174,7 +174,8 @@ fn mask_text(src: &str) -> Result<Masked, MaskError> {
     let mut out = bytes.to_vec();
     let actions = mask_actions(bytes, &spans, &lines, &mut out, Mode::File);
     let (blocks, else_whole_line) = build_blocks(&actions);
-    let hidden = hide_lines(&blocks, &else_whole_line, &lines, &mut out);
+    let value_blocks = value_blocks(bytes, &actions, &blocks, &lines);
+    let hidden = hide_lines(&blocks, &else_whole_line, &value_blocks, &lines, &mut out);
     let open_index = OpenIndex::new(&blocks);
     let text = String::from_utf8(out).map_err(|e| MaskError {
         line: 1,
@@ -563,6 +564,55 @@ fn trailing_value_actions(
         k = m + 1;
     }
     result
+}
+
+/// Per block: whether it chooses a scalar *value* over lines of its own, as in
+///
+/// ```text
+/// apiVersion: {{ if .Capabilities.APIVersions.Has "autoscaling/v2" -}}
+/// autoscaling/v2
+/// {{- else -}}
+/// autoscaling/v2beta2
+/// {{- end }}
+/// ```
+///
+/// (grafana/promtail's `hpa.yaml`): an inline `if`/`with` that ends a line in value position
+/// with a `-}}` trim marker (so the next line's text joins the key's line when rendered), and
+/// whose body lines are plain text, not `key:` or `- ` structure. Its first branch's lines are
+/// hidden too (rule 5): the key's value is the `if`'s placeholder.
+fn value_blocks(b: &[u8], actions: &[Action], blocks: &[Block], lines: &LineIndex) -> Vec<bool> {
+    let openers = actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Open(_)));
+    blocks
+        .iter()
+        .zip(openers)
+        .map(|(blk, a)| {
+            if a.whole_line
+                || !matches!(blk.kind, BlockKind::If | BlockKind::With)
+                || !b[a.span.clone()].ends_with(b"-}}")
+            {
+                return false;
+            }
+            let Some(end) = blk.end_line else {
+                return false;
+            };
+            let l = a.line - 1;
+            let r = lines.content(b, l);
+            if a.span.end > r.end
+                || !b[a.span.end..r.end].iter().all(|&c| is_blank(c))
+                || value_owner_column(&b[r.start..a.span.start]).is_none()
+            {
+                return false;
+            }
+            // Every line of the body is plain text or only actions, never structure.
+            (a.line..end - 1).all(|k| {
+                let t = &b[lines.content(b, k)];
+                let t = &t[indent_of(t)..];
+                t.starts_with(b"{{") || !is_structural(t)
+            })
+        })
+        .collect()
 }
 
 /// For the text before a trailing action: when it ends in value position (`key: `, `- `),
