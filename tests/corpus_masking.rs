@@ -67,8 +67,7 @@ fn every_corpus_template_and_define_masks_or_is_refused_naming_the_action() {
             .to_string_lossy()
             .into_owned();
         let mut note = |what: String, message: String| {
-            if message.contains("template action `") && message.contains("cannot be masked: it ")
-            {
+            if message.contains("template action `") && message.contains("cannot be masked: it ") {
                 refused.entry(shape(&message)).or_default().push(what);
             } else if message.contains("no template action is to blame: line ") {
                 // Text that is not YAML without any action (a define printing prose).

@@ -181,7 +181,10 @@ fn no_output_line_of_any_recipe_over_the_corpus_holds_a_masking_placeholder() {
                     .map(String::from)
                     .chain([corpus.display().to_string()])
                     .chain(["--recipes".to_string(), set.display().to_string()])
-                    .chain(["--render", "never", "--color", "never", "--format", fmt].map(String::from))
+                    .chain(
+                        ["--render", "never", "--color", "never", "--format", fmt]
+                            .map(String::from),
+                    )
                     .collect();
                 runs.push((label, args));
             }
@@ -216,7 +219,10 @@ fn no_output_line_of_any_recipe_over_the_corpus_holds_a_masking_placeholder() {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("run")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("run"))
+                .collect()
         });
         for (label, text) in outputs {
             assert!(
@@ -237,6 +243,11 @@ fn no_output_line_of_any_recipe_over_the_corpus_holds_a_masking_placeholder() {
         leaks.is_empty(),
         "{} output lines carry a masking placeholder (name the template action instead):\n{}",
         leaks.len(),
-        leaks.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        leaks
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

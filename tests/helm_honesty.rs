@@ -77,8 +77,17 @@ fn plan_says_unchecked_because_of_the_action_instead_of_holds() {
             "{case}: {}",
             out.stderr
         );
-        for never in ["holds", "matched nothing", "no document matched", "held for no node"] {
-            assert!(!out.stderr.contains(never), "{case}: {never}\n{}", out.stderr);
+        for never in [
+            "holds",
+            "matched nothing",
+            "no document matched",
+            "held for no node",
+        ] {
+            assert!(
+                !out.stderr.contains(never),
+                "{case}: {never}\n{}",
+                out.stderr
+            );
         }
         insta::assert_snapshot!(format!("{case}_plan"), out.stderr);
     }
@@ -120,15 +129,18 @@ fn check_reports_unchecked_with_the_action_in_text_json_and_sarif() {
             text.stdout
         );
         assert!(
-            text.stdout
-                .lines()
-                .any(|l| l.starts_with("  unchecked: chart/templates/deployment.yaml: `")
-                    && l.contains(because)),
+            text.stdout.lines().any(|l| l
+                .starts_with("  unchecked: chart/templates/deployment.yaml: `")
+                && l.contains(because)),
             "{case}: {}",
             text.stdout
         );
         assert!(!text.stdout.contains("holds"), "{case}: {}", text.stdout);
-        assert!(text.stderr.contains("1 unchecked"), "{case}: {}", text.stderr);
+        assert!(
+            text.stderr.contains("1 unchecked"),
+            "{case}: {}",
+            text.stderr
+        );
 
         let json = r.run(&["check", "--render", "never", "--format", "json"]);
         let v: Value = serde_json::from_str(&json.stdout).expect("json");

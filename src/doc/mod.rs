@@ -577,7 +577,10 @@ mod tests {
         let d = load(src, FileKind::HelmTemplate).unwrap();
         let m = &d.docs[0].model;
         assert_eq!(m["kind"], "X", "{m}");
-        assert!(m["apiVersion"].as_str().is_some_and(|v| v.starts_with('_')), "{m}");
+        assert!(
+            m["apiVersion"].as_str().is_some_and(|v| v.starts_with('_')),
+            "{m}"
+        );
         assert_eq!(d.masked.as_ref().unwrap().unmask(src), src);
     }
 

@@ -153,7 +153,11 @@ pub fn run_on_threads(
     let unchecked = std::mem::take(&mut out.unchecked);
     out.unchecked = unchecked
         .into_iter()
-        .filter(|u| !u.file.as_deref().is_some_and(|f| failed.contains(&(u.recipe.as_str(), f))))
+        .filter(|u| {
+            !u.file
+                .as_deref()
+                .is_some_and(|f| failed.contains(&(u.recipe.as_str(), f)))
+        })
         .collect();
     let unseen_at: HashSet<(&str, &str)> = out
         .unchecked
@@ -481,10 +485,10 @@ fn prepare_file(
                 recipe,
                 origin: at,
                 file: Some(path.to_string()),
-                message: doc
-                    .masked
-                    .as_ref()
-                    .map_or_else(|| r.to_string(), |m| m.name_placeholders(&doc.text, &r.to_string())),
+                message: doc.masked.as_ref().map_or_else(
+                    || r.to_string(),
+                    |m| m.name_placeholders(&doc.text, &r.to_string()),
+                ),
             });
             return p;
         }

@@ -100,10 +100,11 @@ impl Unseen {
             // Not printed with these values: an `if` around it is false.
             if let Some(v) = view {
                 let conds = template::reads::conditions_at(m, &doc.text, a.line);
-                if conds
-                    .iter()
-                    .any(|c| c.cond.as_ref().is_ok_and(|c| !crate::plan::view::eval(c, &v.model)))
-                {
+                if conds.iter().any(|c| {
+                    c.cond
+                        .as_ref()
+                        .is_ok_and(|c| !crate::plan::view::eval(c, &v.model))
+                }) {
                     continue;
                 }
             }
@@ -194,7 +195,7 @@ impl Unseen {
                 | Rule::Ensure { path, origin, .. }
                 | Rule::AtLeast { path, origin, .. }
                 | Rule::AtMost { path, origin, .. } => {
-                    let (start, segs) = self.start(model, base, path);
+                    let (start, segs) = path_start(base, path);
                     if let Some(hit) = self.walk(model, &start, segs) {
                         push(origin, &path.to_string(), hit);
                     }
@@ -205,13 +206,13 @@ impl Unseen {
                     rules,
                     origin,
                 } => {
-                    let (start, segs) = self.start(model, base, path);
+                    let (start, segs) = path_start(base, path);
                     if let Some(hit) = self.walk(model, &start, segs) {
                         push(origin, &path.to_string(), hit);
                     }
                     for node in selected(model, &start, segs) {
                         for w in whens {
-                            let (s, segs) = self.start(model, &node, &w.path);
+                            let (s, segs) = path_start(&node, &w.path);
                             if let Some(hit) = self.walk(model, &s, segs) {
                                 push(&w.origin, &when_text(w), hit);
                             }
@@ -228,25 +229,10 @@ impl Unseen {
         }
     }
 
-    fn start<'p>(
-        &self,
-        _model: &Value,
-        base: &[String],
-        path: &'p PathExpr,
-    ) -> (Vec<String>, &'p [Segment]) {
-        if path.absolute {
-            (Vec::new(), &path.segments)
-        } else {
-            (base.to_vec(), &path.segments)
-        }
-    }
-
     /// The first unseen output the path from `at` runs into, described.
     fn walk(&self, model: &Value, at: &[String], segs: &[Segment]) -> Option<String> {
         let node = crate::pointer::lookup(model, at)?;
-        let Some((seg, rest)) = segs.split_first() else {
-            return None;
-        };
+        let (seg, rest) = segs.split_first()?;
         // The node itself is template output the model does not hold.
         if let Some(o) = self.opaque_at(at, Shape::Value)
             && (node.is_null() || node.as_str().is_some_and(str::is_empty))
@@ -274,7 +260,12 @@ impl Unseen {
                     Some(_) => vec![k.clone()],
                     None => match open {
                         Some(o) => {
-                            return Some(self.describe(o.line, &o.action, at, "prints items of it"));
+                            return Some(self.describe(
+                                o.line,
+                                &o.action,
+                                at,
+                                "prints items of it",
+                            ));
                         }
                         None => vec![],
                     },
@@ -331,7 +322,11 @@ fn whole_file(doc: &Document, m: &template::Masked, view: Option<&ValuesView>) -
             && view.is_none_or(|v| {
                 !template::reads::conditions_at(m, &doc.text, a.line)
                     .iter()
-                    .any(|c| c.cond.as_ref().is_ok_and(|c| !crate::plan::view::eval(c, &v.model)))
+                    .any(|c| {
+                        c.cond
+                            .as_ref()
+                            .is_ok_and(|c| !crate::plan::view::eval(c, &v.model))
+                    })
             })
     });
     Unseen {
@@ -348,13 +343,26 @@ fn whole_file(doc: &Document, m: &template::Masked, view: Option<&ValuesView>) -
     }
 }
 
+/// Where a rule path starts: the document root, or the node an enclosing `each` selected.
+fn path_start<'p>(base: &[String], path: &'p PathExpr) -> (Vec<String>, &'p [Segment]) {
+    if path.absolute {
+        (Vec::new(), &path.segments)
+    } else {
+        (base.to_vec(), &path.segments)
+    }
+}
+
 /// A `when` as the recipe says it: `when livenessProbe exists`.
 fn when_text(w: &crate::recipe::When) -> String {
     match &w.cond {
         crate::recipe::Cond::Exists => format!("when {} exists", w.path),
         crate::recipe::Cond::Missing => format!("when {} missing", w.path),
         crate::recipe::Cond::Equals(v) => {
-            format!("when {} equals {}", w.path, crate::pointer::display_value(v))
+            format!(
+                "when {} equals {}",
+                w.path,
+                crate::pointer::display_value(v)
+            )
         }
     }
 }
@@ -420,7 +428,10 @@ fn slots(doc: &Document, index: usize) -> Vec<Slot> {
     let mut stack = vec![(tree.root, Vec::<String>::new())];
     while let Some((id, keys)) = stack.pop() {
         match &tree.node(id).kind {
-            NodeKind::Mapping { entries, flow: false } => {
+            NodeKind::Mapping {
+                entries,
+                flow: false,
+            } => {
                 for e in entries {
                     let mut k = keys.clone();
                     k.push(e.key.clone());
@@ -457,9 +468,10 @@ fn slots(doc: &Document, index: usize) -> Vec<Slot> {
 }
 
 fn inside_scalar(ydoc: &crate::doc::YamlDoc, offset: usize) -> bool {
-    ydoc.tree.nodes.iter().any(|n| {
-        matches!(n.kind, NodeKind::Scalar { .. }) && n.start < offset && offset < n.end
-    })
+    ydoc.tree
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::Scalar { .. }) && n.start < offset && offset < n.end)
 }
 
 /// The node an action prints into, and how: a trailing action is the value of the key on its

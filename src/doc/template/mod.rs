@@ -281,17 +281,6 @@ impl Masked {
             })
     }
 
-    /// The inline action whose placeholder text is `ph` (or starts with it: a message may
-    /// show a truncated one), if any.
-    pub fn action_of_placeholder(&self, ph: &str) -> Option<&Action> {
-        let t = self.text.as_bytes();
-        self.actions.iter().find(|a| {
-            !a.whole_line
-                && t.get(a.span.clone())
-                    .is_some_and(|m| m.first() == Some(&b'_') && m.starts_with(ph.as_bytes()))
-        })
-    }
-
     /// `msg` with every placeholder of this file's inline actions replaced by the action's
     /// source text in backticks (shortened, on one line): placeholders are masking's own
     /// names and must never reach a user. `source` is the text `mask` was called with.
