@@ -303,10 +303,25 @@ impl Masked {
                 continue;
             };
             // Longest first: a placeholder padded with `_` is a prefix of nothing else.
-            let ph = ph.trim_end_matches('_');
-            if ph.len() < 5 || !out.contains(ph) {
+            let full = ph.trim_end_matches('_');
+            if full.len() < 5 {
                 continue;
             }
+            // Whole, or cut short by a message that shortens values (`_1eg9o2…`).
+            let ph = if out.contains(full) {
+                full
+            } else if !out.contains("...") && !out.contains('…') {
+                continue;
+            } else {
+                match (8..full.len()).rev().find(|&n| {
+                    ["...", "…"]
+                        .iter()
+                        .any(|ell| out.contains(&format!("{}{ell}", &full[..n])))
+                }) {
+                    Some(n) => &full[..n],
+                    None => continue,
+                }
+            };
             let shown = format!("`{}`", action_text(source, a));
             // Eat the padding with the placeholder.
             let mut rebuilt = String::with_capacity(out.len());
@@ -854,6 +869,26 @@ mod tests {
 
     fn yaml(text: &str) -> yaml_serde::Value {
         yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn messages_name_the_action_instead_of_its_placeholder() {
+        let src = "a: {{ include \"x.probe\" . | nindent 4 }}-x\nb: {{ .Values.b }}\n";
+        let masked = m(src);
+        let long = ph("{{ include \"x.probe\" . | nindent 4 }}");
+        let short = ph("{{ .Values.b }}");
+        let msg = format!("/a is a string ({long}-x), /b is {short}");
+        assert_eq!(
+            masked.name_placeholders(src, &msg),
+            "/a is a string (`{{ include \"x.probe\" . | nindent 4 }}`-x), /b is `{{ .Values.b }}`"
+        );
+        // A message cut short keeps the part of the placeholder it shows: named too.
+        let cut = format!("is {}...", &long[..10]);
+        assert!(
+            masked.name_placeholders(src, &cut).contains("`{{ include"),
+            "{}",
+            masked.name_placeholders(src, &cut)
+        );
     }
 
     #[test]
