@@ -97,16 +97,8 @@ impl Unseen {
             let Some((pointer, shape)) = owner(doc, ydoc, &slots, a, trailing) else {
                 continue;
             };
-            // Not printed with these values: an `if` around it is false.
-            if let Some(v) = view {
-                let conds = template::reads::conditions_at(m, &doc.text, a.line);
-                if conds.iter().any(|c| {
-                    c.cond
-                        .as_ref()
-                        .is_ok_and(|c| !crate::plan::view::eval(c, &v.model))
-                }) {
-                    continue;
-                }
+            if !may_print(doc, m, a, view) {
+                continue;
             }
             let pointer = match &pruned {
                 Some(p) => match p.reindex(&pointer) {
@@ -319,15 +311,7 @@ fn whole_file(doc: &Document, m: &template::Masked, view: Option<&ValuesView>) -
     let printed = m.actions.iter().find(|a| {
         a.kind == ActionKind::Output
             && !prints_nothing(&doc.text[a.span.clone()])
-            && view.is_none_or(|v| {
-                !template::reads::conditions_at(m, &doc.text, a.line)
-                    .iter()
-                    .any(|c| {
-                        c.cond
-                            .as_ref()
-                            .is_ok_and(|c| !crate::plan::view::eval(c, &v.model))
-                    })
-            })
+            && may_print(doc, m, a, view)
     });
     Unseen {
         opaque: printed
@@ -350,6 +334,67 @@ fn path_start<'p>(base: &[String], path: &'p PathExpr) -> (Vec<String>, &'p [Seg
     } else {
         (base.to_vec(), &path.segments)
     }
+}
+
+/// Whether the output action `a` may print where it stands: not inside a `define` body
+/// (that prints where it is included), nor, with the chart's values, inside an `if`/`with`
+/// that is false or a `range` over a values path that is empty.
+fn may_print(doc: &Document, m: &template::Masked, a: &Action, view: Option<&ValuesView>) -> bool {
+    let open = m.open_blocks_at_line(a.line);
+    if open
+        .iter()
+        .any(|&b| m.blocks[b].kind == template::BlockKind::Define)
+    {
+        return false;
+    }
+    let Some(v) = view else { return true };
+    let conds = template::reads::conditions_at(m, &doc.text, a.line);
+    if conds.iter().any(|c| {
+        c.cond
+            .as_ref()
+            .is_ok_and(|c| !crate::plan::view::eval(c, &v.model))
+    }) {
+        return false;
+    }
+    // `range .Values.x` (or `range $i, $e := .Values.x`) over nothing prints nothing.
+    !open.iter().any(|&b| {
+        let blk = &m.blocks[b];
+        if blk.kind != template::BlockKind::Range {
+            return false;
+        }
+        let Some(opener) = m.actions.iter().find(|x| {
+            x.line == blk.open_line && x.kind == ActionKind::Open(template::BlockKind::Range)
+        }) else {
+            return false;
+        };
+        range_values(&doc.text[opener.span.clone()]).is_some_and(|keys| {
+            crate::plan::view::is_empty(
+                crate::pointer::lookup(&v.model, &keys).unwrap_or(&Value::Null),
+            )
+        })
+    })
+}
+
+/// The values keys of `{{ range .Values.a.b }}` / `{{- range $k, $v := .Values.a.b }}`.
+fn range_values(action: &str) -> Option<Vec<String>> {
+    let body = action
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?
+        .trim_matches(|c: char| c == '-' || c.is_whitespace());
+    let rest = body.strip_prefix("range")?.trim_start();
+    let rest = match rest.split_once(":=") {
+        Some((vars, e)) if vars.trim_start().starts_with('$') => e.trim(),
+        _ => rest,
+    };
+    let path = rest.strip_prefix(".Values.")?;
+    if path.is_empty()
+        || !path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return None;
+    }
+    Some(path.split('.').map(str::to_string).collect())
 }
 
 /// A `when` as the recipe says it: `when livenessProbe exists`.
@@ -551,6 +596,24 @@ fn indent_arg(action: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::indent_arg;
+
+    #[test]
+    fn range_values_reads_the_ranged_values_path() {
+        use super::range_values;
+        assert_eq!(
+            range_values("{{ range .Values.extraObjects }}"),
+            Some(vec!["extraObjects".to_string()])
+        );
+        assert_eq!(
+            range_values("{{- range $k, $v := .Values.a.b -}}"),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(range_values("{{ range .items }}"), None);
+        assert_eq!(
+            range_values("{{ range (concat .Values.a .Values.b) }}"),
+            None
+        );
+    }
 
     #[test]
     fn indent_arg_reads_the_last_nindent_of_the_pipeline() {
