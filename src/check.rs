@@ -40,6 +40,7 @@ pub fn from_outcome(root: &Path, recipes: &RecipeSet, outcome: &Outcome) -> Chec
     let mut report = CheckReport {
         warnings: outcome.warnings.iter().map(|f| rel.finding(f)).collect(),
         errors: outcome.errors.iter().map(|f| rel.finding(f)).collect(),
+        unchecked: outcome.unchecked.iter().map(|f| rel.finding(f)).collect(),
         ..CheckReport::default()
     };
     let error_files: Vec<&str> = outcome
@@ -63,11 +64,22 @@ pub fn from_outcome(root: &Path, recipes: &RecipeSet, outcome: &Outcome) -> Chec
             .map(|e| e.message.clone())
             .collect();
         let files = status.map(|s| s.files.clone()).unwrap_or_default();
+        let unchecked: Vec<String> = report
+            .unchecked
+            .iter()
+            .filter(|u| u.recipe == recipe.name)
+            .map(|u| match &u.file {
+                Some(f) => format!("{f}: {}", u.message),
+                None => u.message.clone(),
+            })
+            .collect();
         let state = if !errors.is_empty() {
             Status::Error
         } else if !drift.is_empty() {
             Status::Drifted
-        } else if has_unattributed_error || files.iter().any(|f| error_files.contains(&f.as_str()))
+        } else if has_unattributed_error
+            || !unchecked.is_empty()
+            || files.iter().any(|f| error_files.contains(&f.as_str()))
         {
             Status::Unchecked
         } else if files.is_empty() || status.is_some_and(|s| !s.applied) {
@@ -83,6 +95,7 @@ pub fn from_outcome(root: &Path, recipes: &RecipeSet, outcome: &Outcome) -> Chec
             files,
             drift,
             errors,
+            unchecked,
         });
     }
     report.repair = outcome

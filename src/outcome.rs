@@ -14,6 +14,9 @@ pub struct Outcome {
     pub changes: Vec<FileChange>,
     pub warnings: Vec<Finding>,
     pub errors: Vec<Finding>,
+    /// Selectors that reach into template output patcher could not follow, one finding per
+    /// (recipe, selector, file), naming the action: the recipe is unchecked in those files.
+    pub unchecked: Vec<Finding>,
     /// Per recipe, in recipe order: (name, files that matched, ops planned).
     pub recipes: Vec<RecipeStatus>,
     /// Render verification, one per chart with changes.
@@ -76,6 +79,9 @@ pub struct RecipeStatus {
     pub files_changed: usize,
     /// Errors attributed to this recipe (its changes were not made).
     pub errors: usize,
+    /// Files where a selector reaches into template output patcher could not follow (see
+    /// [`Outcome::unchecked`]): its state there is unknown.
+    pub unchecked: usize,
     /// The files its rules named (matched, or to be created), sorted; an error in one of
     /// them means this recipe's state there is unknown.
     pub files: Vec<String>,

@@ -301,10 +301,22 @@ fn unmaskable(path: &Path, text: &str, m: &Masked, e: events::SyntaxError) -> Lo
             path: path.to_path_buf(),
             line: e.line,
             col: e.col,
-            message: format!(
-                "invalid YAML (after masking template actions): {}",
-                e.message
-            ),
+            message: {
+                // No action near the error: the text itself is not YAML (the prose of a
+                // NOTES or warning define, a typo). Show the line as written.
+                let shown: String = text
+                    .lines()
+                    .nth(e.line.saturating_sub(1))
+                    .unwrap_or_default()
+                    .trim()
+                    .chars()
+                    .take(60)
+                    .collect();
+                format!(
+                    "invalid YAML (after masking template actions): {}; no template action is to blame: line {} is not YAML as written (`{shown}`)",
+                    e.message, e.line
+                )
+            },
         },
     }
 }
@@ -559,9 +571,24 @@ mod tests {
     }
 
     #[test]
-    fn a_control_action_mid_line_before_a_broken_key_is_the_one_named() {
-        // The masked text fails a line or two below the action (a key without `:`).
+    fn a_value_chosen_by_an_if_over_lines_of_its_own_masks_as_the_if() {
+        // grafana/promtail's hpa.yaml: the `-}}` joins the branch's line to the key's.
         let src = "{{- if .a }}\napiVersion: {{ if .b -}}\nautoscaling/v2\n{{- else -}}\nautoscaling/v2beta2\n{{- end }}\nkind: X\n{{- end }}\n";
+        let d = load(src, FileKind::HelmTemplate).unwrap();
+        let m = &d.docs[0].model;
+        assert_eq!(m["kind"], "X", "{m}");
+        assert!(
+            m["apiVersion"].as_str().is_some_and(|v| v.starts_with('_')),
+            "{m}"
+        );
+        assert_eq!(d.masked.as_ref().unwrap().unmask(src), src);
+    }
+
+    #[test]
+    fn a_control_action_mid_line_before_a_broken_key_is_the_one_named() {
+        // The masked text fails a line or two below the action (a key without `:`); the
+        // branch holds structure, so it is not a value the `if` chooses.
+        let src = "{{- if .a }}\napiVersion: {{ if .b -}}\nautoscaling/v2\n{{- else -}}\nx: y\n{{- end }}\nkind: X\n{{- end }}\n";
         let e = load(src, FileKind::HelmTemplate).unwrap_err();
         assert_eq!((e.line, e.col), (2, 13), "{e}");
         assert!(

@@ -373,6 +373,7 @@ pub(super) fn land_values_edits(
                         errors: Vec::new(),
                         warnings: Vec::new(),
                         probes: Vec::new(),
+                        unchecked: Vec::new(),
                     },
                 };
                 // An override file is created when missing; the chart's values.yaml exists.

@@ -21,6 +21,7 @@ use crate::select;
 use crate::shell::{BashCheck, with_deferred_checks};
 
 mod chart_values;
+mod unseen;
 
 /// How [`run_with`] runs.
 #[derive(Debug, Clone, Default)]
@@ -108,6 +109,7 @@ pub fn run_on_threads(
     for r in results {
         out.errors.extend(r.errors);
         out.warnings.extend(r.warnings);
+        out.unchecked.extend(r.unchecked);
         for (ri, p) in r.probes {
             let key = (ri, p.origin.to_string(), p.what.clone());
             let e = probes.entry(key.clone()).or_insert_with(|| Probe {
@@ -143,10 +145,35 @@ pub fn run_on_threads(
             files_changed[ri] += (n > 0) as usize;
         }
     }
+    // A recipe with an error in a file is not also unchecked there: the error says more.
+    let failed: HashSet<(&str, &str)> = out
+        .errors
+        .iter()
+        .filter_map(|e| Some((e.recipe.as_str(), e.file.as_deref()?)))
+        .collect();
+    let unchecked = std::mem::take(&mut out.unchecked);
+    out.unchecked = unchecked
+        .into_iter()
+        .filter(|u| {
+            !u.file
+                .as_deref()
+                .is_some_and(|f| failed.contains(&(u.recipe.as_str(), f)))
+        })
+        .collect();
+    let unseen_at: HashSet<(&str, &str)> = out
+        .unchecked
+        .iter()
+        .map(|u| (u.recipe.as_str(), u.origin.as_str()))
+        .collect();
     let applied = recipes_applied(recipes, &probes);
-    for ((ri, _, _), probe) in probes {
+    let mut miss_warnings = Vec::new();
+    for ((ri, origin, _), probe) in probes {
         if probe.matched == 0 {
             let recipe = &recipes.recipes[ri];
+            // It matched nothing where it could see: where it could not, it is unchecked.
+            if unseen_at.contains(&(recipe.name.as_str(), origin.as_str())) {
+                continue;
+            }
             // `optional` silences misses that only say "this file is not of that kind" (no
             // file, no matching document, a `when`); a step selector or `command` that matched
             // in none of the files means the recipe never applied, and that still warns, once.
@@ -158,7 +185,7 @@ pub fn run_on_threads(
             if silenced {
                 continue;
             }
-            out.warnings.push(Finding::new(
+            miss_warnings.push(Finding::new(
                 recipe,
                 &probe.origin,
                 None,
@@ -166,6 +193,7 @@ pub fn run_on_threads(
             ));
         }
     }
+    out.warnings.extend(miss_warnings);
     out.recipes = recipes
         .recipes
         .iter()
@@ -176,6 +204,13 @@ pub fn run_on_threads(
             ops: ops_per_recipe[i],
             files_changed: files_changed[i],
             errors: out.errors.iter().filter(|e| e.recipe == r.name).count(),
+            unchecked: out
+                .unchecked
+                .iter()
+                .filter(|u| u.recipe == r.name)
+                .filter_map(|u| u.file.as_deref())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
             files: std::mem::take(&mut files_of[i]).into_iter().collect(),
             applied: applied[i],
         })
@@ -324,6 +359,8 @@ pub(crate) struct FileResult {
     pub(crate) errors: Vec<Finding>,
     pub(crate) warnings: Vec<Finding>,
     pub(crate) probes: Vec<(usize, Probe)>,
+    /// Rules that could not see all of this file ([`unseen`]): never "holds" here.
+    pub(crate) unchecked: Vec<Finding>,
 }
 
 /// A file loaded and planned, before edit and verify.
@@ -366,6 +403,7 @@ fn prepare_file(
             errors: Vec::new(),
             warnings: Vec::new(),
             probes: Vec::new(),
+            unchecked: Vec::new(),
         },
     };
     let first = &recipes.recipes[rules[0].0];
@@ -383,8 +421,13 @@ fn prepare_file(
         ops,
         errors,
         probes,
+        unchecked,
         values_edits,
     } = plan_rules(&doc, rules, recipes, view);
+    p.res.unchecked = unchecked
+        .into_iter()
+        .map(|(ri, o, m)| Finding::new(&recipes.recipes[ri], &o, Some(path), m))
+        .collect();
     p.res.warnings = workflow_warnings(&doc)
         .into_iter()
         .map(|m| Finding::new(first, origin, Some(path), m))
@@ -443,7 +486,10 @@ fn prepare_file(
                 recipe,
                 origin: at,
                 file: Some(path.to_string()),
-                message: r.to_string(),
+                message: doc.masked.as_ref().map_or_else(
+                    || r.to_string(),
+                    |m| m.name_placeholders(&doc.text, &r.to_string()),
+                ),
             });
             return p;
         }
@@ -488,6 +534,7 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
             .collect(),
         warnings: p.res.warnings.clone(),
         probes: p.res.probes.clone(),
+        unchecked: p.res.unchecked.clone(),
     };
     let Some(doc) = &p.doc else { return res };
     let path = p.path.as_str();
@@ -515,11 +562,15 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
         let origin = blamed
             .map(|o| o.origin.to_string())
             .unwrap_or_else(|| origin.clone());
+        let message = match &doc.masked {
+            Some(m) => m.name_placeholders(&doc.text, &r.to_string()),
+            None => r.to_string(),
+        };
         Finding {
             recipe,
             origin,
             file: Some(path.to_string()),
-            message: r.to_string(),
+            message,
         }
     };
     let edited = match edit::edit(doc, ops) {
@@ -738,6 +789,8 @@ struct RulePlan {
     ops: Vec<(usize, Vec<PlannedOp>)>,
     errors: Vec<(usize, Origin, String)>,
     probes: Vec<(usize, Probe)>,
+    /// Selectors that reach into template output the view did not follow ([`unseen`]).
+    unchecked: Vec<(usize, Origin, String)>,
     /// Ops on values-fed nodes of a template, moved to the values file.
     values_edits: Vec<plan::route::ValuesEdit>,
 }
@@ -767,6 +820,9 @@ fn plan_rules(
         (0..models.len()).map(|i| (i, Vec::new())).collect();
     let mut errors = Vec::new();
     let mut probes = Vec::new();
+    let mut unchecked = Vec::new();
+    // Per document, found when a rule first reaches it (templates only).
+    let mut unseen: Vec<Option<Option<unseen::Unseen>>> = (0..models.len()).map(|_| None).collect();
     for &(ri, fi) in rules {
         let recipe = &recipes.recipes[ri];
         let rule: &FileRule = &recipe.files[fi];
@@ -774,6 +830,12 @@ fn plan_rules(
         for (di, model) in models.iter_mut().enumerate() {
             let (ok, p) = plan::document_matches(rule, model);
             probes.extend(p.into_iter().map(|p| (ri, p)));
+            let u = unseen[di].get_or_insert_with(|| {
+                unseen::Unseen::find(doc, di, model, view, renderings.get(di))
+            });
+            if let Some(u) = u {
+                unchecked.extend(u.reached(rule, model).into_iter().map(|(o, m)| (ri, o, m)));
+            }
             if !ok {
                 continue;
             }
@@ -842,10 +904,17 @@ fn plan_rules(
         }
     }
     ops.retain(|(_, o)| !o.is_empty());
+    // Masking's placeholders are its own names: messages name the action instead.
+    if let Some(m) = &doc.masked {
+        for (_, _, msg) in errors.iter_mut().chain(unchecked.iter_mut()) {
+            *msg = m.name_placeholders(&doc.text, msg);
+        }
+    }
     RulePlan {
         ops,
         errors,
         probes,
+        unchecked,
         values_edits,
     }
 }

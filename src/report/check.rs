@@ -96,6 +96,18 @@ pub fn text(report: &CheckReport, color: Color) -> (String, String) {
                 plural(r.files.len())
             ),
             Status::Error => format!(" ({} problem{})", r.errors.len(), plural(r.errors.len())),
+            Status::Unchecked if !r.unchecked.is_empty() => {
+                let files: std::collections::BTreeSet<&str> = r
+                    .unchecked
+                    .iter()
+                    .filter_map(|u| u.split_once(": ").map(|(f, _)| f))
+                    .collect();
+                format!(
+                    " ({} file{} with template output patcher cannot follow)",
+                    files.len(),
+                    plural(files.len())
+                )
+            }
             Status::Unchecked => " (a file it names has an error; see below)".to_string(),
         };
         out.push_str(&format!("recipe {}: {status}{detail}\n", r.name));
@@ -113,6 +125,9 @@ pub fn text(report: &CheckReport, color: Color) -> (String, String) {
         }
         for e in &r.errors {
             out.push_str(&format!("  error: {e}\n"));
+        }
+        for u in &r.unchecked {
+            out.push_str(&format!("  unchecked: {u}\n"));
         }
     }
     let mut err = String::new();
@@ -176,6 +191,7 @@ pub fn json(report: &CheckReport) -> Value {
                     "patch": d.ops,
                 })).collect::<Vec<_>>(),
                 "errors": r.errors,
+                "unchecked": r.unchecked,
             })
         })
         .collect();
@@ -207,6 +223,7 @@ pub fn json(report: &CheckReport) -> Value {
         "repair": repair,
         "warnings": report.warnings,
         "errors": report.errors,
+        "unchecked": report.unchecked,
     })
 }
 

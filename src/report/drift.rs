@@ -20,6 +20,9 @@ pub struct CheckReport {
     pub repair: Vec<FileRepair>,
     pub warnings: Vec<Finding>,
     pub errors: Vec<Finding>,
+    /// Selectors that reach into template output patcher could not follow: their recipe
+    /// is unchecked in that file (one finding per recipe, selector and file).
+    pub unchecked: Vec<Finding>,
 }
 
 /// The state of one recipe.
@@ -33,8 +36,9 @@ pub enum Status {
     NotApplicable,
     /// The recipe has errors of its own (bad selector, refused edit, unreadable file).
     Error,
-    /// No drift was found, but a file it names has an error (reported under another recipe),
-    /// so that file could not be checked.
+    /// No drift was found, but a file it names could not be checked: it has an error
+    /// (reported under another recipe), or a selector reaches into template output patcher
+    /// could not follow (`RecipeCheck::unchecked` names the action).
     Unchecked,
 }
 
@@ -72,6 +76,8 @@ pub struct RecipeCheck {
     pub drift: Vec<Drift>,
     /// Errors attributed to this recipe.
     pub errors: Vec<String>,
+    /// Why it is unchecked in a file: `file: message`, naming the template action.
+    pub unchecked: Vec<String>,
 }
 
 /// How a node differs from what the recipe says.

@@ -68,10 +68,13 @@ pub fn annotations(report: &CheckReport) -> String {
             out.push_str(&command(
                 "warning",
                 &[("title", format!("patcher: {} unchecked", r.name))],
-                &format!(
-                    "Recipe `{}` could not be checked: a file it names has an error",
-                    r.name
-                ),
+                &match r.unchecked.first() {
+                    Some(why) => format!("Recipe `{}` could not be checked: {why}", r.name),
+                    None => format!(
+                        "Recipe `{}` could not be checked: a file it names has an error",
+                        r.name
+                    ),
+                },
             ));
         }
     }

@@ -113,6 +113,13 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
                 r.errors,
                 plural(r.errors)
             )
+        } else if r.ops == 0 && r.unchecked > 0 {
+            format!(
+                "unchecked ({} of {} file{} with template output patcher cannot follow; see below)",
+                r.unchecked,
+                r.files_matched,
+                plural(r.files_matched)
+            )
         } else if r.files_matched == 0 {
             "not applicable (no file matched)".to_string()
         } else if r.ops == 0 && unplanned > 0 {
@@ -147,6 +154,13 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
                     plural(unplanned)
                 ));
             }
+            if r.unchecked > 0 {
+                s.push_str(&format!(
+                    "; {} file{} unchecked (see below)",
+                    r.unchecked,
+                    plural(r.unchecked)
+                ));
+            }
             s
         };
         stderr.push_str(&format!("recipe {}: {status}\n", r.name));
@@ -162,6 +176,9 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
     }
     for w in &outcome.warnings {
         stderr.push_str(&format!("warning: {}\n", finding_line(w)));
+    }
+    for u in &outcome.unchecked {
+        stderr.push_str(&format!("unchecked: {}\n", finding_line(u)));
     }
     for e in &outcome.errors {
         stderr.push_str(&format!("error: {}\n", finding_line(e)));
@@ -241,10 +258,11 @@ pub fn json(outcome: &Outcome) -> Value {
         .collect();
     json!({
         "files": files,
-        "recipes": outcome.recipes.iter().map(|r| json!({"name": r.name, "files_matched": r.files_matched, "ops": r.ops})).collect::<Vec<_>>(),
+        "recipes": outcome.recipes.iter().map(|r| json!({"name": r.name, "files_matched": r.files_matched, "ops": r.ops, "unchecked_files": r.unchecked})).collect::<Vec<_>>(),
         "renders": outcome.renders.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
         "render_skipped": outcome.render_skipped,
         "warnings": outcome.warnings,
         "errors": outcome.errors,
+        "unchecked": outcome.unchecked,
     })
 }

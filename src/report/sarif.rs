@@ -55,6 +55,7 @@ pub fn sarif(report: &CheckReport) -> Value {
         .iter()
         .map(|f| notification("error", f))
         .chain(report.warnings.iter().map(|f| notification("warning", f)))
+        .chain(report.unchecked.iter().map(|f| notification("warning", f)))
         .collect();
     json!({
         "$schema": SCHEMA_URI,

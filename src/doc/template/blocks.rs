@@ -48,9 +48,13 @@ pub(super) fn build_blocks(actions: &[Action]) -> (Vec<Block>, Vec<Vec<bool>>) {
 /// that branches defining the same key do not collide, and when the earlier branches hold no
 /// text (`{{- if .Values.existing }}{{- else }}<the whole document>{{- end }}`, or a
 /// `fail` guard) there is nothing to collide with, while hiding would hide the document.
+///
+/// A block that chooses a key's value over lines of its own (`value_blocks`, see
+/// `super::value_blocks`) has its first branch hidden too: its text is the value.
 pub(super) fn hide_lines(
     blocks: &[Block],
     else_whole: &[Vec<bool>],
+    value_blocks: &[bool],
     lines: &LineIndex,
     out: &mut [u8],
 ) -> Vec<Range<usize>> {
@@ -58,6 +62,7 @@ pub(super) fn hide_lines(
     if !blocks
         .iter()
         .any(|b| b.kind == BlockKind::Define || !b.else_lines.is_empty())
+        && !value_blocks.contains(&true)
     {
         return Vec::new();
     }
@@ -76,8 +81,12 @@ pub(super) fn hide_lines(
     };
     // Line `l` (1-based) hidden iff covered; ranges are exclusive of their ends.
     let mut regions: Vec<(usize, usize)> = Vec::new();
-    for (b, whole) in blocks.iter().zip(else_whole) {
+    for (i, (b, whole)) in blocks.iter().zip(else_whole).enumerate() {
         let end = b.end_line.unwrap_or(n + 1);
+        if value_blocks.get(i).copied().unwrap_or(false) {
+            let first_end = b.else_lines.first().copied().unwrap_or(end);
+            regions.push((b.open_line + 1, first_end));
+        }
         match b.kind {
             BlockKind::If | BlockKind::With if !b.else_lines.is_empty() => {
                 // Branch k runs from boundary k (exclusive) to boundary k+1 (exclusive).

@@ -174,7 +174,8 @@ fn mask_text(src: &str) -> Result<Masked, MaskError> {
     let mut out = bytes.to_vec();
     let actions = mask_actions(bytes, &spans, &lines, &mut out, Mode::File);
     let (blocks, else_whole_line) = build_blocks(&actions);
-    let hidden = hide_lines(&blocks, &else_whole_line, &lines, &mut out);
+    let value_blocks = value_blocks(bytes, &actions, &blocks, &lines);
+    let hidden = hide_lines(&blocks, &else_whole_line, &value_blocks, &lines, &mut out);
     let open_index = OpenIndex::new(&blocks);
     let text = String::from_utf8(out).map_err(|e| MaskError {
         line: 1,
@@ -280,6 +281,62 @@ impl Masked {
             })
     }
 
+    /// `msg` with every placeholder of this file's inline actions replaced by the action's
+    /// source text in backticks (shortened, on one line): placeholders are masking's own
+    /// names and must never reach a user. `source` is the text `mask` was called with.
+    pub fn name_placeholders(&self, source: &str, msg: &str) -> String {
+        if !msg.contains('_') {
+            return msg.to_string();
+        }
+        let t = self.text.as_bytes();
+        let mut out = msg.to_string();
+        for a in self.actions.iter().filter(|a| !a.whole_line) {
+            let Some(masked) = t.get(a.span.clone()) else {
+                continue;
+            };
+            // The placeholder is on the action's first line (more lines keep their breaks).
+            let first = masked.split(|&c| c == b'\n').next().unwrap_or_default();
+            if first.first() != Some(&b'_') || first.len() < 5 {
+                continue; // masked as a trailing comment or blanked: no name to leak
+            }
+            let Ok(ph) = std::str::from_utf8(first) else {
+                continue;
+            };
+            // Longest first: a placeholder padded with `_` is a prefix of nothing else.
+            let full = ph.trim_end_matches('_');
+            if full.len() < 5 {
+                continue;
+            }
+            // Whole, or cut short by a message that shortens values (`_1eg9o2…`).
+            let ph = if out.contains(full) {
+                full
+            } else if !out.contains("...") && !out.contains('…') {
+                continue;
+            } else {
+                match (8..full.len()).rev().find(|&n| {
+                    ["...", "…"]
+                        .iter()
+                        .any(|ell| out.contains(&format!("{}{ell}", &full[..n])))
+                }) {
+                    Some(n) => &full[..n],
+                    None => continue,
+                }
+            };
+            let shown = format!("`{}`", action_text(source, a));
+            // Eat the padding with the placeholder.
+            let mut rebuilt = String::with_capacity(out.len());
+            let mut rest = out.as_str();
+            while let Some(i) = rest.find(ph) {
+                rebuilt.push_str(&rest[..i]);
+                rebuilt.push_str(&shown);
+                rest = rest[i + ph.len()..].trim_start_matches('_');
+            }
+            rebuilt.push_str(rest);
+            out = rebuilt;
+        }
+        out
+    }
+
     /// Restores the source from the masked text: the inverse of `mask`. Copies the source's
     /// bytes back over every masked range (action spans and hidden lines) of `self.text`;
     /// `source` must be the text `mask` was called with (given any other text, of another
@@ -300,6 +357,18 @@ impl Masked {
         }
         String::from_utf8(out).unwrap_or_else(|_| source.to_owned())
     }
+}
+
+/// An action's source text as users see it in messages: at most 60 characters, on one line.
+pub fn action_text(source: &str, a: &Action) -> String {
+    let text = source.get(a.span.clone()).unwrap_or_default();
+    let shown: String = text.chars().take(60).collect();
+    let shown = if shown.len() < text.len() {
+        format!("{shown}...")
+    } else {
+        shown
+    };
+    shown.replace(['\n', '\r'], " ")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,6 +568,55 @@ fn trailing_value_actions(
         k = m + 1;
     }
     result
+}
+
+/// Per block: whether it chooses a scalar *value* over lines of its own, as in
+///
+/// ```text
+/// apiVersion: {{ if .Capabilities.APIVersions.Has "autoscaling/v2" -}}
+/// autoscaling/v2
+/// {{- else -}}
+/// autoscaling/v2beta2
+/// {{- end }}
+/// ```
+///
+/// (grafana/promtail's `hpa.yaml`): an inline `if`/`with` that ends a line in value position
+/// with a `-}}` trim marker (so the next line's text joins the key's line when rendered), and
+/// whose body lines are plain text, not `key:` or `- ` structure. Its first branch's lines are
+/// hidden too (rule 5): the key's value is the `if`'s placeholder.
+fn value_blocks(b: &[u8], actions: &[Action], blocks: &[Block], lines: &LineIndex) -> Vec<bool> {
+    let openers = actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Open(_)));
+    blocks
+        .iter()
+        .zip(openers)
+        .map(|(blk, a)| {
+            if a.whole_line
+                || !matches!(blk.kind, BlockKind::If | BlockKind::With)
+                || !b[a.span.clone()].ends_with(b"-}}")
+            {
+                return false;
+            }
+            let Some(end) = blk.end_line else {
+                return false;
+            };
+            let l = a.line - 1;
+            let r = lines.content(b, l);
+            if a.span.end > r.end
+                || !b[a.span.end..r.end].iter().all(|&c| is_blank(c))
+                || value_owner_column(&b[r.start..a.span.start]).is_none()
+            {
+                return false;
+            }
+            // Every line of the body is plain text or only actions, never structure.
+            (a.line..end - 1).all(|k| {
+                let t = &b[lines.content(b, k)];
+                let t = &t[indent_of(t)..];
+                t.starts_with(b"{{") || !is_structural(t)
+            })
+        })
+        .collect()
 }
 
 /// For the text before a trailing action: when it ends in value position (`key: `, `- `),
@@ -751,6 +869,26 @@ mod tests {
 
     fn yaml(text: &str) -> yaml_serde::Value {
         yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn messages_name_the_action_instead_of_its_placeholder() {
+        let src = "a: {{ include \"x.probe\" . | nindent 4 }}-x\nb: {{ .Values.b }}\n";
+        let masked = m(src);
+        let long = ph("{{ include \"x.probe\" . | nindent 4 }}");
+        let short = ph("{{ .Values.b }}");
+        let msg = format!("/a is a string ({long}-x), /b is {short}");
+        assert_eq!(
+            masked.name_placeholders(src, &msg),
+            "/a is a string (`{{ include \"x.probe\" . | nindent 4 }}`-x), /b is `{{ .Values.b }}`"
+        );
+        // A message cut short keeps the part of the placeholder it shows: named too.
+        let cut = format!("is {}...", &long[..10]);
+        assert!(
+            masked.name_placeholders(src, &cut).contains("`{{ include"),
+            "{}",
+            masked.name_placeholders(src, &cut)
+        );
     }
 
     #[test]
