@@ -156,6 +156,17 @@ fn a_file_url_dependency_is_followed_and_one_found_nowhere_skips_the_render_nami
             deployment.replace("{{ include \"lib.deployment.apiVersion\" . }}", "apps/v1"),
         ),
     ]);
+    // argo-cd's shape: the missing redis-ha is disabled by `redis-ha.enabled: false`, so it
+    // renders nothing and an empty stand-in renders the same; its ci file that enables it
+    // cannot render.
+    for (path, text) in [
+        ("charts/ha/Chart.yaml", "apiVersion: v2\nname: ha\nversion: 1.0.0\ndependencies:\n- name: redis-ha\n  version: 4.38.0\n  repository: https://dandydeveloper.github.io/charts/\n  condition: redis-ha.enabled\n".to_string()),
+        ("charts/ha/values.yaml", "replicas: 1\nredis-ha:\n  enabled: false\n".to_string()),
+        ("charts/ha/ci/ha-values.yaml", "redis-ha:\n  enabled: true\n".to_string()),
+        ("charts/ha/templates/deployment.yaml", deployment.replace("{{ include \"lib.deployment.apiVersion\" . }}", "apps/v1").replace("-other", "-ha")),
+    ] {
+        files.push((path.to_string(), text));
+    }
     let repo = repo_with(files);
     let run = plan(&repo, &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -167,8 +178,15 @@ fn a_file_url_dependency_is_followed_and_one_found_nowhere_skips_the_render_nami
         run.stderr
     );
     assert!(
+        run.stderr.contains(
+            "rendered charts/ha/ (dependency redis-ha left out: redis-ha.enabled is false): 1 object, 1 field changed, as planned; with -f ci/ha-values.yaml: not verified: does not render before the edit (it enables dependency redis-ha (redis-ha.enabled), which is not in charts/ and no chart under the root is named redis-ha)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
         run.stderr.ends_with(
-            "rendered 1 of 2 charts (1 of 1 values scenario)\n  not rendered charts/cd/: dependency redis-ha (https://dandydeveloper.github.io/charts/) is not in charts/ and no chart under the root is named redis-ha\n"
+            "rendered 1 of 3 charts (2 of 3 values scenarios)\n  not rendered charts/cd/: dependency redis-ha (https://dandydeveloper.github.io/charts/) is not in charts/ and no chart under the root is named redis-ha\n  not rendered charts/ha/: with -f ci/ha-values.yaml: it enables dependency redis-ha (redis-ha.enabled), which is not in charts/ and no chart under the root is named redis-ha\n"
         ),
         "{}",
         run.stderr

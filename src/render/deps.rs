@@ -3,7 +3,9 @@
 //! provides it — the `file://` path its `repository` names, else a chart under the root whose
 //! Chart.yaml `name` is the dependency's (monorepos: `bitnami/common` beside `bitnami/nginx`).
 //! It never fetches a chart and never writes into the repository: the render copies what it
-//! finds ([`super`]), and a dependency found nowhere is named so the render is skipped.
+//! finds ([`super`]). A dependency found nowhere that the chart's values disable (its
+//! `condition` is false, as argo-cd's `redis-ha.enabled`) renders nothing, so it gets an empty
+//! stand-in; any other one found nowhere is named and the render is skipped.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
@@ -15,6 +17,9 @@ use serde_json::Value;
 pub struct Dependency {
     pub name: String,
     pub repository: String,
+    pub version: String,
+    /// `condition`: values paths, the first that is set decides whether it renders.
+    pub condition: Vec<String>,
 }
 
 /// What a chart needs before `helm template` can run on it.
@@ -25,6 +30,9 @@ pub struct Resolution {
     pub from_root: Vec<(String, String)>,
     /// Missing and found nowhere: `redis-ha (https://dandydeveloper.github.io/charts/)`.
     pub missing: Vec<String>,
+    /// Missing, found nowhere, and disabled by its `condition` in the chart's values: helm
+    /// renders nothing of it, so an empty stand-in (a Chart.yaml) renders the same.
+    pub disabled: Vec<Disabled>,
     /// `type: library`: helm renders it only inside the charts that depend on it.
     pub library: bool,
 }
@@ -49,6 +57,54 @@ impl Resolution {
             )),
         }
     }
+}
+
+/// A missing dependency that the chart's values disable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disabled {
+    pub name: String,
+    pub version: String,
+    /// The condition path that is false (`redis-ha.enabled`).
+    pub by: String,
+    /// All its condition paths, as JSON pointers: a scenario that sets one true enables it.
+    pub pointers: Vec<String>,
+}
+
+impl Disabled {
+    /// Whether `values` (one values file's model) turns it on: the first of its condition
+    /// paths that the file sets decides, as helm's `condition` does.
+    pub fn enabled_by(&self, values: &Value) -> bool {
+        self.pointers
+            .iter()
+            .find_map(|p| values.pointer(p).and_then(Value::as_bool))
+            .unwrap_or(false)
+    }
+
+    /// A stand-in chart for it: a Chart.yaml of that name (a version helm accepts).
+    pub fn stand_in(&self) -> String {
+        let plain = !self.version.is_empty()
+            && self
+                .version
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        let version = if plain {
+            self.version.as_str()
+        } else {
+            "0.0.0"
+        };
+        format!(
+            "apiVersion: v2\nname: {}\nversion: {version}\ndescription: empty stand-in for a dependency the chart's values disable (patcher render verification)\n",
+            self.name
+        )
+    }
+}
+
+/// `redis-ha.enabled` → `/redis-ha/enabled`.
+fn condition_pointer(path: &str) -> String {
+    path.trim()
+        .split('.')
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 /// The name and path of every chart under a root (a `Chart.yaml` with a `name`).
@@ -144,6 +200,16 @@ pub fn dependencies(chart_dir: &Path) -> (Vec<Dependency>, Value) {
             Some(Dependency {
                 name: d["name"].as_str()?.to_string(),
                 repository: d["repository"].as_str().unwrap_or("").to_string(),
+                version: d["version"].as_str().unwrap_or("").to_string(),
+                condition: d["condition"]
+                    .as_str()
+                    .map(|c| {
+                        c.split(',')
+                            .map(|p| p.trim().to_string())
+                            .filter(|p| !p.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
         })
         .collect();
@@ -211,10 +277,24 @@ pub fn resolve(root: &Path, chart: &str, index: &OnceLock<ChartIndex>) -> Resolu
                 .nearest(&d.name, chart)
                 .map(String::from)
         });
-        match found {
-            Some(rel) => out.from_root.push((d.name, rel)),
-            None if d.repository.is_empty() => out.missing.push(d.name),
-            None => out.missing.push(format!("{} ({})", d.name, d.repository)),
+        // Helm's `condition`: the first path the values set decides; none set, it renders.
+        let values = read_yaml(&dir.join("values.yaml")).unwrap_or(Value::Null);
+        let decided = d.condition.iter().find_map(|c| {
+            values
+                .pointer(&condition_pointer(c))
+                .and_then(Value::as_bool)
+                .map(|on| (c, on))
+        });
+        match (found, decided) {
+            (Some(rel), _) => out.from_root.push((d.name, rel)),
+            (None, Some((by, false))) => out.disabled.push(Disabled {
+                name: d.name,
+                version: d.version,
+                by: by.clone(),
+                pointers: d.condition.iter().map(|c| condition_pointer(c)).collect(),
+            }),
+            (None, _) if d.repository.is_empty() => out.missing.push(d.name),
+            (None, _) => out.missing.push(format!("{} ({})", d.name, d.repository)),
         }
     }
     out
@@ -336,5 +416,32 @@ mod tests {
         let index = OnceLock::new();
         assert_eq!(resolve(root, "app", &index), Resolution::default());
         assert!(!archive_of("commonlib-1.0.0.tgz", "common"));
+    }
+
+    #[test]
+    fn a_missing_dependency_its_values_disable_gets_a_stand_in() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        // argo-cd's redis-ha: `condition: redis-ha.enabled`, false in its values.yaml.
+        write(
+            root,
+            "cd/Chart.yaml",
+            "apiVersion: v2\nname: cd\ndependencies:\n- name: redis-ha\n  version: 4.38.0\n  repository: https://dandydeveloper.github.io/charts/\n  condition: redis-ha.enabled\n",
+        );
+        write(root, "cd/values.yaml", "redis-ha:\n  enabled: false\n");
+        let r = resolve(root, "cd", &OnceLock::new());
+        assert_eq!(r.blocked(), None);
+        let d = &r.disabled[0];
+        assert_eq!(
+            (d.name.as_str(), d.by.as_str()),
+            ("redis-ha", "redis-ha.enabled")
+        );
+        assert!(d.stand_in().contains("name: redis-ha\nversion: 4.38.0\n"));
+        let ha: Value = yaml_serde::from_str("redis-ha:\n  enabled: true\n").expect("yaml");
+        assert!(d.enabled_by(&ha));
+        assert!(!d.enabled_by(&Value::Null));
+        // Enabled by default: still missing.
+        write(root, "cd/values.yaml", "redis-ha:\n  enabled: true\n");
+        assert!(resolve(root, "cd", &OnceLock::new()).blocked().is_some());
     }
 }

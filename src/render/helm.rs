@@ -67,6 +67,32 @@ pub fn render(
     skip_schema: bool,
     runs: &mut usize,
 ) -> Result<Rendered, Failure> {
+    let text = render_text(helm, chart, values, skip_schema, runs)?;
+    Ok(parse_manifests(&text)?)
+}
+
+/// The arguments of a render after `helm template … <chart>`, but the values files.
+pub fn render_args(skip_schema: bool) -> Vec<String> {
+    let mut args = vec![
+        "template".to_string(),
+        RELEASE.to_string(),
+        "--namespace".to_string(),
+        NAMESPACE.to_string(),
+    ];
+    if skip_schema {
+        args.push("--skip-schema-validation".to_string());
+    }
+    args
+}
+
+/// [`render`]'s helm run: what it printed.
+pub fn render_text(
+    helm: &Path,
+    chart: &Path,
+    values: &[PathBuf],
+    skip_schema: bool,
+    runs: &mut usize,
+) -> Result<String, Failure> {
     let mut cmd = Command::new(helm);
     cmd.args(["template", RELEASE]).arg(chart);
     cmd.args(["--namespace", NAMESPACE]);
@@ -107,7 +133,7 @@ pub fn render(
             schema_url,
         });
     }
-    Ok(parse_manifests(&String::from_utf8_lossy(&out.stdout))?)
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The URL a values schema failed to load, when that is why helm failed: the schema error

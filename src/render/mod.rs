@@ -31,6 +31,7 @@ use crate::change::FileChange;
 use crate::doc::chart_of;
 use crate::finding::Finding;
 
+pub mod cache;
 mod compare;
 pub mod deps;
 mod helm;
@@ -71,6 +72,9 @@ pub struct ChartRender {
     /// Dependencies missing from its `charts/` and rendered from a chart under the root:
     /// (name, that chart's directory).
     pub deps_from_root: Vec<(String, String)>,
+    /// Dependencies found nowhere that the chart's values disable: rendered with an empty
+    /// stand-in. (name, the condition that is false).
+    pub deps_disabled: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -138,15 +142,20 @@ impl ChartRender {
                 format!("{with}{state}{schema}")
             })
             .collect();
-        let deps = if self.deps_from_root.is_empty() {
+        let deps: Vec<String> = self
+            .deps_from_root
+            .iter()
+            .map(|(n, dir)| format!("dependency {n} from {dir}/"))
+            .chain(
+                self.deps_disabled
+                    .iter()
+                    .map(|(n, by)| format!("dependency {n} left out: {by} is false")),
+            )
+            .collect();
+        let deps = if deps.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = self
-                .deps_from_root
-                .iter()
-                .map(|(n, dir)| format!("{n} from {dir}/"))
-                .collect();
-            format!(" (dependency {})", list.join(", "))
+            format!(" ({})", deps.join("; "))
         };
         format!("rendered {name}{deps}: {}", parts.join("; "))
     }
@@ -159,6 +168,7 @@ impl ChartRender {
             "millis": self.millis as u64,
             "skipped": self.skipped,
             "dependencies_from_root": self.deps_from_root.iter().map(|(n, d)| json!({"name": n, "chart": d})).collect::<Vec<_>>(),
+            "dependencies_disabled": self.deps_disabled.iter().map(|(n, by)| json!({"name": n, "condition": by})).collect::<Vec<_>>(),
             "sets": self.sets.iter().map(|s| {
                 let (state, objects, fields, message) = match &s.state {
                     SetState::AsPlanned { objects, fields } => ("as-planned", *objects, *fields, None),
@@ -360,6 +370,12 @@ pub fn verify(
             renders: 0,
             skipped: p.as_ref().ok().and_then(|p| p.skipped.clone()),
             deps_from_root: p.as_ref().map_or(Vec::new(), |p| p.deps.clone()),
+            deps_disabled: p.as_ref().map_or(Vec::new(), |p| {
+                p.disabled
+                    .iter()
+                    .map(|d| (d.name.clone(), d.by.clone()))
+                    .collect()
+            }),
         };
         let mut wrong = Vec::new();
         for set in sets {
@@ -471,6 +487,8 @@ struct Prepared {
     /// Why it is not rendered at all (then `sets` is empty).
     skipped: Option<String>,
     deps: Vec<(String, String)>,
+    /// Missing dependencies the values disable: an empty stand-in in each copy.
+    disabled: Vec<deps::Disabled>,
     /// Holds the copies until the renders are done.
     _tmp: Option<tempfile::TempDir>,
 }
@@ -494,6 +512,7 @@ fn prepare(
             sets: Vec::new(),
             skipped: Some(why),
             deps: resolution.from_root,
+            disabled: resolution.disabled,
             _tmp: None,
         });
     }
@@ -518,10 +537,15 @@ fn prepare(
             };
             copy_chart(&root.join(dir), &deps::slot(to, name), &dep_edits)?;
         }
+        for d in &resolution.disabled {
+            let slot = deps::slot(to, &d.name);
+            std::fs::create_dir_all(&slot)?;
+            std::fs::write(slot.join("Chart.yaml"), d.stand_in())?;
+        }
         Ok(())
     };
     // Without dependencies to add, the chart renders before the edit where it is.
-    let before_dir = if resolution.from_root.is_empty() {
+    let before_dir = if resolution.from_root.is_empty() && resolution.disabled.is_empty() {
         before_dir.clone()
     } else {
         let dir = tmp.path().join("before").join(chart_dir_name(chart));
@@ -548,6 +572,7 @@ fn prepare(
         sets,
         skipped: None,
         deps: resolution.from_root,
+        disabled: resolution.disabled,
         _tmp: Some(tmp),
     })
 }
@@ -610,14 +635,32 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
     };
     let mut schema_skipped = None;
     let state = 'state: {
-        let before = match render(helm, &p.before_dir, &before_values, false, &mut out.renders) {
+        // A scenario that turns on a dependency found nowhere cannot render as helm would.
+        let enables = p.disabled.iter().find(|d| {
+            before_values.iter().any(|v| {
+                std::fs::read_to_string(v)
+                    .ok()
+                    .and_then(|t| yaml_serde::from_str::<Value>(&t).ok())
+                    .is_some_and(|m| d.enabled_by(&m))
+            })
+        });
+        if let Some(d) = enables {
+            break 'state SetState::NotRenderable(format!(
+                "it enables dependency {} ({}), which is not in charts/ and no chart under the root is named {}",
+                d.name, d.by, d.name
+            ));
+        }
+        let render_before = |skip: bool, name: &str, runs: &mut usize| {
+            cached(helm, &p.before_dir, &before_values, skip, name, runs)
+        };
+        let before = match render_before(false, "first", &mut out.renders) {
             Ok(r) => r,
             // Offline, a schema that loads a URL fails whatever the values: validation is
             // skipped for both renders, and the plan says so.
             Err(Failure {
                 schema_url: Some(url),
                 ..
-            }) => match render(helm, &p.before_dir, &before_values, true, &mut out.renders) {
+            }) => match render_before(true, "first", &mut out.renders) {
                 Ok(r) => {
                     schema_skipped = Some(url);
                     r
@@ -639,7 +682,7 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
         let mut cmp = compare(&before, &after, &Masks::default(), expected, strict);
         if !cmp.wrong.is_empty() || !strict {
             // Not clean: tell randomness from the edit with a second render of the same input.
-            if let Ok(again) = render(helm, &p.before_dir, &before_values, skip, &mut out.renders) {
+            if let Ok(again) = render_before(skip, "again", &mut out.renders) {
                 let masks = Masks::between(&before, &again);
                 if masks.count() > 0 {
                     cmp = compare(&before, &after, &masks, expected, strict);
@@ -680,6 +723,38 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
     };
     out.millis = started.elapsed().as_millis();
     out
+}
+
+/// A render of the chart before the edit, from the [`cache`] when it holds one for exactly
+/// these inputs; `name` keeps the second render (the randomness probe) apart from the first.
+fn cached(
+    helm: &Path,
+    chart: &Path,
+    values: &[PathBuf],
+    skip_schema: bool,
+    name: &str,
+    runs: &mut usize,
+) -> Result<Rendered, Failure> {
+    let store = cache::dir().and_then(|dir| {
+        let rel: Vec<PathBuf> = values
+            .iter()
+            .map(|v| v.strip_prefix(chart).unwrap_or(v).to_path_buf())
+            .collect();
+        let key = cache::key(helm, &render_args(skip_schema), chart, &rel)?;
+        Some((dir, key))
+    });
+    if let Some((dir, key)) = &store
+        && let Some(text) = cache::get(dir, key, name)
+        && let Ok(r) = parse_manifests(&text)
+    {
+        return Ok(r);
+    }
+    let text = render_text(helm, chart, values, skip_schema, runs)?;
+    let r = parse_manifests(&text)?;
+    if let Some((dir, key)) = &store {
+        cache::put(dir, key, name, &text);
+    }
+    Ok(r)
 }
 
 /// Copies the chart at `from` to `to` (files and directories; symlinks followed only to
