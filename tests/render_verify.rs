@@ -33,7 +33,9 @@ fn patcher(repo: &Repo, args: &[&str], helm: Option<&Path>) -> Run {
         .arg("--root")
         .arg(repo.root())
         .args(["--color", "never"])
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // These tests count helm runs: no render may come from the render cache.
+        .env("PATCHER_RENDER_CACHE", "off");
     match helm {
         Some(h) => cmd.env("PATCHER_HELM", h),
         // An empty PATH: no `helm` to find.

@@ -75,9 +75,13 @@ impl Expected {
                     {
                         return None;
                     }
+                    // A masked action (`apiVersion: {{ include "common.capabilities…" . }}`,
+                    // bitnami's charts) reads as its placeholder, `_` and base-36 digits: no
+                    // kind or apiVersion starts with `_`, so such a value is not literal.
                     model
                         .and_then(|m| m.get(k))
                         .and_then(Value::as_str)
+                        .filter(|v| !v.starts_with('_'))
                         .map(str::to_string)
                 };
                 docs.push(TemplateDoc {

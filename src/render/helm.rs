@@ -41,25 +41,73 @@ pub struct Object {
 /// A render's objects by key (`apiVersion kind namespace/name`, a repeated key gets `#2`…).
 pub type Rendered = BTreeMap<String, Object>;
 
-/// Runs `helm template patcher <chart> --namespace patcher [-f FILE]...` and parses it;
-/// `runs` counts each time helm ran.
+/// Why a render failed: helm's error (its `Error` line and the two after it), and the URL a
+/// values schema could not load when that is the failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub message: String,
+    pub schema_url: Option<String>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            schema_url: None,
+        }
+    }
+}
+
+/// Runs `helm template patcher <chart> --namespace patcher [-f FILE]...
+/// [--skip-schema-validation]` and parses it; `runs` counts each time helm ran.
 pub fn render(
     helm: &Path,
     chart: &Path,
     values: &[PathBuf],
+    skip_schema: bool,
     runs: &mut usize,
-) -> Result<Rendered, String> {
+) -> Result<Rendered, Failure> {
+    let text = render_text(helm, chart, values, skip_schema, runs)?;
+    Ok(parse_manifests(&text)?)
+}
+
+/// The arguments of a render after `helm template … <chart>`, but the values files.
+pub fn render_args(skip_schema: bool) -> Vec<String> {
+    let mut args = vec![
+        "template".to_string(),
+        RELEASE.to_string(),
+        "--namespace".to_string(),
+        NAMESPACE.to_string(),
+    ];
+    if skip_schema {
+        args.push("--skip-schema-validation".to_string());
+    }
+    args
+}
+
+/// [`render`]'s helm run: what it printed.
+pub fn render_text(
+    helm: &Path,
+    chart: &Path,
+    values: &[PathBuf],
+    skip_schema: bool,
+    runs: &mut usize,
+) -> Result<String, Failure> {
     let mut cmd = Command::new(helm);
     cmd.args(["template", RELEASE]).arg(chart);
     cmd.args(["--namespace", NAMESPACE]);
     for v in values {
         cmd.arg("-f").arg(v);
     }
+    if skip_schema {
+        cmd.arg("--skip-schema-validation");
+    }
     let run = run_helm(&mut cmd).map_err(|e| format!("cannot run {}: {e}", helm.display()))?;
     *runs += 1 + run.lost.len();
     let out = run.output;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
+        let schema_url = schema_fetch(&err);
         let lines: Vec<&str> = err
             .lines()
             .map(str::trim)
@@ -76,13 +124,38 @@ pub fn render(
             .copied()
             .collect::<Vec<_>>()
             .join(" ");
-        return Err(if msg.is_empty() {
-            format!("helm template exited with {}", out.status)
-        } else {
-            msg
+        return Err(Failure {
+            message: if msg.is_empty() {
+                format!("helm template exited with {}", out.status)
+            } else {
+                msg
+            },
+            schema_url,
         });
     }
-    parse_manifests(&String::from_utf8_lossy(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The URL a values schema failed to load, when that is why helm failed: the schema error
+/// (`values don't meet the specifications of the schema(s)`) followed by a line that fetches
+/// one — Helm 3's `Get "https://…": dial tcp …`, Helm 3.18+/4's `failing loading "https://…"`
+/// (the shapes reported by air-gapped users: apache/airflow#20539, backstage/charts#127,
+/// kubernetes-sigs/node-feature-discovery#2399). Any other schema error is the values' fault.
+pub fn schema_fetch(stderr: &str) -> Option<String> {
+    let at = stderr.find("values don't meet the specifications of the schema")?;
+    stderr[at..].lines().skip(1).find_map(|l| {
+        let l = l.trim();
+        // The first fetch on the line is the schema's `$ref`; later ones are its causes.
+        let (at, len) = ["Get \"", "failing loading \"", "HTTP request failed for "]
+            .iter()
+            .filter_map(|p| l.find(p).map(|i| (i, p.len())))
+            .min()?;
+        let rest = &l[at + len..];
+        rest.split(['"', ' '])
+            .next()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+            .map(|u| u.trim_end_matches(':').to_string())
+    })
 }
 
 /// How long one `helm template` may take: a hung helm must not hang a CI job.
@@ -269,7 +342,7 @@ pub(super) fn display_key(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::lost_connection;
+    use super::{lost_connection, schema_fetch};
 
     #[test]
     fn a_request_that_failed_in_transport_is_a_lost_connection() {
@@ -280,6 +353,25 @@ mod tests {
         assert_eq!(lost_connection(eof).as_deref(), Some(eof));
         let refused = r#"Error: Get "http://127.0.0.1:1/version": dial tcp 127.0.0.1:1: connect: connection refused"#;
         assert!(lost_connection(refused).is_some());
+    }
+
+    #[test]
+    fn a_schema_that_cannot_load_a_url_names_it_and_a_values_error_does_not() {
+        // Helm 4 (the shim), and Helm 3 as apache/airflow#20539 quotes it.
+        let v4 = "Error: values don't meet the specifications of the schema(s) in the following chart(s):\nc:\nfailing loading \"https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/v1.29.0-standalone-strict/resourcerequirements-v1.json\": HTTP request failed for https://raw.githubusercontent.com/x: Get \"https://raw.githubusercontent.com/x\": dial tcp: lookup raw.githubusercontent.com on 10.255.255.53:53: no such host\n";
+        assert_eq!(
+            schema_fetch(v4).as_deref(),
+            Some(
+                "https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/v1.29.0-standalone-strict/resourcerequirements-v1.json"
+            )
+        );
+        let v3 = "Error: values don't meet the specifications of the schema(s) in the following chart(s):\nairflow:\nGet \"https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/v1.22.0-standalone-strict/networkpolicypeer-networking-v1.json\": dial tcp: lookup raw.githubusercontent.com: no such host\n";
+        assert!(
+            schema_fetch(v3).is_some_and(|u| u.ends_with("networkpolicypeer-networking-v1.json"))
+        );
+        let values = "Error: values don't meet the specifications of the schema(s) in the following chart(s):\nexternal-dns:\n- at '': missing property 'policy'\n";
+        assert_eq!(schema_fetch(values), None);
+        assert_eq!(schema_fetch("Error: Get \"https://x\": EOF"), None);
     }
 
     #[test]

@@ -31,7 +31,9 @@ use crate::change::FileChange;
 use crate::doc::chart_of;
 use crate::finding::Finding;
 
+pub mod cache;
 mod compare;
+pub mod deps;
 mod helm;
 
 pub use compare::*;
@@ -65,6 +67,14 @@ pub struct ChartRender {
     pub millis: u128,
     /// How many times helm ran for it.
     pub renders: usize,
+    /// Not rendered at all, and why (a dependency found nowhere, a library chart).
+    pub skipped: Option<String>,
+    /// Dependencies missing from its `charts/` and rendered from a chart under the root:
+    /// (name, that chart's directory).
+    pub deps_from_root: Vec<(String, String)>,
+    /// Dependencies found nowhere that the chart's values disable: rendered with an empty
+    /// stand-in. (name, the condition that is false).
+    pub deps_disabled: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +82,9 @@ pub struct SetRender {
     /// Extra values files, relative to the chart.
     pub values: Vec<String>,
     pub state: SetState,
+    /// The values schema loads this URL and could not: rendered with
+    /// `--skip-schema-validation` (before and after alike).
+    pub schema_skipped: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,10 +134,30 @@ impl ChartRender {
                     }
                     SetState::Refused(_) => "refused (see the errors)".to_string(),
                 };
-                format!("{with}{state}")
+                let schema = s.schema_skipped.as_ref().map_or(String::new(), |url| {
+                    format!(
+                        " (values schema not validated: it loads {url}, which could not be fetched)"
+                    )
+                });
+                format!("{with}{state}{schema}")
             })
             .collect();
-        format!("rendered {name}: {}", parts.join("; "))
+        let deps: Vec<String> = self
+            .deps_from_root
+            .iter()
+            .map(|(n, dir)| format!("dependency {n} from {dir}/"))
+            .chain(
+                self.deps_disabled
+                    .iter()
+                    .map(|(n, by)| format!("dependency {n} left out: {by} is false")),
+            )
+            .collect();
+        let deps = if deps.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", deps.join("; "))
+        };
+        format!("rendered {name}{deps}: {}", parts.join("; "))
     }
 
     pub fn to_json(&self) -> Value {
@@ -133,6 +166,9 @@ impl ChartRender {
             "refused": self.refused,
             "helm_runs": self.renders,
             "millis": self.millis as u64,
+            "skipped": self.skipped,
+            "dependencies_from_root": self.deps_from_root.iter().map(|(n, d)| json!({"name": n, "chart": d})).collect::<Vec<_>>(),
+            "dependencies_disabled": self.deps_disabled.iter().map(|(n, by)| json!({"name": n, "condition": by})).collect::<Vec<_>>(),
             "sets": self.sets.iter().map(|s| {
                 let (state, objects, fields, message) = match &s.state {
                     SetState::AsPlanned { objects, fields } => ("as-planned", *objects, *fields, None),
@@ -140,7 +176,7 @@ impl ChartRender {
                     SetState::NotRenderable(m) => ("not-renderable-before", 0, 0, Some(m.clone())),
                     SetState::Refused(m) => ("refused", 0, 0, Some(m.clone())),
                 };
-                json!({"values": s.values, "state": state, "objects": objects, "fields": fields, "message": message})
+                json!({"values": s.values, "state": state, "objects": objects, "fields": fields, "message": message, "schema_validation_skipped": s.schema_skipped})
             }).collect::<Vec<_>>(),
         })
     }
@@ -152,6 +188,94 @@ fn counts(objects: usize, fields: usize) -> String {
         if objects == 1 { "" } else { "s" },
         if fields == 1 { "" } else { "s" }
     )
+}
+
+/// `rendered N of M charts` and why the others were not: the plan's closing note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Charts that rendered in every values scenario, before the edit.
+    pub rendered: usize,
+    pub charts: usize,
+    pub scenarios_rendered: usize,
+    pub scenarios: usize,
+    /// Each chart not counted: `chart/` and why, per scenario that did not render.
+    pub others: Vec<(String, Vec<String>)>,
+}
+
+/// The summary of the charts a plan rendered; `None` when it rendered none.
+pub fn summary(charts: &[ChartRender]) -> Option<Summary> {
+    if charts.is_empty() {
+        return None;
+    }
+    let mut s = Summary {
+        rendered: 0,
+        charts: charts.len(),
+        scenarios_rendered: 0,
+        scenarios: 0,
+        others: Vec::new(),
+    };
+    for c in charts {
+        let name = if c.chart.is_empty() {
+            "./".to_string()
+        } else {
+            format!("{}/", c.chart)
+        };
+        let mut why = Vec::new();
+        if let Some(skip) = &c.skipped {
+            why.push(skip.clone());
+        } else if let Some(refused) = &c.refused
+            && c.sets.is_empty()
+        {
+            why.push(refused.clone());
+        }
+        for set in &c.sets {
+            s.scenarios += 1;
+            match &set.state {
+                SetState::NotRenderable(m) => why.push(if set.values.is_empty() {
+                    format!("with its default values: {m}")
+                } else {
+                    format!("with -f {}: {m}", set.values.join(" -f "))
+                }),
+                _ => s.scenarios_rendered += 1,
+            }
+        }
+        if why.is_empty() {
+            s.rendered += 1;
+        } else {
+            s.others.push((name, why));
+        }
+    }
+    Some(s)
+}
+
+impl Summary {
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "rendered {} of {} chart{} ({} of {} values scenario{})",
+            self.rendered,
+            self.charts,
+            if self.charts == 1 { "" } else { "s" },
+            self.scenarios_rendered,
+            self.scenarios,
+            if self.scenarios == 1 { "" } else { "s" }
+        )];
+        for (chart, why) in &self.others {
+            for w in why {
+                out.push(format!("  not rendered {chart}: {w}"));
+            }
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "rendered": self.rendered,
+            "charts": self.charts,
+            "scenarios_rendered": self.scenarios_rendered,
+            "scenarios": self.scenarios,
+            "not_rendered": self.others.iter().map(|(c, why)| json!({"chart": c.trim_end_matches('/'), "reasons": why})).collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// What render verification of a whole plan found.
@@ -209,10 +333,11 @@ pub fn verify(
         }
     };
     // Every (chart, values set) is one job; jobs run two at a time.
+    let index = std::sync::OnceLock::new();
     let prepared: Vec<(String, Vec<&FileChange>, Result<Prepared, String>)> = charts
         .into_iter()
         .map(|(chart, files)| {
-            let p = prepare(root, &chart, &files, named);
+            let p = prepare(root, &chart, &files, changes, named, &index);
             (chart, files, p)
         })
         .collect();
@@ -243,6 +368,14 @@ pub fn verify(
             refused: p.as_ref().err().cloned(),
             millis: 0,
             renders: 0,
+            skipped: p.as_ref().ok().and_then(|p| p.skipped.clone()),
+            deps_from_root: p.as_ref().map_or(Vec::new(), |p| p.deps.clone()),
+            deps_disabled: p.as_ref().map_or(Vec::new(), |p| {
+                p.disabled
+                    .iter()
+                    .map(|d| (d.name.clone(), d.by.clone()))
+                    .collect()
+            }),
         };
         let mut wrong = Vec::new();
         for set in sets {
@@ -328,38 +461,131 @@ fn values_sets(root: &Path, chart: &str, named: &BTreeSet<String>) -> Vec<String
         .collect()
 }
 
-/// One chart, ready to render: its expectation, the after copy, the values sets.
+/// The chart-testing scenarios of a chart: its `ci/*.yaml` (and `.yml`) values files, by name,
+/// relative to the chart.
+fn ci_values(chart_dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(chart_dir.join("ci"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+        .map(|n| format!("ci/{n}"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// One chart, ready to render: its expectation, the before and after copies, the values sets.
 struct Prepared {
     expected: Expected,
     before_dir: PathBuf,
     after_dir: PathBuf,
+    /// The default values (`[]`), each `ci/*.yaml`, then each values file the recipes name.
     sets: Vec<Vec<String>>,
-    /// Holds the after copy until the renders are done.
-    _tmp: tempfile::TempDir,
+    /// Why it is not rendered at all (then `sets` is empty).
+    skipped: Option<String>,
+    deps: Vec<(String, String)>,
+    /// Missing dependencies the values disable: an empty stand-in in each copy.
+    disabled: Vec<deps::Disabled>,
+    /// Holds the copies until the renders are done.
+    _tmp: Option<tempfile::TempDir>,
 }
 
 fn prepare(
     root: &Path,
     chart: &str,
     files: &[&FileChange],
+    changes: &[FileChange],
     named: &BTreeSet<String>,
+    index: &std::sync::OnceLock<deps::ChartIndex>,
 ) -> Result<Prepared, String> {
     let shown = if chart.is_empty() { "." } else { chart };
+    let before_dir = root.join(chart);
+    let resolution = deps::resolve(root, chart, index);
+    if let Some(why) = resolution.blocked() {
+        return Ok(Prepared {
+            expected: Expected::default(),
+            before_dir: before_dir.clone(),
+            after_dir: before_dir,
+            sets: Vec::new(),
+            skipped: Some(why),
+            deps: resolution.from_root,
+            disabled: resolution.disabled,
+            _tmp: None,
+        });
+    }
     let tmp = tempfile::tempdir()
         .map_err(|e| format!("render verification of {shown}/: cannot make a temp dir: {e}"))?;
-    let before_dir = root.join(chart);
-    let after_dir = tmp.path().join("chart");
-    copy_chart(&before_dir, &after_dir, files, chart)
+    let own_edits: Vec<(String, &str)> = files
+        .iter()
+        .map(|c| (chart_relative(chart, &c.path), c.new_text.as_str()))
+        .collect();
+    let copy = |to: &Path, edits: &[(String, &str)], after: bool| -> std::io::Result<()> {
+        copy_chart(&before_dir, to, edits)?;
+        // A dependency from the root, as it is after the edit when the plan changes it too.
+        for (name, dir) in &resolution.from_root {
+            let dep_edits: Vec<(String, &str)> = if after {
+                changes
+                    .iter()
+                    .filter(|c| c.path.starts_with(&format!("{dir}/")))
+                    .map(|c| (chart_relative(dir, &c.path), c.new_text.as_str()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            copy_chart(&root.join(dir), &deps::slot(to, name), &dep_edits)?;
+        }
+        for d in &resolution.disabled {
+            let slot = deps::slot(to, &d.name);
+            std::fs::create_dir_all(&slot)?;
+            std::fs::write(slot.join("Chart.yaml"), d.stand_in())?;
+        }
+        Ok(())
+    };
+    // Without dependencies to add, the chart renders before the edit where it is.
+    let before_dir = if resolution.from_root.is_empty() && resolution.disabled.is_empty() {
+        before_dir.clone()
+    } else {
+        let dir = tmp.path().join("before").join(chart_dir_name(chart));
+        copy(&dir, &[], false)
+            .map_err(|e| format!("render verification of {shown}/: cannot copy the chart: {e}"))?;
+        dir
+    };
+    let after_dir = tmp.path().join("after").join(chart_dir_name(chart));
+    copy(&after_dir, &own_edits, true)
         .map_err(|e| format!("render verification of {shown}/: cannot copy the chart: {e}"))?;
     let mut sets: Vec<Vec<String>> = vec![Vec::new()];
-    sets.extend(values_sets(root, chart, named).into_iter().map(|v| vec![v]));
+    for v in ci_values(&root.join(chart))
+        .into_iter()
+        .chain(values_sets(root, chart, named))
+    {
+        if !sets.iter().any(|s| s.len() == 1 && s[0] == v) {
+            sets.push(vec![v]);
+        }
+    }
     Ok(Prepared {
         expected: Expected::from_changes(chart, files),
         before_dir,
         after_dir,
         sets,
-        _tmp: tmp,
+        skipped: None,
+        deps: resolution.from_root,
+        disabled: resolution.disabled,
+        _tmp: Some(tmp),
     })
+}
+
+/// The directory name of a chart copy: its own (helm names nothing after it, but a reader of
+/// a temp path recognises it).
+fn chart_dir_name(chart: &str) -> String {
+    chart
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("chart")
+        .to_string()
 }
 
 #[derive(Default)]
@@ -374,6 +600,7 @@ impl Default for SetRender {
         SetRender {
             values: Vec::new(),
             state: SetState::NotRenderable("not rendered".into()),
+            schema_skipped: None,
         }
     }
 }
@@ -406,23 +633,56 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
     } else {
         format!(" -f {}", set.join(" -f "))
     };
+    let mut schema_skipped = None;
     let state = 'state: {
-        let before = match render(helm, &p.before_dir, &before_values, &mut out.renders) {
-            Ok(r) => r,
-            Err(why) => break 'state SetState::NotRenderable(why),
+        // A scenario that turns on a dependency found nowhere cannot render as helm would.
+        let enables = p.disabled.iter().find(|d| {
+            before_values.iter().any(|v| {
+                std::fs::read_to_string(v)
+                    .ok()
+                    .and_then(|t| yaml_serde::from_str::<Value>(&t).ok())
+                    .is_some_and(|m| d.enabled_by(&m))
+            })
+        });
+        if let Some(d) = enables {
+            break 'state SetState::NotRenderable(format!(
+                "it enables dependency {} ({}), which is not in charts/ and no chart under the root is named {}",
+                d.name, d.by, d.name
+            ));
+        }
+        let render_before = |skip: bool, name: &str, runs: &mut usize| {
+            cached(helm, &p.before_dir, &before_values, skip, name, runs)
         };
-        let after = match render(helm, &p.after_dir, &after_values, &mut out.renders) {
+        let before = match render_before(false, "first", &mut out.renders) {
+            Ok(r) => r,
+            // Offline, a schema that loads a URL fails whatever the values: validation is
+            // skipped for both renders, and the plan says so.
+            Err(Failure {
+                schema_url: Some(url),
+                ..
+            }) => match render_before(true, "first", &mut out.renders) {
+                Ok(r) => {
+                    schema_skipped = Some(url);
+                    r
+                }
+                Err(f) => break 'state SetState::NotRenderable(f.message),
+            },
+            Err(f) => break 'state SetState::NotRenderable(f.message),
+        };
+        let skip = schema_skipped.is_some();
+        let after = match render(helm, &p.after_dir, &after_values, skip, &mut out.renders) {
             Ok(r) => r,
             Err(why) => {
                 break 'state SetState::Refused(format!(
-                    "`helm template{with}` of {shown}/ fails after the edit (it rendered before): {why}"
+                    "`helm template{with}` of {shown}/ fails after the edit (it rendered before): {}",
+                    why.message
                 ));
             }
         };
         let mut cmp = compare(&before, &after, &Masks::default(), expected, strict);
         if !cmp.wrong.is_empty() || !strict {
             // Not clean: tell randomness from the edit with a second render of the same input.
-            if let Ok(again) = render(helm, &p.before_dir, &before_values, &mut out.renders) {
+            if let Ok(again) = render_before(skip, "again", &mut out.renders) {
                 let masks = Masks::between(&before, &again);
                 if masks.count() > 0 {
                     cmp = compare(&before, &after, &masks, expected, strict);
@@ -456,14 +716,50 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
             }
         }
     };
-    out.render = SetRender { values: set, state };
+    out.render = SetRender {
+        values: set,
+        state,
+        schema_skipped,
+    };
     out.millis = started.elapsed().as_millis();
     out
 }
 
+/// A render of the chart before the edit, from the [`cache`] when it holds one for exactly
+/// these inputs; `name` keeps the second render (the randomness probe) apart from the first.
+fn cached(
+    helm: &Path,
+    chart: &Path,
+    values: &[PathBuf],
+    skip_schema: bool,
+    name: &str,
+    runs: &mut usize,
+) -> Result<Rendered, Failure> {
+    let store = cache::dir().and_then(|dir| {
+        let rel: Vec<PathBuf> = values
+            .iter()
+            .map(|v| v.strip_prefix(chart).unwrap_or(v).to_path_buf())
+            .collect();
+        let key = cache::key(helm, &render_args(skip_schema), chart, &rel)?;
+        Some((dir, key))
+    });
+    if let Some((dir, key)) = &store
+        && let Some(text) = cache::get(dir, key, name)
+        && let Ok(r) = parse_manifests(&text)
+    {
+        return Ok(r);
+    }
+    let text = render_text(helm, chart, values, skip_schema, runs)?;
+    let r = parse_manifests(&text)?;
+    if let Some((dir, key)) = &store {
+        cache::put(dir, key, name, &text);
+    }
+    Ok(r)
+}
+
 /// Copies the chart at `from` to `to` (files and directories; symlinks followed only to
-/// files) with the new texts of `files` written in.
-fn copy_chart(from: &Path, to: &Path, files: &[&FileChange], chart: &str) -> std::io::Result<()> {
+/// files) with `edits` (paths relative to the chart, new texts) written in.
+fn copy_chart(from: &Path, to: &Path, edits: &[(String, &str)]) -> std::io::Result<()> {
     fn walk(from: &Path, to: &Path, depth: usize) -> std::io::Result<()> {
         std::fs::create_dir_all(to)?;
         for e in std::fs::read_dir(from)? {
@@ -483,12 +779,12 @@ fn copy_chart(from: &Path, to: &Path, files: &[&FileChange], chart: &str) -> std
         Ok(())
     }
     walk(from, to, 0)?;
-    for c in files {
-        let dst = to.join(chart_relative(chart, &c.path));
+    for (rel, text) in edits {
+        let dst = to.join(rel);
         if let Some(parent) = dst.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(dst, &c.new_text)?;
+        std::fs::write(dst, text)?;
     }
     Ok(())
 }

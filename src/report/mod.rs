@@ -168,7 +168,8 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
             stderr.push_str(&format!("  {line}\n"));
         }
     }
-    for r in &outcome.renders {
+    // A chart not rendered at all is listed in the closing note.
+    for r in outcome.renders.iter().filter(|r| r.skipped.is_none()) {
         stderr.push_str(&format!("{}\n", r.line()));
     }
     if let Some(note) = &outcome.render_skipped {
@@ -182,6 +183,10 @@ pub fn text(outcome: &Outcome, color: Color) -> (String, String) {
     }
     for e in &outcome.errors {
         stderr.push_str(&format!("error: {}\n", finding_line(e)));
+    }
+    // The closing note: how many of the charts the plan changes rendered, and why not the others.
+    for line in crate::render::summary(&outcome.renders).map_or(Vec::new(), |s| s.lines()) {
+        stderr.push_str(&format!("{line}\n"));
     }
     (stdout, stderr)
 }
@@ -261,6 +266,7 @@ pub fn json(outcome: &Outcome) -> Value {
         "recipes": outcome.recipes.iter().map(|r| json!({"name": r.name, "files_matched": r.files_matched, "ops": r.ops, "unchecked_files": r.unchecked})).collect::<Vec<_>>(),
         "renders": outcome.renders.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
         "render_skipped": outcome.render_skipped,
+        "render_summary": crate::render::summary(&outcome.renders).map(|s| s.to_json()),
         "warnings": outcome.warnings,
         "errors": outcome.errors,
         "unchecked": outcome.unchecked,
