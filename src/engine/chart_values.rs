@@ -31,6 +31,7 @@ fn join(dir: &str, file: &str) -> String {
 /// (`charts/*/templates/`), and every `include` in its own templates.
 struct ChartScan {
     reads: Vec<reads::Read>,
+    lines: plan::guards::ChartLines,
     defines: HashMap<String, ParsedDefine>,
     includes: Vec<reads::IncludeSite>,
 }
@@ -38,13 +39,27 @@ struct ChartScan {
 fn chart_scan(root: &Path, chart: &str) -> ChartScan {
     let mut scan = ChartScan {
         reads: Vec::new(),
+        lines: Default::default(),
         defines: HashMap::new(),
         includes: Vec::new(),
     };
     let mut dep_defines = Vec::new();
     for_each_template(root, &root.join(chart).join("templates"), |rel, m, text| {
-        scan.reads.extend(reads::reads(rel, m, text));
-        scan.includes.extend(reads::include_sites(rel, m, text));
+        let (file_reads, sites) = (
+            reads::reads(rel, m, text),
+            reads::include_sites(rel, m, text),
+        );
+        let lines = file_reads
+            .iter()
+            .map(|r| r.line)
+            .chain(sites.iter().map(|s| s.line));
+        for line in lines {
+            scan.lines
+                .entry((rel.to_string(), line))
+                .or_insert_with(|| plan::guards::line_facts(m, text, line, None));
+        }
+        scan.reads.extend(file_reads);
+        scan.includes.extend(sites);
         for d in reads::defines(rel, m, text) {
             scan.defines
                 .entry(d.name.clone())
@@ -68,7 +83,15 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         if scan.includes.iter().any(|i| i.name == d.name)
             && let Ok(m) = crate::doc::template::mask(&d.body)
         {
-            scan.reads.extend(reads::reads(&d.file, &m, &d.body));
+            let dep_reads = reads::reads(&d.file, &m, &d.body);
+            for r in &dep_reads {
+                scan.lines
+                    .entry((d.file.clone(), r.line))
+                    .or_insert_with(|| {
+                        plan::guards::line_facts(&m, &d.body, r.line, Some(&d.name))
+                    });
+            }
+            scan.reads.extend(dep_reads);
         }
         scan.defines.insert(d.name.clone(), parse_define(d));
     }
@@ -229,6 +252,7 @@ pub(super) fn views(
                 subchart,
                 defines: Arc::new(scan.defines),
                 includes: Arc::new(scan.includes),
+                lines: Arc::new(scan.lines),
             }))
         });
         if let Some(v) = view {
@@ -250,7 +274,11 @@ pub(super) fn land_values_edits(
 ) -> Vec<Prepared> {
     // Safety, to a fixpoint: dropping one template's edits can leave another's unexempted.
     loop {
-        let planned: Vec<(Vec<String>, String, usize)> = prepared
+        // (keys, value, file, offset) of each surviving edit's reads: a read that another
+        // edit to the same keys with the same value stands for is not another use (two
+        // instances of one recipe, a Deployment and a StatefulSet, fixing one shared value).
+        type Planned = (Vec<String>, Option<Value>, String, usize);
+        let planned: Vec<Planned> = prepared
             .iter()
             .filter(|p| p.res.errors.is_empty())
             .flat_map(|p| {
@@ -258,7 +286,7 @@ pub(super) fn land_values_edits(
                     // Its own read, and the includes it passes through.
                     std::iter::once((e.read_file.clone(), e.offset))
                         .chain(e.through.iter().cloned())
-                        .map(|(f, o)| (e.keys.clone(), f, o))
+                        .map(|(f, o)| (e.keys.clone(), e.value.clone(), f, o))
                 })
             })
             .collect();
@@ -273,8 +301,14 @@ pub(super) fn land_values_edits(
             for e in &p.values_edits {
                 let same: Vec<(String, usize)> = planned
                     .iter()
-                    .filter(|(k, _, _)| *k == e.keys)
-                    .map(|(_, f, o)| (f.clone(), *o))
+                    .filter(|(k, v, _, _)| {
+                        *k == e.keys
+                            && match (v, &e.value) {
+                                (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
+                                (a, b) => a == b,
+                            }
+                    })
+                    .map(|(_, _, f, o)| (f.clone(), *o))
                     .collect();
                 let uses = route::other_uses(e, view, &same);
                 if uses.is_empty() {

@@ -5,10 +5,44 @@
 //! such a condition, and any other that would stop the render, is unknown (`None`), never
 //! guessed. Pure functions; never decides whether an edit is safe (`route` does).
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
-use crate::doc::template::branches::{Branch, CmpOp, Cond};
+use crate::doc::template::Masked;
+use crate::doc::template::branches::{self, Branch, CmpOp, Cond};
 use crate::pointer::lookup;
+
+/// What the templates say about one line of a chart file that reads values or includes a
+/// define: the branches it sits in, the define it is in, and (for a condition action) the
+/// block it decides with the printing lines of each of that block's branches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineFacts {
+    pub branches: Vec<Branch>,
+    pub define: Option<String>,
+    pub decides: Option<(Branch, Vec<Vec<usize>>)>,
+}
+
+/// [`LineFacts`] by (file relative to the root, 1-based line).
+pub type ChartLines = HashMap<(String, usize), LineFacts>;
+
+/// The facts of 1-based `line` of a masked file; `define` names the define a body that is
+/// parsed on its own (a dependency's define) belongs to.
+pub fn line_facts(m: &Masked, text: &str, line: usize, define: Option<&str>) -> LineFacts {
+    let decides = branches::decided_at(m, text, line).map(|b| {
+        let printing = (0..b.bodies.len())
+            .map(|i| branches::printing_lines(m, text, &b, i))
+            .collect();
+        (b, printing)
+    });
+    LineFacts {
+        branches: branches::branches_at(m, text, line),
+        define: define
+            .map(str::to_string)
+            .or_else(|| branches::define_at(m, text, line)),
+        decides,
+    }
+}
 
 /// A condition's value as the template engine sees it.
 #[derive(Debug, Clone, PartialEq)]

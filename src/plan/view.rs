@@ -34,6 +34,9 @@ pub struct ValuesView {
     /// dependencies'), by name, and every `include` action in the chart.
     pub defines: std::sync::Arc<HashMap<String, ParsedDefine>>,
     pub includes: std::sync::Arc<Vec<IncludeSite>>,
+    /// The `if`/`with` branches around each line of the chart's files that reads values or
+    /// includes a define, by (file, 1-based line): what `route` evaluates guards with.
+    pub lines: std::sync::Arc<super::guards::ChartLines>,
 }
 
 /// Helm's `empty`: what `default` replaces.
