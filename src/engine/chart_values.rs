@@ -419,11 +419,28 @@ pub(super) fn land_values_edits(
         let mut added = Vec::new();
         for e in &edits {
             let dp = plan::ensure_at(&e.recipe, &model, &e.keys, e.value.as_ref(), &e.origin);
+            let failed = !dp.errors.is_empty();
             for (_, msg) in dp.errors {
                 if let Some(recipe) = recipes.recipes.iter().find(|r| *r.name == *e.recipe) {
                     p.res
                         .errors
                         .push(Finding::new(recipe, &e.origin, Some(&target), msg));
+                }
+            }
+            if dp.ops.is_empty() && !failed {
+                // An earlier edit of this plan already sets these keys to this value (one
+                // shared value, two templates, two recipe instances): the same op stands for
+                // this template's field too, so that its recipe and its render are told.
+                let path = crate::pointer::to_pointer(&e.keys).to_string();
+                let twin = added
+                    .iter()
+                    .find(|o: &&crate::change::PlannedOp| o.path() == path)
+                    .cloned();
+                if let Some(mut op) = twin {
+                    op.recipe = e.recipe.clone();
+                    op.origin = e.origin.clone();
+                    op.via = Some(e.via.clone());
+                    added.push(op);
                 }
             }
             for mut op in dp.ops {
