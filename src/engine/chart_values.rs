@@ -274,24 +274,37 @@ pub(super) fn land_values_edits(
 ) -> Vec<Prepared> {
     // Safety, to a fixpoint: dropping one template's edits can leave another's unexempted.
     loop {
-        // (keys, value, file, offset) of each surviving edit's reads: a read that another
-        // edit to the same keys with the same value stands for is not another use (two
-        // instances of one recipe, a Deployment and a StatefulSet, fixing one shared value).
-        type Planned = (Vec<String>, Option<Value>, String, usize);
+        // Each surviving edit's reads (its own, and the includes it passes through): a read
+        // that another edit to the same keys with the same value stands for is not another
+        // use (two instances of one recipe, a Deployment and a StatefulSet, fixing one shared
+        // value); one with another value is, and is named.
+        struct Planned<'e> {
+            edit: &'e ValuesEdit,
+            file: String,
+            offset: usize,
+        }
         let planned: Vec<Planned> = prepared
             .iter()
             .filter(|p| p.res.errors.is_empty())
             .flat_map(|p| {
                 p.values_edits.iter().flat_map(|e| {
-                    // Its own read, and the includes it passes through.
                     std::iter::once((e.read_file.clone(), e.offset))
                         .chain(e.through.iter().cloned())
-                        .map(|(f, o)| (e.keys.clone(), e.value.clone(), f, o))
+                        .map(move |(file, offset)| Planned {
+                            edit: e,
+                            file,
+                            offset,
+                        })
                 })
             })
             .collect();
-        let mut changed = false;
-        for p in prepared.iter_mut() {
+        let same_value = |a: &Option<Value>, b: &Option<Value>| match (a, b) {
+            (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
+            (a, b) => a == b,
+        };
+        // Findings are collected first: `planned` borrows the edits.
+        let mut refused: Vec<(usize, Finding)> = Vec::new();
+        for (pi, p) in prepared.iter().enumerate() {
             if !p.res.errors.is_empty() || p.values_edits.is_empty() {
                 continue;
             }
@@ -301,46 +314,68 @@ pub(super) fn land_values_edits(
             for e in &p.values_edits {
                 let same: Vec<(String, usize)> = planned
                     .iter()
-                    .filter(|(k, v, _, _)| {
-                        *k == e.keys
-                            && match (v, &e.value) {
-                                (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
-                                (a, b) => a == b,
-                            }
-                    })
-                    .map(|(_, _, f, o)| (f.clone(), *o))
+                    .filter(|q| q.edit.keys == e.keys && same_value(&q.edit.value, &e.value))
+                    .map(|q| (q.file.clone(), q.offset))
                     .collect();
                 let uses = route::other_uses(e, view, &same);
                 if uses.is_empty() {
                     continue;
                 }
+                let mut others: Vec<String> = planned
+                    .iter()
+                    .filter(|q| q.edit.keys == e.keys && !same_value(&q.edit.value, &e.value))
+                    .map(|q| {
+                        format!(
+                            "recipe `{}` sets it to {} for {}",
+                            q.edit.recipe,
+                            q.edit
+                                .value
+                                .as_ref()
+                                .map_or("nothing".to_string(), crate::pointer::display_value),
+                            q.edit.via.template
+                        )
+                    })
+                    .collect();
+                others.dedup();
                 let recipe = recipes
                     .recipes
                     .iter()
                     .find(|r| *r.name == *e.recipe)
                     .or(recipes.recipes.first());
                 let Some(recipe) = recipe else { continue };
-                p.res.errors.push(Finding::new(
-                    recipe,
-                    &e.origin,
-                    Some(&p.path),
-                    format!(
-                        "{} is fed by `{}` in {} (read at {}), and that value is also read by {}: changing it would change more than the recipe selects; change it by hand",
-                        e.via.pointer,
-                        e.keys.join("."),
-                        view.target,
-                        match &e.via.define {
-                            None => format!("{}:{}", e.via.template, e.via.line),
-                            Some(d) => format!(
-                                "{}:{} in define \"{}\", included at {}:{}",
-                                d.file, d.line, d.name, e.via.template, e.via.line
-                            ),
-                        },
-                        uses.join(", ")
+                refused.push((
+                    pi,
+                    Finding::new(
+                        recipe,
+                        &e.origin,
+                        Some(&p.path),
+                        format!(
+                            "{} is fed by `{}` in {} (read at {}), and that value is also read by {}{}: changing it would change more than the recipe selects; change it by hand",
+                            e.via.pointer,
+                            e.keys.join("."),
+                            view.target,
+                            match &e.via.define {
+                                None => format!("{}:{}", e.via.template, e.via.line),
+                                Some(d) => format!(
+                                    "{}:{} in define \"{}\", included at {}:{}",
+                                    d.file, d.line, d.name, e.via.template, e.via.line
+                                ),
+                            },
+                            uses.join(", "),
+                            if others.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", others.join("; "))
+                            }
+                        ),
                     ),
                 ));
-                changed = true;
             }
+        }
+        drop(planned);
+        let changed = !refused.is_empty();
+        for (pi, f) in refused {
+            prepared[pi].res.errors.push(f);
         }
         if !changed {
             break;

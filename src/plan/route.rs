@@ -284,6 +284,31 @@ fn not_a_use(
     }
 }
 
+/// For a condition whose branch the edit changes: which lines that makes render.
+fn branch_turn(
+    facts: &LineFacts,
+    condition: bool,
+    view: &ValuesView,
+    after: &Value,
+) -> Option<String> {
+    let (block, printing) = facts.decides.as_ref().filter(|_| condition)?;
+    let (was, now) = (
+        guards::taken(block, &view.model)?,
+        guards::taken(block, after)?,
+    );
+    if was == now {
+        return None;
+    }
+    let lines = now.map(|n| printing[n].as_slice()).unwrap_or_default();
+    Some(match lines {
+        [] => ", whose branch the new value changes".to_string(),
+        [l] => format!(", whose branch the new value changes: line {l} renders"),
+        [first, .., last] => format!(
+            ", whose branch the new value changes: lines {first}-{last} render, not only this field"
+        ),
+    })
+}
+
 /// The other uses of the values path an edit changes: reads of the same path, of a path
 /// inside it or of a path that contains it, anywhere in the chart, except the edit's own
 /// read, reads that other edits of this plan to the same keys and value stand for, and
@@ -320,7 +345,12 @@ pub fn other_uses(
         {
             continue;
         }
-        let use_ = format!("{}:{} (`{}`)", r.file, r.line, r.action.trim());
+        let turn = view
+            .lines
+            .get(&(r.file.clone(), r.line))
+            .and_then(|f| branch_turn(f, r.condition, view, &after))
+            .unwrap_or_default();
+        let use_ = format!("{}:{} (`{}`{turn})", r.file, r.line, r.action.trim());
         if !out.contains(&use_) {
             out.push(use_);
         }
