@@ -294,3 +294,33 @@ fn a_guard_that_would_render_more_than_the_field_is_refused_naming_its_lines() {
     );
     insta::assert_snapshot!("genuine_gated_refusals", errors);
 }
+
+// --- the corpus -----------------------------------------------------------------------------
+
+/// argo-cd's application controller is a StatefulSet, or a Deployment when
+/// `controller.dynamicClusterDistribution` is true (false in its values): both print
+/// `.Values.controller.readinessProbe.*`. The StatefulSet's probe is raised through values;
+/// the Deployment's read, in an `if` that is false before and after, is not another use.
+#[test]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
+fn argo_cd_statefulset_probe_is_raised_while_its_deployment_twin_does_not_render() {
+    let repo = Repo::new(&[(
+        "recipes/r.kdl",
+        "use \"catalog:probe-delays\" files=\"chart/templates/argocd-application-controller/*.yaml\" kind=\"StatefulSet\"\n",
+    )]);
+    copy_dir(
+        &common::corpus().join("charts/argoproj__argo-helm__argo-cd"),
+        &repo.root().join("chart"),
+    );
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("chart/values.yaml: /controller/readinessProbe/initialDelaySeconds = 20 (read by templates/argocd-application-controller/statefulset.yaml:376"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("also read by"), "{}", out.stderr);
+}

@@ -47,10 +47,15 @@ pub fn branches_at(m: &Masked, text: &str, line: usize) -> Vec<Branch> {
 /// The block whose opener or `else if` is the action at 1-based `line`: the block a
 /// condition read decides.
 pub fn decided_at(m: &Masked, text: &str, line: usize) -> Option<Branch> {
-    let b = m.blocks.iter().position(|b| {
+    let on_line = |b: &super::Block| {
         matches!(b.kind, BlockKind::If | BlockKind::With)
             && (b.open_line == line || b.else_lines.contains(&line))
-    })?;
+    };
+    // Two blocks deciding on one line: which one a read there belongs to is not known.
+    if m.blocks.iter().filter(|b| on_line(b)).count() != 1 {
+        return None;
+    }
+    let b = m.blocks.iter().position(on_line)?;
     let mut br = block(m, text, b)?;
     br.taken = m.blocks[b]
         .else_lines
@@ -181,6 +186,9 @@ mod tests {
         assert_eq!(printing_lines(&m, text, b, 1), vec![5]);
         let d = decided_at(&m, text, 2).unwrap();
         assert_eq!((d.open_line, d.taken), (2, 0));
+        let two = "{{- if .Values.a }}{{- if .Values.b }}\nk: 1\n{{- end }}{{- end }}\n";
+        let m = crate::doc::template::mask(two).unwrap();
+        assert_eq!(decided_at(&m, two, 1), None);
     }
 
     #[test]
