@@ -73,6 +73,19 @@ pub struct Via {
     /// the `include`, and this says where the read is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub define: Option<DefineRead>,
+    /// The `if`s around the read that are false with the values today and hold with the
+    /// new value: the edit makes the field render (a `0` that disabled it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub enables: Vec<GuardNote>,
+}
+
+/// A template condition, where it is and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GuardNote {
+    /// The file (relative to the root) and the 1-based line of the `if`/`with`.
+    pub file: String,
+    pub line: usize,
+    pub action: String,
 }
 
 /// A values read inside the body of a `define`.
@@ -96,7 +109,7 @@ impl Via {
                 .unwrap_or(f)
                 .to_string()
         };
-        match &self.define {
+        let read = match &self.define {
             None => format!(
                 "read by {}:{} as {}",
                 rel(&self.template),
@@ -112,6 +125,19 @@ impl Via {
                 self.line,
                 self.pointer
             ),
+        };
+        let guards: Vec<String> = self
+            .enables
+            .iter()
+            .map(|g| format!("`{}` at {}:{}", g.action.trim(), rel(&g.file), g.line))
+            .collect();
+        if guards.is_empty() {
+            read
+        } else {
+            format!(
+                "{read}; with the new value {} holds, so the field renders",
+                guards.join(" and ")
+            )
         }
     }
 }

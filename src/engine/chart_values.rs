@@ -31,6 +31,7 @@ fn join(dir: &str, file: &str) -> String {
 /// (`charts/*/templates/`), and every `include` in its own templates.
 struct ChartScan {
     reads: Vec<reads::Read>,
+    lines: plan::guards::ChartLines,
     defines: HashMap<String, ParsedDefine>,
     includes: Vec<reads::IncludeSite>,
 }
@@ -38,6 +39,7 @@ struct ChartScan {
 fn chart_scan(root: &Path, chart: &str) -> ChartScan {
     let mut scan = ChartScan {
         reads: Vec::new(),
+        lines: Default::default(),
         defines: HashMap::new(),
         includes: Vec::new(),
     };
@@ -45,8 +47,21 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
     let mut bodies: HashMap<String, reads::Define> = HashMap::new();
     let mut dict_includes: Vec<(String, reads::Binding, String, usize)> = Vec::new();
     for_each_template(root, &root.join(chart).join("templates"), |rel, m, text| {
-        scan.reads.extend(reads::reads(rel, m, text));
-        scan.includes.extend(reads::include_sites(rel, m, text));
+        let (file_reads, sites) = (
+            reads::reads(rel, m, text),
+            reads::include_sites(rel, m, text),
+        );
+        let lines = file_reads
+            .iter()
+            .map(|r| r.line)
+            .chain(sites.iter().map(|s| s.line));
+        for line in lines {
+            scan.lines
+                .entry((rel.to_string(), line))
+                .or_insert_with(|| plan::guards::line_facts(m, text, line, None));
+        }
+        scan.reads.extend(file_reads);
+        scan.includes.extend(sites);
         dict_includes.extend(
             reads::dict_includes(m, text)
                 .into_iter()
@@ -93,7 +108,15 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         if scan.includes.iter().any(|i| i.name == d.name)
             && let Ok(m) = crate::doc::template::mask(&d.body)
         {
-            scan.reads.extend(reads::reads(&d.file, &m, &d.body));
+            let dep_reads = reads::reads(&d.file, &m, &d.body);
+            for r in &dep_reads {
+                scan.lines
+                    .entry((d.file.clone(), r.line))
+                    .or_insert_with(|| {
+                        plan::guards::line_facts(&m, &d.body, r.line, Some(&d.name))
+                    });
+            }
+            scan.reads.extend(dep_reads);
         }
         scan.defines.insert(d.name.clone(), parse_define(d));
     }
@@ -255,6 +278,7 @@ pub(super) fn views(
                 subchart,
                 defines: Arc::new(scan.defines),
                 includes: Arc::new(scan.includes),
+                lines: Arc::new(scan.lines),
             }))
         });
         if let Some(v) = view {
@@ -276,20 +300,37 @@ pub(super) fn land_values_edits(
 ) -> Vec<Prepared> {
     // Safety, to a fixpoint: dropping one template's edits can leave another's unexempted.
     loop {
-        let planned: Vec<(Vec<String>, String, usize)> = prepared
+        // Each surviving edit's reads (its own, and the includes it passes through): a read
+        // that another edit to the same keys with the same value stands for is not another
+        // use (two instances of one recipe, a Deployment and a StatefulSet, fixing one shared
+        // value); one with another value is, and is named.
+        struct Planned<'e> {
+            edit: &'e ValuesEdit,
+            file: String,
+            offset: usize,
+        }
+        let planned: Vec<Planned> = prepared
             .iter()
             .filter(|p| p.res.errors.is_empty())
             .flat_map(|p| {
                 p.values_edits.iter().flat_map(|e| {
-                    // Its own read, and the includes it passes through.
                     std::iter::once((e.read_file.clone(), e.offset))
                         .chain(e.through.iter().cloned())
-                        .map(|(f, o)| (e.keys.clone(), f, o))
+                        .map(move |(file, offset)| Planned {
+                            edit: e,
+                            file,
+                            offset,
+                        })
                 })
             })
             .collect();
-        let mut changed = false;
-        for p in prepared.iter_mut() {
+        let same_value = |a: &Option<Value>, b: &Option<Value>| match (a, b) {
+            (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
+            (a, b) => a == b,
+        };
+        // Findings are collected first: `planned` borrows the edits.
+        let mut refused: Vec<(usize, Finding)> = Vec::new();
+        for (pi, p) in prepared.iter().enumerate() {
             if !p.res.errors.is_empty() || p.values_edits.is_empty() {
                 continue;
             }
@@ -299,40 +340,68 @@ pub(super) fn land_values_edits(
             for e in &p.values_edits {
                 let same: Vec<(String, usize)> = planned
                     .iter()
-                    .filter(|(k, _, _)| *k == e.keys)
-                    .map(|(_, f, o)| (f.clone(), *o))
+                    .filter(|q| q.edit.keys == e.keys && same_value(&q.edit.value, &e.value))
+                    .map(|q| (q.file.clone(), q.offset))
                     .collect();
                 let uses = route::other_uses(e, view, &same);
                 if uses.is_empty() {
                     continue;
                 }
+                let mut others: Vec<String> = planned
+                    .iter()
+                    .filter(|q| q.edit.keys == e.keys && !same_value(&q.edit.value, &e.value))
+                    .map(|q| {
+                        format!(
+                            "recipe `{}` sets it to {} for {}",
+                            q.edit.recipe,
+                            q.edit
+                                .value
+                                .as_ref()
+                                .map_or("nothing".to_string(), crate::pointer::display_value),
+                            q.edit.via.template
+                        )
+                    })
+                    .collect();
+                others.dedup();
                 let recipe = recipes
                     .recipes
                     .iter()
                     .find(|r| *r.name == *e.recipe)
                     .or(recipes.recipes.first());
                 let Some(recipe) = recipe else { continue };
-                p.res.errors.push(Finding::new(
-                    recipe,
-                    &e.origin,
-                    Some(&p.path),
-                    format!(
-                        "{} is fed by `{}` in {} (read at {}), and that value is also read by {}: changing it would change more than the recipe selects; change it by hand",
-                        e.via.pointer,
-                        e.keys.join("."),
-                        view.target,
-                        match &e.via.define {
-                            None => format!("{}:{}", e.via.template, e.via.line),
-                            Some(d) => format!(
-                                "{}:{} in define \"{}\", included at {}:{}",
-                                d.file, d.line, d.name, e.via.template, e.via.line
-                            ),
-                        },
-                        uses.join(", ")
+                refused.push((
+                    pi,
+                    Finding::new(
+                        recipe,
+                        &e.origin,
+                        Some(&p.path),
+                        format!(
+                            "{} is fed by `{}` in {} (read at {}), and that value is also read by {}{}: changing it would change more than the recipe selects; change it by hand",
+                            e.via.pointer,
+                            e.keys.join("."),
+                            view.target,
+                            match &e.via.define {
+                                None => format!("{}:{}", e.via.template, e.via.line),
+                                Some(d) => format!(
+                                    "{}:{} in define \"{}\", included at {}:{}",
+                                    d.file, d.line, d.name, e.via.template, e.via.line
+                                ),
+                            },
+                            uses.join(", "),
+                            if others.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({})", others.join("; "))
+                            }
+                        ),
                     ),
                 ));
-                changed = true;
             }
+        }
+        drop(planned);
+        let changed = !refused.is_empty();
+        for (pi, f) in refused {
+            prepared[pi].res.errors.push(f);
         }
         if !changed {
             break;
@@ -412,11 +481,28 @@ pub(super) fn land_values_edits(
         let mut added = Vec::new();
         for e in &edits {
             let dp = plan::ensure_at(&e.recipe, &model, &e.keys, e.value.as_ref(), &e.origin);
+            let failed = !dp.errors.is_empty();
             for (_, msg) in dp.errors {
                 if let Some(recipe) = recipes.recipes.iter().find(|r| *r.name == *e.recipe) {
                     p.res
                         .errors
                         .push(Finding::new(recipe, &e.origin, Some(&target), msg));
+                }
+            }
+            if dp.ops.is_empty() && !failed {
+                // An earlier edit of this plan already sets these keys to this value (one
+                // shared value, two templates, two recipe instances): the same op stands for
+                // this template's field too, so that its recipe and its render are told.
+                let path = crate::pointer::to_pointer(&e.keys).to_string();
+                let twin = added
+                    .iter()
+                    .find(|o: &&crate::change::PlannedOp| o.path() == path)
+                    .cloned();
+                if let Some(mut op) = twin {
+                    op.recipe = e.recipe.clone();
+                    op.origin = e.origin.clone();
+                    op.via = Some(e.via.clone());
+                    added.push(op);
                 }
             }
             for mut op in dp.ops {

@@ -2,6 +2,7 @@
 //! operations, emitted only where the recipe does not already hold. Pure data in, pure data
 //! out: no text, no spans, no I/O.
 
+pub mod guards;
 pub mod includes;
 mod planner;
 mod resolve;

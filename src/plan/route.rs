@@ -11,13 +11,13 @@ use serde_json::Value;
 
 use crate::recipe::Origin;
 
+use super::guards::{self, LineFacts};
 use super::includes::{self, Rendering};
 use super::view::{
-    ElseRendered, Part, ValuesView, effective, eval, is_empty, part_of, prune_unrendered,
-    render_model,
+    ElseRendered, Part, ValuesView, effective, is_empty, part_of, prune_unrendered, render_model,
 };
-use crate::change::{DefineRead, PlannedOp, Via};
-use crate::doc::template::reads::KeyFilter;
+use crate::change::{DefineRead, GuardNote, PlannedOp, Via};
+use crate::doc::template::reads::{Condition, KeyFilter, Source, ValuesExpr};
 use crate::pointer::lookup;
 
 /// One op of a template that must land in the values file.
@@ -34,6 +34,8 @@ pub struct ValuesEdit {
     /// template, or the define's file.
     pub read_file: String,
     pub offset: usize,
+    /// The 1-based line of the reading action in `read_file`.
+    pub line: usize,
     /// The `include` actions (file, offset) the value passes through, outermost first.
     pub through: Vec<(String, usize)>,
     /// The defines it passes through, by name (same order).
@@ -87,9 +89,30 @@ pub fn route(
             view.chart
         ));
     }
+    let rest = &keys[source.pointer.len()..];
+    let value = match &op.op {
+        json_patch::PatchOperation::Add(o) => Some(o.value.clone()),
+        json_patch::PatchOperation::Replace(o) => Some(o.value.clone()),
+        json_patch::PatchOperation::Remove(_) if !rest.is_empty() => None,
+        _ => return fail("removing the whole values-fed node is not a values edit".into()),
+    };
+    let mut enables = Vec::new();
     let (line, offset, expr) = match effective(source, &view.model) {
         Ok(e) => e,
-        Err(why) => return fail(why),
+        Err(why) => match enabled_by_edit(source, rest, value.as_ref(), &view.model) {
+            Some((expr, guards)) => {
+                enables = guards
+                    .iter()
+                    .map(|c| GuardNote {
+                        file: read_file.clone(),
+                        line: c.line,
+                        action: c.action.trim().to_string(),
+                    })
+                    .collect();
+                (source.line, source.offset, expr)
+            }
+            None => return fail(why),
+        },
     };
     if expr.tplvalues
         && lookup(&view.model, &expr.path).is_some_and(|v| v.to_string().contains("{{"))
@@ -111,12 +134,6 @@ pub fn route(
     if !rest.is_empty() && !expr.to_yaml {
         return fail("that prints a scalar, not a mapping".into());
     }
-    let value = match &op.op {
-        json_patch::PatchOperation::Add(o) => Some(o.value.clone()),
-        json_patch::PatchOperation::Replace(o) => Some(o.value.clone()),
-        json_patch::PatchOperation::Remove(_) if !rest.is_empty() => None,
-        _ => return fail("removing the whole values-fed node is not a values edit".into()),
-    };
     if rest.is_empty()
         && let Some(v) = &value
     {
@@ -157,9 +174,11 @@ pub fn route(
             document,
             pointer: op.path().to_string(),
             define,
+            enables,
         },
         read_file,
         offset,
+        line,
         through: chain
             .iter()
             .map(|c| {
@@ -174,17 +193,147 @@ pub fn route(
     }))
 }
 
+/// A node whose `if`s are false with the values today (`initialDelaySeconds` guarded by
+/// `gt (int .Values.p.initialDelaySeconds) 0`, and set to 0) but all hold once the edit sets
+/// its own value: the recipe's intent is exactly to make it render. The expression and the
+/// conditions the edit turns true; `None` when any condition stays false or is unknown.
+fn enabled_by_edit<'s>(
+    source: &'s Source,
+    rest: &[String],
+    value: Option<&Value>,
+    values: &Value,
+) -> Option<(&'s ValuesExpr, Vec<&'s Condition>)> {
+    let expr = source.expr.as_ref().ok()?;
+    let value = value?;
+    let mut keys = expr.path.clone();
+    keys.extend(rest.iter().cloned());
+    let after = guards::with_edit(values, &keys, Some(value));
+    let mut turned = Vec::new();
+    for c in &source.conditions {
+        let cond = c.cond.as_ref().ok()?;
+        if guards::truth(cond, &after) != Some(true) {
+            return None;
+        }
+        if guards::truth(cond, values) != Some(true) {
+            turned.push(c);
+        }
+    }
+    (!turned.is_empty()).then_some((expr, turned))
+}
+
+/// Whether a line (a read, an include) renders under `values`: its own branches, and, in a
+/// define, some include of that define that renders. `None` when that cannot be decided.
+fn line_renders(
+    facts: &LineFacts,
+    view: &ValuesView,
+    values: &Value,
+    depth: usize,
+) -> Option<bool> {
+    let own = guards::renders(&facts.branches, values);
+    let Some(name) = &facts.define else {
+        return own;
+    };
+    if own == Some(false) {
+        return Some(false);
+    }
+    // Defines within defines: as deep as includes are followed (see `includes`).
+    if depth > 4 {
+        return None;
+    }
+    let sites: Vec<_> = view.includes.iter().filter(|s| s.name == *name).collect();
+    // A define nobody here includes may be included from elsewhere (a dependency).
+    if sites.is_empty() {
+        return None;
+    }
+    let mut any = Some(false);
+    for s in sites {
+        let r = view
+            .lines
+            .get(&(s.file.clone(), s.line))
+            .and_then(|f| line_renders(f, view, values, depth + 1));
+        match r {
+            Some(true) => return own,
+            None => any = None,
+            Some(false) => {}
+        }
+    }
+    any
+}
+
+/// Why a read of the edited path is not another use, if it is not: it renders neither
+/// before nor after the edit (a DaemonSet's read while `kind` chooses the Deployment), or it
+/// is a condition that decides the same branch before and after (a guard the edit keeps
+/// true), or the one that the edit turns true to render exactly its own field.
+fn not_a_use(
+    facts: &LineFacts,
+    condition: bool,
+    file: &str,
+    edit: &ValuesEdit,
+    view: &ValuesView,
+    after: &Value,
+) -> bool {
+    let before = view.model.as_ref();
+    if line_renders(facts, view, before, 0) == Some(false)
+        && line_renders(facts, view, after, 0) == Some(false)
+    {
+        return true;
+    }
+    let Some((block, printing)) = facts.decides.as_ref().filter(|_| condition) else {
+        return false;
+    };
+    let (was, now) = (guards::taken(block, before), guards::taken(block, after));
+    if was.is_some() && was == now {
+        return true;
+    }
+    // Turned on by the edit: the branch that renders now prints nothing but the edited
+    // field, and the one that rendered before printed nothing.
+    let printed_nothing = |b: Option<usize>| b.is_none_or(|i| printing[i].is_empty());
+    match (was, now) {
+        (Some(w), Some(Some(n))) => {
+            file == edit.read_file && printing[n] == [edit.line] && printed_nothing(w)
+        }
+        _ => false,
+    }
+}
+
+/// For a condition whose branch the edit changes: which lines that makes render.
+fn branch_turn(
+    facts: &LineFacts,
+    condition: bool,
+    view: &ValuesView,
+    after: &Value,
+) -> Option<String> {
+    let (block, printing) = facts.decides.as_ref().filter(|_| condition)?;
+    let (was, now) = (
+        guards::taken(block, &view.model)?,
+        guards::taken(block, after)?,
+    );
+    if was == now {
+        return None;
+    }
+    let lines = now.map(|n| printing[n].as_slice()).unwrap_or_default();
+    Some(match lines {
+        [] => ", whose branch the new value changes".to_string(),
+        [l] => format!(", whose branch the new value changes: line {l} renders"),
+        [first, .., last] => format!(
+            ", whose branch the new value changes: lines {first}-{last} render, not only this field"
+        ),
+    })
+}
+
 /// The other uses of the values path an edit changes: reads of the same path, of a path
 /// inside it or of a path that contains it, anywhere in the chart, except the edit's own
-/// read and reads that other edits of this plan to the same keys stand for. A condition
-/// (`if`/`with`) on a containing path that is already non-empty is not a use: setting a key
-/// inside keeps it non-empty. Each as `file:line (`action`)`.
+/// read, reads that other edits of this plan to the same keys and value stand for, and
+/// reads that are not a use (see [`not_a_use`]). A condition (`if`/`with`) on a containing
+/// path that is already non-empty is not a use: setting a key inside keeps it non-empty.
+/// Each as `file:line (`action`)`.
 pub fn other_uses(
     edit: &ValuesEdit,
     view: &ValuesView,
     planned: &[(String, usize)],
 ) -> Vec<String> {
     let keys = &edit.keys;
+    let after = guards::with_edit(&view.model, keys, edit.value.as_ref());
     let mut out = Vec::new();
     for r in view.reads.iter() {
         let overlaps = keys.starts_with(&r.path) || r.path.starts_with(keys);
@@ -207,22 +356,37 @@ pub fn other_uses(
         {
             continue;
         }
-        let use_ = format!("{}:{} (`{}`)", r.file, r.line, r.action.trim());
+        if view
+            .lines
+            .get(&(r.file.clone(), r.line))
+            .is_some_and(|f| not_a_use(f, r.condition, &r.file, edit, view, &after))
+        {
+            continue;
+        }
+        let turn = view
+            .lines
+            .get(&(r.file.clone(), r.line))
+            .and_then(|f| branch_turn(f, r.condition, view, &after))
+            .unwrap_or_default();
+        let use_ = format!("{}:{} (`{}`{turn})", r.file, r.line, r.action.trim());
         if !out.contains(&use_) {
             out.push(use_);
         }
     }
     // A read inside a define is a read wherever the define is included: every other
-    // include that renders (no `if` around it provably false) is another use.
+    // include that renders, before or after the edit, is another use.
     for name in &edit.defines {
         for site in view.includes.iter().filter(|s| s.name == *name) {
             let own = planned
                 .iter()
                 .any(|(f, o)| *f == site.file && *o == site.offset);
-            let unrendered = site
-                .conditions
-                .iter()
-                .any(|c| c.cond.as_ref().is_ok_and(|c| !eval(c, &view.model)));
+            let unrendered = view
+                .lines
+                .get(&(site.file.clone(), site.line))
+                .is_some_and(|f| {
+                    line_renders(f, view, &view.model, 0) == Some(false)
+                        && line_renders(f, view, &after, 0) == Some(false)
+                });
             // A `dict` include's reads are in `view.reads`, bound to it (checked above).
             if own || unrendered || site.dict {
                 continue;

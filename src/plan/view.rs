@@ -36,6 +36,9 @@ pub struct ValuesView {
     /// dependencies'), by name, and every `include` action in the chart.
     pub defines: std::sync::Arc<HashMap<String, ParsedDefine>>,
     pub includes: std::sync::Arc<Vec<IncludeSite>>,
+    /// The `if`/`with` branches around each line of the chart's files that reads values or
+    /// includes a define, by (file, 1-based line): what `route` evaluates guards with.
+    pub lines: std::sync::Arc<super::guards::ChartLines>,
 }
 
 /// Helm's `empty`: what `default` replaces.
@@ -435,27 +438,10 @@ pub fn explain_placeholder(message: String, sources: &[Source], values: &Value) 
     message
 }
 
-/// A simple condition under `values`, as Go templates read truth (not empty).
+/// A simple condition under `values`, as Go templates read truth (not empty); one that
+/// would stop the render counts as holding (see [`super::guards::eval`]).
 pub fn eval(cond: &Cond, values: &Value) -> bool {
-    !is_empty(&cond_value(cond, values))
-}
-
-fn cond_value(cond: &Cond, values: &Value) -> Value {
-    match cond {
-        Cond::Path(p) => lookup(values, p).cloned().unwrap_or(Value::Null),
-        Cond::Lit(v) => v.clone(),
-        Cond::Not(c) => Value::Bool(!eval(c, values)),
-        Cond::And(cs) => Value::Bool(cs.iter().all(|c| eval(c, values))),
-        Cond::Or(cs) => Value::Bool(cs.iter().any(|c| eval(c, values))),
-        Cond::Eq(a, b) => Value::Bool(crate::pointer::values_equal(
-            &cond_value(a, values),
-            &cond_value(b, values),
-        )),
-        Cond::Ne(a, b) => Value::Bool(!crate::pointer::values_equal(
-            &cond_value(a, values),
-            &cond_value(b, values),
-        )),
-    }
+    super::guards::eval(cond, values)
 }
 
 /// Helm's merge of a `-f` values file over the chart's values: mappings merge key by key,

@@ -63,19 +63,63 @@ pub struct Siblings {
 }
 
 /// A simple template condition over values: a values path (true when not empty), a
-/// literal, `not`, `and`/`or`, `eq`/`ne`.
+/// literal, `not`, `and`/`or`, `eq`/`ne`, the ordered comparisons `lt`/`le`/`gt`/`ge`, and
+/// the conversions and tests conditions use around them (`int`, `float64`, `len`, `empty`,
+/// `hasKey`, `default`). Evaluated by `plan::guards`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
     Path(Vec<String>),
+    /// A literal as written: `3` is an integer, `3.0` a float (Go templates compare them as
+    /// different types), `"x"` a string, `true`/`false`.
     Lit(Value),
+    /// `3` (an integer literal; `Lit` holds the rest).
+    Int(i64),
     Not(Box<Cond>),
     And(Vec<Cond>),
     Or(Vec<Cond>),
     Eq(Box<Cond>, Box<Cond>),
     Ne(Box<Cond>, Box<Cond>),
+    Cmp(CmpOp, Box<Cond>, Box<Cond>),
+    /// `int X`, `int64 X`.
+    ToInt(Box<Cond>),
+    /// `float64 X`.
+    ToFloat(Box<Cond>),
+    Len(Box<Cond>),
+    Empty(Box<Cond>),
+    /// `hasKey MAP "key"`.
+    HasKey(Box<Cond>, String),
+    /// `default D X`: X, or D when X is empty.
+    Default(Box<Cond>, Box<Cond>),
 }
 
-pub(super) fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {
+/// The ordered comparisons of Go templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// The condition functions [`parse_cond`] knows, with their argument counts.
+const COND_FNS: &[(&str, usize)] = &[
+    ("not", 1),
+    ("eq", 2),
+    ("ne", 2),
+    ("lt", 2),
+    ("le", 2),
+    ("gt", 2),
+    ("ge", 2),
+    ("int", 1),
+    ("int64", 1),
+    ("float64", 1),
+    ("len", 1),
+    ("empty", 1),
+    ("hasKey", 2),
+    ("default", 2),
+];
+
+pub fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {
     let mut pos = 0;
     let c = cond_expr(words, &mut pos, ctx, true)?;
     if pos != words.len() {
@@ -102,12 +146,15 @@ fn cond_expr(
         *pos += 1;
         return Ok(c);
     }
-    if ["not", "and", "or", "eq", "ne"].contains(&w.as_str()) {
+    if w == "and" || w == "or" || COND_FNS.iter().any(|(f, _)| *f == w) {
         if !top {
             return Err(format!("`{w}` without parentheses inside a condition"));
         }
         *pos -= 1;
         return cond_call(words, pos, ctx);
+    }
+    if let Ok(i) = w.parse::<i64>() {
+        return Ok(Cond::Int(i));
     }
     if let Some(l) = literal(&w) {
         return Ok(Cond::Lit(l));
@@ -128,27 +175,46 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
         }
         Ok(args)
     };
-    match f.as_str() {
-        "not" => {
-            let mut a = args_from(pos)?;
-            match (a.pop(), a.is_empty()) {
-                (Some(c), true) => Ok(Cond::Not(Box::new(c))),
-                _ => Err("`not` takes one argument".into()),
-            }
+    if let Some(&(_, n)) = COND_FNS.iter().find(|(name, _)| *name == f) {
+        let args = args_from(pos)?;
+        if args.len() != n {
+            return Err(format!("`{f}` with {} arguments, not {n}", args.len()));
         }
+        let mut args = args.into_iter().map(Box::new);
+        let mut next = || {
+            args.next()
+                .ok_or_else(|| format!("`{f}` is missing an argument"))
+        };
+        return Ok(match f.as_str() {
+            "not" => Cond::Not(next()?),
+            "eq" => Cond::Eq(next()?, next()?),
+            "ne" => Cond::Ne(next()?, next()?),
+            "lt" | "le" | "gt" | "ge" => {
+                let op = match f.as_str() {
+                    "lt" => CmpOp::Lt,
+                    "le" => CmpOp::Le,
+                    "gt" => CmpOp::Gt,
+                    _ => CmpOp::Ge,
+                };
+                Cond::Cmp(op, next()?, next()?)
+            }
+            "int" | "int64" => Cond::ToInt(next()?),
+            "float64" => Cond::ToFloat(next()?),
+            "len" => Cond::Len(next()?),
+            "empty" => Cond::Empty(next()?),
+            "hasKey" => {
+                let map = next()?;
+                match *next()? {
+                    Cond::Lit(Value::String(k)) => Cond::HasKey(map, k),
+                    _ => return Err("`hasKey` with a key that is not a string literal".into()),
+                }
+            }
+            _ => Cond::Default(next()?, next()?),
+        });
+    }
+    match f.as_str() {
         "and" => Ok(Cond::And(args_from(pos)?)),
         "or" => Ok(Cond::Or(args_from(pos)?)),
-        "eq" | "ne" => {
-            let a = args_from(pos)?;
-            let [x, y]: [Cond; 2] = a
-                .try_into()
-                .map_err(|_| format!("`{f}` with other than two arguments"))?;
-            Ok(if f == "eq" {
-                Cond::Eq(Box::new(x), Box::new(y))
-            } else {
-                Cond::Ne(Box::new(x), Box::new(y))
-            })
-        }
         _ => {
             *pos += 1;
             if (words.len() == *pos || words[*pos] == ")")
@@ -157,14 +223,14 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
                 return Ok(Cond::Path(p));
             }
             Err(format!(
-                "`{f}` is not a simple condition (a values path, not, and, or, eq, ne)"
+                "`{f}` is not a simple condition (a values path, not, and, or, eq, ne, lt, le, gt, ge, int, float64, len, empty, hasKey, default)"
             ))
         }
     }
 }
 
 /// The words of an action (trim markers and braces removed), strings kept whole.
-pub(super) fn words_of(action: &str) -> Vec<String> {
+pub fn words_of(action: &str) -> Vec<String> {
     let inner = action.trim();
     let inner = inner.strip_prefix("{{").unwrap_or(inner);
     let inner = inner.strip_suffix("}}").unwrap_or(inner);

@@ -36,6 +36,7 @@
 
 mod actions;
 mod blocks;
+pub mod branches;
 mod expr;
 pub mod reads;
 mod unmaskable;

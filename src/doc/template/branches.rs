@@ -1,0 +1,209 @@
+//! Which branch of each `if`/`with` block a line of a template sits in, as data: the block's
+//! branch conditions in order and the branch taken by the line, the `define` it is in, and
+//! which lines of a branch print anything. `plan::guards` evaluates these against values;
+//! nothing here looks at values or knows about edits.
+
+use super::expr::{parse_cond, words_of};
+use super::{ActionKind, BlockKind, Masked};
+
+pub use super::expr::{CmpOp, Cond};
+
+/// One `if`/`with` block and one of its branches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branch {
+    /// 1-based line of the `if`/`with`, and its text.
+    pub open_line: usize,
+    pub action: String,
+    /// The condition of each branch in order: the opener's, then each `else if`'s; `None`
+    /// for a plain `else`. `Err` says why a condition is not a simple one.
+    pub chain: Vec<Option<Result<Cond, String>>>,
+    /// The branch meant (0 = the first).
+    pub taken: usize,
+    /// 1-based first and last line of each branch's body.
+    pub bodies: Vec<(usize, usize)>,
+}
+
+/// The blocks open at 1-based `line` (outermost first; a block opened on the line itself is
+/// not around it), each with the branch the line is in.
+pub fn branches_at(m: &Masked, text: &str, line: usize) -> Vec<Branch> {
+    m.open_blocks_at_line(line)
+        .into_iter()
+        .filter(|&b| {
+            m.blocks[b].open_line != line
+                && matches!(m.blocks[b].kind, BlockKind::If | BlockKind::With)
+        })
+        .filter_map(|b| {
+            let mut br = block(m, text, b)?;
+            br.taken = m.blocks[b]
+                .else_lines
+                .iter()
+                .filter(|&&e| e <= line)
+                .count();
+            Some(br)
+        })
+        .collect()
+}
+
+/// The block whose opener or `else if` is the action at 1-based `line`: the block a
+/// condition read decides.
+pub fn decided_at(m: &Masked, text: &str, line: usize) -> Option<Branch> {
+    let on_line = |b: &super::Block| {
+        matches!(b.kind, BlockKind::If | BlockKind::With)
+            && (b.open_line == line || b.else_lines.contains(&line))
+    };
+    // Two blocks deciding on one line: which one a read there belongs to is not known.
+    if m.blocks.iter().filter(|b| on_line(b)).count() != 1 {
+        return None;
+    }
+    let b = m.blocks.iter().position(on_line)?;
+    let mut br = block(m, text, b)?;
+    br.taken = m.blocks[b]
+        .else_lines
+        .iter()
+        .filter(|&&e| e <= line)
+        .count();
+    Some(br)
+}
+
+fn block(m: &Masked, text: &str, b: usize) -> Option<Branch> {
+    let blk = &m.blocks[b];
+    let opener = m
+        .actions
+        .iter()
+        .find(|a| a.line == blk.open_line && a.kind == ActionKind::Open(blk.kind))?;
+    let action = text[opener.span.clone()].to_string();
+    // The opener's condition with `.` resolved (a `with` inside a `with`).
+    let first = super::reads::conditions_at(m, text, blk.open_line + 1)
+        .into_iter()
+        .find(|c| c.line == blk.open_line)
+        .map(|c| c.cond)
+        .or_else(|| {
+            let words = words_of(&action);
+            Some(parse_cond(words.get(1..).unwrap_or_default(), None))
+        });
+    let mut chain = vec![first];
+    for &e in &blk.else_lines {
+        let cond = m
+            .actions
+            .iter()
+            .find(|a| a.line == e && a.kind == ActionKind::Else)
+            .and_then(|a| {
+                let words = words_of(&text[a.span.clone()]);
+                (words.get(1).map(String::as_str) == Some("if"))
+                    .then(|| parse_cond(words.get(2..).unwrap_or_default(), None))
+            });
+        chain.push(cond);
+    }
+    let mut starts = vec![blk.open_line];
+    starts.extend(blk.else_lines.iter().copied());
+    let end = blk.end_line.unwrap_or(usize::MAX);
+    let bodies = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s + 1, starts.get(i + 1).copied().unwrap_or(end) - 1))
+        .collect();
+    Some(Branch {
+        open_line: blk.open_line,
+        action,
+        chain,
+        taken: 0,
+        bodies,
+    })
+}
+
+/// The lines of branch `i` of `b` that print something: not blank, and not only control
+/// actions (`if`, `else`, `end`, comments) and blanks.
+pub fn printing_lines(m: &Masked, text: &str, b: &Branch, i: usize) -> Vec<usize> {
+    let Some(&(first, last)) = b.bodies.get(i) else {
+        return Vec::new();
+    };
+    // Byte offset of each line's start, and each line's text (without its line break).
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    let line_text = |l: usize| -> Option<(usize, &str)> {
+        let s = *starts.get(l - 1)?;
+        let e = starts.get(l).map_or(text.len(), |&n| n - 1);
+        Some((s, text.get(s..e)?.trim_end_matches('\r')))
+    };
+    (first..=last.min(starts.len()))
+        .filter(|&l| {
+            let Some((start, src)) = line_text(l) else {
+                return false;
+            };
+            let mut rest = src.to_string();
+            // Blank out the control actions on this line; an output action prints.
+            for a in m
+                .actions
+                .iter()
+                .filter(|a| a.span.start < start + src.len() && a.span.end > start)
+            {
+                if matches!(a.kind, ActionKind::Output) {
+                    return true;
+                }
+                let s = a.span.start.saturating_sub(start);
+                let e = (a.span.end - start).min(rest.len());
+                if s < e {
+                    rest.replace_range(s..e, &" ".repeat(e - s));
+                }
+            }
+            !rest.trim().is_empty()
+        })
+        .collect()
+}
+
+/// The `define` the 1-based `line` is inside, by name.
+pub fn define_at(m: &Masked, text: &str, line: usize) -> Option<String> {
+    m.open_blocks_at_line(line)
+        .into_iter()
+        .find(|&b| m.blocks[b].kind == BlockKind::Define && m.blocks[b].open_line != line)
+        .and_then(|b| {
+            let blk = &m.blocks[b];
+            let opener = m.actions.iter().find(|a| {
+                a.line == blk.open_line && a.kind == ActionKind::Open(BlockKind::Define)
+            })?;
+            let words = words_of(&text[opener.span.clone()]);
+            super::expr::unquote(words.get(1)?)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_in_an_else_branch_knows_the_branches_before_it() {
+        let text = "a:\n{{- if .Values.x }}\n  b: 1\n{{- else if eq .Values.k \"y\" }}\n  b: 2\n{{- else }}\n  b: 3\n{{- end }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let at = |l| branches_at(&m, text, l);
+        assert_eq!(at(3)[0].taken, 0);
+        assert_eq!(at(5)[0].taken, 1);
+        assert_eq!(at(7)[0].taken, 2);
+        let b = &at(7)[0];
+        assert_eq!(b.chain.len(), 3);
+        assert!(matches!(b.chain[1], Some(Ok(Cond::Eq(_, _)))));
+        assert!(b.chain[2].is_none());
+        assert_eq!(b.bodies, vec![(3, 3), (5, 5), (7, 7)]);
+        assert_eq!(printing_lines(&m, text, b, 1), vec![5]);
+        let d = decided_at(&m, text, 2).unwrap();
+        assert_eq!((d.open_line, d.taken), (2, 0));
+        let two = "{{- if .Values.a }}{{- if .Values.b }}\nk: 1\n{{- end }}{{- end }}\n";
+        let m = crate::doc::template::mask(two).unwrap();
+        assert_eq!(decided_at(&m, two, 1), None);
+    }
+
+    #[test]
+    fn printing_lines_skip_control_actions_and_blanks() {
+        let text = "{{- if .Values.x }}\n\n  {{- /* c */}}\n  key: {{ .Values.x }}\n  {{- if .Values.y }}\n  {{- end }}\n{{- end }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let b = decided_at(&m, text, 1).unwrap();
+        assert_eq!(printing_lines(&m, text, &b, 0), vec![4]);
+    }
+
+    #[test]
+    fn the_define_a_line_is_in_is_named() {
+        let text = "{{- define \"x.probe\" -}}\n{{- with .Values.p }}\nk: {{ . }}\n{{- end }}\n{{- end }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        assert_eq!(define_at(&m, text, 3).as_deref(), Some("x.probe"));
+        assert_eq!(define_at(&m, text, 1), None);
+    }
+}

@@ -1,0 +1,320 @@
+//! Template conditions evaluated against a values model, the way Helm's template engine
+//! would: which branch of an `if`/`with` renders, and whether a line renders at all, before
+//! and after a values edit. Go templates compare values of one kind only (Helm's values
+//! numbers are floats, a literal `3` is an integer, so `gt .Values.n 1` fails to render):
+//! such a condition, and any other that would stop the render, is unknown (`None`), never
+//! guessed. Pure functions; never decides whether an edit is safe (`route` does).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::doc::template::Masked;
+use crate::doc::template::branches::{self, Branch, CmpOp, Cond};
+use crate::pointer::lookup;
+
+/// What the templates say about one line of a chart file that reads values or includes a
+/// define: the branches it sits in, the define it is in, and (for a condition action) the
+/// block it decides with the printing lines of each of that block's branches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineFacts {
+    pub branches: Vec<Branch>,
+    pub define: Option<String>,
+    pub decides: Option<(Branch, Vec<Vec<usize>>)>,
+}
+
+/// [`LineFacts`] by (file relative to the root, 1-based line).
+pub type ChartLines = HashMap<(String, usize), LineFacts>;
+
+/// The facts of 1-based `line` of a masked file; `define` names the define a body that is
+/// parsed on its own (a dependency's define) belongs to.
+pub fn line_facts(m: &Masked, text: &str, line: usize, define: Option<&str>) -> LineFacts {
+    let decides = branches::decided_at(m, text, line).map(|b| {
+        let printing = (0..b.bodies.len())
+            .map(|i| branches::printing_lines(m, text, &b, i))
+            .collect();
+        (b, printing)
+    });
+    LineFacts {
+        branches: branches::branches_at(m, text, line),
+        define: define
+            .map(str::to_string)
+            .or_else(|| branches::define_at(m, text, line)),
+        decides,
+    }
+}
+
+/// A condition's value as the template engine sees it.
+#[derive(Debug, Clone, PartialEq)]
+enum Tv {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    /// A mapping or a list (compared by nothing but `empty`, `len`, `hasKey`).
+    Node(Value),
+}
+
+impl Tv {
+    fn of(v: &Value) -> Tv {
+        match v {
+            Value::Null => Tv::Nil,
+            Value::Bool(b) => Tv::Bool(*b),
+            // Helm reads every values number as a float64.
+            Value::Number(n) => Tv::Float(n.as_f64().unwrap_or(0.0)),
+            Value::String(s) => Tv::Str(s.clone()),
+            other => Tv::Node(other.clone()),
+        }
+    }
+
+    /// Go templates' truth: not the zero value, not empty.
+    fn truth(&self) -> bool {
+        match self {
+            Tv::Nil => false,
+            Tv::Bool(b) => *b,
+            Tv::Int(i) => *i != 0,
+            Tv::Float(f) => *f != 0.0,
+            Tv::Str(s) => !s.is_empty(),
+            Tv::Node(v) => !super::view::is_empty(v),
+        }
+    }
+}
+
+/// Whether `cond` holds under `values`; `None` when rendering it would fail (a comparison
+/// of two kinds, `hasKey` of something not a mapping, `len` of nothing).
+pub fn truth(cond: &Cond, values: &Value) -> Option<bool> {
+    value(cond, values).map(|v| v.truth())
+}
+
+/// [`truth`], for callers that keep what they cannot decide: a condition that would stop
+/// the render counts as holding (what it guards stays as written).
+pub fn eval(cond: &Cond, values: &Value) -> bool {
+    truth(cond, values).unwrap_or(true)
+}
+
+fn value(cond: &Cond, values: &Value) -> Option<Tv> {
+    Some(match cond {
+        Cond::Path(p) => lookup(values, p).map_or(Tv::Nil, Tv::of),
+        Cond::Lit(v) => Tv::of(v),
+        Cond::Int(i) => Tv::Int(*i),
+        Cond::Not(c) => Tv::Bool(!truth(c, values)?),
+        // Go templates stop at the first argument that decides (since Go 1.18).
+        Cond::And(cs) => {
+            for c in cs {
+                if !truth(c, values)? {
+                    return Some(Tv::Bool(false));
+                }
+            }
+            Tv::Bool(true)
+        }
+        Cond::Or(cs) => {
+            for c in cs {
+                if truth(c, values)? {
+                    return Some(Tv::Bool(true));
+                }
+            }
+            Tv::Bool(false)
+        }
+        Cond::Eq(a, b) => Tv::Bool(equal(&value(a, values)?, &value(b, values)?)?),
+        Cond::Ne(a, b) => Tv::Bool(!equal(&value(a, values)?, &value(b, values)?)?),
+        Cond::Cmp(op, a, b) => {
+            let ord = order(&value(a, values)?, &value(b, values)?)?;
+            Tv::Bool(match op {
+                CmpOp::Lt => ord.is_lt(),
+                CmpOp::Le => ord.is_le(),
+                CmpOp::Gt => ord.is_gt(),
+                CmpOp::Ge => ord.is_ge(),
+            })
+        }
+        // Sprig's `int`/`float64` (cast.ToInt/ToFloat64): what does not convert is 0.
+        Cond::ToInt(c) => Tv::Int(match value(c, values)? {
+            Tv::Nil | Tv::Node(_) => 0,
+            Tv::Bool(b) => b as i64,
+            Tv::Int(i) => i,
+            Tv::Float(f) => f.trunc() as i64,
+            Tv::Str(s) => s.trim().parse::<i64>().unwrap_or(0),
+        }),
+        Cond::ToFloat(c) => Tv::Float(match value(c, values)? {
+            Tv::Nil | Tv::Node(_) => 0.0,
+            Tv::Bool(b) => b as i64 as f64,
+            Tv::Int(i) => i as f64,
+            Tv::Float(f) => f,
+            Tv::Str(s) => s.trim().parse::<f64>().unwrap_or(0.0),
+        }),
+        Cond::Len(c) => Tv::Int(match value(c, values)? {
+            Tv::Str(s) => s.len() as i64,
+            Tv::Node(Value::Array(a)) => a.len() as i64,
+            Tv::Node(Value::Object(o)) => o.len() as i64,
+            _ => return None,
+        }),
+        Cond::Empty(c) => Tv::Bool(!value(c, values)?.truth()),
+        Cond::HasKey(m, k) => match value(m, values)? {
+            Tv::Node(Value::Object(o)) => Tv::Bool(o.contains_key(k)),
+            _ => return None,
+        },
+        Cond::Default(d, x) => {
+            let v = value(x, values)?;
+            if v.truth() { v } else { value(d, values)? }
+        }
+    })
+}
+
+/// Go templates' `eq`: values of one basic kind compare; a missing value equals only a
+/// missing value; two kinds (a float and an integer) stop the render.
+fn equal(a: &Tv, b: &Tv) -> Option<bool> {
+    Some(match (a, b) {
+        (Tv::Nil, Tv::Nil) => true,
+        (Tv::Nil, _) | (_, Tv::Nil) => false,
+        (Tv::Bool(x), Tv::Bool(y)) => x == y,
+        (Tv::Int(x), Tv::Int(y)) => x == y,
+        (Tv::Float(x), Tv::Float(y)) => x == y,
+        (Tv::Str(x), Tv::Str(y)) => x == y,
+        _ => return None,
+    })
+}
+
+/// Go templates' `lt` and friends: integers, floats and strings, each with its own kind.
+fn order(a: &Tv, b: &Tv) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Tv::Int(x), Tv::Int(y)) => Some(x.cmp(y)),
+        (Tv::Float(x), Tv::Float(y)) => x.partial_cmp(y),
+        (Tv::Str(x), Tv::Str(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// The branch of `b` that renders under `values` (`Some(None)`: none does), or `None` when
+/// a condition before it cannot be decided.
+pub fn taken(b: &Branch, values: &Value) -> Option<Option<usize>> {
+    for (i, c) in b.chain.iter().enumerate() {
+        match c {
+            None => return Some(Some(i)),
+            Some(Ok(c)) => {
+                if truth(c, values)? {
+                    return Some(Some(i));
+                }
+            }
+            Some(Err(_)) => return None,
+        }
+    }
+    Some(None)
+}
+
+/// Whether a line inside `branches` (its blocks, outermost first, each with the branch the
+/// line is in) renders under `values`; `None` when that cannot be decided.
+pub fn renders(branches: &[Branch], values: &Value) -> Option<bool> {
+    let mut known = true;
+    for b in branches {
+        match taken(b, values) {
+            Some(t) if t != Some(b.taken) => return Some(false),
+            Some(_) => {}
+            None => known = false,
+        }
+    }
+    known.then_some(true)
+}
+
+/// `values` with `keys` set to `value` (`None` removes the key), creating mappings on the
+/// way: what the templates see after a values edit.
+pub fn with_edit(values: &Value, keys: &[String], value: Option<&Value>) -> Value {
+    let mut out = values.clone();
+    let mut slot = &mut out;
+    for (i, k) in keys.iter().enumerate() {
+        if !slot.is_object() {
+            if value.is_none() {
+                return out;
+            }
+            *slot = Value::Object(Default::default());
+        }
+        let Value::Object(map) = slot else {
+            return out;
+        };
+        if i + 1 == keys.len() {
+            match value {
+                Some(v) => {
+                    map.insert(k.clone(), v.clone());
+                }
+                None => {
+                    map.shift_remove(k);
+                }
+            }
+            return out;
+        }
+        slot = map.entry(k.clone()).or_insert(Value::Null);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::template::branches::{branches_at, decided_at};
+    use serde_json::json;
+
+    fn cond(text: &str) -> Cond {
+        let m = crate::doc::template::mask(&format!("{text}\nx: 1\n{{{{- end }}}}\n")).unwrap();
+        decided_at(&m, &format!("{text}\nx: 1\n{{{{- end }}}}\n"), 1)
+            .and_then(|b| b.chain.into_iter().next().flatten())
+            .expect("a condition")
+            .expect("a simple condition")
+    }
+
+    #[test]
+    fn comparisons_follow_go_template_kinds() {
+        let v = json!({"n": 3, "z": 0, "s": "5", "k": "DaemonSet", "m": {}, "f": 2.5});
+        let t = |c: &str| truth(&cond(c), &v);
+        assert_eq!(t("{{- if gt (int .Values.n) 0 }}"), Some(true));
+        assert_eq!(t("{{- if gt (int .Values.z) 0 }}"), Some(false));
+        assert_eq!(t("{{- if gt (int .Values.missing) 0 }}"), Some(false));
+        assert_eq!(t("{{- if ge (int .Values.s) 5 }}"), Some(true));
+        assert_eq!(t("{{- if lt (float64 .Values.n) 3.5 }}"), Some(true));
+        assert_eq!(t("{{- if gt .Values.f 1.0 }}"), Some(true));
+        assert_eq!(t("{{- if le (int .Values.f) 2 }}"), Some(true));
+        // A values number is a float: against an integer literal Helm stops the render.
+        assert_eq!(t("{{- if gt .Values.n 1 }}"), None);
+        assert_eq!(t("{{- if eq .Values.z 0 }}"), None);
+        assert_eq!(t("{{- if eq .Values.k \"DaemonSet\" }}"), Some(true));
+        assert_eq!(t("{{- if ne .Values.k \"DaemonSet\" }}"), Some(false));
+        assert_eq!(t("{{- if eq .Values.missing \"x\" }}"), Some(false));
+    }
+
+    #[test]
+    fn tests_and_connectives_decide_or_say_they_cannot() {
+        let v = json!({"p": {"a": 1}, "e": {}, "z": 0, "b": true});
+        let t = |c: &str| truth(&cond(c), &v);
+        assert_eq!(t("{{- if hasKey .Values.p \"a\" }}"), Some(true));
+        assert_eq!(t("{{- if not (hasKey .Values.e \"a\") }}"), Some(true));
+        assert_eq!(t("{{- if hasKey .Values.z \"a\" }}"), None);
+        assert_eq!(t("{{- if empty .Values.e }}"), Some(true));
+        assert_eq!(t("{{- if gt (len .Values.p) 0 }}"), Some(true));
+        assert_eq!(t("{{- if and .Values.b (not .Values.z) }}"), Some(true));
+        assert_eq!(t("{{- if or .Values.z .Values.e }}"), Some(false));
+        // `and` stops at the first false argument: the failing `gt` is never run.
+        assert_eq!(t("{{- if and .Values.z (gt .Values.z 1) }}"), Some(false));
+        assert_eq!(t("{{- if default 5 .Values.z }}"), Some(true));
+        assert_eq!(t("{{- with .Values.p }}"), Some(true));
+    }
+
+    #[test]
+    fn a_line_renders_when_each_block_takes_its_branch() {
+        let text = "{{- if eq .Values.kind \"DaemonSet\" }}\na: 1\n{{- else }}\nb: 2\n{{- end }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let ds = json!({"kind": "DaemonSet"});
+        let dep = json!({"kind": "Deployment"});
+        assert_eq!(renders(&branches_at(&m, text, 2), &ds), Some(true));
+        assert_eq!(renders(&branches_at(&m, text, 2), &dep), Some(false));
+        assert_eq!(renders(&branches_at(&m, text, 4), &dep), Some(true));
+    }
+
+    #[test]
+    fn an_edit_makes_mappings_on_the_way() {
+        let v = json!({"a": {"b": 1}, "c": 2});
+        let k = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            with_edit(&v, &k("a.x.y"), Some(&json!(3))),
+            json!({"a": {"b": 1, "x": {"y": 3}}, "c": 2})
+        );
+        assert_eq!(with_edit(&v, &k("a.b"), None), json!({"a": {}, "c": 2}));
+    }
+}
