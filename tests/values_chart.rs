@@ -457,7 +457,8 @@ fn a_template_whose_own_edit_is_refused_leaves_its_values_alone() {
         ("c/values.yaml", "replicas: 1\n"),
         (
             "c/templates/d.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata: &meta\n  name: d\nspec:\n  replicas: {{ .Values.replicas }}\n",
+            // `/metadata/name` is copied by the alias `*meta`: its edit is refused.
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: &meta\n  name: d\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    metadata: *meta\n",
         ),
         (
             "recipes/r.kdl",
