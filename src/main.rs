@@ -737,15 +737,15 @@ fn check(sel: &Selection, format: CheckFormat) -> u8 {
         Err(msg) => report::drift::CheckReport::failed(msg),
     };
     let format = match format {
-        CheckFormat::Text => report::check::Format::Text,
-        CheckFormat::Json => report::check::Format::Json,
-        CheckFormat::Github => report::check::Format::Github,
-        CheckFormat::Sarif => report::check::Format::Sarif,
+        CheckFormat::Text => report::check_format::Format::Text,
+        CheckFormat::Json => report::check_format::Format::Json,
+        CheckFormat::Github => report::check_format::Format::Github,
+        CheckFormat::Sarif => report::check_format::Format::Sarif,
     };
     let summary = std::env::var_os("GITHUB_STEP_SUMMARY")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let out = report::check::output(&report, format, sel.color(), summary.as_deref());
+    let out = report::check_format::output(&report, format, sel.color(), summary.as_deref());
     emit(&out.stdout, &out.stderr);
     out.code
 }

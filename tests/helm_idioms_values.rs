@@ -442,7 +442,10 @@ fn enable_metrics(repo: &Repo) {
 }
 
 #[test]
-#[cfg_attr(not(has_corpus), ignore = "needs corpus: ../shared/corpus")]
+#[cfg_attr(
+    not(has_corpus),
+    ignore = "needs corpus: ../shared/corpus (clone this repository beside shared/)"
+)]
 fn bitnami_nginx_probe_fields_are_reached_through_tplvalues_omit() {
     let repo = bitnami_nginx(&catalog("probe-delays"));
     enable_metrics(&repo);
@@ -454,7 +457,7 @@ fn bitnami_nginx_probe_fields_are_reached_through_tplvalues_omit() {
 #[test]
 #[cfg_attr(
     any(not(has_corpus), not(has_helm_shim)),
-    ignore = "needs corpus (../shared/corpus) and helm-shim (../shared/tools/helm)"
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
 )]
 fn rendered_bitnami_nginx_differs_only_at_the_asked_probe_fields() {
     let repo = bitnami_nginx(&catalog("probe-delays"));

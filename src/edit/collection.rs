@@ -20,7 +20,7 @@ impl Editor<'_> {
         if flow {
             let parts = added
                 .iter()
-                .map(|(k, v)| format!("{}: {}", render::key(k), render::flow(v)));
+                .map(|(k, v)| format!("{}: {}", yaml_text::key(k), yaml_text::flow(v)));
             let mut text = flow_tail(!entries.is_empty(), parts);
             let at = match entries.last() {
                 Some(e) => self.tree.node(e.value).end.max(e.key_span.1),
@@ -66,11 +66,11 @@ impl Editor<'_> {
                 path.push(key.clone());
                 let rendering = self.value_rendering(path, v);
                 path.pop();
-                push_entry(&mut lines, &render::key(key), rendering, self.style);
+                push_entry(&mut lines, &yaml_text::key(key), rendering, self.style);
             }
             let mut lines: Vec<String> = lines
                 .into_iter()
-                .map(|l| render::indent_line(&pad, l))
+                .map(|l| yaml_text::indent_line(&pad, l))
                 .collect();
             if blank {
                 // Keep the mapping's blank-line separation: a blank line before the new key,
@@ -142,7 +142,7 @@ impl Editor<'_> {
         };
         let next = self.tree.node(items[before]);
         if flow {
-            let text = format!("{}, ", render::flow(v));
+            let text = format!("{}, ", yaml_text::flow(v));
             self.splices.push(Splice {
                 start: next.start,
                 end: next.start,
@@ -182,7 +182,7 @@ impl Editor<'_> {
         let pad = " ".repeat(dash - line_start);
         let mut text: String = lines
             .into_iter()
-            .map(|l| render::indent_line(&pad, l) + self.nl)
+            .map(|l| yaml_text::indent_line(&pad, l) + self.nl)
             .collect();
         // Items separated by blank lines: keep the separation.
         if at_line > 0 && self.doc.line_text(at_line - 1).trim().is_empty() {
@@ -210,7 +210,7 @@ impl Editor<'_> {
             unreachable_kind()
         };
         if flow {
-            let text = flow_tail(!items.is_empty(), new_items.iter().map(render::flow));
+            let text = flow_tail(!items.is_empty(), new_items.iter().map(yaml_text::flow));
             let at = match items.last() {
                 Some(&last) => self.tree.node(last).end,
                 None => node.start + 1,
@@ -251,7 +251,7 @@ impl Editor<'_> {
         let pad = " ".repeat(dash_col);
         let mut lines: Vec<String> = lines
             .into_iter()
-            .map(|l| render::indent_line(&pad, l))
+            .map(|l| yaml_text::indent_line(&pad, l))
             .collect();
         // Items separated by blank lines: keep the separation.
         let dash_line = self.doc.line_of(dash);

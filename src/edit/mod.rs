@@ -6,12 +6,12 @@
 mod collection;
 mod guard;
 mod placement;
-pub mod render;
 mod scalar;
 mod snippet;
 mod tail;
 pub mod text;
 pub mod verify;
+pub mod yaml_text;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,8 +23,8 @@ use crate::change::PlannedOp;
 use crate::doc::template::{ActionKind, BlockKind};
 use crate::doc::{Document, NodeId, NodeKind, ScalarStyle, Tree, YamlDoc};
 use crate::pointer::values_equal;
-use render::{Rendered, Style};
 use snippet::{push_entry, push_item_rendering};
+use yaml_text::{Rendered, Style};
 
 /// Replace `start..end` of the original text with `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,12 +223,12 @@ fn lines_for_new_value(new: &Value, ops: &[PlannedOp], style: Style) -> Vec<Stri
                 Rendered::Block { lines, .. } => lines,
                 Rendered::Scalar { header, lines } => {
                     let mut v = vec![header];
-                    v.extend(lines.into_iter().map(|l| render::indent_line("  ", l)));
+                    v.extend(lines.into_iter().map(|l| yaml_text::indent_line("  ", l)));
                     v
                 }
             }
         }
-        None => vec![render::scalar(new, None)],
+        None => vec![yaml_text::scalar(new, None)],
     }
 }
 
@@ -413,7 +413,7 @@ impl<'a> Editor<'a> {
                     self.splices.push(Splice {
                         start,
                         end: node.end,
-                        text: render::flow(new),
+                        text: yaml_text::flow(new),
                     });
                     return Ok(());
                 }
@@ -512,9 +512,9 @@ impl<'a> Editor<'a> {
                 if let Some((at, colon)) = self.missing_colon(id, slot) {
                     // `? key` or `{ key }` with no `:`: the value goes after a new one.
                     let value = if colon.ends_with(':') && self.is_flow_entry(slot) {
-                        render::flow(new)
+                        yaml_text::flow(new)
                     } else {
-                        render::scalar(new, None)
+                        yaml_text::scalar(new, None)
                     };
                     self.splices.push(Splice {
                         start: at,

@@ -20,7 +20,7 @@ impl Editor<'_> {
             return Ok(());
         }
         if let (ScalarStyle::Literal | ScalarStyle::Folded, Value::String(_)) = (style, new)
-            && let Rendered::Scalar { header, lines } = render::block(new, self.style)
+            && let Rendered::Scalar { header, lines } = yaml_text::block(new, self.style)
         {
             let indicator = if style == ScalarStyle::Folded {
                 header.replacen('|', ">", 1)
@@ -40,7 +40,7 @@ impl Editor<'_> {
             let mut text = indicator;
             for l in lines {
                 text.push_str(self.nl);
-                text.push_str(&render::indent_line(&pad, l));
+                text.push_str(&yaml_text::indent_line(&pad, l));
             }
             self.splices.push(Splice { start, end, text });
             return Ok(());
@@ -54,7 +54,7 @@ impl Editor<'_> {
             self.splices.push(Splice {
                 start,
                 end,
-                text: format!(" {}", render::scalar(new, None)),
+                text: format!(" {}", yaml_text::scalar(new, None)),
             });
             return Ok(());
         }
@@ -62,7 +62,7 @@ impl Editor<'_> {
         self.splices.push(Splice {
             start,
             end,
-            text: render::scalar(new, prefer),
+            text: yaml_text::scalar(new, prefer),
         });
         Ok(())
     }
@@ -183,7 +183,7 @@ impl Editor<'_> {
             self.splices.push(Splice {
                 start: *at,
                 end: *at,
-                text: format!("{colon} {}", render::flow(new)),
+                text: format!("{colon} {}", yaml_text::flow(new)),
             });
             return Ok(());
         }
@@ -192,10 +192,10 @@ impl Editor<'_> {
                 // `{ key:, … }`: the colon needs a space after it before a value.
                 let glued =
                     is_empty_value(self.doc, node) && self.doc.text[..node.start].ends_with(':');
-                let text = render::flow(new);
+                let text = yaml_text::flow(new);
                 if glued { format!(" {text}") } else { text }
             } else {
-                render::scalar(new, None)
+                yaml_text::scalar(new, None)
             };
             self.splices.push(Splice {
                 start: node.start,
@@ -230,7 +230,7 @@ impl Editor<'_> {
                     Rendered::Block { lines, .. } => lines,
                     Rendered::Scalar { header, lines } => {
                         let mut v = vec![header];
-                        v.extend(lines.into_iter().map(|l| render::indent_line("  ", l)));
+                        v.extend(lines.into_iter().map(|l| yaml_text::indent_line("  ", l)));
                         v
                     }
                 };
@@ -243,7 +243,7 @@ impl Editor<'_> {
                         if i == 0 {
                             l
                         } else {
-                            render::indent_line(&pad, l)
+                            yaml_text::indent_line(&pad, l)
                         }
                     })
                     .collect::<Vec<_>>()
@@ -274,7 +274,7 @@ impl Editor<'_> {
                     let pad = " ".repeat(base_col + offset);
                     for l in lines {
                         text.push_str(self.nl);
-                        text.push_str(&render::indent_line(&pad, l));
+                        text.push_str(&yaml_text::indent_line(&pad, l));
                     }
                 }
                 Rendered::Scalar { header, lines } => {
@@ -283,7 +283,7 @@ impl Editor<'_> {
                     text.push_str(&header);
                     for l in lines {
                         text.push_str(self.nl);
-                        text.push_str(&render::indent_line(&pad, l));
+                        text.push_str(&yaml_text::indent_line(&pad, l));
                     }
                 }
             }
@@ -322,7 +322,7 @@ impl Editor<'_> {
                             t.push_str(&comment);
                         } else {
                             t.push_str(self.nl);
-                            t.push_str(&render::indent_line(&pad, l));
+                            t.push_str(&yaml_text::indent_line(&pad, l));
                         }
                     }
                     t
@@ -338,7 +338,7 @@ impl Editor<'_> {
                     let mut t = comment.clone();
                     for l in lines {
                         t.push_str(self.nl);
-                        t.push_str(&render::indent_line(&pad, l));
+                        t.push_str(&yaml_text::indent_line(&pad, l));
                     }
                     t
                 }
@@ -348,7 +348,7 @@ impl Editor<'_> {
                 let mut t = format!(" {header}{comment}");
                 for l in lines {
                     t.push_str(self.nl);
-                    t.push_str(&render::indent_line(&pad, l));
+                    t.push_str(&yaml_text::indent_line(&pad, l));
                 }
                 t
             }

@@ -20,7 +20,7 @@ impl Editor<'_> {
                     p.push(k.clone());
                     let r = self.value_rendering(&p, child);
                     p.pop();
-                    push_entry(&mut lines, &render::key(k), r, self.style);
+                    push_entry(&mut lines, &yaml_text::key(k), r, self.style);
                 }
                 Rendered::Block { lines, seq: false }
             }
@@ -35,7 +35,7 @@ impl Editor<'_> {
                 }
                 Rendered::Block { lines, seq: true }
             }
-            other => render::block(other, self.style),
+            other => yaml_text::block(other, self.style),
         }
     }
 
@@ -103,12 +103,12 @@ pub(super) fn push_entry(lines: &mut Vec<String>, key_text: &str, r: Rendered, s
         Rendered::Block { lines: l, seq } => {
             lines.push(format!("{key_text}:"));
             let pad = " ".repeat(if seq { style.seq_offset } else { style.unit });
-            lines.extend(l.into_iter().map(|x| render::indent_line(&pad, x)));
+            lines.extend(l.into_iter().map(|x| yaml_text::indent_line(&pad, x)));
         }
         Rendered::Scalar { header, lines: l } => {
             lines.push(format!("{key_text}: {header}"));
             let pad = " ".repeat(style.unit);
-            lines.extend(l.into_iter().map(|x| render::indent_line(&pad, x)));
+            lines.extend(l.into_iter().map(|x| yaml_text::indent_line(&pad, x)));
         }
     }
 }
@@ -117,10 +117,10 @@ pub(super) fn push_entry(lines: &mut Vec<String>, key_text: &str, r: Rendered, s
 pub(super) fn push_item_rendering(lines: &mut Vec<String>, r: Rendered) {
     match r {
         Rendered::Inline(s) => lines.push(format!("- {s}")),
-        Rendered::Block { lines: l, .. } => render::push_item(lines, l),
+        Rendered::Block { lines: l, .. } => yaml_text::push_item(lines, l),
         Rendered::Scalar { header, lines: l } => {
             lines.push(format!("- {header}"));
-            lines.extend(l.into_iter().map(|x| render::indent_line("  ", x)));
+            lines.extend(l.into_iter().map(|x| yaml_text::indent_line("  ", x)));
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `patcher fleet`: the same recipes on many repositories, one pull request each. Every
-//! repository gets a cached clone ([`cache`]) and then exactly the single-repository pipeline
+//! repository gets a cached clone ([`clones`]) and then exactly the single-repository pipeline
 //! (`plan`, `check`, or [`crate::apply`]'s branch mode), `--jobs` at a time; the API writes of
 //! all of them go through one [`pacer`]. One repository failing never stops the others; the
 //! result is plain data ([`report`]), and `apply` records it for `--resume` ([`state`]).
 
-pub mod cache;
 pub mod cli;
+pub mod clones;
 pub mod file;
 pub mod matrix;
 
@@ -153,7 +153,7 @@ fn one(
     let mut report = RepoReport::new(&spec.spec, spec.github.as_deref(), Status::Failed);
     report.root = spec.root.clone();
     report.base = spec.base.clone();
-    let outcome = cache::sync(&opts.cache, spec).and_then(|checkout| {
+    let outcome = clones::sync(&opts.cache, spec).and_then(|checkout| {
         report.base = Some(checkout.base.clone());
         report.base_commit = Some(checkout.base_commit.clone());
         let root = match &spec.root {
@@ -215,7 +215,7 @@ fn base_unmoved(cache: &Path, spec: &RepoSpec, done: &Entry) -> bool {
     let (Some(base), Some(commit)) = (&done.base, &done.base_commit) else {
         return false;
     };
-    let Ok(repo) = git2::Repository::open(cache::clone_dir(cache, &spec.spec)) else {
+    let Ok(repo) = git2::Repository::open(clones::clone_dir(cache, &spec.spec)) else {
         return false;
     };
     crate::git::remote_tip(&repo, "origin", base)

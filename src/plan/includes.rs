@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::doc::template::reads::{IncludeSite, Source};
 
-use super::view::{ElseRendered, ParsedDefine, eval, prune_unrendered, render_model};
+use super::view::{ElseRendered, ParsedDefine, eval, fill_values, prune_unrendered};
 use crate::pointer::{lookup, to_pointer};
 
 /// How deep includes are followed (a define that includes a define that includes…). Four
@@ -155,7 +155,7 @@ fn splice_level(
             }
         }
         let body_sources = pruned.reindex_sources(sources.clone());
-        render_model(&mut fragment, &body_sources, values);
+        fill_values(&mut fragment, &body_sources, values);
         if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
             *slot = fragment;
         }

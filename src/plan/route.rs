@@ -14,7 +14,7 @@ use crate::recipe::Origin;
 use super::guards::{self, LineFacts};
 use super::includes::{self, Rendering};
 use super::view::{
-    ElseRendered, Part, ValuesView, effective, is_empty, part_of, prune_unrendered, render_model,
+    ElseRendered, Part, ValuesView, effective, fill_values, is_empty, part_of, prune_unrendered,
 };
 use crate::change::{DefineRead, GuardNote, PlannedOp, Via};
 use crate::doc::template::reads::{Condition, KeyFilter, Source, ValuesExpr};
@@ -413,7 +413,7 @@ pub fn prepare(
     let guards = crate::doc::template::reads::guards(doc, index);
     let pruned = prune_unrendered(model, &guards, &view.model);
     let sources = pruned.reindex_sources(sources);
-    render_model(model, &sources, &view.model);
+    fill_values(model, &sources, &view.model);
     let from_else = pruned
         .from_else
         .iter()

@@ -1,5 +1,5 @@
 //! The values view: a chart template's model as it renders with given values. Reads of
-//! values paths are replaced by what they print ([`render_model`], [`effective`]), branches
+//! values paths are replaced by what they print ([`fill_values`], [`effective`]), branches
 //! the values do not take are pruned ([`prune_unrendered`]) and conditions are evaluated
 //! ([`eval`]). Also the chart's parsed `define`s the view splices in ([`ParsedDefine`]).
 //! Pure functions on the template facts of `doc::template::reads`; it never decides where an
@@ -254,7 +254,7 @@ impl Pruned {
 
 /// Replaces each node a values read prints with what it renders to under `values`, so that
 /// selectors, `when`s and bounds see the field as the chart would render it.
-pub fn render_model(model: &mut Value, sources: &[Source], values: &Value) {
+pub fn fill_values(model: &mut Value, sources: &[Source], values: &Value) {
     for s in sources {
         let Ok((_, _, expr)) = effective(s, values) else {
             continue;

@@ -1,7 +1,7 @@
 //! Output: the unified diff (git-apply compatible, optionally colored), the per-recipe
 //! summary, and the JSON form of a plan; `check`'s text, JSON, GitHub and SARIF output.
 
-pub mod check;
+pub mod check_format;
 pub mod drift;
 pub mod github;
 pub mod sarif;
