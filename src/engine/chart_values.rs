@@ -148,10 +148,23 @@ pub(super) fn views(
     root: &Path,
     jobs: &[(String, Vec<(usize, usize)>)],
     recipes: &RecipeSet,
+    threads: usize,
 ) -> (HashMap<String, Arc<ValuesView>>, Vec<Finding>) {
     let mut out = HashMap::new();
     let mut errors = Vec::new();
     let mut cache: HashMap<(String, String), Option<Arc<ValuesView>>> = HashMap::new();
+    // Each chart's templates are read and masked once, the charts side by side (a chart
+    // without values.yaml may get no view: it is scanned below if it does).
+    let mut charts: Vec<String> = jobs
+        .iter()
+        .filter(|(p, _)| FileKind::detect(root, Path::new(p)) == FileKind::HelmTemplate)
+        .filter_map(|(p, _)| chart_of(root, p))
+        .filter(|c| root.join(c).join("values.yaml").is_file())
+        .collect();
+    charts.sort_unstable();
+    charts.dedup();
+    let scanned = crate::parallel::map(threads, &charts, |c| chart_scan(root, c));
+    let mut scans: HashMap<String, ChartScan> = charts.into_iter().zip(scanned).collect();
     for (path, rules) in jobs {
         if FileKind::detect(root, Path::new(path)) != FileKind::HelmTemplate {
             continue;
@@ -219,7 +232,9 @@ pub(super) fn views(
                     && a.parent()
                         .is_some_and(|p| root.join(p).join("Chart.yaml").is_file())
             });
-            let scan = chart_scan(root, &chart);
+            let scan = scans
+                .remove(&chart)
+                .unwrap_or_else(|| chart_scan(root, &chart));
             Some(Arc::new(ValuesView {
                 chart: chart.clone(),
                 target: target.clone(),
