@@ -2,7 +2,7 @@
 //! the templates' values edits in the values files (after the safety check that no other
 //! read of the same values path sees the change).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -42,14 +42,11 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         includes: Vec::new(),
     };
     let mut dep_defines = Vec::new();
+    let (mut own_defines, mut dep_includes) = (Vec::new(), Vec::new());
     for_each_template(root, &root.join(chart).join("templates"), |rel, m, text| {
         scan.reads.extend(reads::reads(rel, m, text));
         scan.includes.extend(reads::include_sites(rel, m, text));
-        for d in reads::defines(rel, m, text) {
-            scan.defines
-                .entry(d.name.clone())
-                .or_insert_with(|| parse_define(d));
-        }
+        own_defines.extend(reads::defines(rel, m, text));
     });
     if let Ok(deps) = std::fs::read_dir(root.join(chart).join("charts")) {
         let mut deps: Vec<_> = deps.flatten().map(|e| e.path()).collect();
@@ -57,8 +54,32 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         for dep in deps.iter().filter(|d| d.is_dir()) {
             for_each_template(root, &dep.join("templates"), |rel, m, text| {
                 dep_defines.extend(reads::defines(rel, m, text));
+                dep_includes.extend(
+                    reads::include_sites(rel, m, text)
+                        .into_iter()
+                        .map(|s| s.name),
+                );
             });
         }
+    }
+    // Only a define that something includes (in the chart or its dependencies, define
+    // bodies included) is ever spliced in: only those bodies are parsed.
+    let included: HashSet<String> = (scan.includes.iter().map(|i| i.name.clone()))
+        .chain(dep_includes)
+        .collect();
+    let parse = |d: reads::Define| match included.contains(&d.name) {
+        true => parse_define(d),
+        false => ParsedDefine {
+            body: Err("its body is not read: nothing in the chart includes it".into()),
+            name: d.name,
+            file: d.file,
+            line: d.line,
+        },
+    };
+    for d in own_defines {
+        scan.defines
+            .entry(d.name.clone())
+            .or_insert_with(|| parse(d));
     }
     // A dependency's define reads the chart's values where the chart includes it.
     for d in dep_defines {
@@ -70,7 +91,7 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         {
             scan.reads.extend(reads::reads(&d.file, &m, &d.body));
         }
-        scan.defines.insert(d.name.clone(), parse_define(d));
+        scan.defines.insert(d.name.clone(), parse(d));
     }
     scan
 }
