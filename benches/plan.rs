@@ -11,9 +11,14 @@ use serde::Deserialize;
 
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = manifest.join("../shared/corpus");
+    // PATCHER_CORPUS as in scripts/bench.sh (a worktree is not beside ../shared).
+    let corpus = std::env::var_os("PATCHER_CORPUS")
+        .map_or_else(|| manifest.join("../shared/corpus"), PathBuf::from);
     if !corpus.is_dir() {
-        eprintln!("SKIPPED: ../shared/corpus not found; the benchmark needs it");
+        eprintln!(
+            "SKIPPED: {} not found (set PATCHER_CORPUS); the benchmark needs it",
+            corpus.display()
+        );
         return;
     }
     let recipes =

@@ -5,7 +5,11 @@
 #   (c) event-parse floors over the same bytes: libyaml-rs, saphyr-parser (benches/floors.rs);
 #   (d) the 5 largest corpus files (CRDs up to 2.7 MB): cost per MB stays flat;
 #   (e) one-file and sample-app `plan` processes;
-#   (f) peak RSS on the edit set and on the largest CRD.
+#   (f) peak RSS on the edit set and on the largest CRD;
+#   (g) `plan` of the corpus against one yaml_serde parse of the same files, in one process
+#       (benches/plan.rs), with the plan process's peak RSS;
+#   (h) the sample app with Helm (the shim in ../shared/tools/helm, or PATCHER_HELM): the
+#       first run, then later runs (where a render cache, once there, shows).
 # Prints medians, ratios from this same run, MB/s and the files each tool changed.
 #
 # Usage: scripts/bench.sh [RUNS]   (default 11; ruamel runs min(RUNS, 3) times: ~4 s each)
@@ -209,5 +213,23 @@ say "one file (plan --only ci-no-hpa):  $one ms   (target < 5 ms)"
 say "  the same file and recipe alone:  $alone ms   (all 5 recipe files parsed above: KDL is most of the gap)"
 say "  process start (--version):       $start ms"
 say "sample app (plan, 7 recipes):      $sample ms   (target < 10 ms)"
+# (g) the corpus plan against yaml_serde, in one process (its ratio is the figure to read).
+say ""
+say "== the corpus: plan (benches/plan.rs) against one yaml_serde parse, same process =="
+(cd "$repo" && PATCHER_CORPUS=$corpus cargo bench --bench plan --locked -q 2>/dev/null) | grep -E '^(corpus|yaml_serde parse, the|patcher plan|plan /)' || say "(cargo bench --bench plan failed)"
+say "peak RSS, plan of the corpus (benches/recipes/corpus.kdl): $(rss_mb "$bin" plan --root "$corpus" --recipes "$repo/benches/recipes/corpus.kdl" --render never --color never) MB"
+
+# (h) the sample app with Helm.
+helm=${PATCHER_HELM:-$repo/../shared/tools/helm/helm}
+say ""
+if [ -x "$helm" ]; then
+    say "== the sample app with Helm ($helm), --render auto =="
+    t=$EPOCHREALTIME
+    PATCHER_HELM=$helm "$bin" plan --root "$repo" --color never >/dev/null 2>&1 || true
+    say "first run:                         $(ms_since "$t") ms"
+    say "later runs (median of $runs):        $(wall_ms "$runs" env PATCHER_HELM="$helm" "$bin" plan --root "$repo" --color never) ms   (without Helm: $sample ms)"
+else
+    say "the sample app with Helm: SKIPPED (no helm at $helm; set PATCHER_HELM)"
+fi
 say ""
 say "Wall times are this machine's, now (load $(cut -d' ' -f1-3 /proc/loadavg)); compare ratios from one run."

@@ -2,7 +2,7 @@
 //! the templates' values edits in the values files (after the safety check that no other
 //! read of the same values path sees the change).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,6 +46,7 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
     let mut dep_defines = Vec::new();
     let mut bodies: HashMap<String, reads::Define> = HashMap::new();
     let mut dict_includes: Vec<(String, reads::Binding, String, usize)> = Vec::new();
+    let (mut own_defines, mut dep_includes) = (Vec::new(), Vec::new());
     for_each_template(root, &root.join(chart).join("templates"), |rel, m, text| {
         let (file_reads, sites) = (
             reads::reads(rel, m, text),
@@ -67,14 +68,11 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
                 .into_iter()
                 .map(|(n, b, o)| (n, b, rel.to_string(), o)),
         );
-        for d in reads::defines(rel, m, text) {
-            bodies.entry(d.name.clone()).or_insert(d);
+        let defines = reads::defines(rel, m, text);
+        for d in &defines {
+            bodies.entry(d.name.clone()).or_insert_with(|| d.clone());
         }
-        for d in reads::defines(rel, m, text) {
-            scan.defines
-                .entry(d.name.clone())
-                .or_insert_with(|| parse_define(d));
-        }
+        own_defines.extend(defines);
     });
     if let Ok(deps) = std::fs::read_dir(root.join(chart).join("charts")) {
         let mut deps: Vec<_> = deps.flatten().map(|e| e.path()).collect();
@@ -82,6 +80,11 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         for dep in deps.iter().filter(|d| d.is_dir()) {
             for_each_template(root, &dep.join("templates"), |rel, m, text| {
                 dep_defines.extend(reads::defines(rel, m, text));
+                dep_includes.extend(
+                    reads::include_sites(rel, m, text)
+                        .into_iter()
+                        .map(|s| s.name),
+                );
             });
         }
     }
@@ -99,6 +102,25 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
                 r
             }));
         }
+    }
+    // Only a define that something includes (in the chart or its dependencies, define
+    // bodies included) is ever spliced in: only those bodies are parsed.
+    let included: HashSet<String> = (scan.includes.iter().map(|i| i.name.clone()))
+        .chain(dep_includes)
+        .collect();
+    let parse = |d: reads::Define| match included.contains(&d.name) {
+        true => parse_define(d),
+        false => ParsedDefine {
+            body: Err("its body is not read: nothing in the chart includes it".into()),
+            name: d.name,
+            file: d.file,
+            line: d.line,
+        },
+    };
+    for d in own_defines {
+        scan.defines
+            .entry(d.name.clone())
+            .or_insert_with(|| parse(d));
     }
     // A dependency's define reads the chart's values where the chart includes it.
     for d in dep_defines {
@@ -118,7 +140,7 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
             }
             scan.reads.extend(dep_reads);
         }
-        scan.defines.insert(d.name.clone(), parse_define(d));
+        scan.defines.insert(d.name.clone(), parse(d));
     }
     scan
 }
@@ -197,10 +219,23 @@ pub(super) fn views(
     root: &Path,
     jobs: &[(String, Vec<(usize, usize)>)],
     recipes: &RecipeSet,
+    threads: usize,
 ) -> (HashMap<String, Arc<ValuesView>>, Vec<Finding>) {
     let mut out = HashMap::new();
     let mut errors = Vec::new();
     let mut cache: HashMap<(String, String), Option<Arc<ValuesView>>> = HashMap::new();
+    // Each chart's templates are read and masked once, the charts side by side (a chart
+    // without values.yaml may get no view: it is scanned below if it does).
+    let mut charts: Vec<String> = jobs
+        .iter()
+        .filter(|(p, _)| FileKind::detect(root, Path::new(p)) == FileKind::HelmTemplate)
+        .filter_map(|(p, _)| chart_of(root, p))
+        .filter(|c| root.join(c).join("values.yaml").is_file())
+        .collect();
+    charts.sort_unstable();
+    charts.dedup();
+    let scanned = crate::parallel::map(threads, &charts, |c| chart_scan(root, c));
+    let mut scans: HashMap<String, ChartScan> = charts.into_iter().zip(scanned).collect();
     for (path, rules) in jobs {
         if FileKind::detect(root, Path::new(path)) != FileKind::HelmTemplate {
             continue;
@@ -268,7 +303,9 @@ pub(super) fn views(
                     && a.parent()
                         .is_some_and(|p| root.join(p).join("Chart.yaml").is_file())
             });
-            let scan = chart_scan(root, &chart);
+            let scan = scans
+                .remove(&chart)
+                .unwrap_or_else(|| chart_scan(root, &chart));
             Some(Arc::new(ValuesView {
                 chart: chart.clone(),
                 target: target.clone(),

@@ -84,7 +84,7 @@ pub fn run_on_threads(
     let jobs: Vec<(String, Vec<(usize, usize)>)> = targets.into_iter().collect();
     // Helm templates render with their chart's values: plan against the rendered view, then
     // move the ops on values-fed nodes into the values files (see `values.rs`).
-    let (views, view_errors) = chart_values::views(&root_canon, &jobs, recipes);
+    let (views, view_errors) = chart_values::views(&root_canon, &jobs, recipes, threads);
     out.errors.extend(view_errors);
     let prepared = crate::parallel::map(threads, &jobs, |(path, rules)| {
         prepare_file(
@@ -809,10 +809,19 @@ fn plan_rules(
     if models.is_empty() {
         models.push(Cow::Owned(Value::Null));
     }
-    // Per document: what renders (values reads, included defines, `else` literals).
-    let renderings: Vec<plan::includes::Rendering> = match view {
+    // Per document a rule reaches: what renders (values reads, included defines, `else`
+    // literals). Most documents of a chart are not what a `match` names: their reads are
+    // not computed (they would not change what the `match` sees).
+    let renderings: Vec<Option<plan::includes::Rendering>> = match view {
         Some(v) => (0..models.len())
-            .map(|i| plan::route::prepare(doc, i, models[i].to_mut(), v))
+            .map(|i| {
+                let reached = rules.iter().any(|&(ri, fi)| {
+                    let rule = &recipes.recipes[ri].files[fi];
+                    view_may_change_matches(doc, i, rule)
+                        || plan::document_matches(rule, &models[i]).0
+                });
+                reached.then(|| plan::route::prepare(doc, i, models[i].to_mut(), v))
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -831,7 +840,13 @@ fn plan_rules(
             let (ok, p) = plan::document_matches(rule, model);
             probes.extend(p.into_iter().map(|p| (ri, p)));
             let u = unseen[di].get_or_insert_with(|| {
-                unseen::Unseen::find(doc, di, model, view, renderings.get(di))
+                unseen::Unseen::find(
+                    doc,
+                    di,
+                    model,
+                    view,
+                    renderings.get(di).and_then(Option::as_ref),
+                )
             });
             if let Some(u) = u {
                 unchecked.extend(u.reached(rule, model).into_iter().map(|(o, m)| (ri, o, m)));
@@ -843,12 +858,12 @@ fn plan_rules(
             // one fails, the document is planned again with the (remembered) answers.
             let plan_doc = || plan::plan_document(&name, rule, model, &BashCheck);
             let dp = with_deferred_checks(plan_doc).unwrap_or_else(plan_doc);
-            if let Some(r) = renderings.get(di) {
+            if let Some(r) = renderings.get(di).and_then(Option::as_ref) {
                 let unseen = plan::includes::unread_misses(r, &dp.probes);
                 errors.extend(unseen.into_iter().map(|(o, m)| (ri, o, m)));
             }
             probes.extend(dp.probes.into_iter().map(|p| (ri, p)));
-            let explain = |m: String| match (view, renderings.get(di)) {
+            let explain = |m: String| match (view, renderings.get(di).and_then(Option::as_ref)) {
                 (Some(v), Some(r)) => plan::view::explain_placeholder(m, &r.sources, &v.model),
                 _ => m,
             };
@@ -864,7 +879,7 @@ fn plan_rules(
     if let Some(v) = view {
         let template = doc.path.to_string_lossy().replace('\\', "/");
         for (di, doc_ops) in &mut ops {
-            let Some(rendering) = renderings.get(*di) else {
+            let Some(rendering) = renderings.get(*di).and_then(Option::as_ref) else {
                 continue;
             };
             let mut kept = Vec::new();
@@ -878,7 +893,7 @@ fn plan_rules(
                 };
                 // The editor sees the first branch of an `if`; a node the `else` renders is
                 // not there to edit.
-                let hidden = renderings.get(*di).and_then(|r| {
+                let hidden = renderings.get(*di).and_then(Option::as_ref).and_then(|r| {
                     r.from_else.iter().find(|h| {
                         let p = crate::pointer::to_pointer(&h.pointer).to_string();
                         op.path() == p || op.path().starts_with(&format!("{p}/"))
@@ -917,4 +932,57 @@ fn plan_rules(
         unchecked,
         values_edits,
     }
+}
+
+/// Whether the values view could change what a `match` of `rule` reads in document `index`
+/// of a template, so that the document must be viewed before it is matched. No, only when
+/// each `match` path is plain keys through mappings, no key on it lies in a template block
+/// opened inside the document (no `if` guards it), and the node it ends at holds no template
+/// action (no values read, include or block inside); a path that ends at a missing key
+/// reads nothing either way. The view only prunes guarded entries and replaces the nodes
+/// that actions print, so such a path reads the same before and after it.
+fn view_may_change_matches(doc: &Document, index: usize, rule: &FileRule) -> bool {
+    let (Some(m), Some(ydoc)) = (&doc.masked, doc.docs.get(index)) else {
+        return true;
+    };
+    let tree = &ydoc.tree;
+    let root = tree.node(tree.root);
+    let (first, last) = (
+        doc.line_of(root.start) + 1,
+        doc.line_of(root.end.saturating_sub(1)) + 1,
+    );
+    // A block around the whole document decides whether it exists, not what it says.
+    let inner_block_at = |line: usize| {
+        m.open_blocks_at_line(line).iter().any(|&b| {
+            let b = &m.blocks[b];
+            !(b.open_line <= first && b.end_line.is_none_or(|e| e >= last))
+        })
+    };
+    let action_in = |start: usize, end: usize| {
+        let i = m.actions.partition_point(|a| a.span.end <= start);
+        m.actions.get(i).is_some_and(|a| a.span.start < end)
+    };
+    rule.matches.iter().any(|mt| {
+        let mut id = tree.root;
+        for seg in &mt.path.segments {
+            let crate::path::Segment::Key(key) = seg else {
+                return true;
+            };
+            let crate::doc::NodeKind::Mapping { entries, .. } = &tree.node(id).kind else {
+                return true;
+            };
+            if entries.iter().any(|e| e.key == "<<") {
+                return true;
+            }
+            let Some(e) = entries.iter().rev().find(|e| e.key == *key) else {
+                return false;
+            };
+            if inner_block_at(doc.line_of(e.key_span.0) + 1) {
+                return true;
+            }
+            id = e.value;
+        }
+        let node = tree.node(id);
+        node.start == node.end || action_in(node.start, node.end)
+    })
 }
