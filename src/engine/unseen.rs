@@ -368,7 +368,7 @@ fn may_print(doc: &Document, m: &template::Masked, a: &Action, view: Option<&Val
             return false;
         };
         range_values(&doc.text[opener.span.clone()]).is_some_and(|keys| {
-            crate::plan::view::is_empty(
+            crate::plan::guards::is_empty(
                 crate::pointer::lookup(&v.model, &keys).unwrap_or(&Value::Null),
             )
         })

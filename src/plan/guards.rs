@@ -13,6 +13,18 @@ use crate::doc::template::Masked;
 use crate::doc::template::branches::{self, Branch, CmpOp, Cond};
 use crate::pointer::lookup;
 
+/// Helm's `empty`: what `default` replaces.
+pub fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
 /// What the templates say about one line of a chart file that reads values or includes a
 /// define: the branches it sits in, the define it is in, and (for a condition action) the
 /// block it decides with the printing lines of each of that block's branches.
@@ -76,7 +88,7 @@ impl Tv {
             Tv::Int(i) => *i != 0,
             Tv::Float(f) => *f != 0.0,
             Tv::Str(s) => !s.is_empty(),
-            Tv::Node(v) => !super::view::is_empty(v),
+            Tv::Node(v) => !is_empty(v),
         }
     }
 }

@@ -11,10 +11,10 @@ use serde_json::Value;
 
 use crate::recipe::Origin;
 
-use super::guards::{self, LineFacts};
+use super::guards::{self, LineFacts, is_empty};
 use super::includes::{self, Rendering};
 use super::view::{
-    ElseRendered, Part, ValuesView, effective, fill_values, is_empty, part_of, prune_unrendered,
+    ElseRendered, Part, ValuesView, effective, fill_values, part_of, prune_unrendered,
 };
 use crate::change::{DefineRead, GuardNote, PlannedOp, Via};
 use crate::doc::template::reads::{Condition, KeyFilter, Source, ValuesExpr};

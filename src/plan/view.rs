@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::guards::is_empty;
 use crate::doc::template::reads::{
     Cond, Condition, Guard, IncludeSite, KeyFilter, Read, Siblings, Source, ValuesExpr,
 };
@@ -39,18 +40,6 @@ pub struct ValuesView {
     /// The `if`/`with` branches around each line of the chart's files that reads values or
     /// includes a define, by (file, 1-based line): what `route` evaluates guards with.
     pub lines: std::sync::Arc<super::guards::ChartLines>,
-}
-
-/// Helm's `empty`: what `default` replaces.
-pub fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-    }
 }
 
 /// What `expr` renders to when the values hold `found` at its path.
