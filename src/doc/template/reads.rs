@@ -231,6 +231,9 @@ pub struct Alt {
     pub offset: usize,
     pub action: String,
     pub expr: Result<ValuesExpr, String>,
+    /// The `if`/`with` blocks opened inside that branch around the action (the fallback
+    /// `{{- else }}{{- with .Values.b }}`): it prints only when they hold.
+    pub guards: Vec<Condition>,
 }
 
 /// Fills in the else branches of the innermost `if` around a node whose key starts at
@@ -248,7 +251,7 @@ fn with_else_branches(
     let Some(block) = m
         .blocks
         .iter()
-        .find(|b| b.open_line == last.line && b.kind == BlockKind::If)
+        .find(|b| b.open_line == last.line && matches!(b.kind, BlockKind::If | BlockKind::With))
     else {
         return conds;
     };
@@ -285,19 +288,34 @@ fn with_else_branches(
             if !text[..col].trim().is_empty() {
                 return None;
             }
-            let a = m.actions.iter().find(|a| a.line == l && !a.whole_line)?;
-            let action = doc.text[a.span.clone()].to_string();
+            // `key: {{ action }}`, or `key:` with the action alone on the next line
+            // (`readinessProbe:` then `{{- toYaml . | nindent 2 }}`).
             let value = rest.trim();
-            let unquoted = value
-                .strip_prefix('"')
-                .and_then(|r| r.strip_suffix('"'))
-                .unwrap_or(value);
+            let (a, unquoted) = match m.actions.iter().find(|a| a.line == l && !a.whole_line) {
+                Some(a) => (
+                    a,
+                    value
+                        .strip_prefix('"')
+                        .and_then(|r| r.strip_suffix('"'))
+                        .unwrap_or(value),
+                ),
+                None if value.is_empty() && l + 1 < end => {
+                    let a = m.actions.iter().find(|a| {
+                        a.line == l + 1 && a.whole_line && a.kind == ActionKind::Output
+                    })?;
+                    (a, doc.text[a.span.clone()].trim())
+                }
+                None => return None,
+            };
+            let action = doc.text[a.span.clone()].to_string();
+            let action_line = a.line;
             (unquoted == action.trim())
                 .then(|| {
-                    let mut expr = parse_in_context(m, &doc.text, l, a.span.start, &action);
+                    let mut expr =
+                        parse_in_context(m, &doc.text, action_line, a.span.start, &action);
                     if let Ok(e) = &mut expr
                         && e.to_yaml
-                        && let Some(sib) = hidden_siblings(doc, l, col, end)
+                        && let Some(sib) = hidden_siblings(doc, action_line, col, end)
                     {
                         match sib {
                             Ok(sib) => e.siblings = Some(sib),
@@ -305,10 +323,14 @@ fn with_else_branches(
                         }
                     }
                     Alt {
-                        line: l,
+                        line: action_line,
                         offset: a.span.start,
                         expr,
                         action,
+                        guards: conditions_at(m, &doc.text, action_line)
+                            .into_iter()
+                            .filter(|c| c.line > else_line)
+                            .collect(),
                     }
                 })
                 .filter(|_| start <= a.span.start)
@@ -1025,6 +1047,8 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
                     block.open_line
                 ));
             }
+            // In a `with`'s `else` branch `.` is not rebound.
+            BlockKind::With if block.else_lines.first().is_some_and(|&e| line > e) => {}
             BlockKind::With => {
                 let opener = m.actions.iter().find(|a| {
                     a.line == block.open_line && a.kind == ActionKind::Open(BlockKind::With)
