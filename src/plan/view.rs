@@ -172,7 +172,7 @@ pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> 
             // Printed by an action there (the values routing follows it), unless a block
             // of that branch around it is provably false: then nothing renders there.
             (None, Some(alt)) => {
-                if alt.guards.iter().any(|g| is_false(g)) {
+                if alt.guards.iter().any(&is_false) {
                     map.shift_remove(last);
                 }
             }
