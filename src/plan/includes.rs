@@ -126,7 +126,8 @@ fn splice_level(
             include_offset: s.offset,
             includers: includes.iter().filter(|x| x.name == inc.name).count(),
             unread: inc.not_followed.clone(),
-            entries: None,
+            // Entries not spliced in print no node that the view knows of.
+            entries: inc.entries.then(Vec::new),
         };
         let body = match def.map(|d| &d.body) {
             _ if splice.unread.is_some() => {
