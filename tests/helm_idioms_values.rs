@@ -416,6 +416,75 @@ fn rendered_variable_charts_differ_only_at_the_asked_probe_fields() {
 
 // --- the bitnami nginx chart of the corpus, with its `common` from the corpus -------------
 
+// --- the `with A … else with B` fallback, printed by an include of entries ---------------
+
+/// probe-delays on Deployments and, as a second instance, on StatefulSets.
+const PROBES_BOTH_KINDS: &str = r#"use "catalog:probe-delays" files="chart/templates/*.yaml"
+use "catalog:probe-delays" files="chart/templates/*.yaml" kind="StatefulSet" name="probe-delays-sts"
+"#;
+
+#[test]
+fn a_with_else_with_fallback_is_followed_to_the_values_path_that_renders() {
+    let repo = idiom_repo("with-else-fallback", PROBES_BOTH_KINDS);
+    let (code, text) = plan_text(&repo);
+    assert_eq!(code, 2, "{text}");
+    // One values key, set once: the Deployment's direct read and the StatefulSets' reads
+    // through the fallback are the same edit of two instances of one recipe.
+    assert_eq!(
+        text.matches("+    failureThreshold: 10").count(),
+        1,
+        "{text}"
+    );
+    assert!(!text.contains("error:"), "{text}");
+    insta::assert_snapshot!("idioms_values_with_else_fallback_plan", text);
+}
+
+#[test]
+fn a_with_else_with_fallback_edits_the_first_values_path_when_it_is_set() {
+    let repo = idiom_repo("with-else-fallback", PROBES_BOTH_KINDS);
+    let values = repo.read("chart/values.yaml");
+    repo.write(
+        "chart/values.yaml",
+        &values.replace(
+            "ingester:\n  readinessProbe: {}",
+            "ingester:\n  readinessProbe:\n    tcpSocket:\n      port: http\n    initialDelaySeconds: 5",
+        ),
+    );
+    let (code, text) = plan_text(&repo);
+    assert_eq!(code, 2, "{text}");
+    assert!(!text.contains("error:"), "{text}");
+    for keys in [
+        "/ingester/readinessProbe/initialDelaySeconds = 20",
+        "/ingester/readinessProbe/failureThreshold = 10",
+        "/app/readinessProbe/failureThreshold = 10",
+    ] {
+        assert!(text.contains(keys), "{keys}: {text}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(has_helm_shim),
+    ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+)]
+fn rendered_with_else_fallback_differs_only_at_the_asked_probe_fields() {
+    let repo = idiom_repo("with-else-fallback", PROBES_BOTH_KINDS);
+    let diffs = apply_and_diff(repo.root(), &repo.root().join("chart"));
+    let c = |kind: &str, name: &str| {
+        format!(
+            "\"{kind}\" \"rel-{name}\" /spec/template/spec/containers/0/readinessProbe/failureThreshold: null -> 10"
+        )
+    };
+    assert_eq!(
+        changes(&diffs),
+        set(&[
+            &c("Deployment", "web"),
+            &c("StatefulSet", "ingester"),
+            &c("StatefulSet", "inline"),
+        ])
+    );
+}
+
 /// `bitnami__charts__nginx` as `chart/`, with `bitnami__charts__common` as its
 /// `charts/common` (what `helm dependency update` would fetch; offline, the corpus has it).
 fn bitnami_nginx(recipe: &str) -> Repo {

@@ -97,6 +97,16 @@ impl Unseen {
             let Some((pointer, shape)) = owner(doc, ydoc, &slots, a, trailing) else {
                 continue;
             };
+            // An include of entries that the view spliced in: what it prints is in the model.
+            if rendering.is_some_and(|r| {
+                r.splices.iter().any(|s| {
+                    s.entries.is_some()
+                        && s.include_file.is_none()
+                        && s.include_offset == a.span.start
+                })
+            }) {
+                continue;
+            }
             if !may_print(doc, m, a, view) {
                 continue;
             }

@@ -36,6 +36,20 @@ pub struct Splice {
     pub includers: usize,
     /// Why the body was not spliced in (not YAML, or its own includes too deep).
     pub unread: Option<String>,
+    /// An include that prints entries into the mapping at `pointer`: the keys it printed
+    /// (`None`: it prints the node itself).
+    pub entries: Option<Vec<String>>,
+}
+
+impl Splice {
+    /// The splice prints the node at `keys` or one above it.
+    pub fn covers(&self, keys: &[String]) -> bool {
+        keys.starts_with(&self.pointer)
+            && self
+                .entries
+                .as_ref()
+                .is_none_or(|e| keys.get(self.pointer.len()).is_some_and(|k| e.contains(k)))
+    }
 }
 
 /// What a template document renders, as the view sees it: the values reads of its nodes
@@ -88,7 +102,14 @@ fn splice_level(
             .conditions
             .iter()
             .all(|c| c.cond.as_ref().is_err() || c.cond.as_ref().is_ok_and(|c| eval(c, values)));
-        if !empty || !shown {
+        // Entries into a mapping: the mapping is there already; when the include does not
+        // render it prints nothing, and it is no node's source.
+        if inc.entries {
+            if !shown || !lookup(model, &s.pointer).is_some_and(Value::is_object) {
+                r.sources.remove(i);
+                continue;
+            }
+        } else if !empty || !shown {
             i += 1;
             continue;
         }
@@ -105,6 +126,8 @@ fn splice_level(
             include_offset: s.offset,
             includers: includes.iter().filter(|x| x.name == inc.name).count(),
             unread: inc.not_followed.clone(),
+            // Entries not spliced in print no node that the view knows of.
+            entries: inc.entries.then(Vec::new),
         };
         let body = match def.map(|d| &d.body) {
             _ if splice.unread.is_some() => {
@@ -156,7 +179,29 @@ fn splice_level(
         }
         let body_sources = pruned.reindex_sources(sources.clone());
         fill_values(&mut fragment, &body_sources, values);
-        if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
+        if inc.entries {
+            let added = match fragment {
+                Value::Object(entries) => entries,
+                Value::Null => Default::default(),
+                _ => {
+                    splice.unread = Some("its body is not a mapping".to_string());
+                    r.splices.push(splice);
+                    continue;
+                }
+            };
+            let Ok(Value::Object(map)) = to_pointer(&s.pointer).resolve_mut(model) else {
+                continue;
+            };
+            if let Some(k) = added.keys().find(|k| map.contains_key(*k)) {
+                splice.unread = Some(format!(
+                    "it prints `{k}`, which the template has too (the rendered key is not known)"
+                ));
+                r.splices.push(splice);
+                continue;
+            }
+            splice.entries = Some(added.keys().cloned().collect());
+            map.extend(added);
+        } else if let Ok(slot) = to_pointer(&s.pointer).resolve_mut(model) {
             *slot = fragment;
         }
         // The define's nodes render only where the include does: its `if`s come first.
@@ -181,18 +226,14 @@ fn splice_level(
 pub fn splice_at<'r>(r: &'r Rendering, keys: &[String]) -> Option<&'r Splice> {
     r.splices
         .iter()
-        .filter(|s| keys.starts_with(&s.pointer))
+        .filter(|s| s.covers(keys))
         .max_by_key(|s| s.pointer.len())
 }
 
 /// The chain of splices from the template down to the one that prints `keys`, outermost
 /// first: each include the value passes through.
 pub fn splice_chain<'r>(r: &'r Rendering, keys: &[String]) -> Vec<&'r Splice> {
-    let mut out: Vec<&Splice> = r
-        .splices
-        .iter()
-        .filter(|s| keys.starts_with(&s.pointer))
-        .collect();
+    let mut out: Vec<&Splice> = r.splices.iter().filter(|s| s.covers(keys)).collect();
     out.sort_by_key(|s| s.pointer.len());
     out
 }

@@ -158,8 +158,13 @@ pub fn prune_unrendered(model: &mut Value, guards: &[Guard], values: &Value) -> 
                     else_line: e.line,
                 });
             }
-            // Printed by an action there: the values routing follows it.
-            (None, Some(_)) => {}
+            // Printed by an action there (the values routing follows it), unless a block
+            // of that branch around it is provably false: then nothing renders there.
+            (None, Some(alt)) => {
+                if alt.guards.iter().any(&is_false) {
+                    map.shift_remove(last);
+                }
+            }
             // The branch that renders does not have the key.
             (None, None) => {
                 map.shift_remove(last);
@@ -378,6 +383,21 @@ pub fn effective<'s>(
                             alt.action.trim(),
                             alt.line
                         ));
+                    }
+                    for g in &alt.guards {
+                        let holds = match &g.cond {
+                            Ok(cond) => eval(cond, values),
+                            Err(why) => return Err(unprovable(&g.action, g.line, why)),
+                        };
+                        if !holds {
+                            return Err(format!(
+                                "`{}` at line {} is false with these values, and so is `{}` at line {} in the branch that renders: it prints nothing there",
+                                c.action.trim(),
+                                c.line,
+                                g.action.trim(),
+                                g.line
+                            ));
+                        }
                     }
                     chosen = (alt.line, alt.offset, &alt.expr)
                 }

@@ -48,6 +48,10 @@ pub struct Include {
     /// `include "NAME" (dict "k" V …)`: what the define's `.k` stand for (`None`: CTX is the
     /// root context).
     pub binding: Option<Binding>,
+    /// The action stands alone on its line among the entries of the mapping at the source's
+    /// pointer (`{{- include "x.readinessProbe" . | nindent 10 }}` under `- name: app`): it
+    /// prints entries into that mapping, not its value.
+    pub entries: bool,
 }
 
 thread_local! {
@@ -123,7 +127,9 @@ fn inside_document(conds: Vec<Condition>, doc: &Document, index: usize) -> Vec<C
     let last = doc.line_of(root.end.saturating_sub(1)) + 1;
     conds
         .into_iter()
-        .filter(|c| !(c.line <= first && c.end_line.is_none_or(|e| e >= last)))
+        // A block with an `else` chooses what renders (the fallback of a probe helper's
+        // body, `with A … else with B`): it stays.
+        .filter(|c| c.has_else || !(c.line <= first && c.end_line.is_none_or(|e| e >= last)))
         .collect()
 }
 
@@ -231,6 +237,9 @@ pub struct Alt {
     pub offset: usize,
     pub action: String,
     pub expr: Result<ValuesExpr, String>,
+    /// The `if`/`with` blocks opened inside that branch around the action (the fallback
+    /// `{{- else }}{{- with .Values.b }}`): it prints only when they hold.
+    pub guards: Vec<Condition>,
 }
 
 /// Fills in the else branches of the innermost `if` around a node whose key starts at
@@ -248,7 +257,7 @@ fn with_else_branches(
     let Some(block) = m
         .blocks
         .iter()
-        .find(|b| b.open_line == last.line && b.kind == BlockKind::If)
+        .find(|b| b.open_line == last.line && matches!(b.kind, BlockKind::If | BlockKind::With))
     else {
         return conds;
     };
@@ -285,19 +294,34 @@ fn with_else_branches(
             if !text[..col].trim().is_empty() {
                 return None;
             }
-            let a = m.actions.iter().find(|a| a.line == l && !a.whole_line)?;
-            let action = doc.text[a.span.clone()].to_string();
+            // `key: {{ action }}`, or `key:` with the action alone on the next line
+            // (`readinessProbe:` then `{{- toYaml . | nindent 2 }}`).
             let value = rest.trim();
-            let unquoted = value
-                .strip_prefix('"')
-                .and_then(|r| r.strip_suffix('"'))
-                .unwrap_or(value);
+            let (a, unquoted) = match m.actions.iter().find(|a| a.line == l && !a.whole_line) {
+                Some(a) => (
+                    a,
+                    value
+                        .strip_prefix('"')
+                        .and_then(|r| r.strip_suffix('"'))
+                        .unwrap_or(value),
+                ),
+                None if value.is_empty() && l + 1 < end => {
+                    let a = m.actions.iter().find(|a| {
+                        a.line == l + 1 && a.whole_line && a.kind == ActionKind::Output
+                    })?;
+                    (a, doc.text[a.span.clone()].trim())
+                }
+                None => return None,
+            };
+            let action = doc.text[a.span.clone()].to_string();
+            let action_line = a.line;
             (unquoted == action.trim())
                 .then(|| {
-                    let mut expr = parse_in_context(m, &doc.text, l, a.span.start, &action);
+                    let mut expr =
+                        parse_in_context(m, &doc.text, action_line, a.span.start, &action);
                     if let Ok(e) = &mut expr
                         && e.to_yaml
-                        && let Some(sib) = hidden_siblings(doc, l, col, end)
+                        && let Some(sib) = hidden_siblings(doc, action_line, col, end)
                     {
                         match sib {
                             Ok(sib) => e.siblings = Some(sib),
@@ -305,10 +329,14 @@ fn with_else_branches(
                         }
                     }
                     Alt {
-                        line: l,
+                        line: action_line,
                         offset: a.span.start,
                         expr,
                         action,
+                        guards: conditions_at(m, &doc.text, action_line)
+                            .into_iter()
+                            .filter(|c| c.line > else_line)
+                            .collect(),
                     }
                 })
                 .filter(|_| start <= a.span.start)
@@ -548,8 +576,102 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
             _ => {}
         }
     }
+    out.extend(entry_includes(doc, m, ydoc, index, &out));
     out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     out
+}
+
+/// The includes that print entries into a block mapping: an `include … | nindent N` alone on
+/// its line, N the column of the mapping's keys, after one of its keys and with no key left
+/// of N in between (so the output continues that mapping). `seen` are the sources found
+/// already (an include that is a key's value is one of them).
+fn entry_includes(
+    doc: &Document,
+    m: &Masked,
+    ydoc: &crate::doc::YamlDoc,
+    index: usize,
+    seen: &[Source],
+) -> Vec<Source> {
+    // Every key of a block mapping: (0-based line, 0-based column, the mapping's pointer).
+    let mut keys: Vec<(usize, usize, Vec<String>)> = Vec::new();
+    let mut stack: Vec<(usize, Vec<String>)> = vec![(ydoc.tree.root, Vec::new())];
+    while let Some((id, ptr)) = stack.pop() {
+        match &ydoc.tree.node(id).kind {
+            NodeKind::Mapping { entries, flow } => {
+                for e in entries {
+                    if !flow {
+                        let (l, c) = doc.line_col(e.key_span.0);
+                        keys.push((l - 1, c - 1, ptr.clone()));
+                    }
+                    let mut k = ptr.clone();
+                    k.push(e.key.clone());
+                    stack.push((e.value, k));
+                }
+            }
+            NodeKind::Sequence { items, .. } => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut k = ptr.clone();
+                    k.push(i.to_string());
+                    stack.push((*item, k));
+                }
+            }
+            _ => {}
+        }
+    }
+    keys.sort_by_key(|k| (k.0, k.1));
+    let mut out = Vec::new();
+    for a in m.actions.iter().filter(|a| {
+        a.kind == ActionKind::Output
+            && a.whole_line
+            && (ydoc.start..ydoc.end).contains(&a.span.start)
+    }) {
+        if seen.iter().any(|s| s.offset == a.span.start) {
+            continue;
+        }
+        let line = doc.line_of(a.span.start);
+        let action = doc.text[a.span.clone()].to_string();
+        let Some(mut include) = included(m, &doc.text, a, &action) else {
+            continue;
+        };
+        let Some(col) = nindent_of(&action) else {
+            continue;
+        };
+        // The nearest key above at column N or left of it: it must be at N.
+        let Some((_, kcol, ptr)) = keys.iter().rev().find(|(l, c, _)| *l < line && *c <= col)
+        else {
+            continue;
+        };
+        if *kcol != col {
+            continue;
+        }
+        include.entries = true;
+        out.push(Source {
+            pointer: ptr.clone(),
+            line: a.line,
+            offset: a.span.start,
+            file: None,
+            include: Some(include),
+            conditions: inside_document(conditions_at(m, &doc.text, a.line), doc, index),
+            action,
+            expr: Err("it prints mapping entries of a named template".into()),
+        });
+    }
+    out
+}
+
+/// `N` of the last `nindent N` in an action's pipeline (`indent N` does not start a line).
+fn nindent_of(action: &str) -> Option<usize> {
+    let words: Vec<&str> = action
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .split(|c: char| c.is_whitespace() || c == '|' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty() && *w != "-")
+        .collect();
+    words
+        .windows(2)
+        .rev()
+        .find(|w| w[0] == "nindent")
+        .and_then(|w| w[1].parse().ok())
 }
 
 /// The action that prints a scalar node: an inline action inside it, or, for an empty
@@ -642,6 +764,7 @@ fn included(m: &Masked, text: &str, a: &super::Action, action: &str) -> Option<I
         name,
         not_followed,
         binding,
+        entries: false,
     })
 }
 
@@ -658,6 +781,7 @@ pub fn dict_includes(m: &Masked, text: &str) -> Vec<(String, Binding, usize)> {
             name,
             not_followed: None,
             binding: Some(b),
+            ..
         }) = included(m, text, a, action)
         {
             out.push((name, b, a.span.start));
@@ -763,16 +887,16 @@ pub fn defines(file: &str, m: &Masked, text: &str) -> Vec<Define> {
             continue;
         };
         let body_range = opener.span.end..end.span.start;
-        let body: String = text
-            .char_indices()
-            .map(|(i, c)| {
-                if body_range.contains(&i) || c == '\n' || c == '\r' {
-                    c
-                } else {
-                    ' '
-                }
-            })
-            .collect();
+        // A blanked character becomes as many spaces as its UTF-8 bytes, so that offsets
+        // stay the file's (a `…` in a comment above the define shifted them).
+        let mut body = String::with_capacity(text.len());
+        for (i, c) in text.char_indices() {
+            if body_range.contains(&i) || c == '\n' || c == '\r' {
+                body.push(c);
+            } else {
+                body.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            }
+        }
         out.push(Define {
             name,
             file: file.to_string(),
@@ -1025,6 +1149,8 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
                     block.open_line
                 ));
             }
+            // In a `with`'s `else` branch `.` is not rebound.
+            BlockKind::With if block.else_lines.first().is_some_and(|&e| line > e) => {}
             BlockKind::With => {
                 let opener = m.actions.iter().find(|a| {
                     a.line == block.open_line && a.kind == ActionKind::Open(BlockKind::With)
