@@ -587,8 +587,14 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
             return res;
         }
     };
-    // Idempotence: the recipes must hold on the new text (a template: with the new values).
+    // Idempotence: the recipes must hold on the new text (a template: with the new values),
+    // except those refused here, whose edits were left out.
     let again = plan_rules(&new_doc, rules, recipes, p.view.as_ref());
+    let refused: HashSet<&str> = p
+        .recipe_refusals
+        .iter()
+        .map(|f| f.recipe.as_str())
+        .collect();
     let still = again
         .ops
         .iter()
@@ -600,7 +606,7 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
                 .iter()
                 .map(|e| (e.recipe.to_string(), e.via.pointer.clone())),
         )
-        .next();
+        .find(|(r, _)| !refused.contains(r.as_str()));
     if let Some((recipe, pointer)) = still {
         res.errors.push(refusal_finding(Refusal {
             path: PathBuf::from(path),
