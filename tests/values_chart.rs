@@ -111,6 +111,49 @@ fn a_value_also_read_by_a_configmap_is_refused_naming_that_read() {
 }
 
 #[test]
+fn a_recipe_refused_for_a_shared_value_leaves_another_recipes_edit_of_the_template() {
+    // The corpus shape: loki-distributed's and tempo-distributed's Deployments print probes
+    // from one shared `loki.` / `tempo.` value (refused), next to a progress deadline the
+    // template itself lacks (planned).
+    let repo = chart_repo(
+        r#"recipe "grace" {
+    file "chart/templates/worker.yaml" {
+        set "/spec/template/spec/terminationGracePeriodSeconds" 60
+    }
+}
+recipe "ready" {
+    file "chart/templates/worker.yaml" {
+        at-least "/spec/minReadySeconds" 5
+    }
+}"#,
+    );
+    let out = repo.run(&["plan", "--render", "never"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("fed by `shared.timeout` in chart/values.yaml"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("+  minReadySeconds: 5"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("values.yaml"), "{}", out.stdout);
+    let out = repo.run(&["apply", "--in-place", "--keep-going", "--render", "never"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        repo.read("chart/templates/worker.yaml")
+            .contains("minReadySeconds: 5")
+    );
+    assert_eq!(
+        repo.read("chart/values.yaml"),
+        std::fs::read_to_string(data().join("chart/values.yaml")).expect("values")
+    );
+}
+
+#[test]
 fn range_bodies_are_refused_by_name() {
     let repo = chart_repo(
         r#"recipe "job-retries" {

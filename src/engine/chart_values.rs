@@ -438,7 +438,20 @@ pub(super) fn land_values_edits(
         drop(planned);
         let changed = !refused.is_empty();
         for (pi, f) in refused {
-            prepared[pi].res.errors.push(f);
+            // The refused recipe loses all of its edits of this template (ops and values
+            // edits); the other recipes' edits stand on their own and stay in the fixpoint
+            // (a progress deadline next to a probe whose value other templates share).
+            let p = &mut prepared[pi];
+            p.values_edits.retain(|e| *e.recipe != *f.recipe);
+            for (_, ops) in p.ops.iter_mut() {
+                ops.retain(|o| *o.recipe != *f.recipe);
+            }
+            let left = !p.values_edits.is_empty() || p.ops.iter().any(|(_, o)| !o.is_empty());
+            if left {
+                p.recipe_refusals.push(f);
+            } else {
+                p.res.errors.push(f);
+            }
         }
         if !changed {
             break;

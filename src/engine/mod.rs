@@ -438,10 +438,10 @@ fn prepare_file(
     let (ops, values_edits) = if errors.is_empty() {
         (ops, values_edits)
     } else {
-        // A recipe that cannot be planned here loses all of its edits of this file; the
-        // other recipes' edits stand on their own (recipes are independent statements), and
-        // are verified and re-planned as usual. Where values edits are involved the whole
-        // file is refused, as before: their safety is decided across the chart's templates.
+        // A recipe that cannot be planned here loses all of its edits of this file (ops and
+        // values edits); the other recipes' edits stand on their own (recipes are independent
+        // statements), and are verified and re-planned as usual; the safety of their values
+        // edits is decided across the chart's templates, in `land_values_edits`.
         let refused: HashSet<&str> = errors
             .iter()
             .map(|(ri, _, _)| recipes.recipes[*ri].name.as_str())
@@ -453,8 +453,10 @@ fn prepare_file(
         for (_, o) in rest.iter_mut() {
             o.retain(|op| !refused.contains(&*op.recipe));
         }
-        let left = rest.iter().any(|(_, o)| !o.is_empty());
-        if !left || !values_edits.is_empty() {
+        let mut values_edits = values_edits;
+        values_edits.retain(|e| !refused.contains(&*e.recipe));
+        let left = rest.iter().any(|(_, o)| !o.is_empty()) || !values_edits.is_empty();
+        if !left {
             p.res.errors.extend(findings);
             return p;
         }
@@ -587,8 +589,14 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
             return res;
         }
     };
-    // Idempotence: the recipes must hold on the new text (a template: with the new values).
+    // Idempotence: the recipes must hold on the new text (a template: with the new values),
+    // except those refused here, whose edits were left out.
     let again = plan_rules(&new_doc, rules, recipes, p.view.as_ref());
+    let refused: HashSet<&str> = p
+        .recipe_refusals
+        .iter()
+        .map(|f| f.recipe.as_str())
+        .collect();
     let still = again
         .ops
         .iter()
@@ -600,7 +608,7 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
                 .iter()
                 .map(|e| (e.recipe.to_string(), e.via.pointer.clone())),
         )
-        .next();
+        .find(|(r, _)| !refused.contains(r.as_str()));
     if let Some((recipe, pointer)) = still {
         res.errors.push(refusal_finding(Refusal {
             path: PathBuf::from(path),

@@ -217,6 +217,20 @@ pub fn compare(
     expected: &Expected,
     strict: bool,
 ) -> Comparison {
+    compare_with(before, after, masks, expected, strict, None)
+}
+
+/// [`compare`], with the planned pointers re-indexed from `reference` (the render with the
+/// chart's own values, which the pointers were planned against) by [`reindex`]: in another
+/// values scenario a list item may sit at another index (a sidecar it turns on comes first).
+pub fn compare_with(
+    before: &Rendered,
+    after: &Rendered,
+    masks: &Masks,
+    expected: &Expected,
+    strict: bool,
+    reference: Option<&Rendered>,
+) -> Comparison {
     let mut out = Comparison::default();
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for key in keys {
@@ -254,7 +268,20 @@ pub fn compare(
             out.fields += raw.len();
             continue;
         }
-        let loose = expected.loose.get(&a.source).cloned().unwrap_or_default();
+        let refobj = reference
+            .and_then(|r| r.get(key.as_str()))
+            .map(|o| &o.value);
+        let map = |p: &str| match refobj {
+            Some(r) => reindex(p, r, &b.value),
+            None => p.to_string(),
+        };
+        let loose: Vec<String> = expected
+            .loose
+            .get(&a.source)
+            .into_iter()
+            .flatten()
+            .map(|p| map(p))
+            .collect();
         let docs = expected
             .templates
             .get(&a.source)
@@ -276,7 +303,15 @@ pub fn compare(
         // one whose ops explain the difference exactly is it.
         let mut best: Option<(Vec<String>, usize)> = None;
         for doc in same_kind.iter().copied().chain([&empty]) {
-            let (unexplained, planned) = neutralize(&bv, &av, &doc.ops, &loose);
+            let ops: Vec<PatchOperation> = match refobj {
+                Some(_) => doc
+                    .ops
+                    .iter()
+                    .map(|o| with_path(o, &map(&op_path(o))))
+                    .collect(),
+                None => doc.ops.clone(),
+            };
+            let (unexplained, planned) = neutralize(&bv, &av, &ops, &loose);
             if unexplained.is_empty() {
                 best = Some((Vec::new(), planned));
                 break;
@@ -361,6 +396,69 @@ pub(super) fn neutralize(
     let mut diffs = Vec::new();
     leaf_diff(Some(&bv), Some(&av), "", &mut diffs);
     (diffs, planned)
+}
+
+/// `pointer` as it addresses `target`: where it steps into a list by index, the item of
+/// `reference` at that index is found in `target`'s list by its `name` (`containers`,
+/// `initContainers`, `env`, `volumes`… — a list whose items are maps with distinct string
+/// names, in both). Elsewhere, and below a place either object lacks, it is kept as it is.
+pub fn reindex(pointer: &str, reference: &Value, target: &Value) -> String {
+    let keys = crate::pointer::pointer_keys(pointer);
+    if keys.is_empty() {
+        return pointer.to_string();
+    }
+    let mut out = String::new();
+    let (mut r, mut t) = (Some(reference), Some(target));
+    for k in keys {
+        let mut step = k.clone();
+        if let (Some(Value::Array(rs)), Some(Value::Array(ts)), Ok(i)) = (r, t, k.parse::<usize>())
+            && let (Some(rn), Some(tn)) = (unique_names(rs), unique_names(ts))
+            && let Some(name) = rn.get(i).copied()
+            && let Some(j) = tn.iter().position(|n| *n == name)
+        {
+            step = j.to_string();
+        }
+        r = child(r, &k);
+        t = child(t, &step);
+        out.push('/');
+        out.push_str(&escape(&step));
+    }
+    out
+}
+
+fn child<'a>(v: Option<&'a Value>, key: &str) -> Option<&'a Value> {
+    match v {
+        Some(Value::Object(m)) => m.get(key),
+        Some(Value::Array(xs)) => key.parse::<usize>().ok().and_then(|i| xs.get(i)),
+        _ => None,
+    }
+}
+
+/// The `name` of every item, when each is a map with a string `name` and no two share one.
+fn unique_names(items: &[Value]) -> Option<Vec<&str>> {
+    let names: Vec<&str> = items
+        .iter()
+        .map(|x| x.get("name").and_then(Value::as_str))
+        .collect::<Option<_>>()?;
+    let distinct: BTreeSet<&str> = names.iter().copied().collect();
+    (distinct.len() == names.len()).then_some(names)
+}
+
+/// `op` at another path.
+fn with_path(op: &PatchOperation, path: &str) -> PatchOperation {
+    let path = crate::pointer::to_pointer(&crate::pointer::pointer_keys(path));
+    match op {
+        PatchOperation::Add(o) => PatchOperation::Add(AddOperation {
+            path,
+            value: o.value.clone(),
+        }),
+        PatchOperation::Replace(o) => PatchOperation::Replace(ReplaceOperation {
+            path,
+            value: o.value.clone(),
+        }),
+        PatchOperation::Remove(_) => PatchOperation::Remove(RemoveOperation { path }),
+        other => other.clone(),
+    }
 }
 
 pub(super) fn op_path(op: &PatchOperation) -> String {
