@@ -154,7 +154,9 @@ recipe "ready" {
 }
 
 #[test]
-fn range_bodies_are_refused_by_name() {
+fn a_root_value_in_a_range_of_whole_documents_is_edited_once_in_values() {
+    // One Job per item of `.Values.jobs`, each printing `$.Values.worker.limit`: every copy
+    // renders the same node, so the edit is one values edit.
     let repo = chart_repo(
         r#"recipe "job-retries" {
     file "chart/templates/jobs.yaml" {
@@ -163,10 +165,34 @@ fn range_bodies_are_refused_by_name() {
     }
 }"#,
     );
-    let out = repo.run(&["plan"]);
+    let out = repo.run(&["plan", "--render", "never"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("chart/values.yaml: /worker/limit = 4 (read by templates/jobs.yaml:8 as /spec/backoffLimit)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("-  limit: 0\n+  limit: 4"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_read_of_the_range_item_is_refused_by_name() {
+    let repo = chart_repo(
+        r#"recipe "job-names" {
+    file "chart/templates/jobs.yaml" {
+        match "/kind" "Job"
+        set "/metadata/name" "x"
+    }
+}"#,
+    );
+    let out = repo.run(&["plan", "--render", "never"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("/spec/backoffLimit is printed by `{{ $.Values.worker.limit }}` at chart/templates/jobs.yaml:8, and it is inside a `range` body (line 1)"),
+        out.stderr.contains("/metadata/name is printed by `{{ .name }}` at chart/templates/jobs.yaml:6, and it is inside a `range` body (line 1)"),
         "{}",
         out.stderr
     );

@@ -966,9 +966,68 @@ pub fn parse_in_context(
     offset: usize,
     action: &str,
 ) -> Result<ValuesExpr, String> {
-    let ctx = dot_context(m, text, line)?;
     let words = bound_words(m, text, offset, action)?;
+    let ctx = context_for(m, text, line, &words)?;
     super::expr::parse_words(words, ctx.as_deref())
+}
+
+/// What `.` stands for at `line` for an action of `words`: as [`dot_context`], except that
+/// inside a `range` around whole documents an action that never reads `.` (only `$…`,
+/// `$.Values…` and literals) reads the root context: every copy renders it the same way.
+fn context_for(
+    m: &Masked,
+    text: &str,
+    line: usize,
+    words: &[String],
+) -> Result<Option<Vec<String>>, String> {
+    match dot(m, text, line)? {
+        Dot::Ctx(ctx) => Ok(ctx),
+        Dot::Item(_) if !words.iter().any(|w| w.starts_with('.')) => Ok(None),
+        Dot::Item(open) => Err(range_body(open)),
+    }
+}
+
+fn range_body(open_line: usize) -> String {
+    format!("it is inside a `range` body (line {open_line}): rendered once per item")
+}
+
+/// What `.` is at a line: the root context (`None`) or a values path, or the item of the
+/// `range` opened at the line given, around whole documents.
+enum Dot {
+    Ctx(Option<Vec<String>>),
+    Item(usize),
+}
+
+/// Whether `block` (a `range`) wraps whole documents: nothing but comments, blank lines and
+/// masked actions between the document start (file start or `---`) and its opener, and
+/// between its `end` and the document end. Then each item renders the body as documents of
+/// their own, and the masked body is what each of them shows.
+fn wraps_documents(m: &Masked, block: &super::Block) -> bool {
+    let Some(end) = block.end_line else {
+        return false;
+    };
+    let lines: Vec<&str> = m.text.split('\n').collect();
+    let quiet = |l: &str| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    };
+    let opener = (0..block.open_line.saturating_sub(1))
+        .rev()
+        .map(|i| lines[i])
+        .take_while(|l| !l.starts_with("---"))
+        .all(quiet);
+    let closer = lines
+        .iter()
+        .skip(end)
+        .take_while(|l| !l.starts_with("---"))
+        .all(|l| quiet(l));
+    let whole = |line: usize| {
+        m.actions
+            .iter()
+            .filter(|a| a.line == line)
+            .all(|a| a.whole_line)
+    };
+    opener && closer && whole(block.open_line) && whole(end)
 }
 
 /// A `{{ $name := VALUE }}` of a template file.
@@ -1034,7 +1093,7 @@ fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
             .into_iter()
             .filter(|&b| m.blocks[b].open_line < a.line)
             .collect();
-        let ctx = dot_context(m, text, a.line);
+        let ctx = context_for(m, text, a.line, &words[2..]);
         let rhs = &words[2..];
         let root =
             matches!(rhs, [w] if w == "$") || (matches!(rhs, [w] if w == ".") && ctx == Ok(None));
@@ -1136,19 +1195,24 @@ fn bound_words(m: &Masked, text: &str, offset: usize, action: &str) -> Result<Ve
 /// The values path `.` stands for at `line`: `None` at the top level (`.` is the root
 /// context), else the innermost `with`'s path.
 fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>>, String> {
+    match dot(m, text, line)? {
+        Dot::Ctx(ctx) => Ok(ctx),
+        Dot::Item(open) => Err(range_body(open)),
+    }
+}
+
+fn dot(m: &Masked, text: &str, line: usize) -> Result<Dot, String> {
     let mut ctx: Option<Vec<String>> = None;
+    // The `range` (around whole documents) whose item `.` is, until a `with $…` rebinds it.
+    let mut item: Option<usize> = None;
     for b in m.open_blocks_at_line(line) {
         let block = &m.blocks[b];
         if block.open_line == line {
             continue;
         }
         match block.kind {
-            BlockKind::Range => {
-                return Err(format!(
-                    "it is inside a `range` body (line {}): rendered once per item",
-                    block.open_line
-                ));
-            }
+            BlockKind::Range if wraps_documents(m, block) => item = Some(block.open_line),
+            BlockKind::Range => return Err(range_body(block.open_line)),
             // In a `with`'s `else` branch `.` is not rebound.
             BlockKind::With if block.else_lines.first().is_some_and(|&e| line > e) => {}
             BlockKind::With => {
@@ -1163,6 +1227,17 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
                 };
                 let words = bind(m, block.open_line, words_of(&text[opener.span.clone()]));
                 let inner: Vec<String> = words.into_iter().skip(1).collect();
+                // `with $`: `.` is the root context again (inside a `range` too).
+                if inner == ["$"] {
+                    (ctx, item) = (None, None);
+                    continue;
+                }
+                if let Some(open) = item {
+                    if !inner.first().is_some_and(|w| w.starts_with("$.")) {
+                        return Err(range_body(open));
+                    }
+                    item = None;
+                }
                 match operand(&inner, ctx.as_deref()) {
                     Some(p) => ctx = Some(p),
                     None => {
@@ -1176,7 +1251,7 @@ fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>
             _ => {}
         }
     }
-    Ok(ctx)
+    Ok(item.map_or(Dot::Ctx(ctx), Dot::Item))
 }
 
 /// Every read of a values path in a masked template file: explicit `.Values.x` words,
