@@ -37,7 +37,9 @@
 mod actions;
 mod blocks;
 pub mod branches;
+mod context;
 mod expr;
+mod include_calls;
 pub mod reads;
 mod unmaskable;
 

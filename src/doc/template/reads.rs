@@ -7,10 +7,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::context::{bind, bound_words, declarations, dot_context, substitute, visible};
+pub use super::context::{parse_in_context, with_binding};
 pub use super::expr::{Binding, Bound, Cond, KeyFilter, Siblings, ValuesExpr, parse_action};
-use super::expr::{
-    dict_binding, operand, parse_cond, rebind, single_operand, unbound_reason, unquote, words_of,
-};
+use super::expr::{operand, parse_cond, single_operand, unquote, words_of};
+use super::include_calls::included;
+pub use super::include_calls::{Define, Include, defines, dict_includes, include_call};
 use super::{ActionKind, BlockKind, Masked};
 use crate::doc::{Document, NodeKind};
 
@@ -33,65 +35,6 @@ pub struct Source {
     pub file: Option<String>,
     /// The action is `include "NAME" CTX` of a named template: what it includes.
     pub include: Option<Include>,
-}
-
-/// An `include "NAME" CTX | nindent N` action that prints a node.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Include {
-    /// The named template.
-    pub name: String,
-    /// Why the define is not followed, when it is not: CTX must be the root context (`$`,
-    /// or `.` outside `with`/`range`), so that inside the define `.Values` are the chart's
-    /// values, and the pipes after it must keep its text (`nindent N`, `indent N`, `trim`,
-    /// `fromYaml | toYaml`).
-    pub not_followed: Option<String>,
-    /// `include "NAME" (dict "k" V …)`: what the define's `.k` stand for (`None`: CTX is the
-    /// root context).
-    pub binding: Option<Binding>,
-    /// The action stands alone on its line among the entries of the mapping at the source's
-    /// pointer (`{{- include "x.readinessProbe" . | nindent 10 }}` under `- name: app`): it
-    /// prints entries into that mapping, not its value.
-    pub entries: bool,
-}
-
-thread_local! {
-    /// The binding of the define body being read (see [`with_binding`]).
-    static BINDING: std::cell::RefCell<Option<Binding>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Runs `f` (which reads a define body: [`sources`], [`guards`], [`reads`]) with `.` bound
-/// to an include's `dict` argument. Scoped to the call, on this thread: the binding belongs
-/// to the body being read, and passing it through every helper of this module would not
-/// make that clearer.
-pub fn with_binding<T>(binding: &Binding, f: impl FnOnce() -> T) -> T {
-    let before = BINDING.with(|b| b.replace(Some(binding.clone())));
-    let out = f();
-    BINDING.with(|b| *b.borrow_mut() = before);
-    out
-}
-
-/// `words` of an action at 1-based `line`, rewritten for the current binding (see
-/// [`with_binding`]; unchanged without one).
-fn bind(m: &Masked, line: usize, words: Vec<String>) -> Vec<String> {
-    BINDING.with(|b| {
-        let b = b.borrow();
-        let Some(binding) = b.as_ref() else {
-            return words;
-        };
-        let dot_is_dict = !m.open_blocks_at_line(line).iter().any(|&i| {
-            let blk = &m.blocks[i];
-            blk.open_line != line && matches!(blk.kind, BlockKind::With | BlockKind::Range)
-        });
-        words
-            .iter()
-            .map(|w| rebind(w, binding, dot_is_dict))
-            .collect()
-    })
-}
-
-/// Why bound `words` read something the binding does not give.
-fn unbound(words: &[String]) -> Option<String> {
-    BINDING.with(|b| b.borrow().as_ref().and_then(|b| unbound_reason(words, b)))
 }
 
 /// An `if` or `with` around a node: it renders only when the condition holds.
@@ -729,531 +672,6 @@ fn trailing_action<'m>(
     (between[colon + 1..].trim().is_empty() && after.trim().is_empty()).then_some(a)
 }
 
-/// The include an output action at `a` makes, with its argument bound (the root context, or
-/// a `dict` of values paths and the root), or why it is not followed.
-fn included(m: &Masked, text: &str, a: &super::Action, action: &str) -> Option<Include> {
-    let words = bound_words(m, text, a.span.start, action).unwrap_or_else(|_| words_of(action));
-    let words = bind(m, a.line, words);
-    let (name, how) = include_call_words(&words)?;
-    let ctx = dot_context(m, text, a.line);
-    let (not_followed, binding) = match how {
-        Err(why) => (Some(why), None),
-        Ok(arg) if arg == ["$"] || (arg == ["."] && ctx == Ok(None)) => (None, None),
-        Ok(arg) if arg.first().is_some_and(|w| w == "(") => {
-            match ctx.ok().and_then(|c| dict_binding(&arg, c.as_deref())) {
-                Some((b, _)) => (None, Some(b)),
-                None => (
-                    Some("it is given an argument other than the root context or a `dict`".into()),
-                    None,
-                ),
-            }
-        }
-        Ok(arg) if arg == ["."] => (
-            Some("it is included with `.` inside a `with` or `range`, not the root context".into()),
-            None,
-        ),
-        Ok(arg) => (
-            Some(format!(
-                "it is given `{}`, not the root context (`.` or `$`) or a `dict`",
-                arg.join(" ")
-            )),
-            None,
-        ),
-    };
-    Some(Include {
-        name,
-        not_followed,
-        binding,
-        entries: false,
-    })
-}
-
-/// Every `include "NAME" (dict …)` of a masked template file that the view follows, with
-/// its binding and offset: the define's reads there are reads of the paths the dict passes.
-pub fn dict_includes(m: &Masked, text: &str) -> Vec<(String, Binding, usize)> {
-    let mut out: Vec<(String, Binding, usize)> = Vec::new();
-    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
-        let action = &text[a.span.clone()];
-        if !action.contains("dict") {
-            continue;
-        }
-        if let Some(Include {
-            name,
-            not_followed: None,
-            binding: Some(b),
-            ..
-        }) = included(m, text, a, action)
-        {
-            out.push((name, b, a.span.start));
-        }
-    }
-    out
-}
-
-/// `include "NAME" …` or `template "NAME" …`: NAME, and the CTX word when the call is
-/// `include "NAME" CTX` piped through nothing but `nindent N` / `indent N` / `trim`, else
-/// why it is not followed (a `dict` argument, other pipes).
-pub fn include_call(action: &str) -> Option<(String, Result<String, String>)> {
-    let (name, how) = include_call_words(&words_of(action))?;
-    let how = how.and_then(|arg| match arg.as_slice() {
-        [ctx] if ctx == "." || ctx == "$" => Ok(ctx.clone()),
-        [ctx] => Err(format!(
-            "it is given `{ctx}`, not the root context (`.` or `$`)"
-        )),
-        _ => Err("it is given an argument other than the root context (`.` or `$`)".into()),
-    });
-    Some((name, how))
-}
-
-/// `include "NAME" ARG | …`: NAME and ARG's words (one word, or a parenthesised group),
-/// when the pipes keep the define's text (`nindent N`, `indent N`, `trim`, and `fromYaml`
-/// followed by `toYaml`, which re-print the same mapping); else why not.
-fn include_call_words(words: &[String]) -> Option<(String, Result<Vec<String>, String>)> {
-    let [f, name, args @ ..] = words else {
-        return None;
-    };
-    if f != "include" && f != "template" {
-        return None;
-    }
-    let name = unquote(name)?;
-    let arg_end = match args.first().map(String::as_str) {
-        Some("(") => super::expr::closing(args, 0).map(|c| c + 1),
-        Some(_) => Some(1),
-        None => None,
-    };
-    let Some(arg_end) = arg_end.filter(|&e| args.get(e).is_none_or(|w| w == "|")) else {
-        return Some((
-            name,
-            Err("it is given an argument other than the root context (`.` or `$`)".into()),
-        ));
-    };
-    let (arg, pipes) = args.split_at(arg_end);
-    let cmds: Vec<&[String]> = pipes.split(|w| w == "|").skip(1).collect();
-    let mut parsed = false;
-    let pipes_keep_text = cmds.iter().all(|cmd| match cmd {
-        [f] if f == "trim" => true,
-        [f] if f == "fromYaml" => {
-            parsed = true;
-            true
-        }
-        [f] if f == "toYaml" && parsed => {
-            parsed = false;
-            true
-        }
-        [f, n] => (f == "nindent" || f == "indent") && n.parse::<usize>().is_ok(),
-        _ => false,
-    }) && !parsed;
-    if !pipes_keep_text {
-        return Some((
-            name,
-            Err("its output goes through a pipe other than `nindent`, `indent`, `trim` or `fromYaml | toYaml`".into()),
-        ));
-    }
-    Some((name, Ok(arg.to_vec())))
-}
-
-/// A `define "NAME"` block of a template file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Define {
-    pub name: String,
-    /// The file, relative to the root; 1-based line of the `define` action.
-    pub file: String,
-    pub line: usize,
-    /// The file's text with everything but the define's body blanked (line breaks kept):
-    /// parsed as a template, its nodes, lines and offsets are the body's own.
-    pub body: String,
-}
-
-/// Every `define` block of a masked template file (helpers files hold most of them).
-pub fn defines(file: &str, m: &Masked, text: &str) -> Vec<Define> {
-    let mut out = Vec::new();
-    for b in m.blocks.iter().filter(|b| b.kind == BlockKind::Define) {
-        let Some(end_line) = b.end_line else { continue };
-        let Some(opener) = m
-            .actions
-            .iter()
-            .find(|a| a.line == b.open_line && a.kind == ActionKind::Open(BlockKind::Define))
-        else {
-            continue;
-        };
-        // The last `end` on the end line closes the outermost block there: the define.
-        let Some(end) = m.actions.iter().rfind(|a| {
-            a.line == end_line && a.kind == ActionKind::End && a.span.start >= opener.span.end
-        }) else {
-            continue;
-        };
-        let words = words_of(&text[opener.span.clone()]);
-        let Some(name) = words.get(1).and_then(|w| unquote(w)) else {
-            continue;
-        };
-        let body_range = opener.span.end..end.span.start;
-        // A blanked character becomes as many spaces as its UTF-8 bytes, so that offsets
-        // stay the file's (a `…` in a comment above the define shifted them).
-        let mut body = String::with_capacity(text.len());
-        for (i, c) in text.char_indices() {
-            if body_range.contains(&i) || c == '\n' || c == '\r' {
-                body.push(c);
-            } else {
-                body.extend(std::iter::repeat_n(' ', c.len_utf8()));
-            }
-        }
-        out.push(Define {
-            name,
-            file: file.to_string(),
-            line: b.open_line,
-            body,
-        });
-    }
-    out
-}
-
-/// Where a template file includes a named template (any `include "NAME" …` action).
-#[derive(Debug, Clone, PartialEq)]
-pub struct IncludeSite {
-    pub name: String,
-    pub file: String,
-    pub line: usize,
-    pub offset: usize,
-    pub action: String,
-    /// The `if`/`with` blocks around the action: when one is false, nothing is included.
-    pub conditions: Vec<Condition>,
-    /// It passes a `dict` that the view follows: the define's reads through it are in the
-    /// chart's reads, each bound to this include (see [`Read::through`]).
-    pub dict: bool,
-}
-
-/// Every `include "NAME"` action of a masked template file.
-pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
-    let mut out = Vec::new();
-    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
-        let action = &text[a.span.clone()];
-        let words = words_of(action);
-        let mut i = 0;
-        while i + 1 < words.len() {
-            if (words[i] == "include" || words[i] == "template")
-                && let Some(name) = unquote(&words[i + 1])
-            {
-                out.push(IncludeSite {
-                    name,
-                    file: file.to_string(),
-                    line: a.line,
-                    offset: a.span.start,
-                    action: action
-                        .chars()
-                        .take(80)
-                        .collect::<String>()
-                        .replace('\n', " "),
-                    conditions: conditions_at(m, text, a.line),
-                    dict: i == 0
-                        && included(m, text, a, action)
-                            .is_some_and(|inc| inc.not_followed.is_none() && inc.binding.is_some()),
-                });
-            }
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Parses an action at 1-based `line` (byte `offset`) of a template, resolving `.` through
-/// the enclosing `with` blocks and `$variables` through their declarations; `range` bodies,
-/// unresolvable `with`s and variables that are not one values path are refused with the
-/// reason.
-pub fn parse_in_context(
-    m: &Masked,
-    text: &str,
-    line: usize,
-    offset: usize,
-    action: &str,
-) -> Result<ValuesExpr, String> {
-    let words = bound_words(m, text, offset, action)?;
-    let ctx = context_for(m, text, line, &words)?;
-    super::expr::parse_words(words, ctx.as_deref())
-}
-
-/// What `.` stands for at `line` for an action of `words`: as [`dot_context`], except that
-/// inside a `range` around whole documents an action that never reads `.` (only `$…`,
-/// `$.Values…` and literals) reads the root context: every copy renders it the same way.
-fn context_for(
-    m: &Masked,
-    text: &str,
-    line: usize,
-    words: &[String],
-) -> Result<Option<Vec<String>>, String> {
-    match dot(m, text, line)? {
-        Dot::Ctx(ctx) => Ok(ctx),
-        Dot::Item(_) if !words.iter().any(|w| w.starts_with('.')) => Ok(None),
-        Dot::Item(open) => Err(range_body(open)),
-    }
-}
-
-fn range_body(open_line: usize) -> String {
-    format!("it is inside a `range` body (line {open_line}): rendered once per item")
-}
-
-/// What `.` is at a line: the root context (`None`) or a values path, or the item of the
-/// `range` opened at the line given, around whole documents.
-enum Dot {
-    Ctx(Option<Vec<String>>),
-    Item(usize),
-}
-
-/// Whether `block` (a `range`) wraps whole documents: nothing but comments, blank lines and
-/// masked actions between the document start (file start or `---`) and its opener, and
-/// between its `end` and the document end. Then each item renders the body as documents of
-/// their own, and the masked body is what each of them shows.
-fn wraps_documents(m: &Masked, block: &super::Block) -> bool {
-    let Some(end) = block.end_line else {
-        return false;
-    };
-    let lines: Vec<&str> = m.text.split('\n').collect();
-    let quiet = |l: &str| {
-        let t = l.trim();
-        t.is_empty() || t.starts_with('#')
-    };
-    let opener = (0..block.open_line.saturating_sub(1))
-        .rev()
-        .map(|i| lines[i])
-        .take_while(|l| !l.starts_with("---"))
-        .all(quiet);
-    let closer = lines
-        .iter()
-        .skip(end)
-        .take_while(|l| !l.starts_with("---"))
-        .all(|l| quiet(l));
-    let whole = |line: usize| {
-        m.actions
-            .iter()
-            .filter(|a| a.line == line)
-            .all(|a| a.whole_line)
-    };
-    opener && closer && whole(block.open_line) && whole(end)
-}
-
-/// A `{{ $name := VALUE }}` of a template file.
-#[derive(Debug, Clone)]
-struct Declaration {
-    name: String,
-    line: usize,
-    offset: usize,
-    action: String,
-    /// The blocks the declaration is in (their indices): it is visible where they are open.
-    blocks: Vec<usize>,
-    /// The values path it holds, or why it is not one.
-    value: Result<Vec<String>, String>,
-    /// It holds the root context (`$root := .` at the top level, `$top := $`).
-    root: bool,
-}
-
-/// Every variable declaration of a masked template, in order, each resolved with the ones
-/// before it. A variable assigned again later (`$x = …`) is not one provable path.
-fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
-    let mut out: Vec<Declaration> = Vec::new();
-    for a in &m.actions {
-        let action = &text[a.span.clone()];
-        if !action.contains('$') || !action.contains('=') {
-            continue;
-        }
-        let words = bind(m, a.line, words_of(action));
-        // `$x := V`, and `$x = V` (an assignment to a declared one).
-        let (name, assign) = match words.as_slice() {
-            [n, op, ..] if n.starts_with('$') && (op == ":=" || op == "=") => {
-                (n.clone(), op == "=")
-            }
-            // `range $i, $v := …` / `with $v := …`: bound per item or to the block's value.
-            [f, rest @ ..] if (f == "range" || f == "with" || f == "if") => {
-                for w in rest.iter().take_while(|w| *w != ":=") {
-                    let n = w.trim_end_matches(',');
-                    if n.starts_with('$') && n.len() > 1 {
-                        out.push(Declaration {
-                            name: n.to_string(),
-                            line: a.line,
-                            offset: a.span.start,
-                            action: action.to_string(),
-                            blocks: Vec::new(),
-                            value: Err(format!("it is bound by `{f}`, not to one values path")),
-                            root: false,
-                        });
-                    }
-                }
-                continue;
-            }
-            _ => continue,
-        };
-        if assign {
-            for d in out.iter_mut().filter(|d| d.name == name) {
-                if d.value.is_ok() {
-                    d.value = Err(format!("it is assigned again at line {}", a.line));
-                }
-            }
-            continue;
-        }
-        let blocks: Vec<usize> = m
-            .open_blocks_at_line(a.line)
-            .into_iter()
-            .filter(|&b| m.blocks[b].open_line < a.line)
-            .collect();
-        let ctx = context_for(m, text, a.line, &words[2..]);
-        let rhs = &words[2..];
-        let root =
-            matches!(rhs, [w] if w == "$") || (matches!(rhs, [w] if w == ".") && ctx == Ok(None));
-        let value = ctx.and_then(|ctx| {
-            let rhs = substitute(&words[2..], &visible(&out, m, a.line, a.span.start))?;
-            super::expr::variable_value(&rhs, ctx.as_deref())
-        });
-        out.push(Declaration {
-            name,
-            line: a.line,
-            offset: a.span.start,
-            action: action.to_string(),
-            blocks,
-            value,
-            root,
-        });
-    }
-    out
-}
-
-/// The declarations visible at byte `offset` (1-based `line`): made before it, in blocks
-/// still open there; the latest of a name wins.
-fn visible<'d>(
-    decls: &'d [Declaration],
-    m: &Masked,
-    line: usize,
-    offset: usize,
-) -> Vec<&'d Declaration> {
-    let open = m.open_blocks_at_line(line);
-    let mut out: Vec<&Declaration> = Vec::new();
-    for d in decls.iter().filter(|d| d.offset < offset) {
-        if d.blocks.iter().all(|b| open.contains(b)) {
-            out.retain(|o| o.name != d.name);
-            out.push(d);
-        }
-    }
-    out
-}
-
-/// `words` with each `$name` / `$name.k…` of a visible declaration replaced by the values
-/// path it holds (`.Values.a.b.k…`); a variable that is not one path refuses, naming it and
-/// its declaration. `$` and `$.…` (the root context) are kept.
-fn substitute(words: &[String], decls: &[&Declaration]) -> Result<Vec<String>, String> {
-    let mut out = Vec::with_capacity(words.len());
-    for w in words {
-        let Some(rest) = w
-            .strip_prefix('$')
-            .filter(|r| !r.is_empty() && !r.starts_with('.'))
-        else {
-            out.push(w.clone());
-            continue;
-        };
-        let (name, tail) = match rest.find('.') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let name = format!("${name}");
-        let Some(d) = decls.iter().rev().find(|d| d.name == name) else {
-            out.push(w.clone());
-            continue;
-        };
-        match &d.value {
-            _ if d.root => out.push(format!("${tail}")),
-            Ok(path) if path.is_empty() => out.push(format!(".Values{tail}")),
-            Ok(path) => out.push(format!(".Values.{}{tail}", path.join("."))),
-            Err(why) => {
-                return Err(format!(
-                    "it reads `{name}`, set at line {} by `{}`, which is not one values path: {why}",
-                    d.line,
-                    d.action.trim()
-                ));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The words of the action at `offset`, its variables replaced by the values paths they hold.
-fn bound_words(m: &Masked, text: &str, offset: usize, action: &str) -> Result<Vec<String>, String> {
-    let line = m
-        .actions
-        .iter()
-        .find(|a| a.span.start == offset)
-        .map_or(0, |a| a.line);
-    let words = bind(m, line, words_of(action));
-    if let Some(why) = unbound(&words) {
-        return Err(why);
-    }
-    if !words
-        .iter()
-        .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
-    {
-        return Ok(words);
-    }
-    let decls = declarations(m, text);
-    substitute(&words, &visible(&decls, m, line, offset))
-}
-
-/// The values path `.` stands for at `line`: `None` at the top level (`.` is the root
-/// context), else the innermost `with`'s path.
-fn dot_context(m: &Masked, text: &str, line: usize) -> Result<Option<Vec<String>>, String> {
-    match dot(m, text, line)? {
-        Dot::Ctx(ctx) => Ok(ctx),
-        Dot::Item(open) => Err(range_body(open)),
-    }
-}
-
-fn dot(m: &Masked, text: &str, line: usize) -> Result<Dot, String> {
-    let mut ctx: Option<Vec<String>> = None;
-    // The `range` (around whole documents) whose item `.` is, until a `with $…` rebinds it.
-    let mut item: Option<usize> = None;
-    for b in m.open_blocks_at_line(line) {
-        let block = &m.blocks[b];
-        if block.open_line == line {
-            continue;
-        }
-        match block.kind {
-            BlockKind::Range if wraps_documents(m, block) => item = Some(block.open_line),
-            BlockKind::Range => return Err(range_body(block.open_line)),
-            // In a `with`'s `else` branch `.` is not rebound.
-            BlockKind::With if block.else_lines.first().is_some_and(|&e| line > e) => {}
-            BlockKind::With => {
-                let opener = m.actions.iter().find(|a| {
-                    a.line == block.open_line && a.kind == ActionKind::Open(BlockKind::With)
-                });
-                let Some(opener) = opener else {
-                    return Err(format!(
-                        "the `with` at line {} is not readable",
-                        block.open_line
-                    ));
-                };
-                let words = bind(m, block.open_line, words_of(&text[opener.span.clone()]));
-                let inner: Vec<String> = words.into_iter().skip(1).collect();
-                // `with $`: `.` is the root context again (inside a `range` too).
-                if inner == ["$"] {
-                    (ctx, item) = (None, None);
-                    continue;
-                }
-                if let Some(open) = item {
-                    if !inner.first().is_some_and(|w| w.starts_with("$.")) {
-                        return Err(range_body(open));
-                    }
-                    item = None;
-                }
-                match operand(&inner, ctx.as_deref()) {
-                    Some(p) => ctx = Some(p),
-                    None => {
-                        return Err(format!(
-                            "the `with` at line {} does not read one values path",
-                            block.open_line
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(item.map_or(Dot::Ctx(ctx), Dot::Item))
-}
-
 /// Every read of a values path in a masked template file: explicit `.Values.x` words,
 /// `index .Values "k"`, and `.`/`.x` inside `with` blocks.
 pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
@@ -1339,6 +757,54 @@ pub fn reads(file: &str, m: &Masked, text: &str) -> Vec<Read> {
                 action: short.clone(),
                 through: None,
             });
+        }
+    }
+    out
+}
+
+/// Where a template file includes a named template (any `include "NAME" …` action).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncludeSite {
+    pub name: String,
+    pub file: String,
+    pub line: usize,
+    pub offset: usize,
+    pub action: String,
+    /// The `if`/`with` blocks around the action: when one is false, nothing is included.
+    pub conditions: Vec<Condition>,
+    /// It passes a `dict` that the view follows: the define's reads through it are in the
+    /// chart's reads, each bound to this include (see [`Read::through`]).
+    pub dict: bool,
+}
+
+/// Every `include "NAME"` action of a masked template file.
+pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
+    let mut out = Vec::new();
+    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
+        let action = &text[a.span.clone()];
+        let words = words_of(action);
+        let mut i = 0;
+        while i + 1 < words.len() {
+            if (words[i] == "include" || words[i] == "template")
+                && let Some(name) = unquote(&words[i + 1])
+            {
+                out.push(IncludeSite {
+                    name,
+                    file: file.to_string(),
+                    line: a.line,
+                    offset: a.span.start,
+                    action: action
+                        .chars()
+                        .take(80)
+                        .collect::<String>()
+                        .replace('\n', " "),
+                    conditions: conditions_at(m, text, a.line),
+                    dict: i == 0
+                        && included(m, text, a, action)
+                            .is_some_and(|inc| inc.not_followed.is_none() && inc.binding.is_some()),
+                });
+            }
+            i += 1;
         }
     }
     out
