@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use super::client::{self, Answer};
 use crate::git::{env_token, redact};
 use crate::github::pulls::parse_remote_url;
 
@@ -29,22 +30,6 @@ pub struct Actions {
     resume_at: Cell<Option<u64>>,
     /// How long this client slept for rate limits (for reports and tests).
     pub waited: Cell<Duration>,
-}
-
-/// An answer: status, headers (lower-case names), body.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 fn now_secs() -> u64 {
@@ -86,30 +71,17 @@ impl Actions {
         let token = env_token().ok_or_else(|| {
             "error: reading Actions runs and logs needs a GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token with `actions: read`".to_string()
         })?;
-        let ms = |var: &str, default: u64| {
-            std::env::var(var)
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(Duration::from_millis(default), Duration::from_millis)
-        };
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .user_agent(format!("patcher/{}", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls)
-            .build();
         Ok(Actions {
             api,
             owner,
             repo,
             token,
-            agent: ureq::Agent::new_with_config(config),
-            max_wait: ms("PATCHER_RATE_LIMIT_MAX_WAIT_MS", 15 * 60 * 1000),
-            retry_delay: ms("PATCHER_HTTP_RETRY_DELAY_MS", 1000),
+            agent: client::agent(Duration::from_secs(120)),
+            max_wait: client::env_millis(
+                "PATCHER_RATE_LIMIT_MAX_WAIT_MS",
+                Duration::from_secs(15 * 60),
+            ),
+            retry_delay: client::env_millis("PATCHER_HTTP_RETRY_DELAY_MS", Duration::from_secs(1)),
             resume_at: Cell::new(None),
             waited: Cell::new(Duration::ZERO),
         })
@@ -236,31 +208,15 @@ impl Actions {
     }
 
     fn send(&self, url: &str) -> Result<Answer, String> {
-        let mut resp = self
-            .agent
-            .get(url)
-            .header("Authorization", &format!("Bearer {}", self.token))
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .call()
-            .map_err(|e| redact(&e.to_string()))?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(512 * 1024 * 1024)
-            .read_to_vec()
-            .map_err(|e| redact(&e.to_string()))?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        // Job logs can be large; bounded all the same.
+        client::send(
+            &self.agent,
+            &self.token,
+            "GET",
+            url,
+            None,
+            512 * 1024 * 1024,
+        )
     }
 
     /// A JSON GET of an API path (with query).

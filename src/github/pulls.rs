@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::client::{self, Answer};
 use crate::git::{env_token, redact, url_host};
 use crate::pacer::Pacer;
 
@@ -172,29 +173,14 @@ impl Forge {
         let token = env_token().ok_or_else(|| {
             "--pr needs a GitHub token: set GITHUB_TOKEN (or GH_TOKEN) to a token that may push and open pull requests".to_string()
         })?;
-        let retry_delay = std::env::var("PATCHER_HTTP_RETRY_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_secs(1), Duration::from_millis)
+        let retry_delay = client::env_millis("PATCHER_HTTP_RETRY_DELAY_MS", Duration::from_secs(1))
             .min(MAX_RETRY_AFTER);
-        let tls = ureq::tls::TlsConfig::builder()
-            // rustls, not the system OpenSSL (the release binaries link none); the platform
-            // verifier still trusts the system's CAs (a GitHub Enterprise's internal CA).
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .user_agent(format!("patcher/{}", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls)
-            .build();
         Ok(Forge {
             api,
             owner,
             repo,
             token,
-            agent: ureq::Agent::new_with_config(config),
+            agent: client::agent(Duration::from_secs(60)),
             retry_delay,
             pacer: None,
         })
@@ -331,8 +317,8 @@ impl Forge {
                 None => None,
             };
             let answer = self.send(method, &url, body);
-            if let (Some(t), Ok((status, headers, _))) = (turn.as_mut(), &answer) {
-                t.answered(*status, headers);
+            if let (Some(t), Ok(a)) = (turn.as_mut(), &answer) {
+                t.answered(a.status, &a.headers);
             }
             drop(turn);
             let wait = match answer {
@@ -340,14 +326,10 @@ impl Forge {
                     last = format!("{what}: cannot reach {}: {transport}", self.api);
                     None
                 }
-                Ok((status, headers, text)) => {
-                    let header = |n: &str| {
-                        headers
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-                            .map(|(_, v)| v.as_str())
-                    };
-                    let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                Ok(answer) => {
+                    let status = answer.status;
+                    let header = |n: &str| answer.header(n);
+                    let json: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
                     let message = json
                         .get("message")
                         .and_then(Value::as_str)
@@ -456,43 +438,18 @@ impl Forge {
         }
     }
 
-    /// Sends one request: (status, headers, body text), or a transport error.
+    /// Sends one request: the answer, or a transport error.
     fn send(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Answer, String> {
-        let auth = format!("Bearer {}", self.token);
-        let result = match method {
-            "GET" => with_headers(self.agent.get(url), &auth).call(),
-            "POST" | "PATCH" => {
-                let text = body.map(Value::to_string).unwrap_or_else(|| "{}".into());
-                let req = if method == "POST" {
-                    self.agent.post(url)
-                } else {
-                    self.agent.patch(url)
-                };
-                with_headers(req, &auth)
-                    .header("Content-Type", "application/json")
-                    .send(text.as_bytes())
-            }
-            other => return Err(format!("unsupported method {other}")),
-        };
-        let mut resp = result.map_err(|e| redact(&e.to_string()))?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        Ok((status, headers, text))
+        // Pull request answers are small; 10 MB is ureq's own default bound.
+        client::send(
+            &self.agent,
+            &self.token,
+            method,
+            url,
+            body,
+            10 * 1024 * 1024,
+        )
     }
-}
-
-/// An HTTP answer: status, headers, body text.
-type Answer = (u16, Vec<(String, String)>, String);
-
-fn with_headers<B>(req: ureq::RequestBuilder<B>, auth: &str) -> ureq::RequestBuilder<B> {
-    req.header("Authorization", auth)
-        .header("Accept", "application/vnd.github+json")
-        .header("X-GitHub-Api-Version", "2022-11-28")
 }
 
 fn reason(status: u16) -> &'static str {
