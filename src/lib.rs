@@ -5,7 +5,7 @@
 //! [`recipe`] (KDL → typed recipes) → [`select`] (the files they name) → [`doc`] (YAML and
 //! templates → models with spans) → [`plan`] (recipes × models → RFC 6902 ops, pure data) →
 //! [`edit`] (ops → byte-minimal edits, verified) → [`render`] (the edit's effect on
-//! `helm template` output) → [`report`] (diff, JSON, SARIF) → [`write`] (atomic writes).
+//! `helm template` output) → [`report`] (diff, JSON, SARIF) → [`write`](mod@write) (atomic writes).
 //!
 //! - The conductor: [`engine`] runs that flow for `plan`, `apply --in-place` and `check`.
 //! - What the stages hand each other lives in low rooms: [`change`] (planned ops, file
@@ -20,6 +20,10 @@
 //!   log says went wrong), [`git`] (repositories, branches, commits), [`github`] (pull
 //!   requests and the Actions API), [`pacer`] (request pacing), [`parallel`] (a scoped
 //!   thread map), [`wrap`] (text wrapping).
+
+// Module docs name their private submodules and items on purpose (they are the map of the
+// code); `cargo doc --document-private-items` resolves those links.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod apply;
 pub mod causes;

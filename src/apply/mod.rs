@@ -59,7 +59,7 @@ pub fn run(opts: &Options, recipes: &RecipeSet, saved: Option<Saved<'_>>) -> u8 
     }
 }
 
-/// Runs the branch mode and says what it did; messages go to stderr (or to [`capture`]).
+/// Runs the branch mode and says what it did; messages go to stderr (or to [`capture`](mod@capture)).
 /// `kept_going` in the answer: done, but `--keep-going` left refused files.
 pub fn execute(
     opts: &Options,

@@ -82,8 +82,12 @@ pub struct ApplyArgs {
     /// Open at most this many pull requests per hour; the rest are reported `deferred`.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PRS_PER_HOUR)]
     max_prs_per_hour: usize,
-    /// Branch to commit to [default: patcher/<slug of the recipe names>].
-    #[arg(long, value_name = "NAME")]
+    // The help is an attribute, not a doc comment: rustdoc would read `<slug …>` as HTML.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help = "Branch to commit to [default: patcher/<slug of the recipe names>]"
+    )]
     branch: Option<String>,
     /// Commit author and committer [default: user.name/user.email from git config].
     #[arg(long, value_name = "NAME <EMAIL>")]

@@ -1,5 +1,5 @@
-//! `patcher stats`: did a fix work? A workflow's runs from the Actions API ([`api`],
-//! [`runs`]), their first-attempt and eventual success rates with Wilson 95 % intervals, and,
+//! `patcher stats`: did a fix work? A workflow's runs from the Actions API
+//! ([`actions_api`](crate::github::actions_api), [`runs`]), their first-attempt and eventual success rates with Wilson 95 % intervals, and,
 //! split at a merged pull request or a commit, the same before and after with Fisher's exact
 //! test ([`numbers`]). [`report`] writes text, `patcher.stats/v1` JSON and Markdown.
 

@@ -11,7 +11,8 @@ thread_local! {
     static BINDING: std::cell::RefCell<Option<Binding>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `f` (which reads a define body: [`sources`], [`guards`], [`reads`]) with `.` bound
+/// Runs `f` (which reads a define body: [`sources`](super::reads::sources),
+/// [`guards`](super::reads::guards), [`reads`](super::reads::reads)) with `.` bound
 /// to an include's `dict` argument. Scoped to the call, on this thread: the binding belongs
 /// to the body being read, and passing it through every helper of this module would not
 /// make that clearer.
