@@ -3,7 +3,8 @@
 //! and after a values edit. Go templates compare values of one kind only (Helm's values
 //! numbers are floats, a literal `3` is an integer, so `gt .Values.n 1` fails to render):
 //! such a condition, and any other that would stop the render, is unknown (`None`), never
-//! guessed. Pure functions; never decides whether an edit is safe (`route` does).
+//! guessed. Also what `tpl` leaves exact when it renders a printed values subtree
+//! ([`tpl_refusal`]). Pure functions; never decides whether an edit is safe (`route` does).
 
 use std::collections::HashMap;
 
@@ -227,6 +228,86 @@ pub fn renders(branches: &[Branch], values: &Value) -> Option<bool> {
     known.then_some(true)
 }
 
+/// Why an edit at `rest` (keys under the printed node) of a values subtree printed through
+/// `tpl` (`tpl (toYaml V) $`, `common.tplvalues.render`) would not render as written; `None`
+/// when it would. `tpl` renders the YAML text of the subtree as a template: text outside
+/// `{{ … }}` prints as it is, so an edit renders exactly when the edited node and the new
+/// value hold no `{{`, and no string of the subtree that does holds a template that reads the
+/// edited keys (or all of `.Values`). `node` is the subtree as the values hold it; `path`
+/// its values keys, to name a string by.
+pub fn tpl_refusal(
+    node: Option<&Value>,
+    path: &[String],
+    rest: &[String],
+    new: Option<&Value>,
+) -> Option<String> {
+    fn templates<'v>(v: &'v Value, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, &'v str)>) {
+        match v {
+            Value::String(s) if s.contains("{{") => out.push((at.clone(), s)),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    at.push(k.clone());
+                    if k.contains("{{") {
+                        out.push((at.clone(), k));
+                    }
+                    templates(x, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    at.push(i.to_string());
+                    templates(x, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let name = |keys: &[String]| {
+        let mut all = path.to_vec();
+        all.extend(keys.iter().cloned());
+        all.join(".")
+    };
+    if let Some(v) = new
+        && v.to_string().contains("{{")
+    {
+        return Some(format!(
+            "the new value holds `{{{{`, which `tpl` would render as a template at {}",
+            name(rest)
+        ));
+    }
+    let mut found = Vec::new();
+    if let Some(node) = node {
+        templates(node, &mut Vec::new(), &mut found);
+    }
+    let edited: Vec<&str> = path.iter().chain(rest).map(String::as_str).collect();
+    for (at, text) in found {
+        let inside = at.len() >= rest.len() && at[..rest.len()] == *rest;
+        let around = rest.len() > at.len() && rest[..at.len()] == *at;
+        // A word of the template naming an edited key, or the whole values.
+        let reads_edit = text
+            .split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '$' | '_')))
+            .any(|w| {
+                matches!(w, ".Values" | "$.Values" | "." | "$")
+                    || w.split('.').any(|k| edited.contains(&k))
+            });
+        if inside || around || reads_edit {
+            return Some(format!(
+                "{} holds `{}`, which `tpl` renders as a template{}",
+                name(&at),
+                text.trim(),
+                if inside || around {
+                    ""
+                } else {
+                    ", and it may read the edited value"
+                }
+            ));
+        }
+    }
+    None
+}
+
 /// `values` with `keys` set to `value` (`None` removes the key), creating mappings on the
 /// way: what the templates see after a values edit.
 pub fn with_edit(values: &Value, keys: &[String], value: Option<&Value>) -> Value {
@@ -317,6 +398,58 @@ mod tests {
         assert_eq!(renders(&branches_at(&m, text, 2), &ds), Some(true));
         assert_eq!(renders(&branches_at(&m, text, 2), &dep), Some(false));
         assert_eq!(renders(&branches_at(&m, text, 4), &dep), Some(true));
+    }
+
+    #[test]
+    fn tpl_leaves_an_edit_exact_unless_a_template_string_is_edited_or_reads_it() {
+        let k = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        let probe = json!({"failureThreshold": 5, "initialDelaySeconds": 10,
+            "httpGet": {"path": "{{ printf `%s/ready` .Values.httpPathPrefix }}", "port": "http"}});
+        let at = k("readinessProbe");
+        // promtail's readiness probe: the template string is beside the edited key.
+        assert_eq!(
+            tpl_refusal(
+                Some(&probe),
+                &at,
+                &k("initialDelaySeconds"),
+                Some(&json!(20))
+            ),
+            None
+        );
+        let why = tpl_refusal(Some(&probe), &at, &k("httpGet.path"), Some(&json!("/x"))).unwrap();
+        assert!(
+            why.contains("readinessProbe.httpGet.path holds `{{ printf"),
+            "{why}"
+        );
+        assert!(tpl_refusal(Some(&probe), &at, &k("httpGet"), Some(&json!({}))).is_some());
+        assert!(
+            tpl_refusal(
+                Some(&probe),
+                &at,
+                &k("timeoutSeconds"),
+                Some(&json!("{{ 1 }}"))
+            )
+            .is_some()
+        );
+        let reads = json!({"initialDelaySeconds": 10, "x": "{{ .Values.readinessProbe.initialDelaySeconds }}"});
+        let why = tpl_refusal(
+            Some(&reads),
+            &at,
+            &k("initialDelaySeconds"),
+            Some(&json!(20)),
+        )
+        .unwrap();
+        assert!(why.contains("may read the edited value"), "{why}");
+        let whole = json!({"initialDelaySeconds": 10, "x": "{{ toYaml $ }}"});
+        assert!(
+            tpl_refusal(
+                Some(&whole),
+                &at,
+                &k("initialDelaySeconds"),
+                Some(&json!(20))
+            )
+            .is_some()
+        );
     }
 
     #[test]

@@ -18,8 +18,9 @@ pub struct ValuesExpr {
     pub numeric: bool,
     /// `toYaml`: the action prints a whole node (a mapping, a list), not a scalar.
     pub to_yaml: bool,
-    /// Printed by the library helper `common.tplvalues.render`: like `toYaml`, unless the
-    /// value holds `{{`, which the helper renders with `tpl`.
+    /// Printed through `tpl` (the library helper `common.tplvalues.render`, or `tpl (toYaml
+    /// V) $`): like `toYaml`, except that the value's strings holding `{{` are rendered as
+    /// templates (`plan::guards::tpl_refusal` says which edits that leaves exact).
     pub tplvalues: bool,
     /// `omit V "k"…` / `pick V "k"…` around the value: which keys of the mapping print.
     pub keys: KeyFilter,
@@ -402,6 +403,37 @@ fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
     Ok(true)
 }
 
+/// `tpl (toYaml V) CTX | …` or `tpl (V | toYaml) CTX | …` (a chart that lets its values
+/// hold templates: promtail's probes): rewrites `words` to `toYaml V | …` and returns true.
+/// `tpl` renders the YAML text `toYaml` prints as a template, so what it prints is that text
+/// except where a string of the value holds `{{`. CTX is any one word (`$`, `.`): it only
+/// matters to those strings.
+fn tpl_to_yaml_call(words: &mut Vec<String>) -> bool {
+    if words.first().map(String::as_str) != Some("tpl")
+        || words.get(1).map(String::as_str) != Some("(")
+    {
+        return false;
+    }
+    let Some(close) = closing(words, 1) else {
+        return false;
+    };
+    let value = match &words[2..close] {
+        [f, v] if f == "toYaml" => v.clone(),
+        [v, bar, f] if bar == "|" && f == "toYaml" => v.clone(),
+        _ => return false,
+    };
+    let Some(ctx) = words.get(close + 1) else {
+        return false;
+    };
+    if ctx == "(" || ctx == "|" || words.get(close + 2).is_some_and(|w| w != "|") {
+        return false;
+    }
+    let mut out = vec!["toYaml".to_string(), value];
+    out.extend(words[close + 2..].iter().cloned());
+    *words = out;
+    true
+}
+
 /// A `(omit V "k"…)` or `(pick V "k"…)` of one operand V (sprig's dict functions, the
 /// library-chart way to print a probe without its `enabled` switch): rewrites it in
 /// `words` to V and returns the keys it keeps. Only one such group; `None` when there is
@@ -443,7 +475,7 @@ pub(super) fn parse_words(
     mut words: Vec<String>,
     ctx: Option<&[String]>,
 ) -> Result<ValuesExpr, String> {
-    let tplvalues = tplvalues_call(&mut words)?;
+    let tplvalues = tplvalues_call(&mut words)? || tpl_to_yaml_call(&mut words);
     let keys = key_filter(&mut words)?;
     if words.iter().any(|w| w == "(" || w == ")") {
         return Err("a parenthesised expression is not one provable values path".into());
@@ -785,6 +817,25 @@ mod tests {
         assert!(e.to_yaml && e.tplvalues);
         assert_eq!(e.path, vec!["a", "probe"]);
         assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (list .Values.a) \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn tpl_of_to_yaml_reads_its_value_like_the_tplvalues_helper() {
+        let ctx = ["readinessProbe".to_string()];
+        for a in [
+            "{{- tpl (toYaml .) $ | nindent 12 }}",
+            "{{- tpl (toYaml .) . | nindent 12 }}",
+            "{{- tpl (. | toYaml) $ | nindent 12 }}",
+            "{{ tpl (toYaml .Values.readinessProbe) . }}",
+        ] {
+            let e = parse_action(a, Some(&ctx)).unwrap();
+            assert!(e.to_yaml && e.tplvalues, "{a}");
+            assert_eq!(e.path, vec!["readinessProbe"], "{a}");
+        }
+        // `tpl` of a string value (not a printed mapping), or with a computed context.
+        assert!(p("{{ tpl .Values.a $ }}").unwrap_err().contains("tpl"));
+        assert!(p("{{ tpl (toYaml .Values.a) (dict \"x\" 1) }}").is_err());
+        assert!(p("{{ tpl (toYaml .Values.a | quote) $ }}").is_err());
     }
 
     #[test]
