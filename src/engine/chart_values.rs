@@ -34,6 +34,7 @@ struct ChartScan {
     lines: plan::guards::ChartLines,
     defines: HashMap<String, ParsedDefine>,
     includes: Vec<reads::IncludeSite>,
+    outputs: HashMap<String, reads::Cond>,
 }
 
 fn chart_scan(root: &Path, chart: &str) -> ChartScan {
@@ -42,6 +43,7 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         lines: Default::default(),
         defines: HashMap::new(),
         includes: Vec::new(),
+        outputs: HashMap::new(),
     };
     let mut dep_defines = Vec::new();
     let mut bodies: HashMap<String, reads::Define> = HashMap::new();
@@ -68,6 +70,9 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
                 .into_iter()
                 .map(|(n, b, o)| (n, b, rel.to_string(), o)),
         );
+        for (name, out) in crate::doc::template::branches::simple_define_outputs(m, text) {
+            scan.outputs.entry(name).or_insert(out);
+        }
         let defines = reads::defines(rel, m, text);
         for d in &defines {
             bodies.entry(d.name.clone()).or_insert_with(|| d.clone());
@@ -316,6 +321,7 @@ pub(super) fn views(
                 defines: Arc::new(scan.defines),
                 includes: Arc::new(scan.includes),
                 lines: Arc::new(scan.lines),
+                outputs: Arc::new(scan.outputs),
             }))
         });
         if let Some(v) = view {

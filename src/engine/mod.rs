@@ -812,6 +812,21 @@ fn plan_rules(
     recipes: &RecipeSet,
     view: Option<&plan::view::ValuesView>,
 ) -> RulePlan {
+    match view {
+        // Conditions on what the chart's simple defines print are read with them.
+        Some(v) => crate::doc::template::branches::with_define_outputs(&v.outputs, || {
+            plan_rules_in(doc, rules, recipes, view)
+        }),
+        None => plan_rules_in(doc, rules, recipes, view),
+    }
+}
+
+fn plan_rules_in(
+    doc: &Document,
+    rules: &[(usize, usize)],
+    recipes: &RecipeSet,
+    view: Option<&plan::view::ValuesView>,
+) -> RulePlan {
     // Borrowed until a rule changes one (a re-plan of an edited file changes none).
     let mut models: Vec<Cow<Value>> = doc.docs.iter().map(|d| Cow::Borrowed(&d.model)).collect();
     if models.is_empty() {

@@ -170,7 +170,49 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
             let v = value(x, values)?;
             if v.truth() { v } else { value(d, values)? }
         }
+        Cond::TypeOf(c) => Tv::Str(go_type(&value(c, values)?).0.to_string()),
+        Cond::KindOf(c) => Tv::Str(go_type(&value(c, values)?).1.to_string()),
+        Cond::Print(c) => Tv::Str(printed(&value(c, values)?)?),
+        Cond::Choice(chain) => {
+            for (c, out) in chain {
+                if truth(c, values)? {
+                    return value(out, values);
+                }
+            }
+            Tv::Str(String::new())
+        }
+        Cond::Tpl(c) => match value(c, values)? {
+            Tv::Str(s) if !s.contains("{{") => Tv::Str(s),
+            _ => return None,
+        },
     })
+}
+
+/// Sprig's `typeOf` and `kindOf` of a values node (Helm's values are YAML decoded into Go's
+/// `interface{}`).
+fn go_type(v: &Tv) -> (&'static str, &'static str) {
+    match v {
+        Tv::Nil => ("<nil>", "invalid"),
+        Tv::Bool(_) => ("bool", "bool"),
+        Tv::Int(_) => ("int", "int"),
+        Tv::Float(_) => ("float64", "float64"),
+        Tv::Str(_) => ("string", "string"),
+        Tv::Node(Value::Array(_)) => ("[]interface {}", "slice"),
+        Tv::Node(_) => ("map[string]interface {}", "map"),
+    }
+}
+
+/// What printing a value writes (Go's `%v`), when that is certain here: strings, booleans,
+/// integers, and floats Go prints without an exponent. A missing value (`<no value>`, which
+/// Helm blanks only in a file's final output), a mapping or a list: unknown.
+fn printed(v: &Tv) -> Option<String> {
+    match v {
+        Tv::Str(s) => Some(s.clone()),
+        Tv::Bool(b) => Some(b.to_string()),
+        Tv::Int(i) => Some(i.to_string()),
+        Tv::Float(f) if f.fract() == 0.0 && f.abs() < 1e6 => Some(format!("{}", *f as i64)),
+        _ => None,
+    }
 }
 
 /// Go templates' `eq`: values of one basic kind compare; a missing value equals only a

@@ -91,6 +91,61 @@ pub enum Cond {
     HasKey(Box<Cond>, String),
     /// `default D X`: X, or D when X is empty.
     Default(Box<Cond>, Box<Cond>),
+    /// `typeOf X` (Go's `%T`: `string`, `float64`, `map[string]interface {}`…), `kindOf X`.
+    TypeOf(Box<Cond>),
+    KindOf(Box<Cond>),
+    /// What a simple define prints (see [`Cond::Choice`]), as `include` returns it: a string.
+    Print(Box<Cond>),
+    /// A simple define's `if`/`else if`/`else` chain: the first branch whose condition holds
+    /// prints its value; `include "NAME" $` of such a define is this (see
+    /// [`with_define_outputs`]).
+    Choice(Vec<(Cond, Cond)>),
+    /// `tpl S $`: S, when S holds no `{{` (else the render is not known here).
+    Tpl(Box<Cond>),
+}
+
+thread_local! {
+    /// What the chart's simple defines print, by name (see [`with_define_outputs`]).
+    static DEFINE_OUTPUTS: std::cell::RefCell<Option<std::sync::Arc<std::collections::HashMap<String, Cond>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (which parses a chart's template conditions) knowing what the chart's simple
+/// defines print (`branches::simple_define_outputs`): a condition on `include "NAME" $`, or
+/// on a variable set to it, is then a [`Cond`] over values. Scoped to the call on this
+/// thread, like `reads::with_binding`: the defines belong to the chart being read. Without
+/// it such a condition is not a simple one.
+pub fn with_define_outputs<T>(
+    outputs: &std::sync::Arc<std::collections::HashMap<String, Cond>>,
+    f: impl FnOnce() -> T,
+) -> T {
+    let before = DEFINE_OUTPUTS.with(|d| d.replace(Some(outputs.clone())));
+    let out = f();
+    DEFINE_OUTPUTS.with(|d| *d.borrow_mut() = before);
+    out
+}
+
+fn define_output(name: &str) -> Option<Cond> {
+    DEFINE_OUTPUTS.with(|d| d.borrow().as_ref().and_then(|m| m.get(name).cloned()))
+}
+
+/// `include "NAME" ROOT` (ROOT the root context: `$`, or `.` where `.` is it), from
+/// `words[*pos]` (the `include`) to its `)` or the end: what the define prints.
+fn include_cond(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Result<Cond, String> {
+    let name = words.get(*pos + 1).and_then(|w| unquote(w));
+    let root = words
+        .get(*pos + 2)
+        .is_some_and(|w| w == "$" || (w == "." && ctx.is_none()));
+    let ends = words.get(*pos + 3).is_none_or(|w| w == ")");
+    let (Some(name), true, true) = (name, root, ends) else {
+        return Err("`include` of something other than a define with the root context".into());
+    };
+    *pos += 3;
+    define_output(&name).ok_or_else(|| {
+        format!(
+            "define \"{name}\" does not print one values path or literal under simple conditions"
+        )
+    })
 }
 
 /// The ordered comparisons of Go templates.
@@ -118,6 +173,9 @@ const COND_FNS: &[(&str, usize)] = &[
     ("empty", 1),
     ("hasKey", 2),
     ("default", 2),
+    ("typeOf", 1),
+    ("kindOf", 1),
+    ("kindIs", 2),
 ];
 
 pub fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {
@@ -210,10 +268,35 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
                     _ => return Err("`hasKey` with a key that is not a string literal".into()),
                 }
             }
+            "typeOf" => Cond::TypeOf(next()?),
+            "kindOf" => Cond::KindOf(next()?),
+            // `kindIs "string" X` is `eq (kindOf X) "string"`.
+            "kindIs" => {
+                let kind = next()?;
+                Cond::Eq(Box::new(Cond::KindOf(next()?)), kind)
+            }
             _ => Cond::Default(next()?, next()?),
         });
     }
     match f.as_str() {
+        "include" => include_cond(words, pos, ctx),
+        // `tpl (include "NAME" $) $`: the define's output rendered as a template.
+        "tpl" => {
+            let ctx_ok =
+                |w: Option<&String>| w.is_some_and(|w| w == "$" || (w == "." && ctx.is_none()));
+            if words.get(*pos + 1).map(String::as_str) != Some("(")
+                || words.get(*pos + 2).map(String::as_str) != Some("include")
+            {
+                return Err("`tpl` of something other than a define's output".into());
+            }
+            *pos += 2;
+            let inner = include_cond(words, pos, ctx)?;
+            if words.get(*pos).map(String::as_str) != Some(")") || !ctx_ok(words.get(*pos + 1)) {
+                return Err("`tpl` of something other than a define's output".into());
+            }
+            *pos += 2;
+            Ok(Cond::Tpl(Box::new(inner)))
+        }
         "and" => Ok(Cond::And(args_from(pos)?)),
         "or" => Ok(Cond::Or(args_from(pos)?)),
         _ => {
