@@ -935,7 +935,15 @@ fn plan_rules_in(
                 match plan::route::route(&op, rendering, v, &template, *di) {
                     None => kept.push(op),
                     Some(Ok(edit)) => values_edits.push(edit),
-                    Some(Err(msg)) => errors.push((recipe_of(&op), op.origin.clone(), msg)),
+                    // A node whose guard is not provable is unchecked, alone: the recipe's
+                    // other nodes keep their edits.
+                    Some(Err(msg)) => {
+                        let keys = crate::pointer::pointer_keys(op.path());
+                        match plan::guards::undecided_guard(rendering, &keys, &v.model, &template) {
+                            Some(why) => unchecked.push((recipe_of(&op), op.origin.clone(), why)),
+                            None => errors.push((recipe_of(&op), op.origin.clone(), msg)),
+                        }
+                    }
                 }
             }
             *doc_ops = kept;

@@ -112,22 +112,18 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
         Cond::Lit(v) => Tv::of(v),
         Cond::Int(i) => Tv::Int(*i),
         Cond::Not(c) => Tv::Bool(!truth(c, values)?),
-        // Go templates stop at the first argument that decides (since Go 1.18).
-        Cond::And(cs) => {
+        // Go templates stop at the first argument that decides (since Go 1.18), and give
+        // that argument (`and`: the first false one, `or`: the first true one, else the last).
+        Cond::And(cs) | Cond::Or(cs) => {
+            let or = matches!(cond, Cond::Or(_));
+            let mut last = Tv::Bool(!or);
             for c in cs {
-                if !truth(c, values)? {
-                    return Some(Tv::Bool(false));
+                last = value(c, values)?;
+                if last.truth() == or {
+                    break;
                 }
             }
-            Tv::Bool(true)
-        }
-        Cond::Or(cs) => {
-            for c in cs {
-                if truth(c, values)? {
-                    return Some(Tv::Bool(true));
-                }
-            }
-            Tv::Bool(false)
+            last
         }
         Cond::Eq(a, b) => Tv::Bool(equal(&value(a, values)?, &value(b, values)?)?),
         Cond::Ne(a, b) => Tv::Bool(!equal(&value(a, values)?, &value(b, values)?)?),
@@ -173,13 +169,15 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
         Cond::TypeOf(c) => Tv::Str(go_type(&value(c, values)?).0.to_string()),
         Cond::KindOf(c) => Tv::Str(go_type(&value(c, values)?).1.to_string()),
         Cond::Print(c) => Tv::Str(printed(&value(c, values)?)?),
+        // A define's `if` chain ends in an `else` (one that prints nothing when it has
+        // none); a `ternary` of something not a bool holds in no branch: the render stops.
         Cond::Choice(chain) => {
             for (c, out) in chain {
                 if truth(c, values)? {
                     return value(out, values);
                 }
             }
-            Tv::Str(String::new())
+            return None;
         }
         Cond::Tpl(c) => match value(c, values)? {
             Tv::Str(s) if !s.contains("{{") => Tv::Str(s),
@@ -350,6 +348,45 @@ pub fn tpl_refusal(
     None
 }
 
+/// Why whether the node at `keys` (an op's pointer) renders cannot be decided from
+/// `values`, if it cannot: the read that prints it (the one `route` would follow: the
+/// deepest at or above `keys`, inside the define output holding it) sits in an `if`/`with`
+/// whose condition is not a simple one, with no condition outside it false. Such a node is
+/// unchecked for the op's recipe, and not a refusal of the recipe's other nodes (which
+/// render, or not, whatever that condition says).
+pub fn undecided_guard(
+    r: &crate::plan::includes::Rendering,
+    keys: &[String],
+    values: &Value,
+    template: &str,
+) -> Option<String> {
+    let splice = crate::plan::includes::splice_at(r, keys);
+    let source = r
+        .sources
+        .iter()
+        .filter(|s| keys.starts_with(&s.pointer))
+        .filter(|s| splice.is_none_or(|sp| s.pointer.starts_with(&sp.pointer)))
+        .max_by_key(|s| s.pointer.len())?;
+    for c in &source.conditions {
+        match &c.cond {
+            Err(why) => {
+                let file = source.file.as_deref().unwrap_or(template);
+                return Some(format!(
+                    "{} is printed by `{}` at {file}:{}, inside `{}` at line {}, which is not provable from the values ({why}): whether it renders is not known, so it is not checked",
+                    crate::pointer::to_pointer(keys),
+                    source.action.trim(),
+                    source.line,
+                    c.action.trim(),
+                    c.line
+                ));
+            }
+            Ok(cond) if truth(cond, values) == Some(false) => return None,
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
 /// `values` with `keys` set to `value` (`None` removes the key), creating mappings on the
 /// way: what the templates see after a values edit.
 pub fn with_edit(values: &Value, keys: &[String], value: Option<&Value>) -> Value {
@@ -491,6 +528,56 @@ mod tests {
                 Some(&json!(20))
             )
             .is_some()
+        );
+    }
+
+    #[test]
+    fn a_condition_on_a_simple_define_is_decided_by_what_it_prints() {
+        use std::sync::Arc;
+        let helpers = "{{- define \"x.providerName\" -}}\n{{- if eq (typeOf .Values.provider) \"string\" }}\n{{- .Values.provider }}\n{{- else }}\n{{- .Values.provider.name }}\n{{- end }}\n{{- end }}\n{{- define \"x.keda\" -}}\n{{- or .Values.a .Values.b | ternary \"true\" \"\" -}}\n{{- end -}}\n";
+        let m = crate::doc::template::mask(helpers).unwrap();
+        let outputs: Arc<HashMap<String, Cond>> = Arc::new(
+            branches::simple_define_outputs(&m, helpers)
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(outputs.len(), 2);
+        let t = |c: &str, v: Value| branches::with_define_outputs(&outputs, || truth(&cond(c), &v));
+        let webhook = "{{- if eq (tpl (include \"x.providerName\" .) $) \"webhook\" }}";
+        assert_eq!(
+            t(webhook, json!({"provider": {"name": "aws"}})),
+            Some(false)
+        );
+        assert_eq!(
+            t(webhook, json!({"provider": {"name": "webhook"}})),
+            Some(true)
+        );
+        assert_eq!(t(webhook, json!({"provider": "webhook"})), Some(true));
+        // A name `tpl` would render, or one that prints `<no value>`: not known.
+        assert_eq!(
+            t(webhook, json!({"provider": {"name": "{{ .Values.x }}"}})),
+            None
+        );
+        assert_eq!(t(webhook, json!({"provider": {}})), None);
+        let keda = "{{- if eq (include \"x.keda\" .) \"true\" }}";
+        assert_eq!(t(keda, json!({"a": false, "b": true})), Some(true));
+        assert_eq!(t(keda, json!({"a": false, "b": false})), Some(false));
+        // `or` of two strings gives a string: `ternary` wants a bool, the render stops.
+        assert_eq!(t(keda, json!({"a": "", "b": "x"})), None);
+        assert_eq!(
+            t(
+                "{{- if kindIs \"map\" .Values.provider }}",
+                json!({"provider": {}})
+            ),
+            Some(true)
+        );
+        // Without the chart's defines, or of one that is not simple, it is not a simple condition.
+        let m = crate::doc::template::mask(&format!("{webhook}\nx: 1\n{{{{- end }}}}\n")).unwrap();
+        let b = branches::decided_at(&m, &format!("{webhook}\nx: 1\n{{{{- end }}}}\n"), 1).unwrap();
+        assert!(
+            matches!(&b.chain[0], Some(Err(why)) if why.contains("x.providerName")),
+            "{:?}",
+            b.chain
         );
     }
 

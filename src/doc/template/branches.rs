@@ -280,6 +280,21 @@ fn define_body_output(text: &str, acts: &[super::Action]) -> Option<Cond> {
                     [d, lit, w] if d == "default" => {
                         Cond::Default(Box::new(single_leaf(lit)?), Box::new(single_leaf(w)?))
                     }
+                    // `COND | ternary "a" "b"` (selenium's `useKEDA`): sprig's `ternary`
+                    // takes a bool; anything else stops the render (no branch holds).
+                    [cond @ .., bar, t, a, b] if bar == "|" && t == "ternary" => {
+                        let c = parse_cond(cond, None).ok()?;
+                        let is = |v: bool| {
+                            Cond::Eq(
+                                Box::new(c.clone()),
+                                Box::new(Cond::Lit(serde_json::Value::Bool(v))),
+                            )
+                        };
+                        Cond::Choice(vec![
+                            (is(true), single_leaf(a)?),
+                            (is(false), single_leaf(b)?),
+                        ])
+                    }
                     _ => return None,
                 };
                 let slot = match stack.last_mut() {
@@ -344,6 +359,7 @@ mod tests {
         let text = "{{- define \"x.providerName\" -}}\n{{- if eq (typeOf .Values.provider) \"string\" }}\n{{- .Values.provider }}\n{{- else }}\n{{- .Values.provider.name }}\n{{- end }}\n{{- end }}\n{{- define \"x.two\" -}}\n{{ .Values.a }}-{{ .Values.b }}\n{{- end }}\n{{- define \"x.spaced\" }}\n{{ .Values.a }}\n{{- end }}\n";
         let m = crate::doc::template::mask(text).unwrap();
         let outs = simple_define_outputs(&m, text);
+        // `x.two` prints two values, `x.spaced` a line break before its value.
         assert_eq!(outs.len(), 1, "{outs:?}");
         let (name, c) = &outs[0];
         assert_eq!(name, "x.providerName");

@@ -492,6 +492,20 @@ fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
 /// except where a string of the value holds `{{`. CTX is any one word (`$`, `.`): it only
 /// matters to those strings.
 fn tpl_to_yaml_call(words: &mut Vec<String>) -> bool {
+    // `(tpl (toYaml .) $) | nindent 4`: the same, parenthesised.
+    if words.first().map(String::as_str) == Some("(")
+        && words.get(1).map(String::as_str) == Some("tpl")
+        && let Some(close) = closing(words, 0)
+        && words.get(close + 1).is_none_or(|w| w == "|")
+    {
+        let mut inner = words[1..close].to_vec();
+        if !tpl_to_yaml_call(&mut inner) {
+            return false;
+        }
+        inner.extend(words[close + 1..].iter().cloned());
+        *words = inner;
+        return true;
+    }
     if words.first().map(String::as_str) != Some("tpl")
         || words.get(1).map(String::as_str) != Some("(")
     {
@@ -910,6 +924,7 @@ mod tests {
             "{{- tpl (toYaml .) . | nindent 12 }}",
             "{{- tpl (. | toYaml) $ | nindent 12 }}",
             "{{ tpl (toYaml .Values.readinessProbe) . }}",
+            "{{ (tpl (toYaml .) $) | nindent 4 }}",
         ] {
             let e = parse_action(a, Some(&ctx)).unwrap();
             assert!(e.to_yaml && e.tplvalues, "{a}");
