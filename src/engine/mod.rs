@@ -940,7 +940,16 @@ fn plan_rules_in(
                     Some(Err(msg)) => {
                         let keys = crate::pointer::pointer_keys(op.path());
                         match plan::guards::undecided_guard(rendering, &keys, &v.model, &template) {
-                            Some(why) => unchecked.push((recipe_of(&op), op.origin.clone(), why)),
+                            Some((why, node)) => {
+                                // It says why the node is not seen, where the general note
+                                // on its unfollowed action (`unseen`) does not.
+                                let at = format!("({})", crate::pointer::to_pointer(&node));
+                                let ri = recipe_of(&op);
+                                unchecked.retain(|(r, o, m)| {
+                                    !(*r == ri && *o == op.origin && m.contains(&at))
+                                });
+                                unchecked.push((ri, op.origin.clone(), why));
+                            }
                             None => errors.push((recipe_of(&op), op.origin.clone(), msg)),
                         }
                     }

@@ -353,13 +353,14 @@ pub fn tpl_refusal(
 /// deepest at or above `keys`, inside the define output holding it) sits in an `if`/`with`
 /// whose condition is not a simple one, with no condition outside it false. Such a node is
 /// unchecked for the op's recipe, and not a refusal of the recipe's other nodes (which
-/// render, or not, whatever that condition says).
+/// render, or not, whatever that condition says). With the message, the pointer of the
+/// read's node.
 pub fn undecided_guard(
     r: &crate::plan::includes::Rendering,
     keys: &[String],
     values: &Value,
     template: &str,
-) -> Option<String> {
+) -> Option<(String, Vec<String>)> {
     let splice = crate::plan::includes::splice_at(r, keys);
     let source = r
         .sources
@@ -371,14 +372,15 @@ pub fn undecided_guard(
         match &c.cond {
             Err(why) => {
                 let file = source.file.as_deref().unwrap_or(template);
-                return Some(format!(
+                let why = format!(
                     "{} is printed by `{}` at {file}:{}, inside `{}` at line {}, which is not provable from the values ({why}): whether it renders is not known, so it is not checked",
                     crate::pointer::to_pointer(keys),
                     source.action.trim(),
                     source.line,
                     c.action.trim(),
                     c.line
-                ));
+                );
+                return Some((why, source.pointer.clone()));
             }
             Ok(cond) if truth(cond, values) == Some(false) => return None,
             Ok(_) => {}
