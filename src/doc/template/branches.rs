@@ -382,18 +382,3 @@ mod tests {
         assert_eq!(define_at(&m, text, 1), None);
     }
 }
-#[cfg(test)]
-mod dbg {
-    #[test]
-    fn dbg_keda() {
-        let text = std::fs::read_to_string(
-            "tests/data/idioms/guards-define-ternary-keda/chart/templates/_helpers.tpl",
-        )
-        .unwrap();
-        let m = crate::doc::template::mask(&text).unwrap();
-        for a in &m.actions {
-            eprintln!("{:?} {:?}", a.kind, &text[a.span.clone()]);
-        }
-        eprintln!("{:?}", super::simple_define_outputs(&m, &text));
-    }
-}
