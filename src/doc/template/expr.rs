@@ -1,6 +1,8 @@
 //! The expression language of one action: its words, the values path an output action reads
 //! through value-preserving pipes ([`ValuesExpr`]), and simple conditions ([`Cond`]). Pure
-//! functions of the action's text and of what `.` stands for; never looks at blocks or files.
+//! functions of the action's text, of what `.` stands for and (for `include` in a condition)
+//! of what the chart's simple defines print ([`with_define_outputs`]); never looks at blocks
+//! or files.
 
 use serde_json::Value;
 
