@@ -42,9 +42,10 @@ use serde_json::Value;
 /// that fixes fewer fields fails. The issue's target is 95 for both; raise these as the
 /// values-aware editor learns more idioms (never lower them to make a change pass).
 /// Measured on main after the issue 22 work: 83 of 111 probe fields (74.77%), 31 of 32
-/// deadlines (96.88%); at the start of it, 29 of 111 (26.1%) and 14 of 32 (43.8%).
+/// deadlines (96.88%); at the start of it, 29 of 111 (26.1%) and 14 of 32 (43.8%). With
+/// guards on a helper's output and `tpl (toYaml .) $` (external-dns): 87 of 111 (78.38%).
 const FLOORS: Floors = Floors {
-    probe_fields_pct: 74.7,
+    probe_fields_pct: 78.3,
     deadlines_pct: 96.8,
 };
 

@@ -34,6 +34,7 @@ struct ChartScan {
     lines: plan::guards::ChartLines,
     defines: HashMap<String, ParsedDefine>,
     includes: Vec<reads::IncludeSite>,
+    outputs: HashMap<String, reads::Cond>,
 }
 
 fn chart_scan(root: &Path, chart: &str) -> ChartScan {
@@ -42,6 +43,7 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         lines: Default::default(),
         defines: HashMap::new(),
         includes: Vec::new(),
+        outputs: HashMap::new(),
     };
     let mut dep_defines = Vec::new();
     let mut bodies: HashMap<String, reads::Define> = HashMap::new();
@@ -68,12 +70,50 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
                 .into_iter()
                 .map(|(n, b, o)| (n, b, rel.to_string(), o)),
         );
+        for (name, out) in crate::doc::template::branches::simple_define_outputs(m, text) {
+            scan.outputs.entry(name).or_insert(out);
+        }
         let defines = reads::defines(rel, m, text);
         for d in &defines {
             bodies.entry(d.name.clone()).or_insert_with(|| d.clone());
         }
         own_defines.extend(defines);
     });
+    // A condition on what a simple define prints is known only once every define is read:
+    // the lines of the (few) files with a condition not known without them, again.
+    if !scan.outputs.is_empty() {
+        let unknown = |f: &plan::guards::LineFacts| {
+            let err = |b: &crate::doc::template::branches::Branch| {
+                b.chain.iter().any(|c| matches!(c, Some(Err(_))))
+            };
+            f.branches.iter().any(err) || f.decides.as_ref().is_some_and(|(b, _)| err(b))
+        };
+        let mut again: Vec<String> = scan
+            .lines
+            .iter()
+            .filter(|(_, f)| unknown(f))
+            .map(|((file, _), _)| file.clone())
+            .collect();
+        again.sort_unstable();
+        again.dedup();
+        let outputs = Arc::new(std::mem::take(&mut scan.outputs));
+        for file in again {
+            let Ok(text) = std::fs::read_to_string(root.join(&file)) else {
+                continue;
+            };
+            let Ok(m) = crate::doc::template::mask(&text) else {
+                continue;
+            };
+            crate::doc::template::branches::with_define_outputs(&outputs, || {
+                for ((f, line), facts) in scan.lines.iter_mut() {
+                    if *f == file {
+                        *facts = plan::guards::line_facts(&m, &text, *line, None);
+                    }
+                }
+            });
+        }
+        scan.outputs = Arc::try_unwrap(outputs).unwrap_or_else(|a| (*a).clone());
+    }
     if let Ok(deps) = std::fs::read_dir(root.join(chart).join("charts")) {
         let mut deps: Vec<_> = deps.flatten().map(|e| e.path()).collect();
         deps.sort();
@@ -316,6 +356,7 @@ pub(super) fn views(
                 defines: Arc::new(scan.defines),
                 includes: Arc::new(scan.includes),
                 lines: Arc::new(scan.lines),
+                outputs: Arc::new(scan.outputs),
             }))
         });
         if let Some(v) = view {

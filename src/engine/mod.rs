@@ -812,6 +812,21 @@ fn plan_rules(
     recipes: &RecipeSet,
     view: Option<&plan::view::ValuesView>,
 ) -> RulePlan {
+    match view {
+        // Conditions on what the chart's simple defines print are read with them.
+        Some(v) => crate::doc::template::branches::with_define_outputs(&v.outputs, || {
+            plan_rules_in(doc, rules, recipes, view)
+        }),
+        None => plan_rules_in(doc, rules, recipes, view),
+    }
+}
+
+fn plan_rules_in(
+    doc: &Document,
+    rules: &[(usize, usize)],
+    recipes: &RecipeSet,
+    view: Option<&plan::view::ValuesView>,
+) -> RulePlan {
     // Borrowed until a rule changes one (a re-plan of an edited file changes none).
     let mut models: Vec<Cow<Value>> = doc.docs.iter().map(|d| Cow::Borrowed(&d.model)).collect();
     if models.is_empty() {
@@ -920,7 +935,24 @@ fn plan_rules(
                 match plan::route::route(&op, rendering, v, &template, *di) {
                     None => kept.push(op),
                     Some(Ok(edit)) => values_edits.push(edit),
-                    Some(Err(msg)) => errors.push((recipe_of(&op), op.origin.clone(), msg)),
+                    // A node whose guard is not provable is unchecked, alone: the recipe's
+                    // other nodes keep their edits.
+                    Some(Err(msg)) => {
+                        let keys = crate::pointer::pointer_keys(op.path());
+                        match plan::guards::undecided_guard(rendering, &keys, &v.model, &template) {
+                            Some((why, node)) => {
+                                // It says why the node is not seen, where the general note
+                                // on its unfollowed action (`unseen`) does not.
+                                let at = format!("({})", crate::pointer::to_pointer(&node));
+                                let ri = recipe_of(&op);
+                                unchecked.retain(|(r, o, m)| {
+                                    !(*r == ri && *o == op.origin && m.contains(&at))
+                                });
+                                unchecked.push((ri, op.origin.clone(), why));
+                            }
+                            None => errors.push((recipe_of(&op), op.origin.clone(), msg)),
+                        }
+                    }
                 }
             }
             *doc_ops = kept;

@@ -3,7 +3,8 @@
 //! and after a values edit. Go templates compare values of one kind only (Helm's values
 //! numbers are floats, a literal `3` is an integer, so `gt .Values.n 1` fails to render):
 //! such a condition, and any other that would stop the render, is unknown (`None`), never
-//! guessed. Pure functions; never decides whether an edit is safe (`route` does).
+//! guessed. Also what `tpl` leaves exact when it renders a printed values subtree
+//! ([`tpl_refusal`]). Pure functions; never decides whether an edit is safe (`route` does).
 
 use std::collections::HashMap;
 
@@ -111,22 +112,18 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
         Cond::Lit(v) => Tv::of(v),
         Cond::Int(i) => Tv::Int(*i),
         Cond::Not(c) => Tv::Bool(!truth(c, values)?),
-        // Go templates stop at the first argument that decides (since Go 1.18).
-        Cond::And(cs) => {
+        // Go templates stop at the first argument that decides (since Go 1.18), and give
+        // that argument (`and`: the first false one, `or`: the first true one, else the last).
+        Cond::And(cs) | Cond::Or(cs) => {
+            let or = matches!(cond, Cond::Or(_));
+            let mut last = Tv::Bool(!or);
             for c in cs {
-                if !truth(c, values)? {
-                    return Some(Tv::Bool(false));
+                last = value(c, values)?;
+                if last.truth() == or {
+                    break;
                 }
             }
-            Tv::Bool(true)
-        }
-        Cond::Or(cs) => {
-            for c in cs {
-                if truth(c, values)? {
-                    return Some(Tv::Bool(true));
-                }
-            }
-            Tv::Bool(false)
+            last
         }
         Cond::Eq(a, b) => Tv::Bool(equal(&value(a, values)?, &value(b, values)?)?),
         Cond::Ne(a, b) => Tv::Bool(!equal(&value(a, values)?, &value(b, values)?)?),
@@ -169,7 +166,51 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
             let v = value(x, values)?;
             if v.truth() { v } else { value(d, values)? }
         }
+        Cond::TypeOf(c) => Tv::Str(go_type(&value(c, values)?).0.to_string()),
+        Cond::KindOf(c) => Tv::Str(go_type(&value(c, values)?).1.to_string()),
+        Cond::Print(c) => Tv::Str(printed(&value(c, values)?)?),
+        // A define's `if` chain ends in an `else` (one that prints nothing when it has
+        // none); a `ternary` of something not a bool holds in no branch: the render stops.
+        Cond::Choice(chain) => {
+            for (c, out) in chain {
+                if truth(c, values)? {
+                    return value(out, values);
+                }
+            }
+            return None;
+        }
+        Cond::Tpl(c) => match value(c, values)? {
+            Tv::Str(s) if !s.contains("{{") => Tv::Str(s),
+            _ => return None,
+        },
     })
+}
+
+/// Sprig's `typeOf` and `kindOf` of a values node (Helm's values are YAML decoded into Go's
+/// `interface{}`).
+fn go_type(v: &Tv) -> (&'static str, &'static str) {
+    match v {
+        Tv::Nil => ("<nil>", "invalid"),
+        Tv::Bool(_) => ("bool", "bool"),
+        Tv::Int(_) => ("int", "int"),
+        Tv::Float(_) => ("float64", "float64"),
+        Tv::Str(_) => ("string", "string"),
+        Tv::Node(Value::Array(_)) => ("[]interface {}", "slice"),
+        Tv::Node(_) => ("map[string]interface {}", "map"),
+    }
+}
+
+/// What printing a value writes (Go's `%v`), when that is certain here: strings, booleans,
+/// integers, and floats Go prints without an exponent. A missing value (`<no value>`, which
+/// Helm blanks only in a file's final output), a mapping or a list: unknown.
+fn printed(v: &Tv) -> Option<String> {
+    match v {
+        Tv::Str(s) => Some(s.clone()),
+        Tv::Bool(b) => Some(b.to_string()),
+        Tv::Int(i) => Some(i.to_string()),
+        Tv::Float(f) if f.fract() == 0.0 && f.abs() < 1e6 => Some(format!("{}", *f as i64)),
+        _ => None,
+    }
 }
 
 /// Go templates' `eq`: values of one basic kind compare; a missing value equals only a
@@ -225,6 +266,127 @@ pub fn renders(branches: &[Branch], values: &Value) -> Option<bool> {
         }
     }
     known.then_some(true)
+}
+
+/// Why an edit at `rest` (keys under the printed node) of a values subtree printed through
+/// `tpl` (`tpl (toYaml V) $`, `common.tplvalues.render`) would not render as written; `None`
+/// when it would. `tpl` renders the YAML text of the subtree as a template: text outside
+/// `{{ … }}` prints as it is, so an edit renders exactly when the edited node and the new
+/// value hold no `{{`, and no string of the subtree that does holds a template that reads the
+/// edited keys (or all of `.Values`). `node` is the subtree as the values hold it; `path`
+/// its values keys, to name a string by.
+pub fn tpl_refusal(
+    node: Option<&Value>,
+    path: &[String],
+    rest: &[String],
+    new: Option<&Value>,
+) -> Option<String> {
+    fn templates<'v>(v: &'v Value, at: &mut Vec<String>, out: &mut Vec<(Vec<String>, &'v str)>) {
+        match v {
+            Value::String(s) if s.contains("{{") => out.push((at.clone(), s)),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    at.push(k.clone());
+                    if k.contains("{{") {
+                        out.push((at.clone(), k));
+                    }
+                    templates(x, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    at.push(i.to_string());
+                    templates(x, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let name = |keys: &[String]| {
+        let mut all = path.to_vec();
+        all.extend(keys.iter().cloned());
+        all.join(".")
+    };
+    if let Some(v) = new
+        && v.to_string().contains("{{")
+    {
+        return Some(format!(
+            "the new value holds `{{{{`, which `tpl` would render as a template at {}",
+            name(rest)
+        ));
+    }
+    let mut found = Vec::new();
+    if let Some(node) = node {
+        templates(node, &mut Vec::new(), &mut found);
+    }
+    let edited: Vec<&str> = path.iter().chain(rest).map(String::as_str).collect();
+    for (at, text) in found {
+        let inside = at.len() >= rest.len() && at[..rest.len()] == *rest;
+        let around = rest.len() > at.len() && rest[..at.len()] == *at;
+        // A word of the template naming an edited key, or the whole values.
+        let reads_edit = text
+            .split(|c: char| !(c.is_alphanumeric() || matches!(c, '.' | '$' | '_')))
+            .any(|w| {
+                matches!(w, ".Values" | "$.Values" | "." | "$")
+                    || w.split('.').any(|k| edited.contains(&k))
+            });
+        if inside || around || reads_edit {
+            return Some(format!(
+                "{} holds `{}`, which `tpl` renders as a template{}",
+                name(&at),
+                text.trim(),
+                if inside || around {
+                    ""
+                } else {
+                    ", and it may read the edited value"
+                }
+            ));
+        }
+    }
+    None
+}
+
+/// Why whether the node at `keys` (an op's pointer) renders cannot be decided from
+/// `values`, if it cannot: the read that prints it (the one `route` would follow: the
+/// deepest at or above `keys`, inside the define output holding it) sits in an `if`/`with`
+/// whose condition is not a simple one, with no condition outside it false. Such a node is
+/// unchecked for the op's recipe, and not a refusal of the recipe's other nodes (which
+/// render, or not, whatever that condition says). With the message, the pointer of the
+/// read's node.
+pub fn undecided_guard(
+    r: &crate::plan::includes::Rendering,
+    keys: &[String],
+    values: &Value,
+    template: &str,
+) -> Option<(String, Vec<String>)> {
+    let splice = crate::plan::includes::splice_at(r, keys);
+    let source = r
+        .sources
+        .iter()
+        .filter(|s| keys.starts_with(&s.pointer))
+        .filter(|s| splice.is_none_or(|sp| s.pointer.starts_with(&sp.pointer)))
+        .max_by_key(|s| s.pointer.len())?;
+    for c in &source.conditions {
+        match &c.cond {
+            Err(why) => {
+                let file = source.file.as_deref().unwrap_or(template);
+                let why = format!(
+                    "{} is printed by `{}` at {file}:{}, inside `{}` at line {}, which is not provable from the values ({why}): whether it renders is not known, so it is not checked",
+                    crate::pointer::to_pointer(keys),
+                    source.action.trim(),
+                    source.line,
+                    c.action.trim(),
+                    c.line
+                );
+                return Some((why, source.pointer.clone()));
+            }
+            Ok(cond) if truth(cond, values) == Some(false) => return None,
+            Ok(_) => {}
+        }
+    }
+    None
 }
 
 /// `values` with `keys` set to `value` (`None` removes the key), creating mappings on the
@@ -317,6 +479,108 @@ mod tests {
         assert_eq!(renders(&branches_at(&m, text, 2), &ds), Some(true));
         assert_eq!(renders(&branches_at(&m, text, 2), &dep), Some(false));
         assert_eq!(renders(&branches_at(&m, text, 4), &dep), Some(true));
+    }
+
+    #[test]
+    fn tpl_leaves_an_edit_exact_unless_a_template_string_is_edited_or_reads_it() {
+        let k = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        let probe = json!({"failureThreshold": 5, "initialDelaySeconds": 10,
+            "httpGet": {"path": "{{ printf `%s/ready` .Values.httpPathPrefix }}", "port": "http"}});
+        let at = k("readinessProbe");
+        // promtail's readiness probe: the template string is beside the edited key.
+        assert_eq!(
+            tpl_refusal(
+                Some(&probe),
+                &at,
+                &k("initialDelaySeconds"),
+                Some(&json!(20))
+            ),
+            None
+        );
+        let why = tpl_refusal(Some(&probe), &at, &k("httpGet.path"), Some(&json!("/x"))).unwrap();
+        assert!(
+            why.contains("readinessProbe.httpGet.path holds `{{ printf"),
+            "{why}"
+        );
+        assert!(tpl_refusal(Some(&probe), &at, &k("httpGet"), Some(&json!({}))).is_some());
+        assert!(
+            tpl_refusal(
+                Some(&probe),
+                &at,
+                &k("timeoutSeconds"),
+                Some(&json!("{{ 1 }}"))
+            )
+            .is_some()
+        );
+        let reads = json!({"initialDelaySeconds": 10, "x": "{{ .Values.readinessProbe.initialDelaySeconds }}"});
+        let why = tpl_refusal(
+            Some(&reads),
+            &at,
+            &k("initialDelaySeconds"),
+            Some(&json!(20)),
+        )
+        .unwrap();
+        assert!(why.contains("may read the edited value"), "{why}");
+        let whole = json!({"initialDelaySeconds": 10, "x": "{{ toYaml $ }}"});
+        assert!(
+            tpl_refusal(
+                Some(&whole),
+                &at,
+                &k("initialDelaySeconds"),
+                Some(&json!(20))
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn a_condition_on_a_simple_define_is_decided_by_what_it_prints() {
+        use std::sync::Arc;
+        let helpers = "{{- define \"x.providerName\" -}}\n{{- if eq (typeOf .Values.provider) \"string\" }}\n{{- .Values.provider }}\n{{- else }}\n{{- .Values.provider.name }}\n{{- end }}\n{{- end }}\n{{- define \"x.keda\" -}}\n{{- or .Values.a .Values.b | ternary \"true\" \"\" -}}\n{{- end -}}\n";
+        let m = crate::doc::template::mask(helpers).unwrap();
+        let outputs: Arc<HashMap<String, Cond>> = Arc::new(
+            branches::simple_define_outputs(&m, helpers)
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(outputs.len(), 2);
+        let t = |c: &str, v: Value| branches::with_define_outputs(&outputs, || truth(&cond(c), &v));
+        let webhook = "{{- if eq (tpl (include \"x.providerName\" .) $) \"webhook\" }}";
+        assert_eq!(
+            t(webhook, json!({"provider": {"name": "aws"}})),
+            Some(false)
+        );
+        assert_eq!(
+            t(webhook, json!({"provider": {"name": "webhook"}})),
+            Some(true)
+        );
+        assert_eq!(t(webhook, json!({"provider": "webhook"})), Some(true));
+        // A name `tpl` would render, or one that prints `<no value>`: not known.
+        assert_eq!(
+            t(webhook, json!({"provider": {"name": "{{ .Values.x }}"}})),
+            None
+        );
+        assert_eq!(t(webhook, json!({"provider": {}})), None);
+        let keda = "{{- if eq (include \"x.keda\" .) \"true\" }}";
+        assert_eq!(t(keda, json!({"a": false, "b": true})), Some(true));
+        assert_eq!(t(keda, json!({"a": false, "b": false})), Some(false));
+        // `or` of two strings gives a string: `ternary` wants a bool, the render stops.
+        assert_eq!(t(keda, json!({"a": "", "b": "x"})), None);
+        assert_eq!(
+            t(
+                "{{- if kindIs \"map\" .Values.provider }}",
+                json!({"provider": {}})
+            ),
+            Some(true)
+        );
+        // Without the chart's defines, or of one that is not simple, it is not a simple condition.
+        let m = crate::doc::template::mask(&format!("{webhook}\nx: 1\n{{{{- end }}}}\n")).unwrap();
+        let b = branches::decided_at(&m, &format!("{webhook}\nx: 1\n{{{{- end }}}}\n"), 1).unwrap();
+        assert!(
+            matches!(&b.chain[0], Some(Err(why)) if why.contains("x.providerName")),
+            "{:?}",
+            b.chain
+        );
     }
 
     #[test]

@@ -114,14 +114,17 @@ pub fn route(
             None => return fail(why),
         },
     };
-    if expr.tplvalues
-        && lookup(&view.model, &expr.path).is_some_and(|v| v.to_string().contains("{{"))
-    {
-        return fail(
-            "the value holds `{{`, which `common.tplvalues.render` renders with `tpl`".into(),
-        );
-    }
     let rest = &keys[source.pointer.len()..];
+    if expr.tplvalues
+        && let Some(why) = guards::tpl_refusal(
+            lookup(&view.model, &expr.path),
+            &expr.path,
+            rest,
+            value.as_ref(),
+        )
+    {
+        return fail(why);
+    }
     // Literal lines beside the values' mapping, or `omit`/`pick`: which part has the key.
     if expr.siblings.is_some() || expr.keys != KeyFilter::All {
         let found = lookup(&view.model, &expr.path);

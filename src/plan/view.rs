@@ -40,6 +40,9 @@ pub struct ValuesView {
     /// The `if`/`with` branches around each line of the chart's files that reads values or
     /// includes a define, by (file, 1-based line): what `route` evaluates guards with.
     pub lines: std::sync::Arc<super::guards::ChartLines>,
+    /// What the chart's simple defines print, by name (conditions on `include "NAME" $`
+    /// are parsed with it: `doc::template::branches::with_define_outputs`).
+    pub outputs: std::sync::Arc<HashMap<String, Cond>>,
 }
 
 /// What `expr` renders to when the values hold `found` at its path.

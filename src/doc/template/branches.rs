@@ -6,7 +6,7 @@
 use super::expr::{parse_cond, words_of};
 use super::{ActionKind, BlockKind, Masked};
 
-pub use super::expr::{CmpOp, Cond};
+pub use super::expr::{CmpOp, Cond, with_define_outputs};
 
 /// One `if`/`with` block and one of its branches.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +166,160 @@ pub fn define_at(m: &Masked, text: &str, line: usize) -> Option<String> {
         })
 }
 
+/// What each simple `define` of a masked file prints, as a [`Cond`] over values (by name):
+/// a define whose body is nothing but `if`/`else if`/`else` blocks on simple conditions and,
+/// in each branch, at most one action printing a values path (optionally `| default LIT`) or
+/// a literal, with every space between actions trimmed (`{{-`, `-}}`) — external-dns's
+/// `external-dns.providerName` (`.Values.provider` when it is a string, else
+/// `.Values.provider.name`). Read with the root context, as `include "NAME" $` renders it;
+/// other defines are left out.
+pub fn simple_define_outputs(m: &Masked, text: &str) -> Vec<(String, Cond)> {
+    let mut out = Vec::new();
+    for b in m.blocks.iter().filter(|b| b.kind == BlockKind::Define) {
+        let Some(end_line) = b.end_line else { continue };
+        let Some(open) = m
+            .actions
+            .iter()
+            .position(|a| a.line == b.open_line && a.kind == ActionKind::Open(BlockKind::Define))
+        else {
+            continue;
+        };
+        let Some(end) = m.actions.iter().rposition(|a| {
+            a.line == end_line
+                && a.kind == ActionKind::End
+                && a.span.start >= m.actions[open].span.end
+        }) else {
+            continue;
+        };
+        let Some(name) = words_of(&text[m.actions[open].span.clone()])
+            .get(1)
+            .and_then(|w| super::expr::unquote(w))
+        else {
+            continue;
+        };
+        if let Some(c) = define_body_output(text, &m.actions[open..=end]) {
+            out.push((name, c));
+        }
+    }
+    out
+}
+
+/// The output of the actions strictly between `acts[0]` (the `define`) and the last (its
+/// `end`); `None` when it is not a simple one (see [`simple_define_outputs`]).
+fn define_body_output(text: &str, acts: &[super::Action]) -> Option<Cond> {
+    // Every gap between two actions is whitespace that one of them trims.
+    for w in acts.windows(2) {
+        let gap = &text[w[0].span.end..w[1].span.start];
+        let trimmed =
+            text[w[0].span.clone()].ends_with("-}}") || text[w[1].span.clone()].starts_with("{{-");
+        if !gap.is_empty() && (!gap.trim().is_empty() || !trimmed) {
+            return None;
+        }
+    }
+    // A stack of open `if`s: each branch's condition and what it printed so far.
+    struct Frame {
+        branches: Vec<(Cond, Option<Cond>)>,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut top: Option<Cond> = None;
+    let print = |slot: &mut Option<Cond>, c: Cond| -> Option<()> {
+        // Two printing actions in one branch concatenate: not one value.
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(c);
+        Some(())
+    };
+    for a in &acts[1..acts.len() - 1] {
+        let words = words_of(&text[a.span.clone()]);
+        match a.kind {
+            ActionKind::Comment => {}
+            ActionKind::Open(BlockKind::If) => {
+                let c = parse_cond(words.get(1..)?, None).ok()?;
+                stack.push(Frame {
+                    branches: vec![(c, None)],
+                });
+            }
+            ActionKind::Else => {
+                let f = stack.last_mut()?;
+                let c = match words.get(1).map(String::as_str) {
+                    None => Cond::Lit(serde_json::Value::Bool(true)),
+                    Some("if") => parse_cond(words.get(2..)?, None).ok()?,
+                    Some(_) => return None,
+                };
+                f.branches.push((c, None));
+            }
+            ActionKind::End => {
+                let f = stack.pop()?;
+                let mut chain: Vec<(Cond, Cond)> = f
+                    .branches
+                    .into_iter()
+                    .map(|(c, p)| {
+                        (
+                            c,
+                            p.unwrap_or(Cond::Lit(serde_json::Value::String(String::new()))),
+                        )
+                    })
+                    .collect();
+                chain.push((
+                    Cond::Lit(serde_json::Value::Bool(true)),
+                    Cond::Lit(serde_json::Value::String(String::new())),
+                ));
+                let slot = match stack.last_mut() {
+                    Some(outer) => &mut outer.branches.last_mut()?.1,
+                    None => &mut top,
+                };
+                print(slot, Cond::Choice(chain))?;
+            }
+            ActionKind::Output => {
+                let leaf = match words.as_slice() {
+                    [w] => single_leaf(w)?,
+                    [w, bar, d, lit] if bar == "|" && d == "default" => {
+                        Cond::Default(Box::new(single_leaf(lit)?), Box::new(single_leaf(w)?))
+                    }
+                    [d, lit, w] if d == "default" => {
+                        Cond::Default(Box::new(single_leaf(lit)?), Box::new(single_leaf(w)?))
+                    }
+                    // `COND | ternary "a" "b"` (selenium's `useKEDA`): sprig's `ternary`
+                    // takes a bool; anything else stops the render (no branch holds).
+                    [cond @ .., bar, t, a, b] if bar == "|" && t == "ternary" => {
+                        let c = parse_cond(cond, None).ok()?;
+                        let is = |v: bool| {
+                            Cond::Eq(
+                                Box::new(c.clone()),
+                                Box::new(Cond::Lit(serde_json::Value::Bool(v))),
+                            )
+                        };
+                        Cond::Choice(vec![
+                            (is(true), single_leaf(a)?),
+                            (is(false), single_leaf(b)?),
+                        ])
+                    }
+                    _ => return None,
+                };
+                let slot = match stack.last_mut() {
+                    Some(f) => &mut f.branches.last_mut()?.1,
+                    None => &mut top,
+                };
+                print(slot, Cond::Print(Box::new(leaf)))?;
+            }
+            _ => return None,
+        }
+    }
+    if !stack.is_empty() {
+        return None;
+    }
+    Some(top.unwrap_or(Cond::Lit(serde_json::Value::String(String::new()))))
+}
+
+/// A values path read from the root context, or a literal.
+fn single_leaf(w: &str) -> Option<Cond> {
+    match parse_cond(&[w.to_string()], None).ok()? {
+        c @ (Cond::Path(_) | Cond::Lit(_) | Cond::Int(_)) => Some(c),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +351,27 @@ mod tests {
         let m = crate::doc::template::mask(text).unwrap();
         let b = decided_at(&m, text, 1).unwrap();
         assert_eq!(printing_lines(&m, text, &b, 0), vec![4]);
+    }
+
+    #[test]
+    fn a_define_that_prints_a_values_path_under_simple_ifs_is_a_choice() {
+        // external-dns's `_helpers.tpl`.
+        let text = "{{- define \"x.providerName\" -}}\n{{- if eq (typeOf .Values.provider) \"string\" }}\n{{- .Values.provider }}\n{{- else }}\n{{- .Values.provider.name }}\n{{- end }}\n{{- end }}\n{{- define \"x.two\" -}}\n{{ .Values.a }}-{{ .Values.b }}\n{{- end }}\n{{- define \"x.spaced\" }}\n{{ .Values.a }}\n{{- end }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let outs = simple_define_outputs(&m, text);
+        // `x.two` prints two values, `x.spaced` a line break before its value.
+        assert_eq!(outs.len(), 1, "{outs:?}");
+        let (name, c) = &outs[0];
+        assert_eq!(name, "x.providerName");
+        let Cond::Choice(chain) = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(chain.len(), 3);
+        assert!(matches!(&chain[0].0, Cond::Eq(a, _) if matches!(**a, Cond::TypeOf(_))));
+        assert_eq!(
+            chain[1].1,
+            Cond::Print(Box::new(Cond::Path(vec!["provider".into(), "name".into()])))
+        );
     }
 
     #[test]

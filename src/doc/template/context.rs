@@ -135,6 +135,10 @@ pub(super) struct Declaration {
     pub(super) value: Result<Vec<String>, String>,
     /// It holds the root context (`$root := .` at the top level, `$top := $`).
     root: bool,
+    /// It holds what a define prints (`include "NAME" $`, `tpl (include "NAME" .) $` where
+    /// `.` is the root context): the words a condition reads in its place (see
+    /// [`bound_cond_words`]).
+    inline: Option<Vec<String>>,
 }
 
 /// Every variable declaration of a masked template, in order, each resolved with the ones
@@ -165,6 +169,7 @@ pub(super) fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
                             blocks: Vec::new(),
                             value: Err(format!("it is bound by `{f}`, not to one values path")),
                             root: false,
+                            inline: None,
                         });
                     }
                 }
@@ -189,10 +194,12 @@ pub(super) fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
         let rhs = &words[2..];
         let root =
             matches!(rhs, [w] if w == "$") || (matches!(rhs, [w] if w == ".") && ctx == Ok(None));
+        let at_root = ctx == Ok(None);
         let value = ctx.and_then(|ctx| {
             let rhs = substitute(&words[2..], &visible(&out, m, a.line, a.span.start))?;
             super::expr::variable_value(&rhs, ctx.as_deref())
         });
+        let inline = include_words(rhs, at_root);
         out.push(Declaration {
             name,
             line: a.line,
@@ -201,6 +208,7 @@ pub(super) fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
             blocks,
             value,
             root,
+            inline,
         });
     }
     out
@@ -229,6 +237,46 @@ pub(super) fn visible<'d>(
 /// path it holds (`.Values.a.b.k…`); a variable that is not one path refuses, naming it and
 /// its declaration. `$` and `$.…` (the root context) are kept.
 pub(super) fn substitute(words: &[String], decls: &[&Declaration]) -> Result<Vec<String>, String> {
+    substitute_in(words, decls, false)
+}
+
+/// `include "NAME" R` or `tpl (include "NAME" R) R` of the root context `R` (`$`, or `.`
+/// when `at_root`), parenthesised, with `$` for the root: what a variable set to it reads.
+fn include_words(rhs: &[String], at_root: bool) -> Option<Vec<String>> {
+    let root = |w: &String| w == "$" || (w == "." && at_root);
+    let s = |w: &str| w.to_string();
+    match rhs {
+        [i, n, r] if i == "include" && n.starts_with('"') && root(r) => {
+            Some(vec![s("("), s("include"), n.clone(), s("$"), s(")")])
+        }
+        [t, o, i, n, r, c, r2]
+            if t == "tpl"
+                && o == "("
+                && i == "include"
+                && n.starts_with('"')
+                && root(r)
+                && c == ")"
+                && root(r2) =>
+        {
+            Some(
+                ["(", "tpl", "(", "include", n, "$", ")", "$", ")"]
+                    .into_iter()
+                    .map(s)
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// [`substitute`], except that a variable holding a define's output (see
+/// [`Declaration::inline`]) is replaced by the include itself: a condition may compare what
+/// the define prints (`plan::guards` knows simple defines); an output action may not.
+fn substitute_in(
+    words: &[String],
+    decls: &[&Declaration],
+    inline: bool,
+) -> Result<Vec<String>, String> {
     let mut out = Vec::with_capacity(words.len());
     for w in words {
         let Some(rest) = w
@@ -251,6 +299,9 @@ pub(super) fn substitute(words: &[String], decls: &[&Declaration]) -> Result<Vec
             _ if d.root => out.push(format!("${tail}")),
             Ok(path) if path.is_empty() => out.push(format!(".Values{tail}")),
             Ok(path) => out.push(format!(".Values.{}{tail}", path.join("."))),
+            Err(_) if inline && tail.is_empty() && d.inline.is_some() => {
+                out.extend(d.inline.iter().flatten().cloned())
+            }
             Err(why) => {
                 return Err(format!(
                     "it reads `{name}`, set at line {} by `{}`, which is not one values path: {why}",
@@ -287,6 +338,33 @@ pub(super) fn bound_words(
     }
     let decls = declarations(m, text);
     substitute(&words, &visible(&decls, m, line, offset))
+}
+
+/// [`bound_words`] of a condition (`if`/`with`): a variable set to a define's output reads
+/// the include (see [`substitute_in`]).
+pub(super) fn bound_cond_words(
+    m: &Masked,
+    text: &str,
+    offset: usize,
+    action: &str,
+) -> Result<Vec<String>, String> {
+    let line = m
+        .actions
+        .iter()
+        .find(|a| a.span.start == offset)
+        .map_or(0, |a| a.line);
+    let words = bind(m, line, words_of(action));
+    if let Some(why) = unbound(&words) {
+        return Err(why);
+    }
+    if !words
+        .iter()
+        .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
+    {
+        return Ok(words);
+    }
+    let decls = declarations(m, text);
+    substitute_in(&words, &visible(&decls, m, line, offset), true)
 }
 
 /// The values path `.` stands for at `line`: `None` at the top level (`.` is the root

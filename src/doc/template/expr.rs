@@ -1,6 +1,8 @@
 //! The expression language of one action: its words, the values path an output action reads
 //! through value-preserving pipes ([`ValuesExpr`]), and simple conditions ([`Cond`]). Pure
-//! functions of the action's text and of what `.` stands for; never looks at blocks or files.
+//! functions of the action's text, of what `.` stands for and (for `include` in a condition)
+//! of what the chart's simple defines print ([`with_define_outputs`]); never looks at blocks
+//! or files.
 
 use serde_json::Value;
 
@@ -18,8 +20,9 @@ pub struct ValuesExpr {
     pub numeric: bool,
     /// `toYaml`: the action prints a whole node (a mapping, a list), not a scalar.
     pub to_yaml: bool,
-    /// Printed by the library helper `common.tplvalues.render`: like `toYaml`, unless the
-    /// value holds `{{`, which the helper renders with `tpl`.
+    /// Printed through `tpl` (the library helper `common.tplvalues.render`, or `tpl (toYaml
+    /// V) $`): like `toYaml`, except that the value's strings holding `{{` are rendered as
+    /// templates (`plan::guards::tpl_refusal` says which edits that leaves exact).
     pub tplvalues: bool,
     /// `omit V "k"…` / `pick V "k"…` around the value: which keys of the mapping print.
     pub keys: KeyFilter,
@@ -90,6 +93,61 @@ pub enum Cond {
     HasKey(Box<Cond>, String),
     /// `default D X`: X, or D when X is empty.
     Default(Box<Cond>, Box<Cond>),
+    /// `typeOf X` (Go's `%T`: `string`, `float64`, `map[string]interface {}`…), `kindOf X`.
+    TypeOf(Box<Cond>),
+    KindOf(Box<Cond>),
+    /// What a simple define prints (see [`Cond::Choice`]), as `include` returns it: a string.
+    Print(Box<Cond>),
+    /// A simple define's `if`/`else if`/`else` chain: the first branch whose condition holds
+    /// prints its value; `include "NAME" $` of such a define is this (see
+    /// [`with_define_outputs`]).
+    Choice(Vec<(Cond, Cond)>),
+    /// `tpl S $`: S, when S holds no `{{` (else the render is not known here).
+    Tpl(Box<Cond>),
+}
+
+thread_local! {
+    /// What the chart's simple defines print, by name (see [`with_define_outputs`]).
+    static DEFINE_OUTPUTS: std::cell::RefCell<Option<std::sync::Arc<std::collections::HashMap<String, Cond>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (which parses a chart's template conditions) knowing what the chart's simple
+/// defines print (`branches::simple_define_outputs`): a condition on `include "NAME" $`, or
+/// on a variable set to it, is then a [`Cond`] over values. Scoped to the call on this
+/// thread, like `reads::with_binding`: the defines belong to the chart being read. Without
+/// it such a condition is not a simple one.
+pub fn with_define_outputs<T>(
+    outputs: &std::sync::Arc<std::collections::HashMap<String, Cond>>,
+    f: impl FnOnce() -> T,
+) -> T {
+    let before = DEFINE_OUTPUTS.with(|d| d.replace(Some(outputs.clone())));
+    let out = f();
+    DEFINE_OUTPUTS.with(|d| *d.borrow_mut() = before);
+    out
+}
+
+fn define_output(name: &str) -> Option<Cond> {
+    DEFINE_OUTPUTS.with(|d| d.borrow().as_ref().and_then(|m| m.get(name).cloned()))
+}
+
+/// `include "NAME" ROOT` (ROOT the root context: `$`, or `.` where `.` is it), from
+/// `words[*pos]` (the `include`) to its `)` or the end: what the define prints.
+fn include_cond(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Result<Cond, String> {
+    let name = words.get(*pos + 1).and_then(|w| unquote(w));
+    let root = words
+        .get(*pos + 2)
+        .is_some_and(|w| w == "$" || (w == "." && ctx.is_none()));
+    let ends = words.get(*pos + 3).is_none_or(|w| w == ")");
+    let (Some(name), true, true) = (name, root, ends) else {
+        return Err("`include` of something other than a define with the root context".into());
+    };
+    *pos += 3;
+    define_output(&name).ok_or_else(|| {
+        format!(
+            "define \"{name}\" does not print one values path or literal under simple conditions"
+        )
+    })
 }
 
 /// The ordered comparisons of Go templates.
@@ -117,6 +175,9 @@ const COND_FNS: &[(&str, usize)] = &[
     ("empty", 1),
     ("hasKey", 2),
     ("default", 2),
+    ("typeOf", 1),
+    ("kindOf", 1),
+    ("kindIs", 2),
 ];
 
 pub fn parse_cond(words: &[String], ctx: Option<&[String]>) -> Result<Cond, String> {
@@ -209,10 +270,35 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
                     _ => return Err("`hasKey` with a key that is not a string literal".into()),
                 }
             }
+            "typeOf" => Cond::TypeOf(next()?),
+            "kindOf" => Cond::KindOf(next()?),
+            // `kindIs "string" X` is `eq (kindOf X) "string"`.
+            "kindIs" => {
+                let kind = next()?;
+                Cond::Eq(Box::new(Cond::KindOf(next()?)), kind)
+            }
             _ => Cond::Default(next()?, next()?),
         });
     }
     match f.as_str() {
+        "include" => include_cond(words, pos, ctx),
+        // `tpl (include "NAME" $) $`: the define's output rendered as a template.
+        "tpl" => {
+            let ctx_ok =
+                |w: Option<&String>| w.is_some_and(|w| w == "$" || (w == "." && ctx.is_none()));
+            if words.get(*pos + 1).map(String::as_str) != Some("(")
+                || words.get(*pos + 2).map(String::as_str) != Some("include")
+            {
+                return Err("`tpl` of something other than a define's output".into());
+            }
+            *pos += 2;
+            let inner = include_cond(words, pos, ctx)?;
+            if words.get(*pos).map(String::as_str) != Some(")") || !ctx_ok(words.get(*pos + 1)) {
+                return Err("`tpl` of something other than a define's output".into());
+            }
+            *pos += 2;
+            Ok(Cond::Tpl(Box::new(inner)))
+        }
         "and" => Ok(Cond::And(args_from(pos)?)),
         "or" => Ok(Cond::Or(args_from(pos)?)),
         _ => {
@@ -402,6 +488,51 @@ fn tplvalues_call(words: &mut Vec<String>) -> Result<bool, String> {
     Ok(true)
 }
 
+/// `tpl (toYaml V) CTX | …` or `tpl (V | toYaml) CTX | …` (a chart that lets its values
+/// hold templates: promtail's probes): rewrites `words` to `toYaml V | …` and returns true.
+/// `tpl` renders the YAML text `toYaml` prints as a template, so what it prints is that text
+/// except where a string of the value holds `{{`. CTX is any one word (`$`, `.`): it only
+/// matters to those strings.
+fn tpl_to_yaml_call(words: &mut Vec<String>) -> bool {
+    // `(tpl (toYaml .) $) | nindent 4`: the same, parenthesised.
+    if words.first().map(String::as_str) == Some("(")
+        && words.get(1).map(String::as_str) == Some("tpl")
+        && let Some(close) = closing(words, 0)
+        && words.get(close + 1).is_none_or(|w| w == "|")
+    {
+        let mut inner = words[1..close].to_vec();
+        if !tpl_to_yaml_call(&mut inner) {
+            return false;
+        }
+        inner.extend(words[close + 1..].iter().cloned());
+        *words = inner;
+        return true;
+    }
+    if words.first().map(String::as_str) != Some("tpl")
+        || words.get(1).map(String::as_str) != Some("(")
+    {
+        return false;
+    }
+    let Some(close) = closing(words, 1) else {
+        return false;
+    };
+    let value = match &words[2..close] {
+        [f, v] if f == "toYaml" => v.clone(),
+        [v, bar, f] if bar == "|" && f == "toYaml" => v.clone(),
+        _ => return false,
+    };
+    let Some(ctx) = words.get(close + 1) else {
+        return false;
+    };
+    if ctx == "(" || ctx == "|" || words.get(close + 2).is_some_and(|w| w != "|") {
+        return false;
+    }
+    let mut out = vec!["toYaml".to_string(), value];
+    out.extend(words[close + 2..].iter().cloned());
+    *words = out;
+    true
+}
+
 /// A `(omit V "k"…)` or `(pick V "k"…)` of one operand V (sprig's dict functions, the
 /// library-chart way to print a probe without its `enabled` switch): rewrites it in
 /// `words` to V and returns the keys it keeps. Only one such group; `None` when there is
@@ -443,7 +574,7 @@ pub(super) fn parse_words(
     mut words: Vec<String>,
     ctx: Option<&[String]>,
 ) -> Result<ValuesExpr, String> {
-    let tplvalues = tplvalues_call(&mut words)?;
+    let tplvalues = tplvalues_call(&mut words)? || tpl_to_yaml_call(&mut words);
     let keys = key_filter(&mut words)?;
     if words.iter().any(|w| w == "(" || w == ")") {
         return Err("a parenthesised expression is not one provable values path".into());
@@ -785,6 +916,26 @@ mod tests {
         assert!(e.to_yaml && e.tplvalues);
         assert_eq!(e.path, vec!["a", "probe"]);
         assert!(p("{{- include \"common.tplvalues.render\" (dict \"value\" (list .Values.a) \"context\" $) }}").is_err());
+    }
+
+    #[test]
+    fn tpl_of_to_yaml_reads_its_value_like_the_tplvalues_helper() {
+        let ctx = ["readinessProbe".to_string()];
+        for a in [
+            "{{- tpl (toYaml .) $ | nindent 12 }}",
+            "{{- tpl (toYaml .) . | nindent 12 }}",
+            "{{- tpl (. | toYaml) $ | nindent 12 }}",
+            "{{ tpl (toYaml .Values.readinessProbe) . }}",
+            "{{ (tpl (toYaml .) $) | nindent 4 }}",
+        ] {
+            let e = parse_action(a, Some(&ctx)).unwrap();
+            assert!(e.to_yaml && e.tplvalues, "{a}");
+            assert_eq!(e.path, vec!["readinessProbe"], "{a}");
+        }
+        // `tpl` of a string value (not a printed mapping), or with a computed context.
+        assert!(p("{{ tpl .Values.a $ }}").unwrap_err().contains("tpl"));
+        assert!(p("{{ tpl (toYaml .Values.a) (dict \"x\" 1) }}").is_err());
+        assert!(p("{{ tpl (toYaml .Values.a | quote) $ }}").is_err());
     }
 
     #[test]

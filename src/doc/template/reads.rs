@@ -393,7 +393,7 @@ fn block_condition(m: &Masked, text: &str, b: usize) -> Option<Condition> {
         .find(|a| a.line == block.open_line && a.kind == kind)?;
     let action = text[opener.span.clone()].to_string();
     let ctx = dot_context(m, text, block.open_line).ok().flatten();
-    let cond = bound_words(m, text, opener.span.start, &action)
+    let cond = super::context::bound_cond_words(m, text, opener.span.start, &action)
         .and_then(|words| parse_cond(words.get(1..).unwrap_or_default(), ctx.as_deref()));
     Some(Condition {
         line: block.open_line,
