@@ -213,6 +213,41 @@ fn model_of(root: &Path, path: &str) -> Result<Value, String> {
     }
 }
 
+/// The chart-testing scenarios of `chart` (its `ci/*.yaml` and `.yml` files, by name, as
+/// render verification renders them), each merged over `base`; a file that sets nothing
+/// `values.yaml` does not already hold renders as the defaults do and is left out. A file
+/// that is not YAML is an error naming it.
+fn scenarios(root: &Path, chart: &str, base: &Value) -> Result<Vec<view::Scenario>, String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join(chart).join("ci"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for n in names {
+        let name = format!("ci/{n}");
+        let file = join(chart, &name);
+        let overlay = model_of(root, &file).map_err(|e| {
+            format!("chart-testing scenario {e}; fix it (helm cannot render the chart with it either)")
+        })?;
+        let model = view::merge_values(base, &overlay);
+        if model == *base {
+            continue;
+        }
+        out.push(view::Scenario {
+            file,
+            name,
+            overlay,
+            model: Arc::new(model),
+        });
+    }
+    Ok(out)
+}
+
 /// The values each chart template of `jobs` renders with (by template path). A chart with no
 /// `values.yaml` and no `values=` override gets none: its templates are planned as today.
 pub(super) fn views(
@@ -306,7 +341,30 @@ pub(super) fn views(
             let scan = scans
                 .remove(&chart)
                 .unwrap_or_else(|| chart_scan(root, &chart));
+            // The chart-testing scenarios, when the templates render with values.yaml: a
+            // `values=` override is the one scenario its rules name, and a subchart renders
+            // with what its parent passes, not its own `ci/` files.
+            let scenarios = if target == base_path && !subchart {
+                match scenarios(root, &chart, &base) {
+                    Ok(s) => s,
+                    Err(msg) => {
+                        let (ri, fi) = rules[0];
+                        let recipe = &recipes.recipes[ri];
+                        errors.push(Finding::new(
+                            recipe,
+                            &recipe.files[fi].origin,
+                            Some(path),
+                            msg,
+                        ));
+                        return None;
+                    }
+                }
+            } else {
+                Vec::new()
+            };
             Some(Arc::new(ValuesView {
+                scenarios: Arc::new(scenarios),
+                scenario: None,
                 chart: chart.clone(),
                 target: target.clone(),
                 model: Arc::new(view::merge_values(&base, &over)),
@@ -380,7 +438,7 @@ pub(super) fn land_values_edits(
                     .filter(|q| q.edit.keys == e.keys && same_value(&q.edit.value, &e.value))
                     .map(|q| (q.file.clone(), q.offset))
                     .collect();
-                let uses = route::other_uses(e, view, &same);
+                let uses = uses_in_every_scenario(e, view, &same);
                 if uses.is_empty() {
                     continue;
                 }
@@ -416,7 +474,7 @@ pub(super) fn land_values_edits(
                             "{} is fed by `{}` in {} (read at {}), and that value is also read by {}{}: changing it would change more than the recipe selects; change it by hand",
                             e.via.pointer,
                             e.keys.join("."),
-                            view.target,
+                            e.target,
                             match &e.via.define {
                                 None => format!("{}:{}", e.via.template, e.via.line),
                                 Some(d) => format!(
@@ -463,11 +521,13 @@ pub(super) fn land_values_edits(
         if !p.res.errors.is_empty() {
             continue;
         }
-        if let Some(view) = views.get(&p.path) {
-            by_target
-                .entry(view.target.clone())
-                .or_default()
-                .extend(p.values_edits.iter().cloned());
+        if views.contains_key(&p.path) {
+            for e in &p.values_edits {
+                by_target
+                    .entry(e.target.clone())
+                    .or_default()
+                    .push(e.clone());
+            }
         }
     }
     let mut new_models: HashMap<String, Value> = HashMap::new();
@@ -585,6 +645,181 @@ pub(super) fn land_values_edits(
             });
             view.model = model.clone();
         }
+        // Its scenarios, as they will render: the new values.yaml under each scenario's file
+        // as written.
+        if let Some(view) = &mut p.view
+            && !view.scenarios.is_empty()
+            && (new_models.contains_key(&view.target)
+                || view.scenarios.iter().any(|s| new_models.contains_key(&s.file)))
+        {
+            let base = new_models.get(&view.target).unwrap_or(&view.base);
+            let scenarios = view
+                .scenarios
+                .iter()
+                .map(|s| {
+                    let overlay = new_models.get(&s.file).unwrap_or(&s.overlay).clone();
+                    view::Scenario {
+                        model: Arc::new(view::merge_values(base, &overlay)),
+                        overlay,
+                        ..s.clone()
+                    }
+                })
+                .collect();
+            view.scenarios = Arc::new(scenarios);
+        }
     }
     prepared
+}
+
+/// The other uses of the values an edit changes, in every scenario it changes what renders
+/// in: the defaults and each chart-testing scenario whose own file does not set the key,
+/// for an edit of the view's values file; only its own scenario for an edit of a scenario's
+/// file. A use found in a scenario names it.
+fn uses_in_every_scenario(
+    e: &ValuesEdit,
+    view: &ValuesView,
+    same: &[(String, usize)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if e.target == view.target {
+        out = route::other_uses(e, view, same);
+    }
+    for s in view.scenarios.iter() {
+        let affected = if e.target == view.target {
+            crate::pointer::lookup(&s.overlay, &e.keys).is_none()
+        } else {
+            e.target == s.file
+        };
+        if !affected {
+            continue;
+        }
+        for u in route::other_uses(e, &view.in_scenario(s), same) {
+            let named = format!("{u} in the {} scenario", s.name);
+            if !out.contains(&u) && !out.contains(&named) {
+                let u = named;
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
+/// Whether the rule at `origin` of recipe `name` is an `at-least` (a floor: a larger value
+/// satisfies it too).
+fn is_floor(recipes: &RecipeSet, name: &str, origin: &crate::recipe::Origin) -> bool {
+    fn walk(rules: &[crate::recipe::Rule], origin: &crate::recipe::Origin) -> bool {
+        use crate::recipe::Rule;
+        rules.iter().any(|r| match r {
+            Rule::AtLeast { origin: o, .. } => o == origin,
+            Rule::Each { rules, .. } | Rule::Step { rules, .. } => walk(rules, origin),
+            _ => false,
+        })
+    }
+    recipes
+        .recipes
+        .iter()
+        .filter(|r| r.name == name)
+        .flat_map(|r| &r.files)
+        .any(|f| walk(&f.rules, origin))
+}
+
+/// Plans a chart template in each chart-testing scenario of its `view` too (a probe that
+/// renders only with `ci/enable-probe-values.yaml`), adding to `edits` (the defaults' values
+/// edits) the values edits found there. The same edit found in several scenarios is one,
+/// naming them all; `at-least` floors of one key that differ between scenarios take the
+/// largest (it holds in each), any other difference is refused. Only values edits are taken
+/// from a scenario: the template text is the same in every scenario, and its own edits are
+/// planned with the defaults. Returns the refusals found in a scenario and not with the
+/// defaults (recipe index, origin, message naming the scenario).
+pub(super) fn plan_scenarios(
+    doc: &Document,
+    rules: &[(usize, usize)],
+    recipes: &RecipeSet,
+    view: &ValuesView,
+    edits: &mut Vec<ValuesEdit>,
+    defaults_errors: &[(usize, crate::recipe::Origin, String)],
+) -> Vec<(usize, crate::recipe::Origin, String)> {
+    let mut refusals: Vec<(usize, crate::recipe::Origin, String)> = Vec::new();
+    let recipe_index = |name: &str| {
+        rules
+            .iter()
+            .map(|&(ri, _)| ri)
+            .find(|&ri| recipes.recipes[ri].name == name)
+            .unwrap_or(rules[0].0)
+    };
+    for s in view.scenarios.iter() {
+        let sv = view.in_scenario(s);
+        let sp = super::plan_rules(doc, rules, recipes, Some(&sv));
+        for (ri, o, m) in sp.errors {
+            if !defaults_errors.iter().any(|(_, _, d)| *d == m) {
+                let m = format!("in the {} scenario: {m}", s.name);
+                if !refusals.iter().any(|(_, _, d)| *d == m) {
+                    refusals.push((ri, o, m));
+                }
+            }
+        }
+        for e in sp.values_edits {
+            let same_place = |x: &ValuesEdit| x.target == e.target && x.keys == e.keys;
+            let Some(x) = edits.iter_mut().find(|x| same_place(x)) else {
+                edits.push(e);
+                continue;
+            };
+            let equal = match (&x.value, &e.value) {
+                (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
+                (a, b) => a == b,
+            };
+            let numbers = match (&x.value, &e.value) {
+                (Some(Value::Number(a)), Some(Value::Number(b))) => a.as_f64().zip(b.as_f64()),
+                _ => None,
+            };
+            let floors = is_floor(recipes, &x.recipe, &x.origin)
+                && is_floor(recipes, &e.recipe, &e.origin);
+            if !equal && !(floors && numbers.is_some()) {
+                let shown = |v: &Option<Value>| {
+                    v.as_ref()
+                        .map_or("nothing".to_string(), crate::pointer::display_value)
+                };
+                let asked = |x: &ValuesEdit| match x.via.scenarios.as_slice() {
+                    [] => "the default values".to_string(),
+                    names => format!("the {} scenario", names.join(", ")),
+                };
+                refusals.push((
+                    recipe_index(&e.recipe),
+                    e.origin.clone(),
+                    format!(
+                        "`{}` in {} would have to be {} for {} and {} for the {} scenario; change it by hand",
+                        e.keys.join("."),
+                        e.target,
+                        shown(&x.value),
+                        asked(x),
+                        shown(&e.value),
+                        s.name
+                    ),
+                ));
+                continue;
+            }
+            if let Some((a, b)) = numbers.filter(|_| !equal) {
+                let (low, high) = if a < b {
+                    (&x.value, &e.value)
+                } else {
+                    (&e.value, &x.value)
+                };
+                let shown =
+                    |v: &Option<Value>| v.as_ref().map_or(String::new(), crate::pointer::display_value);
+                x.via.note = Some(format!(
+                    "the scenarios ask at least {} and at least {}: the larger holds in each",
+                    shown(low),
+                    shown(high)
+                ));
+                if b > a {
+                    x.value = e.value.clone();
+                }
+            }
+            // An edit made for the defaults renders in the scenario too: it names none.
+            if !x.via.scenarios.is_empty() && !x.via.scenarios.contains(&s.name) {
+                x.via.scenarios.push(s.name.clone());
+            }
+        }
+    }
+    refusals
 }

@@ -23,6 +23,10 @@ use crate::pointer::lookup;
 /// One op of a template that must land in the values file.
 #[derive(Debug, Clone)]
 pub struct ValuesEdit {
+    /// The values file it lands in (relative to the root): the view's target, or, planned
+    /// in a chart-testing scenario, the scenario's file when that owns the value
+    /// ([`ValuesView::owner`]).
+    pub target: String,
     /// Keys in the values file.
     pub keys: Vec<String>,
     /// The value to set; `None` removes the key.
@@ -163,7 +167,9 @@ pub fn route(
         ),
         _ => (line, None),
     };
+    let target = view.owner(&values_keys).to_string();
     Some(Ok(ValuesEdit {
+        target,
         keys: values_keys,
         value,
         recipe: op.recipe.clone(),
@@ -175,6 +181,8 @@ pub fn route(
             pointer: op.path().to_string(),
             define,
             enables,
+            scenarios: view.scenario.iter().map(|s| s.name.clone()).collect(),
+            note: None,
         },
         read_file,
         offset,
