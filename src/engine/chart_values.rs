@@ -348,6 +348,8 @@ pub(super) fn views(
                 match scenarios(root, &chart, &base) {
                     Ok(s) => s,
                     Err(msg) => {
+                        // Named once per chart; its templates are planned with the defaults
+                        // (the plan fails on the error, nothing is written).
                         let (ri, fi) = rules[0];
                         let recipe = &recipes.recipes[ri];
                         errors.push(Finding::new(
@@ -356,7 +358,7 @@ pub(super) fn views(
                             Some(path),
                             msg,
                         ));
-                        return None;
+                        Vec::new()
                     }
                 }
             } else {
@@ -737,6 +739,7 @@ pub(super) fn plan_scenarios(
     recipes: &RecipeSet,
     view: &ValuesView,
     edits: &mut Vec<ValuesEdit>,
+    probes: &mut [(usize, plan::Probe)],
     defaults_errors: &[(usize, crate::recipe::Origin, String)],
 ) -> Vec<(usize, crate::recipe::Origin, String)> {
     let mut refusals: Vec<(usize, crate::recipe::Origin, String)> = Vec::new();
@@ -750,6 +753,17 @@ pub(super) fn plan_scenarios(
     for s in view.scenarios.iter() {
         let sv = view.in_scenario(s);
         let sp = super::plan_rules(doc, rules, recipes, Some(&sv));
+        // A selector that matches only in a scenario matched.
+        for (ri, p) in sp.probes {
+            if p.matched > 0
+                && let Some((_, q)) = probes
+                    .iter_mut()
+                    .find(|(i, q)| *i == ri && q.origin == p.origin && q.what == p.what)
+                && q.matched == 0
+            {
+                q.matched = p.matched;
+            }
+        }
         for (ri, o, m) in sp.errors {
             if !defaults_errors.iter().any(|(_, _, d)| *d == m) {
                 let m = format!("in the {} scenario: {m}", s.name);
@@ -759,11 +773,24 @@ pub(super) fn plan_scenarios(
             }
         }
         for e in sp.values_edits {
+            // The planner sees every document of the template: one that does not render in
+            // this scenario (its `if` is false there) has nothing to plan.
+            if route::renders(&sv, &e.read_file, e.line) == Some(false)
+                || route::renders(&sv, &e.via.template, e.via.line) == Some(false)
+            {
+                continue;
+            }
             let same_place = |x: &ValuesEdit| x.target == e.target && x.keys == e.keys;
-            let Some(x) = edits.iter_mut().find(|x| same_place(x)) else {
+            // This recipe's own edit of the key first, else another recipe's.
+            let at = edits
+                .iter()
+                .position(|x| same_place(x) && x.recipe == e.recipe)
+                .or_else(|| edits.iter().position(same_place));
+            let Some(at) = at else {
                 edits.push(e);
                 continue;
             };
+            let x = &mut edits[at];
             let equal = match (&x.value, &e.value) {
                 (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
                 (a, b) => a == b,
@@ -774,14 +801,14 @@ pub(super) fn plan_scenarios(
             };
             let floors = is_floor(recipes, &x.recipe, &x.origin)
                 && is_floor(recipes, &e.recipe, &e.origin);
+            let asked = |x: &ValuesEdit| match x.via.scenarios.as_slice() {
+                [] => "the default values".to_string(),
+                names => format!("the {} scenario", names.join(", ")),
+            };
             if !equal && !(floors && numbers.is_some()) {
                 let shown = |v: &Option<Value>| {
                     v.as_ref()
                         .map_or("nothing".to_string(), crate::pointer::display_value)
-                };
-                let asked = |x: &ValuesEdit| match x.via.scenarios.as_slice() {
-                    [] => "the default values".to_string(),
-                    names => format!("the {} scenario", names.join(", ")),
                 };
                 refusals.push((
                     recipe_index(&e.recipe),
@@ -799,21 +826,38 @@ pub(super) fn plan_scenarios(
                 continue;
             }
             if let Some((a, b)) = numbers.filter(|_| !equal) {
-                let (low, high) = if a < b {
-                    (&x.value, &e.value)
-                } else {
-                    (&e.value, &x.value)
+                let shown = |v: &Option<Value>| {
+                    v.as_ref()
+                        .map_or(String::new(), crate::pointer::display_value)
                 };
-                let shown =
-                    |v: &Option<Value>| v.as_ref().map_or(String::new(), crate::pointer::display_value);
-                x.via.note = Some(format!(
-                    "the scenarios ask at least {} and at least {}: the larger holds in each",
-                    shown(low),
-                    shown(high)
-                ));
+                let larger = if b > a { &e.value } else { &x.value };
+                let note = format!(
+                    "at least {} for {} and at least {} for the {} scenario: the larger, {}, holds in both",
+                    shown(&x.value),
+                    asked(x),
+                    shown(&e.value),
+                    s.name,
+                    shown(larger)
+                );
+                x.via.note = Some(note.clone());
                 if b > a {
                     x.value = e.value.clone();
                 }
+                // Another recipe's floor: its own op too (the same value), so that it is told.
+                if x.recipe != e.recipe {
+                    let mut twin = e.clone();
+                    twin.value = x.value.clone();
+                    twin.via.note = Some(note);
+                    edits.push(twin);
+                    continue;
+                }
+            }
+            // Another recipe asks the same value: its own op too, so that it is told.
+            if x.recipe != e.recipe {
+                let mut twin = e.clone();
+                twin.value = x.value.clone();
+                edits.push(twin);
+                continue;
             }
             // An edit made for the defaults renders in the scenario too: it names none.
             if !x.via.scenarios.is_empty() && !x.via.scenarios.contains(&s.name) {

@@ -420,14 +420,22 @@ fn prepare_file(
     let RulePlan {
         ops,
         mut errors,
-        probes,
+        mut probes,
         unchecked,
         mut values_edits,
     } = plan_rules(&doc, rules, recipes, view);
     // The chart's `ci/*.yaml` scenarios: values edits of what renders only there.
     if let Some(v) = view.filter(|v| !v.scenarios.is_empty()) {
         let more =
-            chart_values::plan_scenarios(&doc, rules, recipes, v, &mut values_edits, &errors);
+            chart_values::plan_scenarios(
+            &doc,
+            rules,
+            recipes,
+            v,
+            &mut values_edits,
+            &mut probes,
+            &errors,
+        );
         errors.extend(more);
     }
     p.res.unchecked = unchecked
@@ -599,8 +607,15 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
     // except those refused here, whose edits were left out.
     let mut again = plan_rules(&new_doc, rules, recipes, p.view.as_ref());
     if let Some(v) = p.view.as_ref().filter(|v| !v.scenarios.is_empty()) {
-        let errors = std::mem::take(&mut again.errors);
-        chart_values::plan_scenarios(&new_doc, rules, recipes, v, &mut again.values_edits, &errors);
+        chart_values::plan_scenarios(
+            &new_doc,
+            rules,
+            recipes,
+            v,
+            &mut again.values_edits,
+            &mut again.probes,
+            &again.errors,
+        );
     }
     let refused: HashSet<&str> = p
         .recipe_refusals

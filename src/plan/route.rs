@@ -268,6 +268,13 @@ fn line_renders(
     any
 }
 
+/// Whether the line `line` of `file` (a read, an include) renders with the view's values;
+/// `None` when that cannot be decided (or the chart has no facts about the line).
+pub fn renders(view: &ValuesView, file: &str, line: usize) -> Option<bool> {
+    let facts = view.lines.get(&(file.to_string(), line))?;
+    line_renders(facts, view, &view.model, 0)
+}
+
 /// Why a read of the edited path is not another use, if it is not: it renders neither
 /// before nor after the edit (a DaemonSet's read while `kind` chooses the Deployment), or it
 /// is a condition that decides the same branch before and after (a guard the edit keeps
