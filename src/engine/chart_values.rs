@@ -232,7 +232,9 @@ fn scenarios(root: &Path, chart: &str, base: &Value) -> Result<Vec<view::Scenari
         let name = format!("ci/{n}");
         let file = join(chart, &name);
         let overlay = model_of(root, &file).map_err(|e| {
-            format!("chart-testing scenario {e}; fix it (helm cannot render the chart with it either)")
+            format!(
+                "chart-testing scenario {e}; fix it (helm cannot render the chart with it either)"
+            )
         })?;
         let model = view::merge_values(base, &overlay);
         if model == *base {
@@ -652,7 +654,10 @@ pub(super) fn land_values_edits(
         if let Some(view) = &mut p.view
             && !view.scenarios.is_empty()
             && (new_models.contains_key(&view.target)
-                || view.scenarios.iter().any(|s| new_models.contains_key(&s.file)))
+                || view
+                    .scenarios
+                    .iter()
+                    .any(|s| new_models.contains_key(&s.file)))
         {
             let base = new_models.get(&view.target).unwrap_or(&view.base);
             let scenarios = view
@@ -799,8 +804,8 @@ pub(super) fn plan_scenarios(
                 (Some(Value::Number(a)), Some(Value::Number(b))) => a.as_f64().zip(b.as_f64()),
                 _ => None,
             };
-            let floors = is_floor(recipes, &x.recipe, &x.origin)
-                && is_floor(recipes, &e.recipe, &e.origin);
+            let floors =
+                is_floor(recipes, &x.recipe, &x.origin) && is_floor(recipes, &e.recipe, &e.origin);
             let asked = |x: &ValuesEdit| match x.via.scenarios.as_slice() {
                 [] => "the default values".to_string(),
                 names => format!("the {} scenario", names.join(", ")),

@@ -426,8 +426,7 @@ fn prepare_file(
     } = plan_rules(&doc, rules, recipes, view);
     // The chart's `ci/*.yaml` scenarios: values edits of what renders only there.
     if let Some(v) = view.filter(|v| !v.scenarios.is_empty()) {
-        let more =
-            chart_values::plan_scenarios(
+        let more = chart_values::plan_scenarios(
             &doc,
             rules,
             recipes,
