@@ -217,7 +217,7 @@ fn model_of(root: &Path, path: &str) -> Result<Value, String> {
 /// render verification renders them), each merged over `base`; a file that sets nothing
 /// `values.yaml` does not already hold renders as the defaults do and is left out. A file
 /// that is not YAML is an error naming it.
-fn scenarios(root: &Path, chart: &str, base: &Value) -> Result<Vec<view::Scenario>, String> {
+fn scenarios(root: &Path, chart: &str, base: &Value) -> Result<Vec<Arc<view::Scenario>>, String> {
     let mut names: Vec<String> = std::fs::read_dir(root.join(chart).join("ci"))
         .into_iter()
         .flatten()
@@ -240,12 +240,12 @@ fn scenarios(root: &Path, chart: &str, base: &Value) -> Result<Vec<view::Scenari
         if model == *base {
             continue;
         }
-        out.push(view::Scenario {
+        out.push(Arc::new(view::Scenario {
             file,
             name,
             overlay,
             model: Arc::new(model),
-        });
+        }));
     }
     Ok(out)
 }
@@ -635,6 +635,7 @@ pub(super) fn land_values_edits(
     // Each template re-plans against the values as written (one model per chart and
     // target, shared by its templates).
     let mut rendered: HashMap<(String, String), Arc<Value>> = HashMap::new();
+    let mut rescenarios: HashMap<(String, String), Arc<Vec<Arc<view::Scenario>>>> = HashMap::new();
     for p in prepared.iter_mut() {
         if let Some(view) = &mut p.view
             && let Some(new) = new_models.get(&view.target)
@@ -659,20 +660,26 @@ pub(super) fn land_values_edits(
                     .iter()
                     .any(|s| new_models.contains_key(&s.file)))
         {
-            let base = new_models.get(&view.target).unwrap_or(&view.base);
-            let scenarios = view
-                .scenarios
-                .iter()
-                .map(|s| {
-                    let overlay = new_models.get(&s.file).unwrap_or(&s.overlay).clone();
-                    view::Scenario {
-                        model: Arc::new(view::merge_values(base, &overlay)),
-                        overlay,
-                        ..s.clone()
-                    }
-                })
-                .collect();
-            view.scenarios = Arc::new(scenarios);
+            // One set per chart, shared by its templates.
+            let key = (view.chart.clone(), view.target.clone());
+            let scenarios = rescenarios.entry(key).or_insert_with(|| {
+                let base = new_models.get(&view.target).unwrap_or(&view.base);
+                let scenarios = view
+                    .scenarios
+                    .iter()
+                    .map(|s| {
+                        let overlay = new_models.get(&s.file).unwrap_or(&s.overlay).clone();
+                        Arc::new(view::Scenario {
+                            model: Arc::new(view::merge_values(base, &overlay)),
+                            overlay,
+                            file: s.file.clone(),
+                            name: s.name.clone(),
+                        })
+                    })
+                    .collect();
+                Arc::new(scenarios)
+            });
+            view.scenarios = scenarios.clone();
         }
     }
     prepared
@@ -708,6 +715,21 @@ fn uses_in_every_scenario(
             }
         }
     }
+    out
+}
+
+/// The values paths the template at `template` may read: its own reads and those of every
+/// file that holds a define (the chart's helpers, its dependencies'), which it may include.
+fn template_reads<'v>(view: &'v ValuesView, template: &str) -> Vec<&'v [String]> {
+    let define_files: HashSet<&str> = view.defines.values().map(|d| d.file.as_str()).collect();
+    let mut out: Vec<&[String]> = view
+        .reads
+        .iter()
+        .filter(|r| r.file == template || define_files.contains(r.file.as_str()))
+        .map(|r| r.path.as_slice())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -755,9 +777,45 @@ pub(super) fn plan_scenarios(
             .find(|&ri| recipes.recipes[ri].name == name)
             .unwrap_or(rules[0].0)
     };
+    let read_paths = template_reads(view, &doc.path.to_string_lossy().replace('\\', "/"));
+    // What the template sees of the values: a scenario that shows it the same as the
+    // defaults plans as they do; two that show it the same plan alike (planned once, each
+    // routed to its own layer).
+    fn project<'m>(paths: &[&[String]], m: &'m Value) -> Vec<Option<&'m Value>> {
+        paths.iter().map(|r| crate::pointer::lookup(m, r)).collect()
+    }
+    let defaults = project(&read_paths, &view.model);
+    let mut memo: Vec<(Vec<Option<&Value>>, super::RulePlan)> = Vec::new();
     for s in view.scenarios.iter() {
+        let seen = project(&read_paths, &s.model);
+        if seen == defaults {
+            continue;
+        }
         let sv = view.in_scenario(s);
-        let sp = super::plan_rules(doc, rules, recipes, Some(&sv));
+        let at = match memo.iter().position(|(p, _)| *p == seen) {
+            Some(i) => i,
+            None => {
+                memo.push((seen, super::plan_rules(doc, rules, recipes, Some(&sv))));
+                memo.len() - 1
+            }
+        };
+        let sp = &memo[at].1;
+        let sp = super::RulePlan {
+            ops: Vec::new(),
+            errors: sp.errors.clone(),
+            probes: sp.probes.clone(),
+            unchecked: Vec::new(),
+            values_edits: sp
+                .values_edits
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    e.target = sv.owner(&e.keys).to_string();
+                    e.via.scenarios = vec![s.name.clone()];
+                    e
+                })
+                .collect(),
+        };
         // A selector that matches only in a scenario matched.
         for (ri, p) in sp.probes {
             if p.matched > 0
@@ -810,7 +868,8 @@ pub(super) fn plan_scenarios(
                 [] => "the default values".to_string(),
                 names => format!("the {} scenario", names.join(", ")),
             };
-            if !equal && !(floors && numbers.is_some()) {
+            let reconcilable = equal || (floors && numbers.is_some());
+            if !reconcilable {
                 let shown = |v: &Option<Value>| {
                     v.as_ref()
                         .map_or("nothing".to_string(), crate::pointer::display_value)

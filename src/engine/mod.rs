@@ -817,7 +817,7 @@ fn plan_text_file(
 
 /// What planning all of a file's rules produced; `usize` is the recipe index.
 #[derive(Default)]
-struct RulePlan {
+pub(crate) struct RulePlan {
     ops: Vec<(usize, Vec<PlannedOp>)>,
     errors: Vec<(usize, Origin, String)>,
     probes: Vec<(usize, Probe)>,

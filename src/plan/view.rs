@@ -42,7 +42,7 @@ pub struct ValuesView {
     pub lines: std::sync::Arc<super::guards::ChartLines>,
     /// The chart-testing scenarios (`ci/*.yaml`) the chart also renders with, when the
     /// templates render with `values.yaml` (no `values=` override): each is planned too.
-    pub scenarios: std::sync::Arc<Vec<Scenario>>,
+    pub scenarios: std::sync::Arc<Vec<std::sync::Arc<Scenario>>>,
     /// This view is one of those scenarios (its `model` is that scenario's).
     pub scenario: Option<std::sync::Arc<Scenario>>,
 }
@@ -62,11 +62,11 @@ pub struct Scenario {
 
 impl ValuesView {
     /// The same chart's view as it renders in `scenario` (which plans no scenarios itself).
-    pub fn in_scenario(&self, scenario: &Scenario) -> ValuesView {
+    pub fn in_scenario(&self, scenario: &std::sync::Arc<Scenario>) -> ValuesView {
         ValuesView {
             model: scenario.model.clone(),
             scenarios: Default::default(),
-            scenario: Some(std::sync::Arc::new(scenario.clone())),
+            scenario: Some(scenario.clone()),
             ..self.clone()
         }
     }

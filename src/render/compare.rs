@@ -310,7 +310,14 @@ pub fn compare_with(
             .into_iter()
             .flatten()
             .map(|p| map(p))
-            .chain(expected.set_loose.get(&a.source).into_iter().flatten().cloned())
+            .chain(
+                expected
+                    .set_loose
+                    .get(&a.source)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            )
             .collect();
         let docs = expected
             .templates
