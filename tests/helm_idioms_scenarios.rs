@@ -328,3 +328,23 @@ fn a_subcharts_own_ci_files_are_not_scenarios_of_the_parent() {
     assert!(!out.stdout.contains("charts/sub"), "{}", out.stdout);
     insta::assert_snapshot!("subchart_plan_summary", out.stderr);
 }
+
+// --- a refusal met only in a scenario ---------------------------------------------------
+
+#[test]
+fn a_field_refused_only_in_a_scenario_is_an_error_naming_the_scenario() {
+    let repo = chart_repo("scenarios-refused-in-scenario-only", "recipe.kdl");
+    let before = repo.read("chart/values.yaml");
+    let out = plan(&repo);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("in the ci/enable-server-liveness-probe-values.yaml scenario: "),
+        "{}",
+        out.stderr
+    );
+    insta::assert_snapshot!("refused_in_scenario_plan_summary", out.stderr);
+    let applied = repo.run(&["apply", "--in-place", "--render", "never"]);
+    assert_eq!(applied.code, 1, "{}", applied.stderr);
+    assert_eq!(repo.read("chart/values.yaml"), before);
+}
