@@ -77,6 +77,14 @@ pub struct Via {
     /// new value: the edit makes the field render (a `0` that disabled it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enables: Vec<GuardNote>,
+    /// The chart-testing scenarios (`ci/*.yaml`, relative to the chart) the op was planned
+    /// in, when not the chart's default values: the field renders only there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<String>,
+    /// Why the value is not the one a single scenario asks (`at-least` floors that differ
+    /// between scenarios: the largest holds in each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A template condition, where it is and its text.
@@ -131,14 +139,26 @@ impl Via {
             .iter()
             .map(|g| format!("`{}` at {}:{}", g.action.trim(), rel(&g.file), g.line))
             .collect();
-        if guards.is_empty() {
+        let mut out = if guards.is_empty() {
             read
         } else {
             format!(
                 "{read}; with the new value {} holds, so the field renders",
                 guards.join(" and ")
             )
+        };
+        match self.scenarios.as_slice() {
+            [] => {}
+            [one] => out.push_str(&format!(" (in the {one} scenario)")),
+            [rest @ .., last] => out.push_str(&format!(
+                " (in the {} and {last} scenarios)",
+                rest.join(", ")
+            )),
         }
+        if let Some(n) = &self.note {
+            out.push_str(&format!("; {n}"));
+        }
+        out
     }
 }
 

@@ -223,6 +223,9 @@ fn a_guard_that_would_render_more_than_the_field_is_refused_naming_its_lines() {
 /// `controller.dynamicClusterDistribution` is true (false in its values): both print
 /// `.Values.controller.readinessProbe.*`. The StatefulSet's probe is raised through values;
 /// the Deployment's read, in an `if` that is false before and after, is not another use.
+/// Its `ci/dynamic-sharding-values.yaml` scenario renders the Deployment: there the same
+/// recipe for Deployments asks the same value, so that read is planned too, not another use
+/// (with the StatefulSet recipe alone it is refused, naming that scenario).
 #[test]
 #[cfg_attr(
     not(has_corpus),
@@ -231,7 +234,8 @@ fn a_guard_that_would_render_more_than_the_field_is_refused_naming_its_lines() {
 fn argo_cd_statefulset_probe_is_raised_while_its_deployment_twin_does_not_render() {
     let repo = Repo::new(&[(
         "recipes/r.kdl",
-        "use \"catalog:probe-delays\" files=\"chart/templates/argocd-application-controller/*.yaml\" kind=\"StatefulSet\"\n",
+        "use \"catalog:probe-delays\" files=\"chart/templates/argocd-application-controller/*.yaml\" kind=\"StatefulSet\"\n\
+         use \"catalog:probe-delays\" name=\"probe-delays-deployments\" files=\"chart/templates/argocd-application-controller/*.yaml\" kind=\"Deployment\"\n",
     )]);
     copy_dir(
         &common::corpus().join("charts/argoproj__argo-helm__argo-cd"),

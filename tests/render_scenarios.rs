@@ -247,8 +247,10 @@ spec:
         ),
         ("charts/web/ci/three-replicas.yml", "replicas: 3\n"),
         ("charts/web/ci/notes.txt", "not a values file\n"),
-        // It does not render at all: listed with its reason, the others still verified.
-        ("charts/web/ci/broken-values.yaml", "replicas: [1\n"),
+        // It does not render at all: listed with its reason, the others still verified. (Valid
+        // YAML that the template cannot render with: a ci file that is not YAML is a plan
+        // error, tests/helm_idioms_scenarios.rs.)
+        ("charts/web/ci/broken-values.yaml", "worker: on-demand\n"),
         ("charts/web/templates/app.yaml", template),
     ]);
     let run = plan(&repo, &[]);

@@ -253,6 +253,43 @@ fn model_of(root: &Path, path: &str) -> Result<Value, String> {
     }
 }
 
+/// The chart-testing scenarios of `chart` (its `ci/*.yaml` and `.yml` files, by name, as
+/// render verification renders them), each merged over `base`; a file that sets nothing
+/// `values.yaml` does not already hold renders as the defaults do and is left out. A file
+/// that is not YAML is an error naming it.
+fn scenarios(root: &Path, chart: &str, base: &Value) -> Result<Vec<Arc<view::Scenario>>, String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join(chart).join("ci"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for n in names {
+        let name = format!("ci/{n}");
+        let file = join(chart, &name);
+        let overlay = model_of(root, &file).map_err(|e| {
+            format!(
+                "chart-testing scenario {e}; fix it (helm cannot render the chart with it either)"
+            )
+        })?;
+        let model = view::merge_values(base, &overlay);
+        if model == *base {
+            continue;
+        }
+        out.push(Arc::new(view::Scenario {
+            file,
+            name,
+            overlay,
+            model: Arc::new(model),
+        }));
+    }
+    Ok(out)
+}
+
 /// The values each chart template of `jobs` renders with (by template path). A chart with no
 /// `values.yaml` and no `values=` override gets none: its templates are planned as today.
 pub(super) fn views(
@@ -346,7 +383,32 @@ pub(super) fn views(
             let scan = scans
                 .remove(&chart)
                 .unwrap_or_else(|| chart_scan(root, &chart));
+            // The chart-testing scenarios, when the templates render with values.yaml: a
+            // `values=` override is the one scenario its rules name, and a subchart renders
+            // with what its parent passes, not its own `ci/` files.
+            let scenarios = if target == base_path && !subchart {
+                match scenarios(root, &chart, &base) {
+                    Ok(s) => s,
+                    Err(msg) => {
+                        // Named once per chart; its templates are planned with the defaults
+                        // (the plan fails on the error, nothing is written).
+                        let (ri, fi) = rules[0];
+                        let recipe = &recipes.recipes[ri];
+                        errors.push(Finding::new(
+                            recipe,
+                            &recipe.files[fi].origin,
+                            Some(path),
+                            msg,
+                        ));
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
             Some(Arc::new(ValuesView {
+                scenarios: Arc::new(scenarios),
+                scenario: None,
                 chart: chart.clone(),
                 target: target.clone(),
                 model: Arc::new(view::merge_values(&base, &over)),
@@ -421,7 +483,7 @@ pub(super) fn land_values_edits(
                     .filter(|q| q.edit.keys == e.keys && same_value(&q.edit.value, &e.value))
                     .map(|q| (q.file.clone(), q.offset))
                     .collect();
-                let uses = route::other_uses(e, view, &same);
+                let uses = uses_in_every_scenario(e, view, &same);
                 if uses.is_empty() {
                     continue;
                 }
@@ -457,7 +519,7 @@ pub(super) fn land_values_edits(
                             "{} is fed by `{}` in {} (read at {}), and that value is also read by {}{}: changing it would change more than the recipe selects; change it by hand",
                             e.via.pointer,
                             e.keys.join("."),
-                            view.target,
+                            e.target,
                             match &e.via.define {
                                 None => format!("{}:{}", e.via.template, e.via.line),
                                 Some(d) => format!(
@@ -504,11 +566,13 @@ pub(super) fn land_values_edits(
         if !p.res.errors.is_empty() {
             continue;
         }
-        if let Some(view) = views.get(&p.path) {
-            by_target
-                .entry(view.target.clone())
-                .or_default()
-                .extend(p.values_edits.iter().cloned());
+        if views.contains_key(&p.path) {
+            for e in &p.values_edits {
+                by_target
+                    .entry(e.target.clone())
+                    .or_default()
+                    .push(e.clone());
+            }
         }
     }
     let mut new_models: HashMap<String, Value> = HashMap::new();
@@ -612,6 +676,7 @@ pub(super) fn land_values_edits(
     // Each template re-plans against the values as written (one model per chart and
     // target, shared by its templates).
     let mut rendered: HashMap<(String, String), Arc<Value>> = HashMap::new();
+    let mut rescenarios: HashMap<(String, String), Arc<Vec<Arc<view::Scenario>>>> = HashMap::new();
     for p in prepared.iter_mut() {
         if let Some(view) = &mut p.view
             && let Some(new) = new_models.get(&view.target)
@@ -626,6 +691,284 @@ pub(super) fn land_values_edits(
             });
             view.model = model.clone();
         }
+        // Its scenarios, as they will render: the new values.yaml under each scenario's file
+        // as written.
+        if let Some(view) = &mut p.view
+            && !view.scenarios.is_empty()
+            && (new_models.contains_key(&view.target)
+                || view
+                    .scenarios
+                    .iter()
+                    .any(|s| new_models.contains_key(&s.file)))
+        {
+            // One set per chart, shared by its templates.
+            let key = (view.chart.clone(), view.target.clone());
+            let scenarios = rescenarios.entry(key).or_insert_with(|| {
+                let base = new_models.get(&view.target).unwrap_or(&view.base);
+                let scenarios = view
+                    .scenarios
+                    .iter()
+                    .map(|s| {
+                        let overlay = new_models.get(&s.file).unwrap_or(&s.overlay).clone();
+                        Arc::new(view::Scenario {
+                            model: Arc::new(view::merge_values(base, &overlay)),
+                            overlay,
+                            file: s.file.clone(),
+                            name: s.name.clone(),
+                        })
+                    })
+                    .collect();
+                Arc::new(scenarios)
+            });
+            view.scenarios = scenarios.clone();
+        }
     }
     prepared
+}
+
+/// The other uses of the values an edit changes, in every scenario it changes what renders
+/// in: the defaults and each chart-testing scenario whose own file does not set the key,
+/// for an edit of the view's values file; only its own scenario for an edit of a scenario's
+/// file. A use found in a scenario names it.
+fn uses_in_every_scenario(
+    e: &ValuesEdit,
+    view: &ValuesView,
+    same: &[(String, usize)],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if e.target == view.target {
+        out = route::other_uses(e, view, same);
+    }
+    for s in view.scenarios.iter() {
+        let affected = if e.target == view.target {
+            crate::pointer::lookup(&s.overlay, &e.keys).is_none()
+        } else {
+            e.target == s.file
+        };
+        if !affected {
+            continue;
+        }
+        for u in route::other_uses(e, &view.in_scenario(s), same) {
+            let named = format!("{u} in the {} scenario", s.name);
+            if !out.contains(&u) && !out.contains(&named) {
+                let u = named;
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
+/// The values paths the template at `template` may read: its own reads and those of every
+/// file that holds a define (the chart's helpers, its dependencies'), which it may include.
+fn template_reads<'v>(view: &'v ValuesView, template: &str) -> Vec<&'v [String]> {
+    let define_files: HashSet<&str> = view.defines.values().map(|d| d.file.as_str()).collect();
+    let mut out: Vec<&[String]> = view
+        .reads
+        .iter()
+        .filter(|r| r.file == template || define_files.contains(r.file.as_str()))
+        .map(|r| r.path.as_slice())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether the rule at `origin` of recipe `name` is an `at-least` (a floor: a larger value
+/// satisfies it too).
+fn is_floor(recipes: &RecipeSet, name: &str, origin: &crate::recipe::Origin) -> bool {
+    fn walk(rules: &[crate::recipe::Rule], origin: &crate::recipe::Origin) -> bool {
+        use crate::recipe::Rule;
+        rules.iter().any(|r| match r {
+            Rule::AtLeast { origin: o, .. } => o == origin,
+            Rule::Each { rules, .. } | Rule::Step { rules, .. } => walk(rules, origin),
+            _ => false,
+        })
+    }
+    recipes
+        .recipes
+        .iter()
+        .filter(|r| r.name == name)
+        .flat_map(|r| &r.files)
+        .any(|f| walk(&f.rules, origin))
+}
+
+/// Plans a chart template in each chart-testing scenario of its `view` too (a probe that
+/// renders only with `ci/enable-probe-values.yaml`), adding to `edits` (the defaults' values
+/// edits) the values edits found there. The same edit found in several scenarios is one,
+/// naming them all; `at-least` floors of one key that differ between scenarios take the
+/// largest (it holds in each), any other difference is refused. Only values edits are taken
+/// from a scenario: the template text is the same in every scenario, and its own edits are
+/// planned with the defaults. Returns the refusals found in a scenario and not with the
+/// defaults (recipe index, origin, message naming the scenario).
+pub(super) fn plan_scenarios(
+    doc: &Document,
+    rules: &[(usize, usize)],
+    recipes: &RecipeSet,
+    view: &ValuesView,
+    edits: &mut Vec<ValuesEdit>,
+    probes: &mut [(usize, plan::Probe)],
+    defaults_errors: &[(usize, crate::recipe::Origin, String)],
+) -> Vec<(usize, crate::recipe::Origin, String)> {
+    let mut refusals: Vec<(usize, crate::recipe::Origin, String)> = Vec::new();
+    let recipe_index = |name: &str| {
+        rules
+            .iter()
+            .map(|&(ri, _)| ri)
+            .find(|&ri| recipes.recipes[ri].name == name)
+            .unwrap_or(rules[0].0)
+    };
+    let read_paths = template_reads(view, &doc.path.to_string_lossy().replace('\\', "/"));
+    // What the template sees of the values: a scenario that shows it the same as the
+    // defaults plans as they do; two that show it the same plan alike (planned once, each
+    // routed to its own layer).
+    fn project<'m>(paths: &[&[String]], m: &'m Value) -> Vec<Option<&'m Value>> {
+        paths.iter().map(|r| crate::pointer::lookup(m, r)).collect()
+    }
+    let defaults = project(&read_paths, &view.model);
+    let mut memo: Vec<(Vec<Option<&Value>>, super::RulePlan)> = Vec::new();
+    for s in view.scenarios.iter() {
+        let seen = project(&read_paths, &s.model);
+        if seen == defaults {
+            continue;
+        }
+        let sv = view.in_scenario(s);
+        let at = match memo.iter().position(|(p, _)| *p == seen) {
+            Some(i) => i,
+            None => {
+                memo.push((seen, super::plan_rules(doc, rules, recipes, Some(&sv))));
+                memo.len() - 1
+            }
+        };
+        let sp = &memo[at].1;
+        let sp = super::RulePlan {
+            ops: Vec::new(),
+            errors: sp.errors.clone(),
+            probes: sp.probes.clone(),
+            unchecked: Vec::new(),
+            values_edits: sp
+                .values_edits
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    e.target = sv.owner(&e.keys).to_string();
+                    e.via.scenarios = vec![s.name.clone()];
+                    e
+                })
+                .collect(),
+        };
+        // A selector that matches only in a scenario matched.
+        for (ri, p) in sp.probes {
+            if p.matched > 0
+                && let Some((_, q)) = probes
+                    .iter_mut()
+                    .find(|(i, q)| *i == ri && q.origin == p.origin && q.what == p.what)
+                && q.matched == 0
+            {
+                q.matched = p.matched;
+            }
+        }
+        for (ri, o, m) in sp.errors {
+            if !defaults_errors.iter().any(|(_, _, d)| *d == m) {
+                let m = format!("in the {} scenario: {m}", s.name);
+                if !refusals.iter().any(|(_, _, d)| *d == m) {
+                    refusals.push((ri, o, m));
+                }
+            }
+        }
+        for e in sp.values_edits {
+            // The planner sees every document of the template: one that does not render in
+            // this scenario (its `if` is false there) has nothing to plan.
+            if route::renders(&sv, &e.read_file, e.line) == Some(false)
+                || route::renders(&sv, &e.via.template, e.via.line) == Some(false)
+            {
+                continue;
+            }
+            let same_place = |x: &ValuesEdit| x.target == e.target && x.keys == e.keys;
+            // This recipe's own edit of the key first, else another recipe's.
+            let at = edits
+                .iter()
+                .position(|x| same_place(x) && x.recipe == e.recipe)
+                .or_else(|| edits.iter().position(same_place));
+            let Some(at) = at else {
+                edits.push(e);
+                continue;
+            };
+            let x = &mut edits[at];
+            let equal = match (&x.value, &e.value) {
+                (Some(a), Some(b)) => crate::pointer::values_equal(a, b),
+                (a, b) => a == b,
+            };
+            let numbers = match (&x.value, &e.value) {
+                (Some(Value::Number(a)), Some(Value::Number(b))) => a.as_f64().zip(b.as_f64()),
+                _ => None,
+            };
+            let floors =
+                is_floor(recipes, &x.recipe, &x.origin) && is_floor(recipes, &e.recipe, &e.origin);
+            let asked = |x: &ValuesEdit| match x.via.scenarios.as_slice() {
+                [] => "the default values".to_string(),
+                names => format!("the {} scenario", names.join(", ")),
+            };
+            let reconcilable = equal || (floors && numbers.is_some());
+            if !reconcilable {
+                let shown = |v: &Option<Value>| {
+                    v.as_ref()
+                        .map_or("nothing".to_string(), crate::pointer::display_value)
+                };
+                refusals.push((
+                    recipe_index(&e.recipe),
+                    e.origin.clone(),
+                    format!(
+                        "`{}` in {} would have to be {} for {} and {} for the {} scenario; change it by hand",
+                        e.keys.join("."),
+                        e.target,
+                        shown(&x.value),
+                        asked(x),
+                        shown(&e.value),
+                        s.name
+                    ),
+                ));
+                continue;
+            }
+            if let Some((a, b)) = numbers.filter(|_| !equal) {
+                let shown = |v: &Option<Value>| {
+                    v.as_ref()
+                        .map_or(String::new(), crate::pointer::display_value)
+                };
+                let larger = if b > a { &e.value } else { &x.value };
+                let note = format!(
+                    "at least {} for {} and at least {} for the {} scenario: the larger, {}, holds in both",
+                    shown(&x.value),
+                    asked(x),
+                    shown(&e.value),
+                    s.name,
+                    shown(larger)
+                );
+                x.via.note = Some(note.clone());
+                if b > a {
+                    x.value = e.value.clone();
+                }
+                // Another recipe's floor: its own op too (the same value), so that it is told.
+                if x.recipe != e.recipe {
+                    let mut twin = e.clone();
+                    twin.value = x.value.clone();
+                    twin.via.note = Some(note);
+                    edits.push(twin);
+                    continue;
+                }
+            }
+            // Another recipe asks the same value: its own op too, so that it is told.
+            if x.recipe != e.recipe {
+                let mut twin = e.clone();
+                twin.value = x.value.clone();
+                edits.push(twin);
+                continue;
+            }
+            // An edit made for the defaults renders in the scenario too: it names none.
+            if !x.via.scenarios.is_empty() && !x.via.scenarios.contains(&s.name) {
+                x.via.scenarios.push(s.name.clone());
+            }
+        }
+    }
+    refusals
 }

@@ -419,11 +419,24 @@ fn prepare_file(
     };
     let RulePlan {
         ops,
-        errors,
-        probes,
+        mut errors,
+        mut probes,
         unchecked,
-        values_edits,
+        mut values_edits,
     } = plan_rules(&doc, rules, recipes, view);
+    // The chart's `ci/*.yaml` scenarios: values edits of what renders only there.
+    if let Some(v) = view.filter(|v| !v.scenarios.is_empty()) {
+        let more = chart_values::plan_scenarios(
+            &doc,
+            rules,
+            recipes,
+            v,
+            &mut values_edits,
+            &mut probes,
+            &errors,
+        );
+        errors.extend(more);
+    }
     p.res.unchecked = unchecked
         .into_iter()
         .map(|(ri, o, m)| Finding::new(&recipes.recipes[ri], &o, Some(path), m))
@@ -591,7 +604,18 @@ fn finish_file(p: &Prepared, recipes: &RecipeSet) -> FileResult {
     };
     // Idempotence: the recipes must hold on the new text (a template: with the new values),
     // except those refused here, whose edits were left out.
-    let again = plan_rules(&new_doc, rules, recipes, p.view.as_ref());
+    let mut again = plan_rules(&new_doc, rules, recipes, p.view.as_ref());
+    if let Some(v) = p.view.as_ref().filter(|v| !v.scenarios.is_empty()) {
+        chart_values::plan_scenarios(
+            &new_doc,
+            rules,
+            recipes,
+            v,
+            &mut again.values_edits,
+            &mut again.probes,
+            &again.errors,
+        );
+    }
     let refused: HashSet<&str> = p
         .recipe_refusals
         .iter()
@@ -793,7 +817,7 @@ fn plan_text_file(
 
 /// What planning all of a file's rules produced; `usize` is the recipe index.
 #[derive(Default)]
-struct RulePlan {
+pub(crate) struct RulePlan {
     ops: Vec<(usize, Vec<PlannedOp>)>,
     errors: Vec<(usize, Origin, String)>,
     probes: Vec<(usize, Probe)>,

@@ -23,6 +23,10 @@ use crate::pointer::lookup;
 /// One op of a template that must land in the values file.
 #[derive(Debug, Clone)]
 pub struct ValuesEdit {
+    /// The values file it lands in (relative to the root): the view's target, or, planned
+    /// in a chart-testing scenario, the scenario's file when that owns the value
+    /// ([`ValuesView::owner`]).
+    pub target: String,
     /// Keys in the values file.
     pub keys: Vec<String>,
     /// The value to set; `None` removes the key.
@@ -166,7 +170,9 @@ pub fn route(
         ),
         _ => (line, None),
     };
+    let target = view.owner(&values_keys).to_string();
     Some(Ok(ValuesEdit {
+        target,
         keys: values_keys,
         value,
         recipe: op.recipe.clone(),
@@ -178,6 +184,8 @@ pub fn route(
             pointer: op.path().to_string(),
             define,
             enables,
+            scenarios: view.scenario.iter().map(|s| s.name.clone()).collect(),
+            note: None,
         },
         read_file,
         offset,
@@ -261,6 +269,13 @@ fn line_renders(
         }
     }
     any
+}
+
+/// Whether the line `line` of `file` (a read, an include) renders with the view's values;
+/// `None` when that cannot be decided (or the chart has no facts about the line).
+pub fn renders(view: &ValuesView, file: &str, line: usize) -> Option<bool> {
+    let facts = view.lines.get(&(file.to_string(), line))?;
+    line_renders(facts, view, &view.model, 0)
 }
 
 /// Why a read of the edited path is not another use, if it is not: it renders neither

@@ -43,6 +43,60 @@ pub struct ValuesView {
     /// What the chart's simple defines print, by name (conditions on `include "NAME" $`
     /// are parsed with it: `doc::template::branches::with_define_outputs`).
     pub outputs: std::sync::Arc<HashMap<String, Cond>>,
+    /// The chart-testing scenarios (`ci/*.yaml`) the chart also renders with, when the
+    /// templates render with `values.yaml` (no `values=` override): each is planned too.
+    pub scenarios: std::sync::Arc<Vec<std::sync::Arc<Scenario>>>,
+    /// This view is one of those scenarios (its `model` is that scenario's).
+    pub scenario: Option<std::sync::Arc<Scenario>>,
+}
+
+/// One chart-testing scenario: a `ci/*.yaml` values file deep-merged over `values.yaml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The values file, relative to the root, and its name relative to the chart.
+    pub file: String,
+    pub name: String,
+    /// What the file itself sets (its model).
+    pub overlay: Value,
+    /// The values the templates see in this scenario: [`merge_values`] of the file over
+    /// `values.yaml`.
+    pub model: std::sync::Arc<Value>,
+}
+
+impl ValuesView {
+    /// The same chart's view as it renders in `scenario` (which plans no scenarios itself).
+    pub fn in_scenario(&self, scenario: &std::sync::Arc<Scenario>) -> ValuesView {
+        ValuesView {
+            model: scenario.model.clone(),
+            scenarios: Default::default(),
+            scenario: Some(scenario.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// The layer that owns the value at `keys` in this view's scenario, as the file the
+    /// edit lands in: the scenario's own file when it sets the key, or, for a key that is
+    /// new everywhere, when it sets the mapping the key is added to (the printed value comes
+    /// from there); else the view's target. Without a scenario: the target.
+    pub fn owner(&self, keys: &[String]) -> &str {
+        let Some(s) = &self.scenario else {
+            return &self.target;
+        };
+        if lookup(&s.overlay, keys).is_some() {
+            return &s.file;
+        }
+        if lookup(&self.base, keys).is_some() {
+            return &self.target;
+        }
+        // The deepest mapping on the path that renders in the scenario: the key is added there.
+        let deepest = (0..keys.len())
+            .rev()
+            .find(|&n| matches!(lookup(&s.model, &keys[..n]), Some(Value::Object(_))));
+        match deepest {
+            Some(n) if n > 0 && lookup(&s.overlay, &keys[..n]).is_some() => &s.file,
+            _ => &self.target,
+        }
+    }
 }
 
 /// What `expr` renders to when the values hold `found` at its path.

@@ -33,6 +33,12 @@ pub struct Expected {
     /// Files changed in ways the render cannot be predicted from (values files, helpers,
     /// Chart.yaml, text edits, new templates), relative to the chart.
     pub direct: BTreeSet<String>,
+    /// Per chart-testing scenario (`ci/x.yaml`), pointers like `loose` of values edits
+    /// planned in that scenario only: they stand for a change in its render alone.
+    pub scenario_loose: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// The values set being compared: its scenarios' pointers ([`Expected::for_set`]),
+    /// indexed as that scenario renders (never re-indexed from the defaults' render).
+    pub set_loose: BTreeMap<String, Vec<String>>,
 }
 
 impl Expected {
@@ -49,7 +55,17 @@ impl Expected {
                 // text edits) is a direct edit.
                 let vias = c.vias();
                 for (_, via) in &vias {
-                    out.add_via(&chart_relative(chart, &via.template), &via.pointer);
+                    let template = chart_relative(chart, &via.template);
+                    if via.scenarios.is_empty() {
+                        out.add_via(&template, &via.pointer);
+                    }
+                    for s in &via.scenarios {
+                        let by_template = out.scenario_loose.entry(s.clone()).or_default();
+                        by_template
+                            .entry(template.clone())
+                            .or_default()
+                            .push(via.pointer.clone());
+                    }
                 }
                 let ops = c.docs.iter().map(|(_, o)| o.len()).sum::<usize>();
                 if vias.len() < ops || !c.text_ops.is_empty() {
@@ -100,6 +116,19 @@ impl Expected {
             .entry(template.to_string())
             .or_default()
             .push(pointer.to_string());
+    }
+
+    /// The expectation of one values set (chart-relative files): `loose` with the pointers
+    /// of the edits planned in those scenarios.
+    pub fn for_set(&self, set: &[String]) -> Expected {
+        let mut out = self.clone();
+        for s in set {
+            for (template, pointers) in self.scenario_loose.get(s).into_iter().flatten() {
+                let to = out.set_loose.entry(template.clone()).or_default();
+                to.extend(pointers.iter().cloned());
+            }
+        }
+        out
     }
 }
 
@@ -281,6 +310,14 @@ pub fn compare_with(
             .into_iter()
             .flatten()
             .map(|p| map(p))
+            .chain(
+                expected
+                    .set_loose
+                    .get(&a.source)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            )
             .collect();
         let docs = expected
             .templates

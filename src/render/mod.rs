@@ -610,7 +610,7 @@ fn verify_set(helm: &Path, chart: &str, p: &Prepared, si: usize) -> SetOutcome {
     let started = Instant::now();
     let shown = if chart.is_empty() { "." } else { chart };
     let set = p.sets.get(si).cloned().unwrap_or_default();
-    let expected = &p.expected;
+    let expected = &p.expected.for_set(&set);
     let mut out = SetOutcome::default();
     // A values file that does not exist before the edit is read after it only.
     let values_in = |dir: &Path| -> Vec<PathBuf> {

@@ -202,6 +202,14 @@ fn values_landings(outcome: &Outcome, recipe: &str) -> Vec<String> {
             if *op.recipe != *recipe {
                 continue;
             }
+            // A values file below its chart (a `ci/` scenario's): templates are named
+            // relative to the chart, not to that directory.
+            let chart = via
+                .template
+                .split_once("/templates/")
+                .map(|(c, _)| c)
+                .filter(|c| change.path.starts_with(&format!("{c}/")))
+                .unwrap_or(chart);
             let what = match &op.op {
                 json_patch::PatchOperation::Add(o) => {
                     format!("= {}", crate::pointer::display_value(&o.value))

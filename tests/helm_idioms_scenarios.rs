@@ -1,0 +1,350 @@
+//! Issue 22, item 8 (scenarios): a chart's templates are planned in every chart-testing
+//! scenario (`ci/*.yaml` deep-merged over `values.yaml`), not only with the defaults. A
+//! probe that renders only in a scenario gets its floor in the layer that owns the value:
+//! `values.yaml` when the key is there (argo-workflows), the scenario's own file when that
+//! file sets the key or the mapping the key is added to (alertmanager). A `values.yaml` edit
+//! that another scenario renders at a place no op planned is refused naming the scenario;
+//! a scenario where the object does not render plans nothing; floors that differ between
+//! scenarios take the larger; a ci file that is not YAML is an error; a subchart's own `ci/`
+//! files are not scenarios. Each chart (`tests/data/idioms/scenarios-*`, each template
+//! saying which public chart its shape comes from) has a snapshot of its plan; with the helm
+//! shim, every scenario is rendered before and after `apply --render always` and the
+//! objects differ only at the asked fields.
+
+mod common;
+
+#[path = "support/idiom_chart.rs"]
+mod idiom_chart;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use common::Repo;
+use idiom_chart::{assert_converged, chart_repo, plan};
+use serde_json::Value;
+
+macro_rules! with_helm {
+    ($name:ident, $body:block) => {
+        #[test]
+        #[cfg_attr(
+            not(has_helm_shim),
+            ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+        )]
+        fn $name() $body
+    };
+}
+
+/// `helm template` of the repository's chart with `values` (chart-relative files), as
+/// `Kind name` → object.
+fn rendered_with(repo: &Repo, values: &[&str]) -> BTreeMap<String, Value> {
+    let chart = repo.root().join("chart");
+    let mut cmd = Command::new(common::helm_shim());
+    cmd.args(["template", "rel"]).arg(&chart);
+    for v in values {
+        cmd.arg("-f").arg(chart.join(v));
+    }
+    let out = common::helm_output(&mut cmd);
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut objects = BTreeMap::new();
+    for doc in text.split("\n---") {
+        let Ok(v) = yaml_serde::from_str::<Value>(doc) else {
+            continue;
+        };
+        if v.is_null() {
+            continue;
+        }
+        let key = format!(
+            "{} {}",
+            v["kind"].as_str().unwrap_or(""),
+            v["metadata"]["name"].as_str().unwrap_or("")
+        );
+        objects.insert(key, v);
+    }
+    objects
+}
+
+/// Renders the chart in the defaults and each of `scenarios`, applies the plan with render
+/// verification (helm shim), renders again, and returns the differences, one
+/// `[scenario] Kind name /pointer: a -> b` line each.
+fn apply_and_render_scenarios(repo: &Repo, scenarios: &[&str]) -> Vec<String> {
+    let sets: Vec<Vec<&str>> = std::iter::once(Vec::new())
+        .chain(scenarios.iter().map(|s| vec![*s]))
+        .collect();
+    let before: Vec<_> = sets.iter().map(|s| rendered_with(repo, s)).collect();
+    let out = Command::new(common::bin())
+        .args([
+            "apply",
+            "--in-place",
+            "--render",
+            "always",
+            "--color",
+            "never",
+        ])
+        .arg("--root")
+        .arg(repo.root())
+        .env("PATCHER_HELM", common::helm_shim())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("patcher");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("as planned") && !stderr.contains("changes where no planned op does"),
+        "{stderr}"
+    );
+    let mut lines = Vec::new();
+    for (set, before) in sets.iter().zip(before) {
+        let after = rendered_with(repo, set);
+        let name = set.first().copied().unwrap_or("defaults");
+        let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let mut diffs = Vec::new();
+            common::leaf_diff(before.get(k), after.get(k), "", &mut diffs);
+            lines.extend(
+                diffs
+                    .into_iter()
+                    .map(|(p, a, b)| format!("[{name}] {k} {p}: {a} -> {b}")),
+            );
+        }
+    }
+    lines
+}
+
+// --- argo-workflows: the scenario turns the probe on; values.yaml has the key ------------
+
+#[test]
+fn a_probe_only_a_ci_scenario_renders_gets_its_floor_in_values_yaml_and_the_plan_names_the_scenario()
+ {
+    let repo = chart_repo("scenarios-ci-enables-probe", "recipe.kdl");
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("(in the ci/enable-server-liveness-probe-values.yaml scenario)"),
+        "{}",
+        out.stderr
+    );
+    insta::assert_snapshot!("enables_probe_plan_diff", out.stdout);
+    insta::assert_snapshot!("enables_probe_plan_summary", out.stderr);
+}
+
+with_helm!(
+    a_scenario_only_probe_renders_with_the_floor_there_and_the_defaults_render_is_unchanged,
+    {
+        let repo = chart_repo("scenarios-ci-enables-probe", "recipe.kdl");
+        let diffs =
+            apply_and_render_scenarios(&repo, &["ci/enable-server-liveness-probe-values.yaml"]);
+        assert!(
+            diffs.iter().all(|d| !d.starts_with("[defaults]")),
+            "{diffs:?}"
+        );
+        insta::assert_snapshot!("enables_probe_rendered_differences", diffs.join("\n"));
+        assert_converged(&repo);
+    }
+);
+
+// --- alertmanager: the scenario sets the probe's mapping; values.yaml has `{}` -----------
+
+#[test]
+fn a_probe_mapping_a_ci_file_sets_gets_its_floor_in_that_file_not_in_values_yaml() {
+    let repo = chart_repo("scenarios-ci-sets-probe-mapping", "recipe.kdl");
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // values.yaml's `livenessProbe: {}` stays empty: filling it would make the `with` true
+    // for a user who enables the sidecar without a probe.
+    assert!(
+        !out.stdout.contains("b/chart/values.yaml"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("b/chart/ci/config-reload-values.yaml"),
+        "{}",
+        out.stdout
+    );
+    insta::assert_snapshot!("sets_probe_mapping_plan_diff", out.stdout);
+    insta::assert_snapshot!("sets_probe_mapping_plan_summary", out.stderr);
+}
+
+with_helm!(
+    a_ci_file_probe_mapping_renders_with_the_floor_in_its_scenario_only,
+    {
+        let repo = chart_repo("scenarios-ci-sets-probe-mapping", "recipe.kdl");
+        let diffs = apply_and_render_scenarios(&repo, &["ci/config-reload-values.yaml"]);
+        insta::assert_snapshot!("sets_probe_mapping_rendered_differences", diffs.join("\n"));
+        assert_converged(&repo);
+    }
+);
+
+// --- a ci file that sets the field itself below the floor -------------------------------
+
+#[test]
+fn a_ci_file_that_sets_the_field_below_the_floor_is_edited_itself() {
+    let repo = chart_repo("scenarios-ci-sets-field-below-floor", "recipe.kdl");
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        !out.stdout.contains("b/chart/values.yaml"),
+        "{}",
+        out.stdout
+    );
+    insta::assert_snapshot!("field_below_floor_plan_diff", out.stdout);
+    insta::assert_snapshot!("field_below_floor_plan_summary", out.stderr);
+}
+
+with_helm!(
+    a_ci_file_field_below_the_floor_renders_the_floor_in_its_scenario,
+    {
+        let repo = chart_repo("scenarios-ci-sets-field-below-floor", "recipe.kdl");
+        let diffs = apply_and_render_scenarios(&repo, &["ci/fast-probe-values.yaml"]);
+        insta::assert_snapshot!("field_below_floor_rendered_differences", diffs.join("\n"));
+        assert_converged(&repo);
+    }
+);
+
+// --- a scenario where the object does not render ----------------------------------------
+
+#[test]
+fn a_scenario_where_the_object_does_not_render_plans_nothing() {
+    let repo = chart_repo("scenarios-object-not-rendered", "recipe.kdl");
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    // ci/disabled-values.yaml sets a delay below the floor, but turns the Deployment off.
+    assert!(
+        !out.stdout.contains("ci/disabled-values.yaml"),
+        "{}",
+        out.stdout
+    );
+    insta::assert_snapshot!("object_not_rendered_plan_diff", out.stdout);
+    insta::assert_snapshot!("object_not_rendered_plan_summary", out.stderr);
+}
+
+with_helm!(
+    a_scenario_without_the_object_renders_the_same_after_the_defaults_edit,
+    {
+        let repo = chart_repo("scenarios-object-not-rendered", "recipe.kdl");
+        let diffs = apply_and_render_scenarios(&repo, &["ci/disabled-values.yaml"]);
+        assert!(
+            diffs
+                .iter()
+                .all(|d| !d.starts_with("[ci/disabled-values.yaml]")),
+            "{diffs:?}"
+        );
+        insta::assert_snapshot!("object_not_rendered_rendered_differences", diffs.join("\n"));
+        assert_converged(&repo);
+    }
+);
+
+// --- two scenarios ask different floors of one values.yaml key --------------------------
+
+#[test]
+fn floors_two_scenarios_ask_of_one_key_take_the_larger_and_the_plan_says_so() {
+    let repo = chart_repo("scenarios-floors-differ", "recipe.kdl");
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("at least 30 for the default values and at least 45 for the ci/statefulset-values.yaml scenario: the larger, 45, holds in both"),
+        "{}",
+        out.stderr
+    );
+    // The StatefulSet recipe matched in its scenario: it is not "not applicable".
+    assert!(
+        out.stderr
+            .contains("recipe statefulset-liveness: 2 changes"),
+        "{}",
+        out.stderr
+    );
+    insta::assert_snapshot!("floors_differ_plan_diff", out.stdout);
+    insta::assert_snapshot!("floors_differ_plan_summary", out.stderr);
+}
+
+with_helm!(
+    the_larger_floor_renders_in_both_scenarios_and_both_recipes_hold_after,
+    {
+        let repo = chart_repo("scenarios-floors-differ", "recipe.kdl");
+        let diffs = apply_and_render_scenarios(&repo, &["ci/statefulset-values.yaml"]);
+        insta::assert_snapshot!("floors_differ_rendered_differences", diffs.join("\n"));
+        assert_converged(&repo);
+    }
+);
+
+// --- a values.yaml edit another scenario renders elsewhere ------------------------------
+
+#[test]
+fn a_values_edit_that_another_scenario_renders_elsewhere_is_refused_naming_the_scenario() {
+    let repo = chart_repo("scenarios-other-scenario-use-refused", "recipe.kdl");
+    let before = repo.read("chart/values.yaml");
+    let out = plan(&repo);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("chart/templates/daemonset.yaml:15 (`{{- include \"app.podSpec\" . | nindent 6 }}`) in the ci/daemonset-values.yml scenario"),
+        "{}",
+        out.stderr
+    );
+    insta::assert_snapshot!("other_scenario_use_plan_summary", out.stderr);
+    let applied = repo.run(&["apply", "--in-place", "--render", "never"]);
+    assert_eq!(applied.code, 1, "{}", applied.stderr);
+    assert_eq!(repo.read("chart/values.yaml"), before);
+}
+
+// --- a ci file that is not YAML ---------------------------------------------------------
+
+#[test]
+fn a_ci_file_that_is_not_yaml_is_an_error_naming_it_and_nothing_is_written() {
+    let repo = chart_repo("scenarios-invalid-ci-yaml", "recipe.kdl");
+    let before = repo.read("chart/values.yaml");
+    let out = plan(&repo);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "chart-testing scenario chart/ci/broken-values.yaml: chart/ci/broken-values.yaml:4:4: invalid YAML"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.matches("error:").count(), 1, "{}", out.stderr);
+    let applied = repo.run(&["apply", "--in-place", "--render", "never"]);
+    assert_eq!(applied.code, 1, "{}", applied.stderr);
+    assert_eq!(repo.read("chart/values.yaml"), before);
+}
+
+// --- a subchart's own ci/ files are not the parent's scenarios --------------------------
+
+#[test]
+fn a_subcharts_own_ci_files_are_not_scenarios_of_the_parent() {
+    // chart/charts/sub/ci/enable-values.yaml is not YAML, and is never read: helm renders the
+    // subchart with what the parent passes, and chart-testing does not read it either.
+    let repo = chart_repo("scenarios-subchart", "recipe.kdl");
+    let out = plan(&repo);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(!out.stderr.contains("enable-values.yaml"), "{}", out.stderr);
+    assert!(!out.stdout.contains("charts/sub"), "{}", out.stdout);
+    insta::assert_snapshot!("subchart_plan_summary", out.stderr);
+}
+
+// --- a refusal met only in a scenario ---------------------------------------------------
+
+#[test]
+fn a_field_refused_only_in_a_scenario_is_an_error_naming_the_scenario() {
+    let repo = chart_repo("scenarios-refused-in-scenario-only", "recipe.kdl");
+    let before = repo.read("chart/values.yaml");
+    let out = plan(&repo);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("in the ci/enable-server-liveness-probe-values.yaml scenario: "),
+        "{}",
+        out.stderr
+    );
+    insta::assert_snapshot!("refused_in_scenario_plan_summary", out.stderr);
+    let applied = repo.run(&["apply", "--in-place", "--render", "never"]);
+    assert_eq!(applied.code, 1, "{}", applied.stderr);
+    assert_eq!(repo.read("chart/values.yaml"), before);
+}
