@@ -77,6 +77,26 @@ pub struct Via {
     /// new value: the edit makes the field render (a `0` that disabled it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enables: Vec<GuardNote>,
+    /// Other readers of the same values path that do not render with the values the plan
+    /// sees, and so are not another use (a DaemonSet beside the Deployment that `kind`
+    /// chooses): where the new value renders in their objects when a scenario renders them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AlsoRead>,
+}
+
+/// A reader of an edited values path in another template, excluded from the rendered
+/// objects by an `if` that is false with the plan's values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlsoRead {
+    /// The template (relative to the root), its YAML document index and literal `kind`.
+    pub template: String,
+    pub document: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The rendered pointer that the new value changes in that document's object.
+    pub pointer: String,
+    /// The `if`s (text) that are false now and would render it.
+    pub when: Vec<String>,
 }
 
 /// A template condition, where it is and its text.
@@ -131,13 +151,32 @@ impl Via {
             .iter()
             .map(|g| format!("`{}` at {}:{}", g.action.trim(), rel(&g.file), g.line))
             .collect();
-        if guards.is_empty() {
+        let read = if guards.is_empty() {
             read
         } else {
             format!(
                 "{read}; with the new value {} holds, so the field renders",
                 guards.join(" and ")
             )
+        };
+        let also: Vec<String> = self
+            .also
+            .iter()
+            .map(|a| {
+                let kind = a.kind.as_ref().map_or(String::new(), |k| format!(" ({k})"));
+                let when = if a.when.is_empty() {
+                    String::new()
+                } else {
+                    let conds: Vec<String> = a.when.iter().map(|w| format!("`{w}`")).collect();
+                    format!(" when {} holds", conds.join(" and "))
+                };
+                format!("{}{kind} as {}{when}", rel(&a.template), a.pointer)
+            })
+            .collect();
+        if also.is_empty() {
+            read
+        } else {
+            format!("{read}; also read by {}", also.join(", "))
         }
     }
 }

@@ -459,15 +459,21 @@ pub(super) fn land_values_edits(
     }
     // Group the surviving edits by values file, in template order.
     let mut by_target: BTreeMap<String, Vec<ValuesEdit>> = BTreeMap::new();
+    let mut parsed = super::readers::Parsed::new();
     for p in &prepared {
         if !p.res.errors.is_empty() {
             continue;
         }
         if let Some(view) = views.get(&p.path) {
+            // Readers the values do not render are told where the value lands in theirs.
             by_target
                 .entry(view.target.clone())
                 .or_default()
-                .extend(p.values_edits.iter().cloned());
+                .extend(p.values_edits.iter().map(|e| {
+                    let mut e = e.clone();
+                    e.via.also = super::readers::unrendered(root, &e, view, &mut parsed);
+                    e
+                }));
         }
     }
     let mut new_models: HashMap<String, Value> = HashMap::new();

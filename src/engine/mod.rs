@@ -21,6 +21,7 @@ use crate::select;
 use crate::shell::{BashCheck, with_deferred_checks};
 
 mod chart_values;
+mod readers;
 mod unseen;
 
 /// How [`run_with`] runs.

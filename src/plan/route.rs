@@ -40,6 +40,8 @@ pub struct ValuesEdit {
     pub through: Vec<(String, usize)>,
     /// The defines it passes through, by name (same order).
     pub defines: Vec<String>,
+    /// The node of the template that the outermost include prints (when it is in a define).
+    pub outer: Option<Vec<String>>,
 }
 
 /// Where one op of a template lands: `None` when no values read prints its node (it stays a
@@ -175,7 +177,9 @@ pub fn route(
             pointer: op.path().to_string(),
             define,
             enables,
+            also: Vec::new(),
         },
+        outer: chain.first().map(|c| c.pointer.clone()),
         read_file,
         offset,
         line,
@@ -223,7 +227,7 @@ fn enabled_by_edit<'s>(
 
 /// Whether a line (a read, an include) renders under `values`: its own branches, and, in a
 /// define, some include of that define that renders. `None` when that cannot be decided.
-fn line_renders(
+pub fn line_renders(
     facts: &LineFacts,
     view: &ValuesView,
     values: &Value,
