@@ -16,11 +16,12 @@ use crate::finding::Finding;
 use crate::outcome::{Outcome, RecipeStatus};
 use crate::plan::{self, Probe};
 use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
-use crate::render::{self, RenderMode};
+use crate::render::RenderMode;
 use crate::select;
 use crate::shell::{BashCheck, with_deferred_checks};
 
 mod chart_values;
+mod narrow;
 mod readers;
 mod unseen;
 
@@ -255,16 +256,15 @@ fn verify_renders(
     opts: &RunOptions,
 ) {
     let named = files_of.iter().flatten().cloned().collect();
-    let v = render::verify(
+    // A refused chart keeps the edits that verify without the ones to blame.
+    let (v, kept) = narrow::verify(
         root,
-        &out.changes,
+        std::mem::take(&mut out.changes),
         &named,
         opts.render,
         opts.helm.as_deref(),
     );
-    let refused: std::collections::HashSet<&str> =
-        v.refused.iter().filter_map(|f| f.file.as_deref()).collect();
-    out.changes.retain(|c| !refused.contains(c.path.as_str()));
+    out.changes = kept;
     out.errors.extend(v.errors);
     out.errors.extend(v.refused);
     out.renders = v.charts;

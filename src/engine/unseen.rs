@@ -45,6 +45,8 @@ pub(crate) struct Unseen {
     /// of a line chooses (`{{ if .x -}} stringData: {{- else -}} data: {{- end }}`): a mapping
     /// holding one has a key whose name patcher does not know.
     keys: Vec<(String, usize, String)>,
+    /// (placeholder, the words it chooses from) of the value choices.
+    words: Vec<(String, Vec<String>)>,
 }
 
 impl Unseen {
@@ -82,6 +84,7 @@ impl Unseen {
         // A block that chooses one word: a value (found in the strings it stands in, like an
         // inline action) or a key.
         let mut keys = Vec::new();
+        let mut words = Vec::new();
         for c in m
             .choices
             .iter()
@@ -98,6 +101,7 @@ impl Unseen {
             if c.key {
                 keys.push((ph, c.line, text));
             } else {
+                words.push((ph.clone(), c.words.clone()));
                 inline.push((ph, c.line, text));
             }
         }
@@ -180,6 +184,7 @@ impl Unseen {
             opaque,
             inline,
             keys,
+            words,
         })
     }
 
@@ -220,7 +225,7 @@ impl Unseen {
         for m in &rule.matches {
             let hit = self
                 .walk(model, &[], &m.path.segments)
-                .or_else(|| self.leaf(model, &m.path.segments));
+                .or_else(|| self.leaf(model, &m.path.segments, &m.value));
             if let Some(hit) = hit {
                 push(&m.origin, &m.path.to_string(), hit);
                 match_hit = true;
@@ -360,7 +365,8 @@ impl Unseen {
 
     /// A `match` compares the value at its path: a value template output stands in (`kind:
     /// {{ if .x -}} Secret {{- else -}} ConfigMap {{- end }}`) is not known.
-    fn leaf(&self, model: &Value, segs: &[Segment]) -> Option<String> {
+    /// A choice between known words that `wanted` is not one of cannot match: no hit.
+    fn leaf(&self, model: &Value, segs: &[Segment], wanted: &Value) -> Option<String> {
         let mut at = Vec::new();
         for s in segs {
             let Segment::Key(k) = s else { return None };
@@ -369,7 +375,16 @@ impl Unseen {
         let Value::String(s) = crate::pointer::lookup(model, &at)? else {
             return None;
         };
-        let (_, line, action) = self.inline.iter().find(|(ph, _, _)| s.contains(ph))?;
+        let (ph, line, action) = self.inline.iter().find(|(ph, _, _)| s.contains(ph))?;
+        let chosen = self
+            .words
+            .iter()
+            .find(|(p, _)| p == ph && s.trim_end_matches('_') == p.as_str());
+        if let Some((_, words)) = chosen
+            && !words.iter().any(|w| wanted.as_str() == Some(w.as_str()))
+        {
+            return None;
+        }
         Some(self.describe(*line, action, &at, "prints it"))
     }
 
@@ -411,6 +426,7 @@ fn whole_file(doc: &Document, m: &template::Masked, view: Option<&ValuesView>) -
             .collect(),
         inline: Vec::new(),
         keys: Vec::new(),
+        words: Vec::new(),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Choice {
     pub line: usize,
     /// It chooses a mapping key (else a scalar value).
     pub key: bool,
+    /// What each branch prints (a key without its `:`).
+    pub words: Vec<String>,
 }
 
 /// Finds the choice blocks among `actions` and masks each into `out`.
@@ -120,5 +122,9 @@ fn choice_on_line(b: &[u8], on_line: &[Action], lines: &LineIndex) -> Option<Cho
         span: first.span.start..last.span.end,
         line: first.line,
         key,
+        words: branches
+            .iter()
+            .map(|t| t.trim_end_matches(':').to_string())
+            .collect(),
     })
 }
