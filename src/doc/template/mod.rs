@@ -1371,6 +1371,50 @@ e: 5
         );
     }
 
+    /// prometheus-blackbox-exporter's `templates/configmap.yaml`: a key and a kind chosen by
+    /// an if/else in the middle of their line; jupyterhub's log level likewise.
+    #[test]
+    fn an_if_else_choosing_a_key_or_word_mid_line_is_one_placeholder() {
+        let src = "kind: {{ if .Values.s -}} Secret {{- else -}} ConfigMap {{- end }}\n\
+                   {{ if .Values.s -}} stringData: {{- else -}} data: {{- end }}\n  a: |\n    x\n\
+                   log:\n  level: {{ if .d -}} DEBUG {{- else -}} WARN {{- end }}\n";
+        let r = m(src);
+        assert_eq!(r.choices.len(), 3, "{r:?}");
+        assert_eq!(
+            (r.choices[1].key, r.choices[1].words.clone()),
+            (true, vec!["stringData".to_string(), "data".to_string()])
+        );
+        assert!(!r.choices[0].key && !r.choices[2].key);
+        let v = masks_to_yaml(src);
+        let map = v.as_mapping().expect("mapping");
+        let key = map
+            .keys()
+            .filter_map(|k| k.as_str())
+            .find(|k| k.starts_with('_'))
+            .expect("a placeholder key");
+        assert_eq!(v[key]["a"].as_str(), Some("x\n"));
+        let kind = v["kind"].as_str().expect("kind");
+        assert!(kind.starts_with('_') && !kind.contains(' '), "{kind}");
+        // Messages name the block, not its placeholder.
+        let named = r.name_placeholders(src, &format!("kind is {kind}"));
+        assert_eq!(
+            named,
+            "kind is `{{ if .Values.s -}} Secret {{- else -}} ConfigMap {{- end }}`"
+        );
+    }
+
+    #[test]
+    fn a_mid_line_if_without_a_plain_else_or_with_actions_in_a_branch_is_no_choice() {
+        for src in [
+            "kind: {{ if .a -}} A {{- else if .b -}} B {{- end }}\n",
+            "kind: {{ if .a -}} A {{- end }}\n",
+            "class: {{ if .a }}\"\"{{ else }}{{ .b }}{{ end }}\n",
+            "kind: {{ if .a -}} A {{- else -}} B {{- end }} # note\n",
+        ] {
+            assert!(m(src).choices.is_empty(), "{src}");
+        }
+    }
+
     /// Masks `src`, checks the invariants, and parses the masked text.
     fn masks_to_yaml(src: &str) -> yaml_serde::Value {
         let r = m(src);
