@@ -176,7 +176,7 @@ impl Via {
         if also.is_empty() {
             read
         } else {
-            format!("{read}; also read by {}", also.join(", "))
+            format!("{read}; also rendered by {}", also.join(", "))
         }
     }
 }

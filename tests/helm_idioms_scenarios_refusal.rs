@@ -83,7 +83,7 @@ fn a_values_edit_names_the_daemonset_that_reads_it_when_kind_is_daemonset() {
     insta::assert_snapshot!("shared_podspec_plan_diff", out.stdout);
     insta::assert_snapshot!("shared_podspec_plan_summary", out.stderr);
     assert!(
-        out.stderr.contains("also read by templates/daemonset.yaml (DaemonSet) as /spec/template/spec/containers/0/livenessProbe/failureThreshold when `{{- if (eq .Values.kind \"DaemonSet\") }}` holds"),
+        out.stderr.contains("also rendered by templates/daemonset.yaml (DaemonSet) as /spec/template/spec/containers/0/livenessProbe/failureThreshold when `{{- if (eq .Values.kind \"DaemonSet\") }}` holds"),
         "{}",
         out.stderr
     );
