@@ -79,7 +79,7 @@ pub(super) fn verify(
                 v.charts[pos] = ChartRender {
                     renders,
                     millis,
-                    ..report
+                    ..*report
                 };
                 for u in &left_out {
                     let (what, it) = match u.op {
@@ -135,7 +135,7 @@ enum Narrowed {
     /// These changes verified; `left_out` were removed to get there.
     Kept {
         changes: Vec<FileChange>,
-        report: ChartRender,
+        report: Box<ChartRender>,
         left_out: Vec<Unit>,
     },
     /// The bound was hit first.
@@ -236,7 +236,7 @@ fn narrow(
     }
     Narrowed::Kept {
         changes: cut,
-        report,
+        report: Box::new(report),
         left_out: out,
     }
 }
