@@ -363,9 +363,11 @@ impl Unseen {
         None
     }
 
-    /// A `match` compares the value at its path: a value template output stands in (`kind:
-    /// {{ if .x -}} Secret {{- else -}} ConfigMap {{- end }}`) is not known.
-    /// A choice between known words that `wanted` is not one of cannot match: no hit.
+    /// A `match` compares the value at its path: a word an `if`/`else` in the middle of the
+    /// line chooses (`kind: {{ if .x -}} Secret {{- else -}} ConfigMap {{- end }}`) is not
+    /// known, but it is one of its branches: unchecked when `wanted` is one of them, no hit
+    /// (it cannot match) when not. Other inline actions are left as they were (not decided
+    /// here).
     fn leaf(&self, model: &Value, segs: &[Segment], wanted: &Value) -> Option<String> {
         let mut at = Vec::new();
         for s in segs {
@@ -375,16 +377,14 @@ impl Unseen {
         let Value::String(s) = crate::pointer::lookup(model, &at)? else {
             return None;
         };
-        let (ph, line, action) = self.inline.iter().find(|(ph, _, _)| s.contains(ph))?;
-        let chosen = self
+        let (ph, words) = self
             .words
             .iter()
-            .find(|(p, _)| p == ph && s.trim_end_matches('_') == p.as_str());
-        if let Some((_, words)) = chosen
-            && !words.iter().any(|w| wanted.as_str() == Some(w.as_str()))
-        {
+            .find(|(p, _)| s.trim_end_matches('_') == p.as_str())?;
+        if !words.iter().any(|w| wanted.as_str() == Some(w.as_str())) {
             return None;
         }
+        let (_, line, action) = self.inline.iter().find(|(p, _, _)| p == ph)?;
         Some(self.describe(*line, action, &at, "prints it"))
     }
 
