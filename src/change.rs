@@ -85,6 +85,26 @@ pub struct Via {
     /// between scenarios: the largest holds in each).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Other readers of the same values path that do not render with the values the plan
+    /// sees, and so are not another use (a DaemonSet beside the Deployment that `kind`
+    /// chooses): where the new value renders in their objects when a scenario renders them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AlsoRead>,
+}
+
+/// A reader of an edited values path in another template, excluded from the rendered
+/// objects by an `if` that is false with the plan's values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlsoRead {
+    /// The template (relative to the root), its YAML document index and literal `kind`.
+    pub template: String,
+    pub document: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The rendered pointer that the new value changes in that document's object.
+    pub pointer: String,
+    /// The `if`s (text) that are false now and would render it.
+    pub when: Vec<String>,
 }
 
 /// A template condition, where it is and its text.
@@ -154,6 +174,23 @@ impl Via {
                 " (in the {} and {last} scenarios)",
                 rest.join(", ")
             )),
+        }
+        let also: Vec<String> = self
+            .also
+            .iter()
+            .map(|a| {
+                let kind = a.kind.as_ref().map_or(String::new(), |k| format!(" ({k})"));
+                let when = if a.when.is_empty() {
+                    String::new()
+                } else {
+                    let conds: Vec<String> = a.when.iter().map(|w| format!("`{w}`")).collect();
+                    format!(" when {} holds", conds.join(" and "))
+                };
+                format!("{}{kind} as {}{when}", rel(&a.template), a.pointer)
+            })
+            .collect();
+        if !also.is_empty() {
+            out.push_str(&format!("; also rendered by {}", also.join(", ")));
         }
         if let Some(n) = &self.note {
             out.push_str(&format!("; {n}"));

@@ -509,6 +509,19 @@ fn catalogue_probe_job_and_deadline_recipes_cover_the_corpus_and_change_only_pla
                         .entry(t.to_string())
                         .or_default()
                         .insert(p.to_string());
+                    // Readers the defaults leave out (a DaemonSet that `kind` excludes): the
+                    // same value renders there in a scenario that renders them.
+                    for a in op["via"]["also"].as_array().into_iter().flatten() {
+                        let (Some(t), Some(p)) = (a["template"].as_str(), a["pointer"].as_str())
+                        else {
+                            continue;
+                        };
+                        via_values.insert((t.to_string(), r.to_string(), p.to_string()));
+                        planned
+                            .entry(t.to_string())
+                            .or_default()
+                            .insert(p.to_string());
+                    }
                 } else if path.contains("/templates/") {
                     let p = op["path"].as_str().expect("op path");
                     planned
@@ -699,7 +712,12 @@ fn catalogue_probe_job_and_deadline_recipes_cover_the_corpus_and_change_only_pla
                 }
                 let ok = match asked(kind, &ptr) {
                     Some(a) => meets(Some(&now), &a) && is_planned_in(key, &o.source, &ptr),
-                    None => ptr == "/spec/replicas" && hpa_targets.contains(key) && was.is_null(),
+                    // A field the plan names in an object of another kind (the DaemonSet
+                    // a values edit also renders in, `via.also`).
+                    None => {
+                        (ptr == "/spec/replicas" && hpa_targets.contains(key) && was.is_null())
+                            || is_planned_in(key, &o.source, &ptr)
+                    }
                 };
                 if !ok {
                     wrong.push(format!(

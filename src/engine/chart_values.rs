@@ -438,6 +438,8 @@ pub(super) fn land_values_edits(
     views: &HashMap<String, Arc<ValuesView>>,
     recipes: &RecipeSet,
 ) -> Vec<Prepared> {
+    // Templates parsed to find where an edited value renders in readers the values leave out.
+    let mut parsed = super::readers::Parsed::new();
     // Safety, to a fixpoint: dropping one template's edits can leave another's unexempted.
     loop {
         // Each surviving edit's reads (its own, and the includes it passes through): a read
@@ -483,7 +485,11 @@ pub(super) fn land_values_edits(
                     .filter(|q| q.edit.keys == e.keys && same_value(&q.edit.value, &e.value))
                     .map(|q| (q.file.clone(), q.offset))
                     .collect();
-                let uses = uses_in_every_scenario(e, view, &same);
+                // Readers the defaults leave out render the same value in their own objects,
+                // where render verification expects it (`via.also`): not another use in the
+                // scenario that renders them.
+                let also = super::readers::unrendered(root, e, view, &mut parsed);
+                let uses = uses_in_every_scenario(e, view, &same, &also);
                 if uses.is_empty() {
                     continue;
                 }
@@ -567,11 +573,12 @@ pub(super) fn land_values_edits(
             continue;
         }
         if views.contains_key(&p.path) {
+            let view = &views[&p.path];
+            // Readers the values do not render are told where the value lands in theirs.
             for e in &p.values_edits {
-                by_target
-                    .entry(e.target.clone())
-                    .or_default()
-                    .push(e.clone());
+                let mut e = e.clone();
+                e.via.also = super::readers::unrendered(root, &e, view, &mut parsed);
+                by_target.entry(e.target.clone()).or_default().push(e);
             }
         }
     }
@@ -734,6 +741,7 @@ fn uses_in_every_scenario(
     e: &ValuesEdit,
     view: &ValuesView,
     same: &[(String, usize)],
+    also: &[crate::change::AlsoRead],
 ) -> Vec<String> {
     let mut out = Vec::new();
     if e.target == view.target {
@@ -749,6 +757,13 @@ fn uses_in_every_scenario(
             continue;
         }
         for u in route::other_uses(e, &view.in_scenario(s), same) {
+            // A use is `FILE:LINE (…)`; a reader in `also` is expected there.
+            if also
+                .iter()
+                .any(|a| u.starts_with(&format!("{}:", a.template)))
+            {
+                continue;
+            }
             let named = format!("{u} in the {} scenario", s.name);
             if !out.contains(&u) && !out.contains(&named) {
                 let u = named;

@@ -16,11 +16,13 @@ use crate::finding::Finding;
 use crate::outcome::{Outcome, RecipeStatus};
 use crate::plan::{self, Probe};
 use crate::recipe::{FileRule, Origin, Recipe, RecipeSet};
-use crate::render::{self, RenderMode};
+use crate::render::RenderMode;
 use crate::select;
 use crate::shell::{BashCheck, with_deferred_checks};
 
 mod chart_values;
+mod narrow;
+mod readers;
 mod unseen;
 
 /// How [`run_with`] runs.
@@ -254,16 +256,15 @@ fn verify_renders(
     opts: &RunOptions,
 ) {
     let named = files_of.iter().flatten().cloned().collect();
-    let v = render::verify(
+    // A refused chart keeps the edits that verify without the ones to blame.
+    let (v, kept) = narrow::verify(
         root,
-        &out.changes,
+        std::mem::take(&mut out.changes),
         &named,
         opts.render,
         opts.helm.as_deref(),
     );
-    let refused: std::collections::HashSet<&str> =
-        v.refused.iter().filter_map(|f| f.file.as_deref()).collect();
-    out.changes.retain(|c| !refused.contains(c.path.as_str()));
+    out.changes = kept;
     out.errors.extend(v.errors);
     out.errors.extend(v.refused);
     out.renders = v.charts;
@@ -886,7 +887,7 @@ fn plan_rules_in(
         for (di, model) in models.iter_mut().enumerate() {
             let (ok, p) = plan::document_matches(rule, model);
             probes.extend(p.into_iter().map(|p| (ri, p)));
-            let u = unseen[di].get_or_insert_with(|| {
+            let u: &Option<unseen::Unseen> = unseen[di].get_or_insert_with(|| {
                 unseen::Unseen::find(
                     doc,
                     di,
@@ -904,7 +905,28 @@ fn plan_rules_in(
             // Edited scripts are checked by `bash -n` side by side, not one after another; if
             // one fails, the document is planned again with the (remembered) answers.
             let plan_doc = || plan::plan_document(&name, rule, model, &BashCheck);
-            let dp = with_deferred_checks(plan_doc).unwrap_or_else(plan_doc);
+            let mut dp = with_deferred_checks(plan_doc).unwrap_or_else(plan_doc);
+            // A key added beside one a mid-line `if`/`else` chooses may be that very key.
+            if let Some(u) = u {
+                let blocked: Vec<(Origin, String)> = dp
+                    .ops
+                    .iter()
+                    .filter(|o| matches!(o.op, json_patch::PatchOperation::Add(_)))
+                    .filter_map(|o| {
+                        let keys = crate::pointer::pointer_keys(o.path());
+                        let why = u.unknown_key_at(model, &keys)?;
+                        Some((
+                            o.origin.clone(),
+                            format!("{} cannot be planned: {why}; change it by hand", o.path()),
+                        ))
+                    })
+                    .collect();
+                if !blocked.is_empty() {
+                    errors.extend(blocked.into_iter().map(|(o, m)| (ri, o, m)));
+                    dp.ops.clear();
+                    dp.model = None;
+                }
+            }
             if let Some(r) = renderings.get(di).and_then(Option::as_ref) {
                 let unseen = plan::includes::unread_misses(r, &dp.probes);
                 errors.extend(unseen.into_iter().map(|(o, m)| (ri, o, m)));
@@ -987,6 +1009,9 @@ fn plan_rules_in(
     if let Some(m) = &doc.masked {
         for (_, _, msg) in errors.iter_mut().chain(unchecked.iter_mut()) {
             *msg = m.name_placeholders(&doc.text, msg);
+        }
+        for v in probes.iter_mut().flat_map(|(_, p)| p.seen.iter_mut()) {
+            *v = m.name_placeholders(&doc.text, v);
         }
     }
     RulePlan {

@@ -41,6 +41,12 @@ pub(crate) struct Unseen {
     /// (placeholder, 1-based line, action text) of the document's inline actions: a string
     /// holding one is template output.
     inline: Vec<(String, usize, String)>,
+    /// (placeholder, 1-based line, block text) of mapping keys an `if`/`else` in the middle
+    /// of a line chooses (`{{ if .x -}} stringData: {{- else -}} data: {{- end }}`): a mapping
+    /// holding one has a key whose name patcher does not know.
+    keys: Vec<(String, usize, String)>,
+    /// (placeholder, the words it chooses from) of the value choices.
+    words: Vec<(String, Vec<String>)>,
 }
 
 impl Unseen {
@@ -73,6 +79,30 @@ impl Unseen {
                 if ph.len() >= 5 {
                     inline.push((ph.to_string(), a.line, template::action_text(&doc.text, a)));
                 }
+            }
+        }
+        // A block that chooses one word: a value (found in the strings it stands in, like an
+        // inline action) or a key.
+        let mut keys = Vec::new();
+        let mut words = Vec::new();
+        for c in m
+            .choices
+            .iter()
+            .filter(|c| c.span.start >= ydoc.start && c.span.start < ydoc.end.max(1))
+        {
+            let Some(ph) = m.text.get(c.span.clone()) else {
+                continue;
+            };
+            let ph = ph.trim_end_matches(':').trim_end_matches('_').to_string();
+            if ph.len() < 5 {
+                continue;
+            }
+            let text = m.choice_text(&doc.text, c);
+            if c.key {
+                keys.push((ph, c.line, text));
+            } else {
+                words.push((ph.clone(), c.words.clone()));
+                inline.push((ph, c.line, text));
             }
         }
         let slots = slots(doc, index);
@@ -150,7 +180,35 @@ impl Unseen {
                 action,
             });
         }
-        Some(Unseen { opaque, inline })
+        Some(Unseen {
+            opaque,
+            inline,
+            keys,
+            words,
+        })
+    }
+
+    /// Why an op that adds `path` cannot be planned: the mapping it adds to has a key that a
+    /// choice block prints, which may be the very key (`stringData:` chosen by an `if`, and
+    /// a recipe that adds `/stringData/x` would write a second one).
+    pub(crate) fn unknown_key_at(&self, model: &Value, path: &[String]) -> Option<String> {
+        (1..=path.len()).find_map(|n| {
+            let at = &path[..n - 1];
+            let Value::Object(map) = crate::pointer::lookup(model, at)? else {
+                return None;
+            };
+            if map.contains_key(&path[n - 1]) {
+                return None;
+            }
+            let (_, line, text) = self.choice_key(map)?;
+            Some(self.describe(*line, text, at, "prints a key of it"))
+        })
+    }
+
+    fn choice_key(&self, map: &serde_json::Map<String, Value>) -> Option<&(String, usize, String)> {
+        self.keys
+            .iter()
+            .find(|(ph, _, _)| map.keys().any(|k| k.contains(ph.as_str())))
     }
 
     /// Why `rule` is unchecked in this document: one message per selector (origin) that
@@ -165,7 +223,10 @@ impl Unseen {
         };
         let mut match_hit = false;
         for m in &rule.matches {
-            if let Some(hit) = self.walk(model, &[], &m.path.segments) {
+            let hit = self
+                .walk(model, &[], &m.path.segments)
+                .or_else(|| self.leaf(model, &m.path.segments, &m.value));
+            if let Some(hit) = hit {
                 push(&m.origin, &m.path.to_string(), hit);
                 match_hit = true;
             }
@@ -251,6 +312,8 @@ impl Unseen {
             (Segment::Key(k), Value::Object(map)) => {
                 if map.contains_key(k) {
                     vec![k.clone()]
+                } else if let Some((_, line, text)) = self.choice_key(map) {
+                    return Some(self.describe(*line, text, at, "prints a key of it"));
                 } else if let Some(o) = open {
                     return Some(self.describe(o.line, &o.action, at, "prints entries of it"));
                 } else {
@@ -274,6 +337,9 @@ impl Unseen {
                 }
             }
             (Segment::Any | Segment::Filter { .. }, Value::Object(map)) => {
+                if let Some((_, line, text)) = self.choice_key(map) {
+                    return Some(self.describe(*line, text, at, "prints a key of it"));
+                }
                 if let Some(o) = open {
                     return Some(self.describe(o.line, &o.action, at, "prints entries of it"));
                 }
@@ -295,6 +361,31 @@ impl Unseen {
             }
         }
         None
+    }
+
+    /// A `match` compares the value at its path: a word an `if`/`else` in the middle of the
+    /// line chooses (`kind: {{ if .x -}} Secret {{- else -}} ConfigMap {{- end }}`) is not
+    /// known, but it is one of its branches: unchecked when `wanted` is one of them, no hit
+    /// (it cannot match) when not. Other inline actions are left as they were (not decided
+    /// here).
+    fn leaf(&self, model: &Value, segs: &[Segment], wanted: &Value) -> Option<String> {
+        let mut at = Vec::new();
+        for s in segs {
+            let Segment::Key(k) = s else { return None };
+            at.push(k.clone());
+        }
+        let Value::String(s) = crate::pointer::lookup(model, &at)? else {
+            return None;
+        };
+        let (ph, words) = self
+            .words
+            .iter()
+            .find(|(p, _)| s.trim_end_matches('_') == p.as_str())?;
+        if !words.iter().any(|w| wanted.as_str() == Some(w.as_str())) {
+            return None;
+        }
+        let (_, line, action) = self.inline.iter().find(|(p, _, _)| p == ph)?;
+        Some(self.describe(*line, action, &at, "prints it"))
     }
 
     fn opaque_at(&self, at: &[String], shape: Shape) -> Option<&Opaque> {
@@ -334,6 +425,8 @@ fn whole_file(doc: &Document, m: &template::Masked, view: Option<&ValuesView>) -
             .into_iter()
             .collect(),
         inline: Vec::new(),
+        keys: Vec::new(),
+        words: Vec::new(),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct ValuesEdit {
     pub through: Vec<(String, usize)>,
     /// The defines it passes through, by name (same order).
     pub defines: Vec<String>,
+    /// The node of the template that the outermost include prints (when it is in a define).
+    pub outer: Option<Vec<String>>,
 }
 
 /// Where one op of a template lands: `None` when no values read prints its node (it stays a
@@ -186,7 +188,9 @@ pub fn route(
             enables,
             scenarios: view.scenario.iter().map(|s| s.name.clone()).collect(),
             note: None,
+            also: Vec::new(),
         },
+        outer: chain.first().map(|c| c.pointer.clone()),
         read_file,
         offset,
         line,
@@ -234,7 +238,7 @@ fn enabled_by_edit<'s>(
 
 /// Whether a line (a read, an include) renders under `values`: its own branches, and, in a
 /// define, some include of that define that renders. `None` when that cannot be decided.
-fn line_renders(
+pub fn line_renders(
     facts: &LineFacts,
     view: &ValuesView,
     values: &Value,

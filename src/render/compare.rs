@@ -66,6 +66,11 @@ impl Expected {
                             .or_default()
                             .push(via.pointer.clone());
                     }
+                    // Where the same value renders in readers the chart's values leave out
+                    // (a DaemonSet beside the Deployment): a scenario may render them.
+                    for also in &via.also {
+                        out.add_via(&chart_relative(chart, &also.template), &also.pointer);
+                    }
                 }
                 let ops = c.docs.iter().map(|(_, o)| o.len()).sum::<usize>();
                 if vias.len() < ops || !c.text_ops.is_empty() {

@@ -29,10 +29,37 @@ pub fn plan(repo: &Repo) -> Run {
     repo.run(&["plan", "--render", "never"])
 }
 
+/// `patcher <args>` with render verification by the helm shim (`--render always`).
+pub fn run_rendering(repo: &Repo, args: &[&str]) -> Run {
+    let out = Command::new(common::bin())
+        .args(args)
+        .args(["--render", "always", "--root"])
+        .arg(repo.root())
+        .args(["--color", "never"])
+        .env("NO_COLOR", "1")
+        .env("PATCHER_HELM", common::helm_shim())
+        .output()
+        .expect("run patcher");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr)
+            .replace(&repo.root().display().to_string(), "<root>"),
+    }
+}
+
 /// `helm template` of the repository's chart, as `Kind name` → object.
 pub fn rendered(repo: &Repo) -> BTreeMap<String, Value> {
+    rendered_with(repo, &[])
+}
+
+/// `helm template -f <values>…` of the repository's chart (values files relative to it).
+pub fn rendered_with(repo: &Repo, values: &[&str]) -> BTreeMap<String, Value> {
     let mut cmd = Command::new(common::helm_shim());
     cmd.args(["template", "rel"]).arg(repo.root().join("chart"));
+    for v in values {
+        cmd.arg("-f").arg(repo.root().join("chart").join(v));
+    }
     let out = common::helm_output(&mut cmd);
     assert!(
         out.status.success(),
@@ -65,6 +92,14 @@ pub fn apply_and_render_differences(repo: &Repo) -> Vec<String> {
     let out = repo.run(&["apply", "--in-place", "--render", "never"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let after = rendered(repo);
+    differences(&before, &after)
+}
+
+/// The rendered differences between two renders, one `Kind name /pointer: a -> b` line each.
+pub fn differences(
+    before: &BTreeMap<String, Value>,
+    after: &BTreeMap<String, Value>,
+) -> Vec<String> {
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();

@@ -37,6 +37,7 @@
 mod actions;
 mod blocks;
 pub mod branches;
+mod choices;
 mod context;
 mod expr;
 mod include_calls;
@@ -47,6 +48,7 @@ use std::ops::Range;
 
 use actions::{classify, lex};
 use blocks::{OpenIndex, build_blocks, hide_lines};
+pub use choices::Choice;
 
 /// What a `{{ ... }}` action does to the rendered text and to block structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +109,9 @@ pub struct Masked {
     /// Byte ranges of source lines hidden as comments (else branches, `define` bodies), so
     /// that branches defining the same key do not collide.
     pub hidden: Vec<Range<usize>>,
+    /// `if`/`else` blocks inside one line that choose one key or word, each masked as one
+    /// placeholder (see `choices`).
+    pub choices: Vec<Choice>,
     /// Index for [`Masked::open_blocks_at_line`].
     open_index: OpenIndex,
 }
@@ -168,6 +173,7 @@ fn mask_text(src: &str) -> Result<Masked, MaskError> {
             actions: Vec::new(),
             blocks: Vec::new(),
             hidden: Vec::new(),
+            choices: Vec::new(),
             open_index: OpenIndex::default(),
         });
     }
@@ -176,6 +182,8 @@ fn mask_text(src: &str) -> Result<Masked, MaskError> {
     let lines = LineIndex::new(bytes);
     let mut out = bytes.to_vec();
     let actions = mask_actions(bytes, &spans, &lines, &mut out, Mode::File);
+    // Before hiding: a hidden line's `#` must stay.
+    let choices = choices::mask_choices(bytes, &actions, &lines, &mut out);
     let (blocks, else_whole_line) = build_blocks(&actions);
     let value_blocks = value_blocks(bytes, &actions, &blocks, &lines);
     let hidden = hide_lines(&blocks, &else_whole_line, &value_blocks, &lines, &mut out);
@@ -190,6 +198,7 @@ fn mask_text(src: &str) -> Result<Masked, MaskError> {
         actions,
         blocks,
         hidden,
+        choices,
         open_index,
     })
 }
@@ -293,7 +302,25 @@ impl Masked {
         }
         let t = self.text.as_bytes();
         let mut out = msg.to_string();
-        for a in self.actions.iter().filter(|a| !a.whole_line) {
+        // A choice block first: its placeholder starts where its `if` does.
+        for c in &self.choices {
+            let Some(ph) = t
+                .get(c.span.clone())
+                .and_then(|p| std::str::from_utf8(p).ok())
+            else {
+                continue;
+            };
+            let ph = ph.trim_end_matches(':').trim_end_matches('_');
+            if ph.len() >= 5 && out.contains(ph) {
+                out =
+                    replace_eating_padding(&out, ph, &format!("`{}`", self.choice_text(source, c)));
+            }
+        }
+        for a in self
+            .actions
+            .iter()
+            .filter(|a| !a.whole_line && !self.in_choice(a))
+        {
             let Some(masked) = t.get(a.span.clone()) else {
                 continue;
             };
@@ -326,18 +353,27 @@ impl Masked {
                 }
             };
             let shown = format!("`{}`", action_text(source, a));
-            // Eat the padding with the placeholder.
-            let mut rebuilt = String::with_capacity(out.len());
-            let mut rest = out.as_str();
-            while let Some(i) = rest.find(ph) {
-                rebuilt.push_str(&rest[..i]);
-                rebuilt.push_str(&shown);
-                rest = rest[i + ph.len()..].trim_start_matches('_');
-            }
-            rebuilt.push_str(rest);
-            out = rebuilt;
+            out = replace_eating_padding(&out, ph, &shown);
         }
         out
+    }
+
+    /// The action is one of a choice block's (`if`, `else`, `end` masked as one placeholder).
+    pub fn in_choice(&self, a: &Action) -> bool {
+        self.choices
+            .iter()
+            .any(|c| c.span.start <= a.span.start && a.span.end <= c.span.end)
+    }
+
+    /// A choice block's source text as users see it: at most 60 characters.
+    pub fn choice_text(&self, source: &str, c: &Choice) -> String {
+        let text = source.get(c.span.clone()).unwrap_or_default();
+        let shown: String = text.chars().take(60).collect();
+        if shown.len() < text.len() {
+            format!("{shown}...")
+        } else {
+            shown
+        }
     }
 
     /// Restores the source from the masked text: the inverse of `mask`. Copies the source's
@@ -354,12 +390,26 @@ impl Masked {
             .actions
             .iter()
             .map(|a| a.span.clone())
+            .chain(self.choices.iter().map(|c| c.span.clone()))
             .chain(self.hidden.iter().cloned())
         {
             out[r.clone()].copy_from_slice(&src[r]);
         }
         String::from_utf8(out).unwrap_or_else(|_| source.to_owned())
     }
+}
+
+/// `text` with every `ph` (and the `_` padding after it) replaced by `shown`.
+fn replace_eating_padding(text: &str, ph: &str, shown: &str) -> String {
+    let mut rebuilt = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(ph) {
+        rebuilt.push_str(&rest[..i]);
+        rebuilt.push_str(shown);
+        rest = rest[i + ph.len()..].trim_start_matches('_');
+    }
+    rebuilt.push_str(rest);
+    rebuilt
 }
 
 /// An action's source text as users see it in messages: at most 60 characters, on one line.
@@ -1319,6 +1369,50 @@ e: 5
             r.inline_action_in(x + 1..x + 1).map(|a| a.span.start),
             Some(x)
         );
+    }
+
+    /// prometheus-blackbox-exporter's `templates/configmap.yaml`: a key and a kind chosen by
+    /// an if/else in the middle of their line; jupyterhub's log level likewise.
+    #[test]
+    fn an_if_else_choosing_a_key_or_word_mid_line_is_one_placeholder() {
+        let src = "kind: {{ if .Values.s -}} Secret {{- else -}} ConfigMap {{- end }}\n\
+                   {{ if .Values.s -}} stringData: {{- else -}} data: {{- end }}\n  a: |\n    x\n\
+                   log:\n  level: {{ if .d -}} DEBUG {{- else -}} WARN {{- end }}\n";
+        let r = m(src);
+        assert_eq!(r.choices.len(), 3, "{r:?}");
+        assert_eq!(
+            (r.choices[1].key, r.choices[1].words.clone()),
+            (true, vec!["stringData".to_string(), "data".to_string()])
+        );
+        assert!(!r.choices[0].key && !r.choices[2].key);
+        let v = masks_to_yaml(src);
+        let map = v.as_mapping().expect("mapping");
+        let key = map
+            .keys()
+            .filter_map(|k| k.as_str())
+            .find(|k| k.starts_with('_'))
+            .expect("a placeholder key");
+        assert_eq!(v[key]["a"].as_str(), Some("x\n"));
+        let kind = v["kind"].as_str().expect("kind");
+        assert!(kind.starts_with('_') && !kind.contains(' '), "{kind}");
+        // Messages name the block, not its placeholder.
+        let named = r.name_placeholders(src, &format!("kind is {kind}"));
+        assert_eq!(
+            named,
+            "kind is `{{ if .Values.s -}} Secret {{- else -}} ConfigMap {{- end }}`"
+        );
+    }
+
+    #[test]
+    fn a_mid_line_if_without_a_plain_else_or_with_actions_in_a_branch_is_no_choice() {
+        for src in [
+            "kind: {{ if .a -}} A {{- else if .b -}} B {{- end }}\n",
+            "kind: {{ if .a -}} A {{- end }}\n",
+            "class: {{ if .a }}\"\"{{ else }}{{ .b }}{{ end }}\n",
+            "kind: {{ if .a -}} A {{- else -}} B {{- end }} # note\n",
+        ] {
+            assert!(m(src).choices.is_empty(), "{src}");
+        }
     }
 
     /// Masks `src`, checks the invariants, and parses the masked text.
