@@ -78,7 +78,8 @@ impl Unseen {
         let slots = slots(doc, index);
         let pruned = view.map(|v| {
             let mut scratch = ydoc.model.clone();
-            let guards = template::reads::guards(doc, index);
+            let mut guards = template::reads::guards(doc, index);
+            crate::plan::includes::resolve_reads(&mut [], &mut guards, &v.defines);
             crate::plan::view::prune_unrendered(&mut scratch, &guards, &v.model)
         });
         let mut opaque = Vec::new();

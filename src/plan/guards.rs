@@ -169,6 +169,8 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
             let v = value(x, values)?;
             if v.truth() { v } else { value(d, values)? }
         }
+        // Not resolved to what decides the define's output: unknown.
+        Cond::Include(_) => return None,
     })
 }
 

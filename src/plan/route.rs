@@ -409,8 +409,9 @@ pub fn prepare(
     model: &mut Value,
     view: &ValuesView,
 ) -> Rendering {
-    let sources = crate::doc::template::reads::sources(doc, index);
-    let guards = crate::doc::template::reads::guards(doc, index);
+    let mut sources = crate::doc::template::reads::sources(doc, index);
+    let mut guards = crate::doc::template::reads::guards(doc, index);
+    includes::resolve_reads(&mut sources, &mut guards, &view.defines);
     let pruned = prune_unrendered(model, &guards, &view.model);
     let sources = pruned.reindex_sources(sources);
     fill_values(model, &sources, &view.model);

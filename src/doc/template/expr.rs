@@ -90,6 +90,10 @@ pub enum Cond {
     HasKey(Box<Cond>, String),
     /// `default D X`: X, or D when X is empty.
     Default(Box<Cond>, Box<Cond>),
+    /// `include "NAME" $` (or `.` where it is the root context): true when the define prints
+    /// anything. Only `plan::includes::resolve_conditions` knows the define; it replaces this
+    /// with what decides its output (unresolved, it is unknown).
+    Include(String),
 }
 
 /// The ordered comparisons of Go templates.
@@ -213,6 +217,21 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
         });
     }
     match f.as_str() {
+        "include" => {
+            let name = words.get(*pos + 1).and_then(|w| unquote(w));
+            let arg = words.get(*pos + 2).map(String::as_str);
+            let root = arg == Some("$") || (arg == Some(".") && ctx.is_none());
+            match name {
+                Some(name) if root => {
+                    *pos += 3;
+                    Ok(Cond::Include(name))
+                }
+                _ => Err(
+                    "it tests the output of `include` with an argument other than the root context"
+                        .into(),
+                ),
+            }
+        }
         "and" => Ok(Cond::And(args_from(pos)?)),
         "or" => Ok(Cond::Or(args_from(pos)?)),
         _ => {
