@@ -108,6 +108,17 @@ impl Unseen {
             }) {
                 continue;
             }
+            // A `toYaml` of one values path that prints entries beside literal keys, which
+            // the view rendered from the values.
+            if let (Some(r), Some(v)) = (rendering, view)
+                && r.sources.iter().any(|s| {
+                    s.file.is_none()
+                        && s.offset == a.span.start
+                        && crate::plan::view::effective(s, &v.model).is_ok()
+                })
+            {
+                continue;
+            }
             if !may_print(doc, m, a, view) {
                 continue;
             }

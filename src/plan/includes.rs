@@ -547,9 +547,13 @@ pub fn resolve_cond(
                     "it tests what define \"{name}\" prints, through named templates {MAX_DEPTH} deep"
                 ));
             }
+            let at = defines
+                .get(name)
+                .map(|d| format!(" (at {}:{})", d.file, d.line))
+                .unwrap_or_default();
             let c = define_output(name, defines)
                 .and_then(|o| o.non_empty())
-                .map_err(|why| format!("it tests what define \"{name}\" prints: {why}"))?;
+                .map_err(|why| format!("it tests what define \"{name}\"{at} prints: {why}"))?;
             resolve_cond(&c, defines, depth + 1)?
         }
         Cond::Not(a) => Cond::Not(r(a)?),

@@ -902,16 +902,34 @@ fn producing_action<'m>(
     let line = doc.line_of(start);
     let next_line_start = doc.line_start(line + 1);
     let first = m.actions.partition_point(|a| a.span.start < start);
-    let a = m.actions.get(first)?;
+    // Lines of declarations and comments alone print nothing (`livenessProbe:` then
+    // `{{- $probe := omit .Values.livenessProbe "enabled" }}` then `{{- toYaml $probe … }}`).
+    let quiet = m.actions[first.min(m.actions.len())..]
+        .iter()
+        .take_while(|a| a.whole_line && matches!(a.kind, ActionKind::Assign | ActionKind::Comment))
+        .count();
+    let a = m.actions.get(first + quiet)?;
     if a.kind != ActionKind::Output {
         return None;
     }
-    if a.span.start < next_line_start && !a.whole_line {
+    if quiet == 0 && a.span.start < next_line_start && !a.whole_line {
         return Some(a);
     }
-    // Only when nothing but blanks separates the key from the action's line.
-    let between = doc.text.get(start..a.span.start)?;
-    (a.whole_line && doc.line_of(a.span.start) == line + 1 && between.trim().is_empty())
+    // Only when nothing but blanks (and those quiet lines) separates the key from the
+    // action's line.
+    let mut from = start;
+    for q in &m.actions[first..first + quiet] {
+        if !doc.text.get(from..q.span.start)?.trim().is_empty() {
+            return None;
+        }
+        from = q.span.end;
+    }
+    let between = doc.text.get(from..a.span.start)?;
+    let lines_between = doc.line_of(a.span.start) - line;
+    (a.whole_line
+        && lines_between >= 1
+        && between.trim().is_empty()
+        && (quiet > 0 || lines_between == 1))
         .then_some(a)
 }
 
