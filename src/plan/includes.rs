@@ -626,3 +626,113 @@ pub fn resolve_branches(branches: &mut [Branch], defines: &HashMap<String, Parse
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::template::reads;
+    use crate::doc::{Document, FileKind};
+    use serde_json::json;
+
+    /// The chart's defines of one helpers text, parsed as the engine parses them.
+    fn defines_of(text: &str) -> HashMap<String, ParsedDefine> {
+        let m = crate::doc::template::mask(text).unwrap();
+        reads::defines("t/_helpers.tpl", &m, text)
+            .into_iter()
+            .map(|d| {
+                let doc = Document::parse(&d.file, d.body.clone(), FileKind::HelmTemplate).unwrap();
+                let body = crate::plan::view::DefineBody {
+                    model: doc.models().into_iter().next().unwrap_or(Value::Null),
+                    sources: reads::sources(&doc, 0),
+                    guards: reads::guards(&doc, 0),
+                    doc: std::sync::Arc::new(doc),
+                    trims: d.trims,
+                };
+                let p = ParsedDefine {
+                    name: d.name.clone(),
+                    file: d.file,
+                    line: d.line,
+                    body: Ok(body),
+                };
+                (d.name, p)
+            })
+            .collect()
+    }
+
+    fn truth(defines: &HashMap<String, ParsedDefine>, name: &str, values: Value) -> Option<bool> {
+        let c = resolve_cond(&Cond::Include(name.into()), defines, 0).unwrap();
+        super::super::guards::truth(&c, &values)
+    }
+
+    #[test]
+    fn a_define_of_one_values_path_through_get_and_default_decides_an_include_guard() {
+        let d = defines_of(
+            "{{- define \"x.secret\" -}}\n{{- $w := .Values.web | default dict -}}\n{{- $s := get $w \"existingSecret\" | default dict -}}\n{{- get $s \"name\" | default \"\" -}}\n{{- end -}}\n",
+        );
+        assert_eq!(
+            resolve_cond(&Cond::Include("x.secret".into()), &d, 0),
+            Ok(Cond::Path(vec![
+                "web".into(),
+                "existingSecret".into(),
+                "name".into()
+            ]))
+        );
+        assert_eq!(truth(&d, "x.secret", json!({"web": {}})), Some(false));
+        assert_eq!(
+            truth(
+                &d,
+                "x.secret",
+                json!({"web": {"existingSecret": {"name": "s"}}})
+            ),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_define_that_chooses_between_texts_is_a_choice_of_the_values() {
+        let d = defines_of(
+            "{{- define \"x.mode\" -}}\n{{- if .Values.tls.enabled -}}\nhttps\n{{- else if .Values.plain -}}\n{{- else -}}\nhttp\n{{- end -}}\n{{- end -}}\n",
+        );
+        assert_eq!(
+            truth(&d, "x.mode", json!({"tls": {"enabled": true}})),
+            Some(true)
+        );
+        assert_eq!(truth(&d, "x.mode", json!({"plain": true})), Some(false));
+        assert_eq!(truth(&d, "x.mode", json!({})), Some(true));
+    }
+
+    #[test]
+    fn defines_whose_output_is_not_provably_empty_or_not_are_refused_with_the_reason() {
+        let why = |text: &str, name: &str| {
+            resolve_cond(&Cond::Include(name.into()), &defines_of(text), 0).unwrap_err()
+        };
+        // `false` prints `false`: without `default ""` the text's emptiness is the kind's.
+        assert!(
+            why(
+                "{{- define \"a\" -}}\n{{- .Values.a -}}\n{{- end -}}\n",
+                "a"
+            )
+            .contains("without `default \"\"`")
+        );
+        // The body's own line breaks print when neither its markers nor the define's trim them.
+        assert!(
+            why(
+                "{{ define \"b\" }}\n{{ .Values.b | default \"\" }}\n{{ end }}\n",
+                "b"
+            )
+            .contains("does not trim")
+        );
+        assert!(
+            why("{{- define \"c\" -}}\n{{- .Values.a | default \"\" -}}-{{- .Values.b | default \"\" -}}\n{{- end -}}\n", "c")
+                .contains("more than one")
+        );
+        assert!(
+            why(
+                "{{- define \"d\" -}}\n{{- range .Values.l }}x{{ end -}}\n{{- end -}}\n",
+                "d"
+            )
+            .contains("`range` block")
+        );
+        assert!(why("", "missing").contains("no define \"missing\""));
+    }
+}

@@ -1148,6 +1148,42 @@ mod tests {
     }
 
     #[test]
+    fn a_variable_of_omit_keeps_its_filter_and_refuses_a_key_it_leaves_out() {
+        let text = "{{- $c := omit .Values.probe \"enabled\" }}\na: {{ toYaml $c }}\nb: {{ $c.enabled }}\nc: {{ $c.port }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let parse = |line: usize| {
+            let a = m.actions.iter().find(|a| a.line == line).unwrap();
+            parse_in_context(&m, text, line, a.span.start, &text[a.span.clone()])
+        };
+        let a = parse(2).unwrap();
+        assert_eq!(a.path, vec!["probe"]);
+        assert_eq!(a.keys, KeyFilter::Omit(vec!["enabled".into()]));
+        assert!(parse(3).unwrap_err().contains("leaves out"));
+        assert_eq!(parse(4).unwrap().path, vec!["probe", "port"]);
+    }
+
+    #[test]
+    fn entries_printed_after_literal_keys_are_a_source_of_the_mapping_but_list_items_are_not() {
+        let text = "probe:\n  httpGet:\n    path: /\n  {{- toYaml .Values.timing | nindent 2 }}\nmounts:\n- name: tmp\n  {{- toYaml .Values.mounts | nindent 0 }}\n";
+        let doc = Document::parse(
+            "t.yaml",
+            text.to_string(),
+            crate::doc::FileKind::HelmTemplate,
+        )
+        .unwrap();
+        let s = sources(&doc, 0);
+        let probe: Vec<&Source> = s.iter().filter(|s| s.pointer == ["probe"]).collect();
+        assert_eq!(probe.len(), 1);
+        let e = probe[0].expr.as_ref().unwrap();
+        assert_eq!(e.path, vec!["timing"]);
+        assert_eq!(
+            e.siblings.as_ref().map(|s| s.keys.clone()),
+            Some(vec!["httpGet".to_string()])
+        );
+        assert!(!s.iter().any(|s| s.action.contains(".Values.mounts")));
+    }
+
+    #[test]
     fn a_define_body_keeps_its_lines_and_offsets_with_the_rest_blanked() {
         let text = "a: 1\n{{- define \"x.spec\" -}}\nkey: {{ .Values.k }}\n{{- end }}\nb: 2\n";
         let m = crate::doc::template::mask(text).unwrap();
