@@ -41,10 +41,11 @@ use serde_json::Value;
 /// The coverage this branch reaches on the corpus, in percent, as regression floors: a change
 /// that fixes fewer fields fails. The issue's target is 95 for both; raise these as the
 /// values-aware editor learns more idioms (never lower them to make a change pass).
-/// Measured on main after the issue 22 work: 83 of 111 probe fields (74.77%), 31 of 32
-/// deadlines (96.88%); at the start of it, 29 of 111 (26.1%) and 14 of 32 (43.8%).
+/// Measured after pushgateway's probe idiom (omit through a variable, an include guard): 91
+/// of 111 probe fields (81.98%), 31 of 32 deadlines (96.88%); before it 83 of 111 (74.77%);
+/// at the start of the issue 22 work, 29 of 111 (26.1%) and 14 of 32 (43.8%).
 const FLOORS: Floors = Floors {
-    probe_fields_pct: 74.7,
+    probe_fields_pct: 81.9,
     deadlines_pct: 96.8,
 };
 
