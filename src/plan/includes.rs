@@ -378,7 +378,10 @@ fn body_items(
 ) -> Result<(Vec<Item>, Option<usize>), String> {
     use crate::doc::template::{ActionKind, BlockKind};
     let mut items = Vec::new();
-    let segment = |from: Option<usize>, to: Option<usize>| -> String {
+    // The printed text between two actions (`None`: the body's edges), or `None` when it is
+    // blank text at an edge that nothing trims: the body's own line breaks print then, but
+    // which of the blanks are the body's (outside it everything is blanked) is not known.
+    let segment = |from: Option<usize>, to: Option<usize>| -> Option<String> {
         let (start, trim_start) = match from {
             Some(i) => (
                 m.actions[i].span.end,
@@ -394,14 +397,9 @@ fn body_items(
             None => (text.len(), trims.1),
         };
         let mut t = text.get(start..end).unwrap_or_default();
-        // Outside the body everything is blanked: at the edges only the body's own text
-        // (which the define's markers trim, or not) counts.
-        if from.is_none() || to.is_none() {
-            if t.trim().is_empty() && !(trim_start || trim_end) {
-                // Blank text at an edge that nothing trims: the body's own line breaks
-                // print, but which of the blanks are the body's is not known here.
-                return "\u{0}".to_string();
-            }
+        let edge = from.is_none() || to.is_none();
+        if edge && t.trim().is_empty() && !(trim_start || trim_end) {
+            return None;
         }
         if trim_start {
             t = t.trim_start();
@@ -409,18 +407,17 @@ fn body_items(
         if trim_end {
             t = t.trim_end();
         }
-        t.to_string()
+        Some(t.to_string())
     };
     loop {
         let prev = next.checked_sub(1);
         let cur = (*next < m.actions.len()).then_some(*next);
-        let t = segment(prev, cur);
-        if t == "\u{0}" {
+        let Some(t) = segment(prev, cur) else {
             return Err(
                 "prints blank text at its start or end that its `define`/`end` does not trim"
                     .into(),
             );
-        }
+        };
         if !t.is_empty() {
             items.push(Item::Text(t));
         }
