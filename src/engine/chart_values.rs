@@ -316,10 +316,20 @@ pub(super) fn views(
             let scan = scans
                 .remove(&chart)
                 .unwrap_or_else(|| chart_scan(root, &chart));
+            let model = view::merge_values(&base, &over);
+            // A scenario file that does not parse is the render's to report; here it is none.
+            let scenarios = crate::render::ci_values(&root.join(&chart))
+                .into_iter()
+                .filter_map(|ci| {
+                    let m = model_of(root, &join(&chart, &ci)).ok()?;
+                    Some((ci, view::merge_values(&model, &m)))
+                })
+                .collect();
             Some(Arc::new(ValuesView {
                 chart: chart.clone(),
                 target: target.clone(),
-                model: Arc::new(view::merge_values(&base, &over)),
+                model: Arc::new(model),
+                scenarios: Arc::new(scenarios),
                 base: Arc::new(base),
                 reads: Arc::new(scan.reads),
                 subchart,

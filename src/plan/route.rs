@@ -273,9 +273,7 @@ fn not_a_use(
     after: &Value,
 ) -> bool {
     let before = view.model.as_ref();
-    if line_renders(facts, view, before, 0) == Some(false)
-        && line_renders(facts, view, after, 0) == Some(false)
-    {
+    if never_renders(facts, view, edit, after).is_none() {
         return true;
     }
     let Some((block, printing)) = facts.decides.as_ref().filter(|_| condition) else {
@@ -294,6 +292,28 @@ fn not_a_use(
         }
         _ => false,
     }
+}
+
+/// `None` when a line renders neither before nor after `edit`, with the view's values nor in
+/// any of the chart's `ci/*.yaml` scenarios (`after` is the view's values after it); else
+/// `Some` of the first scenario it renders in (`None`: the view's own values, or unknown).
+fn never_renders<'v>(
+    facts: &LineFacts,
+    view: &'v ValuesView,
+    edit: &ValuesEdit,
+    after: &Value,
+) -> Option<Option<&'v str>> {
+    let off = |v: &Value| line_renders(facts, view, v, 0) == Some(false);
+    if !(off(&view.model) && off(after)) {
+        return Some(None);
+    }
+    for (name, values) in view.scenarios.iter() {
+        let edited = guards::with_edit(values, &edit.keys, edit.value.as_ref());
+        if !(off(values) && off(&edited)) {
+            return Some(Some(name.as_str()));
+        }
+    }
+    None
 }
 
 /// For a condition whose branch the edit changes: which lines that makes render.
@@ -380,18 +400,23 @@ pub fn other_uses(
             let own = planned
                 .iter()
                 .any(|(f, o)| *f == site.file && *o == site.offset);
-            let unrendered = view
-                .lines
-                .get(&(site.file.clone(), site.line))
-                .is_some_and(|f| {
-                    line_renders(f, view, &view.model, 0) == Some(false)
-                        && line_renders(f, view, &after, 0) == Some(false)
-                });
+            let renders_in = match view.lines.get(&(site.file.clone(), site.line)) {
+                Some(f) => never_renders(f, view, edit, &after),
+                None => Some(None),
+            };
             // A `dict` include's reads are in `view.reads`, bound to it (checked above).
-            if own || unrendered || site.dict {
+            let Some(scenario) = renders_in.filter(|_| !own && !site.dict) else {
                 continue;
-            }
-            let use_ = format!("{}:{} (`{}`)", site.file, site.line, site.action.trim());
+            };
+            let with = scenario
+                .map(|s| format!(", which renders with {s}"))
+                .unwrap_or_default();
+            let use_ = format!(
+                "{}:{} (`{}`{with})",
+                site.file,
+                site.line,
+                site.action.trim()
+            );
             if !out.contains(&use_) {
                 out.push(use_);
             }

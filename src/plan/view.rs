@@ -40,6 +40,9 @@ pub struct ValuesView {
     /// The `if`/`with` branches around each line of the chart's files that reads values or
     /// includes a define, by (file, 1-based line): what `route` evaluates guards with.
     pub lines: std::sync::Arc<super::guards::ChartLines>,
+    /// The chart's other values scenarios (each `ci/*.yaml`, by its path in the chart, merged
+    /// over `model`): a reader that renders in none of them and not in `model` is no use.
+    pub scenarios: std::sync::Arc<Vec<(String, Value)>>,
 }
 
 /// What `expr` renders to when the values hold `found` at its path.
