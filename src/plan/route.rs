@@ -40,6 +40,10 @@ pub struct ValuesEdit {
     pub through: Vec<(String, usize)>,
     /// The defines it passes through, by name (same order).
     pub defines: Vec<String>,
+    /// Offsets in `read_file` of the actions that print the same node from the same values
+    /// path in the other branches of its `if` (pushgateway's `toYaml $common` in both the
+    /// `tcpSocket` and the `httpGet` branch): wherever they render, the edit is the op's.
+    pub same_node: Vec<usize>,
 }
 
 /// Where one op of a template lands: `None` when no values read prints its node (it stays a
@@ -163,7 +167,21 @@ pub fn route(
         ),
         _ => (line, None),
     };
+    let same_path = |e: &Result<ValuesExpr, String>| e.as_ref().is_ok_and(|e| e.path == expr.path);
+    let mut same_node: Vec<usize> = source
+        .conditions
+        .iter()
+        .flat_map(|c| &c.elses)
+        .filter_map(|e| e.alt.as_ref())
+        .filter(|a| same_path(&a.expr))
+        .map(|a| a.offset)
+        .collect();
+    if same_path(&source.expr) {
+        same_node.push(source.offset);
+    }
+    same_node.retain(|&o| o != offset);
     Some(Ok(ValuesEdit {
+        same_node,
         keys: values_keys,
         value,
         recipe: op.recipe.clone(),
@@ -362,11 +380,13 @@ pub fn other_uses(
         }
         // A define's read bound to one include's `dict` is the edit's own only through it,
         // or when that include is the edit's read (`common.tplvalues.render`'s `.value`).
-        let own = (planned.iter().any(|(f, o)| *f == r.file && *o == r.offset)
-            && r.through.as_ref().is_none_or(|t| planned.contains(t)))
-            || r.through
-                .as_ref()
-                .is_some_and(|(f, o)| *f == edit.read_file && *o == edit.offset);
+        let own =
+            (r.file == edit.read_file && edit.same_node.contains(&r.offset) && r.through.is_none())
+                || (planned.iter().any(|(f, o)| *f == r.file && *o == r.offset)
+                    && r.through.as_ref().is_none_or(|t| planned.contains(t)))
+                || r.through
+                    .as_ref()
+                    .is_some_and(|(f, o)| *f == edit.read_file && *o == edit.offset);
         if own {
             continue;
         }
