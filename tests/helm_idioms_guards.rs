@@ -222,7 +222,9 @@ fn a_guard_that_would_render_more_than_the_field_is_refused_naming_its_lines() {
 /// argo-cd's application controller is a StatefulSet, or a Deployment when
 /// `controller.dynamicClusterDistribution` is true (false in its values): both print
 /// `.Values.controller.readinessProbe.*`. The StatefulSet's probe is raised through values;
-/// the Deployment's read, in an `if` that is false before and after, is not another use.
+/// the Deployment's read, in an `if` that is false before and after, is not another use —
+/// unless a `ci/*.yaml` scenario of the chart renders it (`ci/dynamic-sharding-values.yaml`
+/// does): then it is, named with that scenario.
 #[test]
 #[cfg_attr(
     not(has_corpus),
@@ -237,6 +239,14 @@ fn argo_cd_statefulset_probe_is_raised_while_its_deployment_twin_does_not_render
         &common::corpus().join("charts/argoproj__argo-helm__argo-cd"),
         &repo.root().join("chart"),
     );
+    let out = plan(&repo);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("also read by chart/templates/argocd-application-controller/deployment.yaml:369 (`{{ .Values.controller.readinessProbe.initialDelaySeconds }}`, which renders with ci/dynamic-sharding-values.yaml)"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_file(repo.root().join("chart/ci/dynamic-sharding-values.yaml")).unwrap();
     let out = plan(&repo);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(

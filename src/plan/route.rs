@@ -403,12 +403,15 @@ pub fn other_uses(
         {
             continue;
         }
-        let turn = view
-            .lines
-            .get(&(r.file.clone(), r.line))
+        let facts = view.lines.get(&(r.file.clone(), r.line));
+        let turn = facts
             .and_then(|f| branch_turn(f, r.condition, view, &after))
             .unwrap_or_default();
-        let use_ = format!("{}:{} (`{}`{turn})", r.file, r.line, r.action.trim());
+        let with = facts
+            .and_then(|f| never_renders(f, view, edit, &after).flatten())
+            .map(|s| format!(", which renders with {s}"))
+            .unwrap_or_default();
+        let use_ = format!("{}:{} (`{}`{turn}{with})", r.file, r.line, r.action.trim());
         if !out.contains(&use_) {
             out.push(use_);
         }
