@@ -42,11 +42,12 @@ use serde_json::Value;
 /// that fixes fewer fields fails. The issue's target is 95 for both; raise these as the
 /// values-aware editor learns more idioms (never lower them to make a change pass).
 /// Measured after pushgateway's probe idiom (omit through a variable, an include guard): 91
-/// of 111 probe fields (81.98%), 31 of 32 deadlines (96.88%); before it 83 of 111 (74.77%);
+/// of 111 probe fields (81.98%), 32 of 32 deadlines (blackbox-exporter's, no longer lost to
+/// a render refusal of its DaemonSet's ci scenario); before it 83 of 111 (74.77%), 31 of 32;
 /// at the start of the issue 22 work, 29 of 111 (26.1%) and 14 of 32 (43.8%).
 const FLOORS: Floors = Floors {
     probe_fields_pct: 81.9,
-    deadlines_pct: 96.8,
+    deadlines_pct: 100.0,
 };
 
 struct Floors {
