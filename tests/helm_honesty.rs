@@ -37,10 +37,11 @@ const CASES: &[(&str, &str)] = &[
         r#"`{{- include "honesty.sidecars" . | nindent 8 }}` at line 22 prints items of it (/spec/template/spec/containers)"#,
     ),
     // Probe entries printed into the container mapping from values (loki-distributed's
-    // `{{- include "loki.ingester.livenessProbe" . | nindent 10 }}`, a `toYaml` here).
+    // `{{- include "loki.ingester.livenessProbe" . | nindent 10 }}`), through `tpl` here: a
+    // plain `toYaml` of one values path beside literal keys is followed now (the union rule).
     (
         "honesty-probe-toyaml",
-        "`{{- toYaml .Values.probes | nindent 10 }}` at line 17 prints entries of it (/spec/template/spec/containers/0)",
+        "`{{- tpl (toYaml .Values.probes) . | nindent 10 }}` at line 17 prints entries of it (/spec/template/spec/containers/0)",
     ),
     // The whole manifest is a file rendered with `tpl`.
     (

@@ -182,11 +182,20 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
         }
         scan.defines.insert(d.name.clone(), parse(d));
     }
+    // Conditions that test what a define prints (`if (include "x.secretName" $)`), now
+    // that the defines are known.
+    for f in scan.lines.values_mut() {
+        plan::includes::resolve_branches(&mut f.branches, &scan.defines);
+        if let Some((b, _)) = &mut f.decides {
+            plan::includes::resolve_branches(std::slice::from_mut(b), &scan.defines);
+        }
+    }
     scan
 }
 
 /// A define's body as a template fragment: its model, values reads and guarded entries.
 fn parse_define(d: reads::Define) -> ParsedDefine {
+    let trims = d.trims;
     let body = Document::parse(&d.file, d.body, FileKind::HelmTemplate)
         .map_err(|e| {
             format!(
@@ -207,6 +216,7 @@ fn parse_define(d: reads::Define) -> ParsedDefine {
                 sources,
                 guards: reads::guards(&doc, 0),
                 doc: Arc::new(doc),
+                trims,
             }
         });
     ParsedDefine {

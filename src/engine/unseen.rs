@@ -108,7 +108,8 @@ impl Unseen {
         let slots = slots(doc, index);
         let pruned = view.map(|v| {
             let mut scratch = ydoc.model.clone();
-            let guards = template::reads::guards(doc, index);
+            let mut guards = template::reads::guards(doc, index);
+            crate::plan::includes::resolve_reads(&mut [], &mut guards, &v.defines);
             crate::plan::view::prune_unrendered(&mut scratch, &guards, &v.model)
         });
         let mut opaque = Vec::new();
@@ -135,6 +136,17 @@ impl Unseen {
                         && s.include_offset == a.span.start
                 })
             }) {
+                continue;
+            }
+            // A `toYaml` of one values path that prints entries beside literal keys, which
+            // the view rendered from the values.
+            if let (Some(r), Some(v)) = (rendering, view)
+                && r.sources.iter().any(|s| {
+                    s.file.is_none()
+                        && s.offset == a.span.start
+                        && crate::plan::view::effective(s, &v.model).is_ok()
+                })
+            {
                 continue;
             }
             if !may_print(doc, m, a, view) {

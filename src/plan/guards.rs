@@ -183,6 +183,8 @@ fn value(cond: &Cond, values: &Value) -> Option<Tv> {
             Tv::Str(s) if !s.contains("{{") => Tv::Str(s),
             _ => return None,
         },
+        // Not resolved to what decides the define's output: unknown.
+        Cond::Include(_) => return None,
     })
 }
 

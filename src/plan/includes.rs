@@ -8,7 +8,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::doc::template::reads::{IncludeSite, Source};
+use crate::doc::template::branches::Branch;
+use crate::doc::template::reads::{
+    Cond, Condition, Guard, IncludeSite, KeyFilter, Source, ValuesExpr,
+};
 
 use super::view::{ElseRendered, ParsedDefine, eval, fill_values, prune_unrendered};
 use crate::pointer::{lookup, to_pointer};
@@ -165,11 +168,12 @@ fn splice_level(
             .binding
             .as_ref()
             .map(|b| body.bound(b, def.map_or("", |d| d.file.as_str())));
-        let (sources, guards) = match &bound {
+        let (mut sources, mut guards) = match bound {
             Some((s, g)) => (s, g),
-            None => (&body.sources, &body.guards),
+            None => (body.sources.clone(), body.guards.clone()),
         };
-        let pruned = prune_unrendered(&mut fragment, guards, values);
+        resolve_reads(&mut sources, &mut guards, defines);
+        let pruned = prune_unrendered(&mut fragment, &guards, values);
         for e in &pruned.from_else {
             if let Some(p) = pruned.reindex(&e.pointer) {
                 let mut e = e.clone();
@@ -177,7 +181,7 @@ fn splice_level(
                 r.from_else.push(e);
             }
         }
-        let body_sources = pruned.reindex_sources(sources.clone());
+        let body_sources = pruned.reindex_sources(sources);
         fill_values(&mut fragment, &body_sources, values);
         if inc.entries {
             let added = match fragment {
@@ -278,4 +282,476 @@ pub fn unread_misses(
         }
     }
     out
+}
+
+/// What a define prints when it is included with the root context (`include "NAME" $`), when
+/// its text decides that from the values alone: one values read through pipes, literal text,
+/// or an `if`/`else` choosing between such. Built by [`define_output`]; reusable wherever a
+/// template tests or compares what a helper prints.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefineOutput {
+    Read(ValuesExpr),
+    Text(String),
+    /// `if C` prints the first, else the second.
+    Choice(Cond, Box<DefineOutput>, Box<DefineOutput>),
+}
+
+impl DefineOutput {
+    /// A condition that holds exactly when the output is not empty (what `if (include …)`
+    /// tests); why not, when that depends on how a value prints (`false` prints `false`,
+    /// which is not empty, but a missing value prints nothing).
+    pub fn non_empty(&self) -> Result<Cond, String> {
+        Ok(match self {
+            DefineOutput::Text(t) => Cond::Lit(Value::Bool(!t.is_empty())),
+            DefineOutput::Choice(c, a, b) => Cond::Or(vec![
+                Cond::And(vec![c.clone(), a.non_empty()?]),
+                Cond::And(vec![Cond::Not(Box::new(c.clone())), b.non_empty()?]),
+            ]),
+            DefineOutput::Read(e) => {
+                let path = e.path.join(".");
+                if e.to_yaml || e.stringify || e.keys != KeyFilter::All {
+                    return Err(format!(
+                        "it prints `.Values.{path}` through `toYaml`/`quote`, which prints text even for an empty value"
+                    ));
+                }
+                match &e.default {
+                    // An empty value takes the default, `""`: the text is empty exactly
+                    // when the value is (a non-empty value prints non-empty text).
+                    Some(Value::String(d)) if d.is_empty() => Cond::Path(e.path.clone()),
+                    Some(d) if !super::guards::is_empty(d) => Cond::Lit(Value::Bool(true)),
+                    _ if e.numeric => Cond::Lit(Value::Bool(true)),
+                    _ => {
+                        return Err(format!(
+                            "it prints `.Values.{path}` without `default \"\"`, so whether its text is empty depends on the kind of value"
+                        ));
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// What define `name` prints when included with the root context (see [`DefineOutput`]):
+/// its body may declare variables and hold comments; what prints must be one output action
+/// (one values path through pipes), literal text, or one `if`/`else if`/`else` whose
+/// branches each print one such. Why not, naming the define, otherwise.
+pub fn define_output(
+    name: &str,
+    defines: &HashMap<String, ParsedDefine>,
+) -> Result<DefineOutput, String> {
+    let d = defines.get(name).ok_or_else(|| {
+        format!("there is no define \"{name}\" in the chart's templates or its dependencies'")
+    })?;
+    let at = format!("define \"{name}\" at {}:{}", d.file, d.line);
+    let body = d.body.as_ref().map_err(|why| format!("{at}: {why}"))?;
+    let doc = &body.doc;
+    let m = doc
+        .masked
+        .as_ref()
+        .ok_or_else(|| format!("{at} is not a template"))?;
+    let mut next = 0;
+    let (items, stop) = body_items(m, &doc.text, &mut next, body.trims)?;
+    if stop.is_some() {
+        return Err(format!("{at} has an `else`/`end` outside any block"));
+    }
+    let out = one_output(m, &doc.text, items).map_err(|why| format!("{at} {why}"))?;
+    Ok(out)
+}
+
+/// A piece of a define's printed text.
+enum Item {
+    Text(String),
+    /// An output action (index into the masked actions).
+    Out(usize),
+    /// An `if` block: the opener's index and each branch's items.
+    If(usize, Vec<Vec<Item>>),
+}
+
+/// The items from action `*next` to the `else`/`end` that ends the level (returned; `None`
+/// at the body's end). Text between actions is trimmed as their `{{-`/`-}}` say, and at the
+/// body's edges as the `define` and its `end` do (`trims`).
+fn body_items(
+    m: &crate::doc::template::Masked,
+    text: &str,
+    next: &mut usize,
+    trims: (bool, bool),
+) -> Result<(Vec<Item>, Option<usize>), String> {
+    use crate::doc::template::{ActionKind, BlockKind};
+    let mut items = Vec::new();
+    // The printed text between two actions (`None`: the body's edges), or `None` when it is
+    // blank text at an edge that nothing trims: the body's own line breaks print then, but
+    // which of the blanks are the body's (outside it everything is blanked) is not known.
+    let segment = |from: Option<usize>, to: Option<usize>| -> Option<String> {
+        let (start, trim_start) = match from {
+            Some(i) => (
+                m.actions[i].span.end,
+                text[m.actions[i].span.clone()].ends_with("-}}"),
+            ),
+            None => (0, trims.0),
+        };
+        let (end, trim_end) = match to {
+            Some(i) => (
+                m.actions[i].span.start,
+                text[m.actions[i].span.clone()].starts_with("{{-"),
+            ),
+            None => (text.len(), trims.1),
+        };
+        let mut t = text.get(start..end).unwrap_or_default();
+        let edge = from.is_none() || to.is_none();
+        if edge && t.trim().is_empty() && !(trim_start || trim_end) {
+            return None;
+        }
+        if trim_start {
+            t = t.trim_start();
+        }
+        if trim_end {
+            t = t.trim_end();
+        }
+        Some(t.to_string())
+    };
+    loop {
+        let prev = next.checked_sub(1);
+        let cur = (*next < m.actions.len()).then_some(*next);
+        let Some(t) = segment(prev, cur) else {
+            return Err(
+                "prints blank text at its start or end that its `define`/`end` does not trim"
+                    .into(),
+            );
+        };
+        if !t.is_empty() {
+            items.push(Item::Text(t));
+        }
+        let Some(i) = cur else {
+            return Ok((items, None));
+        };
+        *next += 1;
+        match m.actions[i].kind {
+            ActionKind::Comment | ActionKind::Assign => {}
+            ActionKind::Output => items.push(Item::Out(i)),
+            ActionKind::Else | ActionKind::End => return Ok((items, Some(i))),
+            ActionKind::Open(BlockKind::If) => {
+                let mut branches = Vec::new();
+                loop {
+                    let (b, stop) = body_items(m, text, next, trims)?;
+                    branches.push(b);
+                    match stop.map(|s| m.actions[s].kind) {
+                        Some(ActionKind::Else) => {}
+                        Some(_) => break,
+                        None => return Err("has an `if` without its `end`".into()),
+                    }
+                }
+                items.push(Item::If(i, branches));
+            }
+            ActionKind::Open(k) => {
+                return Err(format!(
+                    "has a `{}` block (line {}), which is more than a choice of one value",
+                    format!("{k:?}").to_lowercase(),
+                    m.actions[i].line
+                ));
+            }
+        }
+    }
+}
+
+/// The output of one level's items: nothing, or exactly one item.
+fn one_output(
+    m: &crate::doc::template::Masked,
+    text: &str,
+    mut items: Vec<Item>,
+) -> Result<DefineOutput, String> {
+    if items.len() > 1 {
+        return Err("prints more than one value or text".into());
+    }
+    let Some(item) = items.pop() else {
+        return Ok(DefineOutput::Text(String::new()));
+    };
+    match item {
+        Item::Text(t) => Ok(DefineOutput::Text(t)),
+        Item::Out(i) => {
+            let a = &m.actions[i];
+            let action = &text[a.span.clone()];
+            crate::doc::template::reads::parse_in_context(m, text, a.line, a.span.start, action)
+                .map(DefineOutput::Read)
+                .map_err(|why| {
+                    format!(
+                        "prints `{}` (line {}), which is not one values path: {why}",
+                        action.trim(),
+                        a.line
+                    )
+                })
+        }
+        Item::If(i, branches) => {
+            let line = m.actions[i].line;
+            let block = crate::doc::template::branches::decided_at(m, text, line)
+                .ok_or_else(|| format!("has an `if` at line {line} that is not readable"))?;
+            let mut outs = branches
+                .into_iter()
+                .map(|b| one_output(m, text, b))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut chain = block.chain;
+            // Without a plain `else`, nothing prints when no branch holds.
+            if chain.last().is_some_and(Option::is_some) {
+                chain.push(None);
+                outs.push(DefineOutput::Text(String::new()));
+            }
+            let mut out = outs.pop().unwrap_or(DefineOutput::Text(String::new()));
+            chain.pop();
+            while let (Some(c), Some(o)) = (chain.pop(), outs.pop()) {
+                let c = c
+                    .ok_or("has an `else` before its last branch")?
+                    .map_err(|why| {
+                        format!("has an `if` at line {line} that is not simple: {why}")
+                    })?;
+                out = DefineOutput::Choice(c, Box::new(o), Box::new(out));
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn has_include(c: &Cond) -> bool {
+    match c {
+        Cond::Include(_) => true,
+        Cond::Path(_) | Cond::Lit(_) | Cond::Int(_) => false,
+        Cond::Not(a)
+        | Cond::ToInt(a)
+        | Cond::ToFloat(a)
+        | Cond::Len(a)
+        | Cond::Empty(a)
+        | Cond::HasKey(a, _) => has_include(a),
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().any(has_include),
+        Cond::TypeOf(a) | Cond::KindOf(a) | Cond::Print(a) | Cond::Tpl(a) => has_include(a),
+        Cond::Choice(chain) => chain.iter().any(|(c, v)| has_include(c) || has_include(v)),
+        Cond::Eq(a, b) | Cond::Ne(a, b) | Cond::Cmp(_, a, b) | Cond::Default(a, b) => {
+            has_include(a) || has_include(b)
+        }
+    }
+}
+
+/// `cond` with each `include "NAME" $` replaced by the condition that decides whether the
+/// define prints anything ([`define_output`]); why not, naming the define.
+pub fn resolve_cond(
+    cond: &Cond,
+    defines: &HashMap<String, ParsedDefine>,
+    depth: usize,
+) -> Result<Cond, String> {
+    if !has_include(cond) {
+        return Ok(cond.clone());
+    }
+    let r = |c: &Cond| resolve_cond(c, defines, depth).map(Box::new);
+    // Only whether a define prints anything is known here, not what: an include whose text
+    // is compared, converted or printed is not decided (`branches::simple_define_outputs`
+    // decides those it can, before this).
+    let v = |c: &Cond| match has_include(c) {
+        true => Err(
+            "it uses what a define prints as a value, not only whether it prints anything"
+                .to_string(),
+        ),
+        false => Ok(Box::new(c.clone())),
+    };
+    Ok(match cond {
+        Cond::Include(name) => {
+            if depth >= MAX_DEPTH {
+                return Err(format!(
+                    "it tests what define \"{name}\" prints, through named templates {MAX_DEPTH} deep"
+                ));
+            }
+            let at = defines
+                .get(name)
+                .map(|d| format!(" (at {}:{})", d.file, d.line))
+                .unwrap_or_default();
+            let c = define_output(name, defines)
+                .and_then(|o| o.non_empty())
+                .map_err(|why| format!("it tests what define \"{name}\"{at} prints: {why}"))?;
+            resolve_cond(&c, defines, depth + 1)?
+        }
+        Cond::Not(a) => Cond::Not(r(a)?),
+        Cond::Empty(a) => Cond::Empty(r(a)?),
+        Cond::ToInt(a) => Cond::ToInt(v(a)?),
+        Cond::ToFloat(a) => Cond::ToFloat(v(a)?),
+        Cond::Len(a) => Cond::Len(v(a)?),
+        Cond::HasKey(a, k) => Cond::HasKey(v(a)?, k.clone()),
+        Cond::TypeOf(a) => Cond::TypeOf(v(a)?),
+        Cond::KindOf(a) => Cond::KindOf(v(a)?),
+        Cond::Print(a) => Cond::Print(v(a)?),
+        Cond::Tpl(a) => Cond::Tpl(v(a)?),
+        Cond::Choice(chain) => Cond::Choice(
+            chain
+                .iter()
+                .map(|(c, out)| Ok((resolve_cond(c, defines, depth)?, *v(out)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Cond::And(cs) => Cond::And(
+            cs.iter()
+                .map(|c| resolve_cond(c, defines, depth))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Or(cs) => Cond::Or(
+            cs.iter()
+                .map(|c| resolve_cond(c, defines, depth))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Eq(a, b) => Cond::Eq(v(a)?, v(b)?),
+        Cond::Ne(a, b) => Cond::Ne(v(a)?, v(b)?),
+        Cond::Cmp(op, a, b) => Cond::Cmp(*op, v(a)?, v(b)?),
+        Cond::Default(a, b) => Cond::Default(v(a)?, v(b)?),
+        Cond::Path(_) | Cond::Lit(_) | Cond::Int(_) => cond.clone(),
+    })
+}
+
+fn resolve_in(c: &mut Result<Cond, String>, defines: &HashMap<String, ParsedDefine>) {
+    if let Ok(cond) = c
+        && has_include(cond)
+    {
+        *c = resolve_cond(cond, defines, 0);
+    }
+}
+
+/// [`resolve_cond`] in every condition of `conds` (their `else if`s and the blocks around
+/// an `else` branch's action too): an include that is not provable becomes the reason.
+pub fn resolve_conditions(conds: &mut [Condition], defines: &HashMap<String, ParsedDefine>) {
+    for c in conds {
+        resolve_in(&mut c.cond, defines);
+        for e in &mut c.elses {
+            if let Some(ec) = &mut e.cond {
+                resolve_in(ec, defines);
+            }
+            if let Some(alt) = &mut e.alt {
+                resolve_conditions(&mut alt.guards, defines);
+            }
+        }
+    }
+}
+
+/// [`resolve_conditions`] for a document's sources and guarded entries.
+pub fn resolve_reads(
+    sources: &mut [Source],
+    guards: &mut [Guard],
+    defines: &HashMap<String, ParsedDefine>,
+) {
+    for s in sources {
+        resolve_conditions(&mut s.conditions, defines);
+    }
+    for g in guards {
+        resolve_conditions(&mut g.conditions, defines);
+    }
+}
+
+/// [`resolve_cond`] in the branch conditions of a line's facts.
+pub fn resolve_branches(branches: &mut [Branch], defines: &HashMap<String, ParsedDefine>) {
+    for b in branches {
+        for c in b.chain.iter_mut().flatten() {
+            resolve_in(c, defines);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::template::reads;
+    use crate::doc::{Document, FileKind};
+    use serde_json::json;
+
+    /// The chart's defines of one helpers text, parsed as the engine parses them.
+    fn defines_of(text: &str) -> HashMap<String, ParsedDefine> {
+        let m = crate::doc::template::mask(text).unwrap();
+        reads::defines("t/_helpers.tpl", &m, text)
+            .into_iter()
+            .map(|d| {
+                let doc = Document::parse(&d.file, d.body.clone(), FileKind::HelmTemplate).unwrap();
+                let body = crate::plan::view::DefineBody {
+                    model: doc.models().into_iter().next().unwrap_or(Value::Null),
+                    sources: reads::sources(&doc, 0),
+                    guards: reads::guards(&doc, 0),
+                    doc: std::sync::Arc::new(doc),
+                    trims: d.trims,
+                };
+                let p = ParsedDefine {
+                    name: d.name.clone(),
+                    file: d.file,
+                    line: d.line,
+                    body: Ok(body),
+                };
+                (d.name, p)
+            })
+            .collect()
+    }
+
+    fn truth(defines: &HashMap<String, ParsedDefine>, name: &str, values: Value) -> Option<bool> {
+        let c = resolve_cond(&Cond::Include(name.into()), defines, 0).unwrap();
+        super::super::guards::truth(&c, &values)
+    }
+
+    #[test]
+    fn a_define_of_one_values_path_through_get_and_default_decides_an_include_guard() {
+        let d = defines_of(
+            "{{- define \"x.secret\" -}}\n{{- $w := .Values.web | default dict -}}\n{{- $s := get $w \"existingSecret\" | default dict -}}\n{{- get $s \"name\" | default \"\" -}}\n{{- end -}}\n",
+        );
+        assert_eq!(
+            resolve_cond(&Cond::Include("x.secret".into()), &d, 0),
+            Ok(Cond::Path(vec![
+                "web".into(),
+                "existingSecret".into(),
+                "name".into()
+            ]))
+        );
+        assert_eq!(truth(&d, "x.secret", json!({"web": {}})), Some(false));
+        assert_eq!(
+            truth(
+                &d,
+                "x.secret",
+                json!({"web": {"existingSecret": {"name": "s"}}})
+            ),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_define_that_chooses_between_texts_is_a_choice_of_the_values() {
+        let d = defines_of(
+            "{{- define \"x.mode\" -}}\n{{- if .Values.tls.enabled -}}\nhttps\n{{- else if .Values.plain -}}\n{{- else -}}\nhttp\n{{- end -}}\n{{- end -}}\n",
+        );
+        assert_eq!(
+            truth(&d, "x.mode", json!({"tls": {"enabled": true}})),
+            Some(true)
+        );
+        assert_eq!(truth(&d, "x.mode", json!({"plain": true})), Some(false));
+        assert_eq!(truth(&d, "x.mode", json!({})), Some(true));
+    }
+
+    #[test]
+    fn defines_whose_output_is_not_provably_empty_or_not_are_refused_with_the_reason() {
+        let why = |text: &str, name: &str| {
+            resolve_cond(&Cond::Include(name.into()), &defines_of(text), 0).unwrap_err()
+        };
+        // `false` prints `false`: without `default ""` the text's emptiness is the kind's.
+        assert!(
+            why(
+                "{{- define \"a\" -}}\n{{- .Values.a -}}\n{{- end -}}\n",
+                "a"
+            )
+            .contains("without `default \"\"`")
+        );
+        // The body's own line breaks print when neither its markers nor the define's trim them.
+        assert!(
+            why(
+                "{{ define \"b\" }}\n{{ .Values.b | default \"\" }}\n{{ end }}\n",
+                "b"
+            )
+            .contains("does not trim")
+        );
+        assert!(
+            why("{{- define \"c\" -}}\n{{- .Values.a | default \"\" -}}-{{- .Values.b | default \"\" -}}\n{{- end -}}\n", "c")
+                .contains("more than one")
+        );
+        assert!(
+            why(
+                "{{- define \"d\" -}}\n{{- range .Values.l }}x{{ end -}}\n{{- end -}}\n",
+                "d"
+            )
+            .contains("`range` block")
+        );
+        assert!(why("", "missing").contains("no define \"missing\""));
+    }
 }

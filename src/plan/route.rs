@@ -46,6 +46,10 @@ pub struct ValuesEdit {
     pub defines: Vec<String>,
     /// The node of the template that the outermost include prints (when it is in a define).
     pub outer: Option<Vec<String>>,
+    /// Offsets in `read_file` of the actions that print the same node from the same values
+    /// path in the other branches of its `if` (pushgateway's `toYaml $common` in both the
+    /// `tcpSocket` and the `httpGet` branch): wherever they render, the edit is the op's.
+    pub same_node: Vec<usize>,
 }
 
 /// Where one op of a template lands: `None` when no values read prints its node (it stays a
@@ -173,8 +177,22 @@ pub fn route(
         _ => (line, None),
     };
     let target = view.owner(&values_keys).to_string();
+    let same_path = |e: &Result<ValuesExpr, String>| e.as_ref().is_ok_and(|e| e.path == expr.path);
+    let mut same_node: Vec<usize> = source
+        .conditions
+        .iter()
+        .flat_map(|c| &c.elses)
+        .filter_map(|e| e.alt.as_ref())
+        .filter(|a| same_path(&a.expr))
+        .map(|a| a.offset)
+        .collect();
+    if same_path(&source.expr) {
+        same_node.push(source.offset);
+    }
+    same_node.retain(|&o| o != offset);
     Some(Ok(ValuesEdit {
         target,
+        same_node,
         keys: values_keys,
         value,
         recipe: op.recipe.clone(),
@@ -364,11 +382,13 @@ pub fn other_uses(
         }
         // A define's read bound to one include's `dict` is the edit's own only through it,
         // or when that include is the edit's read (`common.tplvalues.render`'s `.value`).
-        let own = (planned.iter().any(|(f, o)| *f == r.file && *o == r.offset)
-            && r.through.as_ref().is_none_or(|t| planned.contains(t)))
-            || r.through
-                .as_ref()
-                .is_some_and(|(f, o)| *f == edit.read_file && *o == edit.offset);
+        let own =
+            (r.file == edit.read_file && edit.same_node.contains(&r.offset) && r.through.is_none())
+                || (planned.iter().any(|(f, o)| *f == r.file && *o == r.offset)
+                    && r.through.as_ref().is_none_or(|t| planned.contains(t)))
+                || r.through
+                    .as_ref()
+                    .is_some_and(|(f, o)| *f == edit.read_file && *o == edit.offset);
         if own {
             continue;
         }
@@ -431,8 +451,9 @@ pub fn prepare(
     model: &mut Value,
     view: &ValuesView,
 ) -> Rendering {
-    let sources = crate::doc::template::reads::sources(doc, index);
-    let guards = crate::doc::template::reads::guards(doc, index);
+    let mut sources = crate::doc::template::reads::sources(doc, index);
+    let mut guards = crate::doc::template::reads::guards(doc, index);
+    includes::resolve_reads(&mut sources, &mut guards, &view.defines);
     let pruned = prune_unrendered(model, &guards, &view.model);
     let sources = pruned.reindex_sources(sources);
     fill_values(model, &sources, &view.model);

@@ -553,6 +553,8 @@ pub struct DefineBody {
     pub guards: Vec<Guard>,
     /// The parsed body, read again for an include that binds `.` to a `dict`.
     pub doc: std::sync::Arc<crate::doc::Document>,
+    /// The blank text at the body's start and end is trimmed (see `reads::Define::trims`).
+    pub trims: (bool, bool),
 }
 
 impl DefineBody {

@@ -463,7 +463,7 @@ fn values_sets(root: &Path, chart: &str, named: &BTreeSet<String>) -> Vec<String
 
 /// The chart-testing scenarios of a chart: its `ci/*.yaml` (and `.yml`) values files, by name,
 /// relative to the chart.
-fn ci_values(chart_dir: &Path) -> Vec<String> {
+pub(crate) fn ci_values(chart_dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(chart_dir.join("ci"))
         .into_iter()
         .flatten()

@@ -3,7 +3,9 @@
 //! `dict` argument a define body is read with ([`with_binding`]). Turns words into values
 //! paths or says why they are not one; never reads a chart's files.
 
-use super::expr::{Binding, ValuesExpr, operand, rebind, unbound_reason, words_of};
+use super::expr::{
+    Binding, KeyFilter, ValuesExpr, operand, rebind, unbound_reason, unquote, words_of,
+};
 use super::{ActionKind, BlockKind, Masked};
 
 thread_local! {
@@ -133,6 +135,9 @@ pub(super) struct Declaration {
     blocks: Vec<usize>,
     /// The values path it holds, or why it is not one.
     pub(super) value: Result<Vec<String>, String>,
+    /// `$x := omit V "k"…` / `pick V "k"…`: the keys of V's mapping it keeps (what
+    /// `toYaml $x` prints).
+    keys: KeyFilter,
     /// It holds the root context (`$root := .` at the top level, `$top := $`).
     root: bool,
     /// It holds what a define prints (`include "NAME" $`, `tpl (include "NAME" .) $` where
@@ -168,6 +173,7 @@ pub(super) fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
                             action: action.to_string(),
                             blocks: Vec::new(),
                             value: Err(format!("it is bound by `{f}`, not to one values path")),
+                            keys: KeyFilter::All,
                             root: false,
                             inline: None,
                         });
@@ -195,8 +201,14 @@ pub(super) fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
         let root =
             matches!(rhs, [w] if w == "$") || (matches!(rhs, [w] if w == ".") && ctx == Ok(None));
         let at_root = ctx == Ok(None);
+        let mut keys = KeyFilter::All;
         let value = ctx.and_then(|ctx| {
-            let rhs = substitute(&words[2..], &visible(&out, m, a.line, a.span.start))?;
+            let rhs = normalise(substitute(
+                &words[2..],
+                &visible(&out, m, a.line, a.span.start),
+            )?);
+            let (rhs, filter) = key_filtered(&rhs)?;
+            keys = filter;
             super::expr::variable_value(&rhs, ctx.as_deref())
         });
         let inline = include_words(rhs, at_root);
@@ -207,6 +219,7 @@ pub(super) fn declarations(m: &Masked, text: &str) -> Vec<Declaration> {
             action: action.to_string(),
             blocks,
             value,
+            keys,
             root,
             inline,
         });
@@ -298,6 +311,29 @@ fn substitute_in(
         match &d.value {
             _ if d.root => out.push(format!("${tail}")),
             Ok(path) if path.is_empty() => out.push(format!(".Values{tail}")),
+            // `$x` of `omit V "k"`: the same filter around V, parenthesised (what
+            // `toYaml (omit V "k")` reads); `$x.k` is V's `k` unless the filter drops it.
+            Ok(path) if d.keys != KeyFilter::All => {
+                let base = format!(".Values.{}", path.join("."));
+                let first = tail.trim_start_matches('.').split('.').next().unwrap_or("");
+                let (f, ks) = match &d.keys {
+                    KeyFilter::Omit(ks) => ("omit", ks),
+                    KeyFilter::Pick(ks) => ("pick", ks),
+                    KeyFilter::All => unreachable!("guarded above"),
+                };
+                if tail.is_empty() {
+                    out.extend(["(".to_string(), f.to_string(), base]);
+                    out.extend(ks.iter().map(|k| format!("\"{k}\"")));
+                    out.push(")".to_string());
+                } else if d.keys.prints(first) {
+                    out.push(format!("{base}{tail}"));
+                } else {
+                    return Err(format!(
+                        "it reads `{name}{tail}`, which `{f}` at line {} leaves out of `{name}`",
+                        d.line
+                    ));
+                }
+            }
             Ok(path) => out.push(format!(".Values.{}{tail}", path.join("."))),
             Err(_) if inline && tail.is_empty() && d.inline.is_some() => {
                 out.extend(d.inline.iter().flatten().cloned())
@@ -334,10 +370,64 @@ pub(super) fn bound_words(
         .iter()
         .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
     {
-        return Ok(words);
+        return Ok(normalise(words));
     }
     let decls = declarations(m, text);
-    substitute(&words, &visible(&decls, m, line, offset))
+    substitute(&words, &visible(&decls, m, line, offset)).map(normalise)
+}
+
+/// `omit V "k"…` / `pick V "k"…` as a whole declaration value: V's words and the filter;
+/// anything else unchanged (with no filter).
+fn key_filtered(words: &[String]) -> Result<(Vec<String>, KeyFilter), String> {
+    let (f, base, ks) = match words {
+        [f, base, ks @ ..] if (f == "omit" || f == "pick") && !ks.is_empty() => (f, base, ks),
+        _ => return Ok((words.to_vec(), KeyFilter::All)),
+    };
+    let ks: Vec<String> = ks
+        .iter()
+        .map(|k| unquote(k).ok_or_else(|| format!("`{f}` of a key that is not a literal: `{k}`")))
+        .collect::<Result<_, _>>()?;
+    let keys = match f.as_str() {
+        "omit" => KeyFilter::Omit(ks),
+        _ => KeyFilter::Pick(ks),
+    };
+    Ok((vec![base.clone()], keys))
+}
+
+/// Sprig's `get MAP "k"` of a values path is that path's `k` (both print nothing when
+/// it is missing): `get .Values.a "k"` → `.Values.a.k`, at the start of a command, and
+/// `(get .Values.a "k")` the same. Other words unchanged.
+pub(super) fn normalise(words: Vec<String>) -> Vec<String> {
+    if !words.iter().any(|w| w == "get") {
+        return words;
+    }
+    let key_of = |w: &String| {
+        unquote(w).filter(|k| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    };
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let starts = out.last().is_none_or(|w| w == "|" || w == ":=");
+        let grouped = words[i] == "(" && words.get(i + 1).is_some_and(|w| w == "get");
+        let at = if grouped { i + 1 } else { i };
+        if (starts || grouped)
+            && words[at] == "get"
+            && let (Some(map), Some(key)) = (words.get(at + 1), words.get(at + 2))
+            && map.starts_with(".Values")
+            && let Some(k) = key_of(key)
+            && match grouped {
+                true => words.get(at + 3).is_some_and(|w| w == ")"),
+                false => words.get(at + 3).is_none_or(|w| w == "|"),
+            }
+        {
+            out.push(format!("{map}.{k}"));
+            i = at + 3 + usize::from(grouped);
+            continue;
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    out
 }
 
 /// [`bound_words`] of a condition (`if`/`with`): a variable set to a define's output reads
@@ -361,10 +451,10 @@ pub(super) fn bound_cond_words(
         .iter()
         .any(|w| w.starts_with('$') && w.len() > 1 && !w.starts_with("$."))
     {
-        return Ok(words);
+        return Ok(normalise(words));
     }
     let decls = declarations(m, text);
-    substitute_in(&words, &visible(&decls, m, line, offset), true)
+    substitute_in(&words, &visible(&decls, m, line, offset), true).map(normalise)
 }
 
 /// The values path `.` stands for at `line`: `None` at the top level (`.` is the root

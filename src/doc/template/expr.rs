@@ -104,6 +104,10 @@ pub enum Cond {
     Choice(Vec<(Cond, Cond)>),
     /// `tpl S $`: S, when S holds no `{{` (else the render is not known here).
     Tpl(Box<Cond>),
+    /// `include "NAME" $` (or `.` where it is the root context): true when the define prints
+    /// anything. Only `plan::includes::resolve_conditions` knows the define; it replaces this
+    /// with what decides its output (unresolved, it is unknown).
+    Include(String),
 }
 
 thread_local! {
@@ -281,7 +285,25 @@ fn cond_call(words: &[String], pos: &mut usize, ctx: Option<&[String]>) -> Resul
         });
     }
     match f.as_str() {
-        "include" => include_cond(words, pos, ctx),
+        // A define `branches::simple_define_outputs` knows: what it prints, as a value.
+        // Any other define with the root context: `Cond::Include`, which
+        // `plan::includes::resolve_cond` replaces with when it prints anything.
+        "include" => {
+            let start = *pos;
+            include_cond(words, pos, ctx).or_else(|_| {
+                *pos = start;
+                let name = words.get(*pos + 1).and_then(|w| unquote(w));
+                let arg = words.get(*pos + 2).map(String::as_str);
+                let root = arg == Some("$") || (arg == Some(".") && ctx.is_none());
+                match name {
+                    Some(name) if root => {
+                        *pos += 3;
+                        Ok(Cond::Include(name))
+                    }
+                    _ => Err("it tests the output of `include` with an argument other than the root context".into()),
+                }
+            })
+        }
         // `tpl (include "NAME" $) $`: the define's output rendered as a template.
         "tpl" => {
             let ctx_ok =

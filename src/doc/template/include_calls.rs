@@ -160,6 +160,9 @@ pub struct Define {
     /// The file's text with everything but the define's body blanked (line breaks kept):
     /// parsed as a template, its nodes, lines and offsets are the body's own.
     pub body: String,
+    /// The `define` action ends with `-}}` and its `end` starts with `{{-`: the blank text
+    /// at the body's edges is trimmed (what the body prints depends on it).
+    pub trims: (bool, bool),
 }
 
 /// Every `define` block of a masked template file (helpers files hold most of them).
@@ -200,6 +203,10 @@ pub fn defines(file: &str, m: &Masked, text: &str) -> Vec<Define> {
             file: file.to_string(),
             line: b.open_line,
             body,
+            trims: (
+                text[opener.span.clone()].ends_with("-}}"),
+                text[end.span.clone()].starts_with("{{-"),
+            ),
         });
     }
     out

@@ -519,9 +519,279 @@ pub fn sources(doc: &Document, index: usize) -> Vec<Source> {
             _ => {}
         }
     }
-    out.extend(entry_includes(doc, m, ydoc, index, &out));
+    let includes = entry_includes(doc, m, ydoc, index, &out);
+    out.extend(includes);
+    let values = entry_values(doc, m, ydoc, index, &out);
+    out.extend(values);
     out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     out
+}
+
+/// Every key of a block mapping of `ydoc`: (0-based line, 0-based column, the mapping's
+/// pointer, the key), in text order.
+fn block_keys(
+    doc: &Document,
+    ydoc: &crate::doc::YamlDoc,
+) -> Vec<(usize, usize, Vec<String>, String)> {
+    let mut keys = Vec::new();
+    let mut stack: Vec<(usize, Vec<String>)> = vec![(ydoc.tree.root, Vec::new())];
+    while let Some((id, ptr)) = stack.pop() {
+        match &ydoc.tree.node(id).kind {
+            NodeKind::Mapping { entries, flow } => {
+                for e in entries {
+                    if !flow {
+                        let (l, c) = doc.line_col(e.key_span.0);
+                        keys.push((l - 1, c - 1, ptr.clone(), e.key.clone()));
+                    }
+                    let mut k = ptr.clone();
+                    k.push(e.key.clone());
+                    stack.push((e.value, k));
+                }
+            }
+            NodeKind::Sequence { items, .. } => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut k = ptr.clone();
+                    k.push(i.to_string());
+                    stack.push((*item, k));
+                }
+            }
+            _ => {}
+        }
+    }
+    keys.sort_by_key(|k| (k.0, k.1));
+    keys
+}
+
+/// A whole-line `{{- toYaml X | nindent N }}` of one values path (a variable holding `omit`/
+/// `pick` of one included) among the literal keys of a block mapping at column N, after one
+/// of them (`livenessProbe:` / `  tcpSocket: …` / `  {{- toYaml $common | nindent 2 }}`):
+/// the rendered mapping is the union of both parts, as for an action right after the key.
+/// `seen` are the sources found already.
+fn entry_values(
+    doc: &Document,
+    m: &Masked,
+    ydoc: &crate::doc::YamlDoc,
+    index: usize,
+    seen: &[Source],
+) -> Vec<Source> {
+    let keys = block_keys(doc, ydoc);
+    let hidden = |at: usize| m.hidden.iter().any(|r| r.contains(&at));
+    let mut out: Vec<Source> = Vec::new();
+    for a in m.actions.iter().filter(|a| {
+        a.kind == ActionKind::Output
+            && a.whole_line
+            && (ydoc.start..ydoc.end).contains(&a.span.start)
+            && !hidden(a.span.start)
+    }) {
+        if seen.iter().any(|s| s.offset == a.span.start) {
+            continue;
+        }
+        let action = doc.text[a.span.clone()].to_string();
+        let Some(col) = nindent_of(&action) else {
+            continue;
+        };
+        if included(m, &doc.text, a, &action).is_some() {
+            continue;
+        }
+        let Ok(mut expr) = parse_in_context(m, &doc.text, a.line, a.span.start, &action) else {
+            continue;
+        };
+        if !expr.to_yaml {
+            continue;
+        }
+        let line = doc.line_of(a.span.start);
+        let Some((_, kcol, ptr, _)) = keys
+            .iter()
+            .rev()
+            .find(|(l, c, _, _)| *l < line && *c <= col)
+        else {
+            continue;
+        };
+        if *kcol != col || !continues_mapping(doc, m, line, col) {
+            continue;
+        }
+        let literal: Vec<&(usize, usize, Vec<String>, String)> =
+            keys.iter().filter(|k| k.2 == *ptr && k.1 == col).collect();
+        let Some(first) = literal.first() else {
+            continue;
+        };
+        expr.siblings = Some(Siblings {
+            keys: literal.iter().map(|k| k.3.clone()).collect(),
+            line: first.0 + 1,
+            hidden: None,
+        });
+        // Two actions printing into one mapping: neither knows the other's keys.
+        let twice = seen
+            .iter()
+            .chain(out.iter())
+            .any(|s| s.pointer == *ptr && s.expr.as_ref().is_ok_and(|e| e.to_yaml));
+        let expr = match twice {
+            true => Err("two actions print entries into this mapping".to_string()),
+            false => Ok(expr),
+        };
+        let conditions = inside_document(conditions_at(m, &doc.text, a.line), doc, index);
+        out.push(Source {
+            pointer: ptr.clone(),
+            line: a.line,
+            offset: a.span.start,
+            file: None,
+            include: None,
+            conditions: with_else_entries(conditions, doc, m, col, expr.as_ref().ok()),
+            action,
+            expr,
+        });
+    }
+    out
+}
+
+/// The nearest text line above 0-based `line` that is not deeper than `col` (blank lines and
+/// lines of actions alone skipped) is a `key:` at `col`: output at `nindent col` continues
+/// that mapping (not a list whose `- ` items are at the column, as `volumeMounts:` often has).
+fn continues_mapping(doc: &Document, m: &Masked, line: usize, col: usize) -> bool {
+    let indent = |t: &str| t.len() - t.trim_start().len();
+    for l in (0..line).rev() {
+        let t = doc.line_text(l);
+        if t.trim().is_empty() || m.actions.iter().any(|a| a.line == l + 1 && a.whole_line) {
+            continue;
+        }
+        if indent(t) > col {
+            continue;
+        }
+        return indent(t) == col && !t.trim_start().starts_with('-');
+    }
+    false
+}
+
+/// Fills in the else branches of the innermost `if` around an entries-printing action (see
+/// [`entry_values`]) at column `col`: the same read printed the same way in that branch (a
+/// whole-line action at `nindent col`, `with` around it allowed), with that branch's literal
+/// lines at the column as its siblings.
+fn with_else_entries(
+    mut conds: Vec<Condition>,
+    doc: &Document,
+    m: &Masked,
+    col: usize,
+    expr: Option<&ValuesExpr>,
+) -> Vec<Condition> {
+    let Some(expr) = expr else { return conds };
+    let Some(last) = conds.last_mut() else {
+        return conds;
+    };
+    let Some(block) = m
+        .blocks
+        .iter()
+        .find(|b| b.open_line == last.line && matches!(b.kind, BlockKind::If | BlockKind::With))
+    else {
+        return conds;
+    };
+    let ends: Vec<usize> = block
+        .else_lines
+        .iter()
+        .skip(1)
+        .copied()
+        .chain(block.end_line)
+        .collect();
+    for (i, &else_line) in block.else_lines.iter().enumerate() {
+        let end = ends.get(i).copied().unwrap_or(else_line + 1);
+        let opener = m
+            .actions
+            .iter()
+            .find(|a| a.line == else_line && a.kind == ActionKind::Else);
+        let cond = opener.and_then(|a| {
+            let action = &doc.text[a.span.clone()];
+            let words = words_of(action);
+            (words.get(1).map(String::as_str) == Some("if")).then(|| {
+                let ctx = dot_context(m, &doc.text, else_line).ok().flatten();
+                let words = bound_words(m, &doc.text, a.span.start, action)?;
+                parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
+            })
+        });
+        let alt = m
+            .actions
+            .iter()
+            .filter(|a| {
+                a.kind == ActionKind::Output && a.whole_line && a.line > else_line && a.line < end
+            })
+            .find_map(|a| {
+                let action = doc.text[a.span.clone()].to_string();
+                if nindent_of(&action) != Some(col) {
+                    return None;
+                }
+                let mut e = parse_in_context(m, &doc.text, a.line, a.span.start, &action).ok()?;
+                if e.path != expr.path || e.keys != expr.keys || !e.to_yaml {
+                    return None;
+                }
+                let expr = match branch_siblings(doc, m, else_line + 1, end, col) {
+                    Ok(sib) => {
+                        e.siblings = sib;
+                        Ok(e)
+                    }
+                    Err(why) => Err(why),
+                };
+                Some(Alt {
+                    line: a.line,
+                    offset: a.span.start,
+                    expr,
+                    action,
+                    guards: conditions_at(m, &doc.text, a.line)
+                        .into_iter()
+                        .filter(|c| c.line > else_line)
+                        .collect(),
+                })
+            });
+        last.elses.push(ElseBranch {
+            line: else_line,
+            cond,
+            literal: None,
+            alt,
+        });
+    }
+    conds
+}
+
+/// The literal lines of a branch (1-based lines `from..to`) that are entries of a mapping at
+/// column `col` (lines holding only actions left out): their mapping, parsed as a template
+/// fragment, as hidden siblings (`None` when there are none).
+fn branch_siblings(
+    doc: &Document,
+    m: &Masked,
+    from: usize,
+    to: usize,
+    col: usize,
+) -> Result<Option<Siblings>, String> {
+    let indent = |t: &str| t.len() - t.trim_start().len();
+    let mut lines = Vec::new();
+    let mut first = None;
+    for l in from..to {
+        let t = doc.line_text(l - 1);
+        if t.trim().is_empty() || m.actions.iter().any(|a| a.line == l && a.whole_line) {
+            continue;
+        }
+        if indent(t) < col {
+            return Err(format!(
+                "line {l} of the branch that renders is not part of the mapping the action prints into"
+            ));
+        }
+        first.get_or_insert(l);
+        lines.push(&t[col..]);
+    }
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let text: String = lines.iter().map(|t| format!("{t}\n")).collect();
+    let why = |e: String| {
+        format!("the lines of the branch that renders (line {first}) are not a YAML mapping: {e}")
+    };
+    let parsed = Document::parse("siblings.yaml", text, crate::doc::FileKind::HelmTemplate)
+        .map_err(|e| why(e.message))?;
+    match parsed.models().into_iter().next() {
+        Some(Value::Object(map)) => Ok(Some(Siblings {
+            keys: map.keys().cloned().collect(),
+            line: first,
+            hidden: Some(map),
+        })),
+        _ => Err(why("not a mapping".into())),
+    }
 }
 
 /// The includes that print entries into a block mapping: an `include … | nindent N` alone on
@@ -632,16 +902,34 @@ fn producing_action<'m>(
     let line = doc.line_of(start);
     let next_line_start = doc.line_start(line + 1);
     let first = m.actions.partition_point(|a| a.span.start < start);
-    let a = m.actions.get(first)?;
+    // Lines of declarations and comments alone print nothing (`livenessProbe:` then
+    // `{{- $probe := omit .Values.livenessProbe "enabled" }}` then `{{- toYaml $probe … }}`).
+    let quiet = m.actions[first.min(m.actions.len())..]
+        .iter()
+        .take_while(|a| a.whole_line && matches!(a.kind, ActionKind::Assign | ActionKind::Comment))
+        .count();
+    let a = m.actions.get(first + quiet)?;
     if a.kind != ActionKind::Output {
         return None;
     }
-    if a.span.start < next_line_start && !a.whole_line {
+    if quiet == 0 && a.span.start < next_line_start && !a.whole_line {
         return Some(a);
     }
-    // Only when nothing but blanks separates the key from the action's line.
-    let between = doc.text.get(start..a.span.start)?;
-    (a.whole_line && doc.line_of(a.span.start) == line + 1 && between.trim().is_empty())
+    // Only when nothing but blanks (and those quiet lines) separates the key from the
+    // action's line.
+    let mut from = start;
+    for q in &m.actions[first..first + quiet] {
+        if !doc.text.get(from..q.span.start)?.trim().is_empty() {
+            return None;
+        }
+        from = q.span.end;
+    }
+    let between = doc.text.get(from..a.span.start)?;
+    let lines_between = doc.line_of(a.span.start) - line;
+    (a.whole_line
+        && lines_between >= 1
+        && between.trim().is_empty()
+        && (quiet > 0 || lines_between == 1))
         .then_some(a)
 }
 
@@ -780,7 +1068,13 @@ pub struct IncludeSite {
 /// Every `include "NAME"` action of a masked template file.
 pub fn include_sites(file: &str, m: &Masked, text: &str) -> Vec<IncludeSite> {
     let mut out = Vec::new();
-    for a in m.actions.iter().filter(|a| a.kind == ActionKind::Output) {
+    // A condition that tests what a define prints (`if (include "x.name" $)`) includes it too.
+    for a in m.actions.iter().filter(|a| {
+        matches!(
+            a.kind,
+            ActionKind::Output | ActionKind::Open(BlockKind::If) | ActionKind::Else
+        )
+    }) {
         let action = &text[a.span.clone()];
         let words = words_of(action);
         let mut i = 0;
@@ -851,6 +1145,42 @@ mod tests {
                 vec!["server", "probe", "delay"],
             ]
         );
+    }
+
+    #[test]
+    fn a_variable_of_omit_keeps_its_filter_and_refuses_a_key_it_leaves_out() {
+        let text = "{{- $c := omit .Values.probe \"enabled\" }}\na: {{ toYaml $c }}\nb: {{ $c.enabled }}\nc: {{ $c.port }}\n";
+        let m = crate::doc::template::mask(text).unwrap();
+        let parse = |line: usize| {
+            let a = m.actions.iter().find(|a| a.line == line).unwrap();
+            parse_in_context(&m, text, line, a.span.start, &text[a.span.clone()])
+        };
+        let a = parse(2).unwrap();
+        assert_eq!(a.path, vec!["probe"]);
+        assert_eq!(a.keys, KeyFilter::Omit(vec!["enabled".into()]));
+        assert!(parse(3).unwrap_err().contains("leaves out"));
+        assert_eq!(parse(4).unwrap().path, vec!["probe", "port"]);
+    }
+
+    #[test]
+    fn entries_printed_after_literal_keys_are_a_source_of_the_mapping_but_list_items_are_not() {
+        let text = "probe:\n  httpGet:\n    path: /\n  {{- toYaml .Values.timing | nindent 2 }}\nmounts:\n- name: tmp\n  {{- toYaml .Values.mounts | nindent 0 }}\n";
+        let doc = Document::parse(
+            "t.yaml",
+            text.to_string(),
+            crate::doc::FileKind::HelmTemplate,
+        )
+        .unwrap();
+        let s = sources(&doc, 0);
+        let probe: Vec<&Source> = s.iter().filter(|s| s.pointer == ["probe"]).collect();
+        assert_eq!(probe.len(), 1);
+        let e = probe[0].expr.as_ref().unwrap();
+        assert_eq!(e.path, vec!["timing"]);
+        assert_eq!(
+            e.siblings.as_ref().map(|s| s.keys.clone()),
+            Some(vec!["httpGet".to_string()])
+        );
+        assert!(!s.iter().any(|s| s.action.contains(".Values.mounts")));
     }
 
     #[test]
