@@ -37,11 +37,13 @@ const CASES: &[(&str, &str)] = &[
         r#"`{{- include "honesty.sidecars" . | nindent 8 }}` at line 22 prints items of it (/spec/template/spec/containers)"#,
     ),
     // Probe entries printed into the container mapping from values (loki-distributed's
-    // `{{- include "loki.ingester.livenessProbe" . | nindent 10 }}`), through `tpl` here: a
-    // plain `toYaml` of one values path beside literal keys is followed now (the union rule).
+    // `{{- include "loki.ingester.livenessProbe" . | nindent 10 }}`), through a `merge` of two
+    // values paths here (not one path): a plain `toYaml` of one values path beside literal
+    // keys is followed now (the union rule), and so is `tpl (toYaml V) $`. The action is
+    // named shortened, as the output prints it.
     (
         "honesty-probe-toyaml",
-        "`{{- tpl (toYaml .Values.probes) . | nindent 10 }}` at line 17 prints entries of it (/spec/template/spec/containers/0)",
+        "`{{- toYaml (merge .Values.probes .Values.defaultProbes) | ni...` at line 17 prints entries of it (/spec/template/spec/containers/0)",
     ),
     // The whole manifest is a file rendered with `tpl`.
     (
