@@ -33,6 +33,17 @@ fn main() {
         named.len()
     );
 
+    // PATCHER_BENCH_ONCE=serde|plan: that one run and nothing else, for an instruction count
+    // (`valgrind --tool=callgrind`) that the other builders on the machine do not move.
+    match std::env::var("PATCHER_BENCH_ONCE").as_deref() {
+        Ok("serde") => return parse_all(&named),
+        Ok("plan") => {
+            return drop(std::hint::black_box(patcher::engine::run(
+                &corpus, &recipes,
+            )));
+        }
+        _ => {}
+    }
     let runs = 7;
     let read = median(runs, || {
         for f in &files {
