@@ -9,6 +9,12 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+// The allocator the `patcher` binary runs with (src/main.rs), so that the plan measured here is
+// the one users run; the yaml_serde baseline gets it too. With the system allocator the
+// plan's many small allocations cost 1.5 G more instructions (callgrind), the parse's not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     // PATCHER_CORPUS as in scripts/bench.sh (a worktree is not beside ../shared).
@@ -33,6 +39,23 @@ fn main() {
         named.len()
     );
 
+    // Planning, as `--render never` (scripts/bench.sh's figures): with a helm found (PATCHER_HELM)
+    // the default would render every changed chart, many times over.
+    let never = patcher::engine::RunOptions {
+        render: patcher::render::RenderMode::Never,
+        helm: None,
+    };
+    // PATCHER_BENCH_ONCE=serde|plan: that one run and nothing else, for an instruction count
+    // (`valgrind --tool=callgrind`) that the other builders on the machine do not move.
+    match std::env::var("PATCHER_BENCH_ONCE").as_deref() {
+        Ok("serde") => return parse_all(&named),
+        Ok("plan") => {
+            return drop(std::hint::black_box(patcher::engine::run(
+                &corpus, &recipes,
+            )));
+        }
+        _ => {}
+    }
     let runs = 7;
     let read = median(runs, || {
         for f in &files {
@@ -53,7 +76,7 @@ fn main() {
     });
     let mut changes = 0;
     let plan = median(runs, || {
-        let outcome = patcher::engine::run(&corpus, &recipes);
+        let outcome = patcher::engine::run_with(&corpus, &recipes, &never);
         changes = outcome.changes.len();
         std::hint::black_box(outcome);
     });

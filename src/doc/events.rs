@@ -468,7 +468,8 @@ pub fn parse_at(input: &str, base: usize) -> Result<Vec<Event>, SyntaxError> {
 /// tests/data/yaml-suite-known.txt); patcher reads it as libyaml, go-yaml (Helm) and PyYAML,
 /// which are what read these files. Returns the scalar's end: after the line break that ends
 /// its last content line when there is one (as when the file ends with a line break), not at
-/// the end of the file past the blank lines. `start` is the block header.
+/// the end of the file past the blank lines; a last line of blanks deeper than the content
+/// is content, and the scalar ends with the file, where its node ends ([`block_scalar_end`]). `start` is the block header.
 fn block_scalar_at_eof(text: &str, start: usize, end: usize, value: &mut String) -> usize {
     let end = end.min(text.len());
     if !text[end..].bytes().all(|b| b == b' ' || b == b'\t') {
@@ -491,14 +492,65 @@ fn block_scalar_at_eof(text: &str, start: usize, end: usize, value: &mut String)
             value.pop();
         }
     }
-    let content_end = text[..end]
-        .trim_end_matches([' ', '\t', '\n', '\r'])
-        .len()
-        .max(start);
+    // Where the tree ends the node: a last line of blanks deeper than the content is content
+    // (its value keeps the blanks past the indentation), so the event ends with it too.
+    let content_end = block_scalar_end(text, start, end);
+    if content_end >= end {
+        return content_end;
+    }
     match text[content_end..end].find('\n') {
         Some(i) => content_end + i + 1,
         None => end,
     }
+}
+
+/// The end of a block scalar's last content line (the parser's span includes trailing breaks):
+/// the end of its node in the tree, and what [`block_scalar_at_eof`] ends the event after.
+/// A trailing line of more spaces than the content's indentation is content (`|` over
+/// `  x` and `   ` reads `"x\n \n"`), so the scalar ends after it; blanks at the end of a
+/// line with text are left out as before.
+pub(super) fn block_scalar_end(src: &str, start: usize, end: usize) -> usize {
+    let bytes = src.as_bytes();
+    let end = end.min(bytes.len());
+    let trimmed = || {
+        let mut e = end;
+        while e > start && matches!(bytes[e - 1], b'\n' | b'\r' | b' ' | b'\t') {
+            e -= 1;
+        }
+        e
+    };
+    let Some(nl) = src[start..end].find('\n') else {
+        return trimmed();
+    };
+    let body_start = start + nl + 1;
+    let header = src[start..start + nl].split('#').next().unwrap_or_default();
+    if header.bytes().any(|b| b.is_ascii_digit()) {
+        // An explicit indentation indicator counts from the parent's indentation.
+        return trimmed();
+    }
+    let Some(indent) = src[body_start..end]
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+    else {
+        return trimmed();
+    };
+    // Past the last line with text: empty lines, and lines of more spaces than the
+    // indentation, which are content (the parser's span may stop before them).
+    let mut e = trimmed();
+    let mut at = src[e..].find('\n').map_or(bytes.len(), |i| e + i + 1);
+    while at < bytes.len() {
+        let line_end = src[at..].find('\n').map_or(bytes.len(), |i| at + i);
+        let line = src[at..line_end].trim_end_matches('\r');
+        if !line.bytes().all(|b| b == b' ') {
+            break;
+        }
+        if line.len() > indent {
+            e = at + line.len();
+        }
+        at = line_end + 1;
+    }
+    e
 }
 
 /// Character index to byte offset. saphyr's marks count characters; they move mostly forward,
@@ -743,6 +795,42 @@ mod tests {
         assert_eq!(kinds.last(), Some(&EventKind::StreamEnd));
         assert_eq!(p.next(), Ok(None));
         assert_eq!(p.finish(), Ok(()));
+    }
+
+    /// The event of a block scalar ends where its node in the tree ends, past the node's last
+    /// line break if it has one: one reading of where the scalar stops, not two.
+    #[test]
+    fn a_block_scalar_event_ends_with_its_node_also_on_a_deeper_blank_last_line() {
+        let cases = [
+            // L24T/01: the last line's third space is content.
+            ("foo: |\n  x\n   ", "|\n  x\n   ", "x\n "),
+            ("foo: |\n  x\n  ", "|\n  x\n", "x\n"),
+            ("foo: |+\n  x\n    ", "|+\n  x\n    ", "x\n  "),
+            ("foo: |\n  x\n   \n", "|\n  x\n   \n", "x\n \n"),
+            ("foo: |\n  x\n\n", "|\n  x\n", "x\n"),
+            ("s: |\n  two", "|\n  two", "two"),
+        ];
+        for (src, span, want) in cases {
+            let e = parse(src)
+                .unwrap()
+                .into_iter()
+                .find(|e| matches!(&e.kind, EventKind::Scalar { style, .. } if *style == ScalarStyle::Literal))
+                .unwrap();
+            let EventKind::Scalar { value, .. } = &e.kind else {
+                unreachable!()
+            };
+            assert_eq!(
+                (&src[e.start..e.end], value.as_str()),
+                (span, want),
+                "{src:?}"
+            );
+            let node_end = block_scalar_end(src, e.start, e.end);
+            assert!(
+                node_end == e.end || &src[node_end..e.end] == "\n",
+                "{src:?}: node ends at {node_end}, event at {}",
+                e.end
+            );
+        }
     }
 
     /// Values as YAML 1.2 (and libyaml, PyYAML) read them; saphyr-parser 0.3.4 gives each of

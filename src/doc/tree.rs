@@ -418,7 +418,7 @@ impl<'p, 'a, P: EventSource> Builder<'p, 'a, P> {
                 };
                 let (resolved, special) = self.resolve_scalar(value, style, tag.as_deref());
                 let end = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    trim_block_scalar_end(self.src, start, end)
+                    super::events::block_scalar_end(self.src, start, end)
                 } else {
                     end
                 };
@@ -553,54 +553,6 @@ fn explicit_key_indicator(src: &str, key_start: usize) -> Option<usize> {
         || matches!(b[j - 1], b'\n' | b'\r' | b'[' | b'{' | b',')
         || (b[j - 1] == b'-' && j < q && (j < 2 || matches!(b[j - 2], b' ' | b'\t' | b'\n')));
     starts_node.then_some(q)
-}
-
-/// The end of a block scalar's last content line (the parser's span includes trailing breaks).
-/// A trailing line of more spaces than the content's indentation is content (`|` over
-/// `  x` and `   ` reads `"x\n \n"`), so the scalar ends after it; blanks at the end of a
-/// line with text are left out as before.
-fn trim_block_scalar_end(src: &str, start: usize, end: usize) -> usize {
-    let bytes = src.as_bytes();
-    let end = end.min(bytes.len());
-    let trimmed = || {
-        let mut e = end;
-        while e > start && matches!(bytes[e - 1], b'\n' | b'\r' | b' ' | b'\t') {
-            e -= 1;
-        }
-        e
-    };
-    let Some(nl) = src[start..end].find('\n') else {
-        return trimmed();
-    };
-    let body_start = start + nl + 1;
-    let header = src[start..start + nl].split('#').next().unwrap_or_default();
-    if header.bytes().any(|b| b.is_ascii_digit()) {
-        // An explicit indentation indicator counts from the parent's indentation.
-        return trimmed();
-    }
-    let Some(indent) = src[body_start..end]
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start_matches(' ').len())
-    else {
-        return trimmed();
-    };
-    // Past the last line with text: empty lines, and lines of more spaces than the
-    // indentation, which are content (the parser's span may stop before them).
-    let mut e = trimmed();
-    let mut at = src[e..].find('\n').map_or(bytes.len(), |i| e + i + 1);
-    while at < bytes.len() {
-        let line_end = src[at..].find('\n').map_or(bytes.len(), |i| at + i);
-        let line = src[at..line_end].trim_end_matches('\r');
-        if !line.bytes().all(|b| b == b' ') {
-            break;
-        }
-        if line.len() > indent {
-            e = at + line.len();
-        }
-        at = line_end + 1;
-    }
-    e
 }
 
 /// Resolves an untagged plain scalar the way `yaml_serde` does (YAML 1.2 core schema), plus

@@ -58,10 +58,11 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
             .iter()
             .map(|r| r.line)
             .chain(sites.iter().map(|s| s.line));
+        let mut facts = plan::guards::FileFacts::new(m, text);
         for line in lines {
             scan.lines
                 .entry((rel.to_string(), line))
-                .or_insert_with(|| plan::guards::line_facts(m, text, line, None));
+                .or_insert_with(|| facts.line(line, None));
         }
         scan.reads.extend(file_reads);
         scan.includes.extend(sites);
@@ -171,12 +172,11 @@ fn chart_scan(root: &Path, chart: &str) -> ChartScan {
             && let Ok(m) = crate::doc::template::mask(&d.body)
         {
             let dep_reads = reads::reads(&d.file, &m, &d.body);
+            let mut facts = plan::guards::FileFacts::new(&m, &d.body);
             for r in &dep_reads {
                 scan.lines
                     .entry((d.file.clone(), r.line))
-                    .or_insert_with(|| {
-                        plan::guards::line_facts(&m, &d.body, r.line, Some(&d.name))
-                    });
+                    .or_insert_with(|| facts.line(r.line, Some(&d.name)));
             }
             scan.reads.extend(dep_reads);
         }

@@ -44,7 +44,9 @@ pub(crate) struct Unseen {
     /// (placeholder, 1-based line, block text) of mapping keys an `if`/`else` in the middle
     /// of a line chooses (`{{ if .x -}} stringData: {{- else -}} data: {{- end }}`): a mapping
     /// holding one has a key whose name patcher does not know.
-    keys: Vec<(String, usize, String)>,
+    /// The location is `line N` of this file, or `FILE:N (in define "NAME")` for a choice
+    /// inside a define the view spliced in.
+    keys: Vec<(String, String, String)>,
     /// (placeholder, the words it chooses from) of the value choices.
     words: Vec<(String, Vec<String>)>,
 }
@@ -99,10 +101,33 @@ impl Unseen {
             }
             let text = m.choice_text(&doc.text, c);
             if c.key {
-                keys.push((ph, c.line, text));
+                keys.push((ph, format!("line {}", c.line), text));
             } else {
                 words.push((ph.clone(), c.words.clone()));
                 inline.push((ph, c.line, text));
+            }
+        }
+        // Choices inside the defines the view spliced in: a key of theirs in this model is a
+        // key patcher does not know either (named at the define's file and line).
+        if let Some(v) = view {
+            for d in v.defines.values() {
+                let Ok(body) = &d.body else { continue };
+                let Some(bm) = body.doc.masked.as_ref() else {
+                    continue;
+                };
+                for c in bm.choices.iter().filter(|c| c.key) {
+                    let Some(ph) = bm.text.get(c.span.clone()) else {
+                        continue;
+                    };
+                    let ph = ph.trim_end_matches(':').trim_end_matches('_').to_string();
+                    if ph.len() < 5 || !contains_key(model, &ph) {
+                        continue;
+                    }
+                    let text = bm.choice_text(&body.doc.text, c);
+                    // A define body keeps its lines in the file (`c.line` is the file's).
+                    let at = format!("{}:{} (in define \"{}\")", d.file, c.line, d.name);
+                    keys.push((ph, at, text));
+                }
             }
         }
         let slots = slots(doc, index);
@@ -212,12 +237,15 @@ impl Unseen {
             if map.contains_key(&path[n - 1]) {
                 return None;
             }
-            let (_, line, text) = self.choice_key(map)?;
-            Some(self.describe(*line, text, at, "prints a key of it"))
+            let (_, place, text) = self.choice_key(map)?;
+            Some(self.describe_at(place, text, at, "prints a key of it"))
         })
     }
 
-    fn choice_key(&self, map: &serde_json::Map<String, Value>) -> Option<&(String, usize, String)> {
+    fn choice_key(
+        &self,
+        map: &serde_json::Map<String, Value>,
+    ) -> Option<&(String, String, String)> {
         self.keys
             .iter()
             .find(|(ph, _, _)| map.keys().any(|k| k.contains(ph.as_str())))
@@ -324,8 +352,8 @@ impl Unseen {
             (Segment::Key(k), Value::Object(map)) => {
                 if map.contains_key(k) {
                     vec![k.clone()]
-                } else if let Some((_, line, text)) = self.choice_key(map) {
-                    return Some(self.describe(*line, text, at, "prints a key of it"));
+                } else if let Some((_, place, text)) = self.choice_key(map) {
+                    return Some(self.describe_at(place, text, at, "prints a key of it"));
                 } else if let Some(o) = open {
                     return Some(self.describe(o.line, &o.action, at, "prints entries of it"));
                 } else {
@@ -349,8 +377,8 @@ impl Unseen {
                 }
             }
             (Segment::Any | Segment::Filter { .. }, Value::Object(map)) => {
-                if let Some((_, line, text)) = self.choice_key(map) {
-                    return Some(self.describe(*line, text, at, "prints a key of it"));
+                if let Some((_, place, text)) = self.choice_key(map) {
+                    return Some(self.describe_at(place, text, at, "prints a key of it"));
                 }
                 if let Some(o) = open {
                     return Some(self.describe(o.line, &o.action, at, "prints entries of it"));
@@ -407,13 +435,17 @@ impl Unseen {
     }
 
     fn describe(&self, line: usize, action: &str, at: &[String], what: &str) -> String {
+        self.describe_at(&format!("line {line}"), action, at, what)
+    }
+
+    fn describe_at(&self, place: &str, action: &str, at: &[String], what: &str) -> String {
         let node = if at.is_empty() {
             "the document".to_string()
         } else {
             crate::pointer::to_pointer(at).to_string()
         };
         format!(
-            "`{action}` at line {line} {what} ({node}), and patcher cannot follow it to see what renders there"
+            "`{action}` at {place} {what} ({node}), and patcher cannot follow it to see what renders there"
         )
     }
 }
@@ -735,5 +767,16 @@ mod tests {
         assert_eq!(indent_arg(r#"{{- include "x" . | nindent 8 }}"#), Some(8));
         assert_eq!(indent_arg("{{ toYaml .Values.r | indent 4 }}"), Some(4));
         assert_eq!(indent_arg(r#"{{ include "x" . }}"#), None);
+    }
+}
+
+/// Whether a mapping key anywhere in `v` holds `ph`.
+fn contains_key(v: &Value, ph: &str) -> bool {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(ph) || contains_key(v, ph)),
+        Value::Array(items) => items.iter().any(|v| contains_key(v, ph)),
+        _ => false,
     }
 }

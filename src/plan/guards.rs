@@ -42,18 +42,65 @@ pub type ChartLines = HashMap<(String, usize), LineFacts>;
 /// The facts of 1-based `line` of a masked file; `define` names the define a body that is
 /// parsed on its own (a dependency's define) belongs to.
 pub fn line_facts(m: &Masked, text: &str, line: usize, define: Option<&str>) -> LineFacts {
-    let decides = branches::decided_at(m, text, line).map(|b| {
-        let printing = (0..b.bodies.len())
-            .map(|i| branches::printing_lines(m, text, &b, i))
-            .collect();
-        (b, printing)
-    });
-    LineFacts {
-        branches: branches::branches_at(m, text, line),
-        define: define
-            .map(str::to_string)
-            .or_else(|| branches::define_at(m, text, line)),
-        decides,
+    FileFacts::new(m, text).line(line, define)
+}
+
+/// [`line_facts`] of many lines of one file: each block's branches and printing lines are
+/// worked out once for the file, not again for every line inside the block (a chart's
+/// templates have thousands of values reads, most inside a few nested blocks).
+pub struct FileFacts<'a> {
+    m: &'a Masked,
+    text: &'a str,
+    /// By block index: the block as a [`Branch`] (`taken` 0).
+    blocks: HashMap<usize, Option<Branch>>,
+    /// By block index: the printing lines of each of its branches.
+    printing: HashMap<usize, Vec<Vec<usize>>>,
+}
+
+impl<'a> FileFacts<'a> {
+    pub fn new(m: &'a Masked, text: &'a str) -> Self {
+        FileFacts {
+            m,
+            text,
+            blocks: HashMap::new(),
+            printing: HashMap::new(),
+        }
+    }
+
+    /// [`line_facts`] of 1-based `line`.
+    pub fn line(&mut self, line: usize, define: Option<&str>) -> LineFacts {
+        let (m, text) = (self.m, self.text);
+        let mut block = |b: usize| {
+            self.blocks
+                .entry(b)
+                .or_insert_with(|| branches::block(m, text, b))
+                .clone()
+        };
+        let decides = branches::decided_block_at(m, line).and_then(|b| {
+            let mut br = block(b)?;
+            br.taken = branches::taken_at(m, b, line);
+            Some((b, br))
+        });
+        let branches = branches::branches_at_with(m, line, block);
+        let decides = decides.map(|(b, br)| {
+            let printing = self
+                .printing
+                .entry(b)
+                .or_insert_with(|| {
+                    (0..br.bodies.len())
+                        .map(|i| branches::printing_lines(m, text, &br, i))
+                        .collect()
+                })
+                .clone();
+            (br, printing)
+        });
+        LineFacts {
+            branches,
+            define: define
+                .map(str::to_string)
+                .or_else(|| branches::define_at(m, text, line)),
+            decides,
+        }
     }
 }
 
@@ -427,6 +474,62 @@ mod tests {
     use super::*;
     use crate::doc::template::branches::{branches_at, decided_at};
     use serde_json::json;
+
+    /// The printing lines of a body as first written: every line's text against every action.
+    fn printing_naive(m: &Masked, text: &str, (first, last): (usize, usize)) -> Vec<usize> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        (first..=last.min(starts.len()))
+            .filter(|&l| {
+                let s = starts[l - 1];
+                let e = starts.get(l).map_or(text.len(), |&n| n - 1);
+                let src = text[s..e].trim_end_matches('\r');
+                let mut rest = src.to_string();
+                for a in m.actions.iter() {
+                    if a.span.start < s + src.len() && a.span.end > s {
+                        if matches!(a.kind, crate::doc::template::ActionKind::Output) {
+                            return true;
+                        }
+                        let (x, y) = (
+                            a.span.start.saturating_sub(s),
+                            (a.span.end - s).min(rest.len()),
+                        );
+                        if x < y {
+                            rest.replace_range(x..y, &" ".repeat(y - x));
+                        }
+                    }
+                }
+                !rest.trim().is_empty()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn file_facts_of_every_line_equal_each_line_worked_out_alone() {
+        let text = "{{- if .Values.a }}\nkind: Deployment\nspec:\n  {{- with .Values.b }}\n  b: {{ .x }}\n  {{- else if eq .Values.c \"y\" }}\n  {{/* note */}}\n  c: 1\n  {{- else }}\n\n  {{- end }}\n{{- else }}\nkind: {{ .Values.k }}\r\n{{- if .Values.d }}{{ end }}\n{{- end }}\nz: 1";
+        let m = crate::doc::template::mask(text).unwrap();
+        let mut facts = FileFacts::new(&m, text);
+        let lines = text.lines().count();
+        for line in (1..=lines).chain((1..=lines).rev()) {
+            let got = facts.line(line, None);
+            assert_eq!(got.branches, branches_at(&m, text, line), "line {line}");
+            let want = decided_at(&m, text, line).map(|b| {
+                let p = b
+                    .bodies
+                    .iter()
+                    .map(|&body| printing_naive(&m, text, body))
+                    .collect();
+                (b, p)
+            });
+            assert_eq!(got.decides, want, "line {line}");
+        }
+        assert!(
+            facts
+                .line(4, None)
+                .decides
+                .is_some_and(|(_, p)| p == vec![vec![5], vec![8], vec![]])
+        );
+    }
 
     fn cond(text: &str) -> Cond {
         let m = crate::doc::template::mask(&format!("{text}\nx: 1\n{{{{- end }}}}\n")).unwrap();

@@ -26,6 +26,16 @@ pub struct Branch {
 /// The blocks open at 1-based `line` (outermost first; a block opened on the line itself is
 /// not around it), each with the branch the line is in.
 pub fn branches_at(m: &Masked, text: &str, line: usize) -> Vec<Branch> {
+    branches_at_with(m, line, |b| block(m, text, b))
+}
+
+/// [`branches_at`], with each block's branches from `block` (given the block's index: what
+/// [`block`] says of it, cached by a caller that asks for many lines of one file).
+pub fn branches_at_with(
+    m: &Masked,
+    line: usize,
+    mut block: impl FnMut(usize) -> Option<Branch>,
+) -> Vec<Branch> {
     m.open_blocks_at_line(line)
         .into_iter()
         .filter(|&b| {
@@ -33,12 +43,8 @@ pub fn branches_at(m: &Masked, text: &str, line: usize) -> Vec<Branch> {
                 && matches!(m.blocks[b].kind, BlockKind::If | BlockKind::With)
         })
         .filter_map(|b| {
-            let mut br = block(m, text, b)?;
-            br.taken = m.blocks[b]
-                .else_lines
-                .iter()
-                .filter(|&&e| e <= line)
-                .count();
+            let mut br = block(b)?;
+            br.taken = taken_at(m, b, line);
             Some(br)
         })
         .collect()
@@ -47,6 +53,14 @@ pub fn branches_at(m: &Masked, text: &str, line: usize) -> Vec<Branch> {
 /// The block whose opener or `else if` is the action at 1-based `line`: the block a
 /// condition read decides.
 pub fn decided_at(m: &Masked, text: &str, line: usize) -> Option<Branch> {
+    let b = decided_block_at(m, line)?;
+    let mut br = block(m, text, b)?;
+    br.taken = taken_at(m, b, line);
+    Some(br)
+}
+
+/// The index of the block [`decided_at`] reads, and the branch `line` takes in it.
+pub fn decided_block_at(m: &Masked, line: usize) -> Option<usize> {
     let on_line = |b: &super::Block| {
         matches!(b.kind, BlockKind::If | BlockKind::With)
             && (b.open_line == line || b.else_lines.contains(&line))
@@ -55,17 +69,20 @@ pub fn decided_at(m: &Masked, text: &str, line: usize) -> Option<Branch> {
     if m.blocks.iter().filter(|b| on_line(b)).count() != 1 {
         return None;
     }
-    let b = m.blocks.iter().position(on_line)?;
-    let mut br = block(m, text, b)?;
-    br.taken = m.blocks[b]
+    m.blocks.iter().position(on_line)
+}
+
+/// The branch of block `b` that 1-based `line` is in (0 = the first).
+pub fn taken_at(m: &Masked, b: usize, line: usize) -> usize {
+    m.blocks[b]
         .else_lines
         .iter()
         .filter(|&&e| e <= line)
-        .count();
-    Some(br)
+        .count()
 }
 
-fn block(m: &Masked, text: &str, b: usize) -> Option<Branch> {
+/// Block `b` of `m` as a [`Branch`] (`taken` 0); `None` when its opener is not found.
+pub fn block(m: &Masked, text: &str, b: usize) -> Option<Branch> {
     let blk = &m.blocks[b];
     let opener = m
         .actions
@@ -117,38 +134,55 @@ pub fn printing_lines(m: &Masked, text: &str, b: &Branch, i: usize) -> Vec<usize
     let Some(&(first, last)) = b.bodies.get(i) else {
         return Vec::new();
     };
-    // Byte offset of each line's start, and each line's text (without its line break).
-    let mut starts = vec![0];
-    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-    let line_text = |l: usize| -> Option<(usize, &str)> {
-        let s = *starts.get(l - 1)?;
-        let e = starts.get(l).map_or(text.len(), |&n| n - 1);
-        Some((s, text.get(s..e)?.trim_end_matches('\r')))
+    // Byte offset of line `first`: counted from the last action that starts before it (the
+    // actions are in source order), not from the top of the file, for every body.
+    let k = m.actions.partition_point(|a| a.line < first);
+    let (from, from_line) = k
+        .checked_sub(1)
+        .map_or((0, 1), |j| (m.actions[j].span.start, m.actions[j].line));
+    let mut start = match first - from_line {
+        0 => from,
+        n => match text[from..].match_indices('\n').nth(n - 1) {
+            Some((i, _)) => from + i + 1,
+            None => return Vec::new(),
+        },
     };
-    (first..=last.min(starts.len()))
-        .filter(|&l| {
-            let Some((start, src)) = line_text(l) else {
-                return false;
-            };
-            let mut rest = src.to_string();
-            // Blank out the control actions on this line; an output action prints.
-            for a in m
-                .actions
-                .iter()
-                .filter(|a| a.span.start < start + src.len() && a.span.end > start)
-            {
-                if matches!(a.kind, ActionKind::Output) {
-                    return true;
-                }
-                let s = a.span.start.saturating_sub(start);
-                let e = (a.span.end - start).min(rest.len());
-                if s < e {
-                    rest.replace_range(s..e, &" ".repeat(e - s));
-                }
-            }
-            !rest.trim().is_empty()
-        })
-        .collect()
+    let mut out = Vec::new();
+    for l in first..=last {
+        let end = text[start..].find('\n').map(|n| start + n);
+        let src = text[start..end.unwrap_or(text.len())].trim_end_matches('\r');
+        if line_prints(m, start, src) {
+            out.push(l);
+        }
+        match end {
+            Some(n) => start = n + 1,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Whether the line `src`, at byte `start`, prints: it holds an output action or text that
+/// is not a control action.
+fn line_prints(m: &Masked, start: usize, src: &str) -> bool {
+    let mut rest = src.to_string();
+    // The actions on this line (in source order, so their ends are too); blank out the
+    // control actions, an output action prints.
+    let i = m.actions.partition_point(|a| a.span.end <= start);
+    for a in m.actions[i..]
+        .iter()
+        .take_while(|a| a.span.start < start + src.len())
+    {
+        if matches!(a.kind, ActionKind::Output) {
+            return true;
+        }
+        let s = a.span.start.saturating_sub(start);
+        let e = (a.span.end - start).min(rest.len());
+        if s < e {
+            rest.replace_range(s..e, &" ".repeat(e - s));
+        }
+    }
+    !rest.trim().is_empty()
 }
 
 /// The `define` the 1-based `line` is inside, by name.
