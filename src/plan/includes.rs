@@ -288,6 +288,13 @@ pub fn unread_misses(
 /// its text decides that from the values alone: one values read through pipes, literal text,
 /// or an `if`/`else` choosing between such. Built by [`define_output`]; reusable wherever a
 /// template tests or compares what a helper prints.
+///
+/// Two readers of a define's output live side by side: `doc::template::branches::
+/// simple_define_outputs` (a masked file's defines, as a `Cond` value that comparisons use:
+/// `eq $providerName "webhook"`), and this one (the chart's parsed defines, with variables,
+/// `get`, comments and untrimmed text between actions, only for whether it prints anything:
+/// `if (include "x.secretName" $)`). A condition takes the first when it knows the define
+/// (see `expr::cond_call`), else `Cond::Include`, which [`resolve_cond`] decides here.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DefineOutput {
     Read(ValuesExpr),
