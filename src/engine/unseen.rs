@@ -740,6 +740,17 @@ fn indent_arg(action: &str) -> Option<usize> {
         .and_then(|w| w[1].parse().ok())
 }
 
+/// Whether a mapping key anywhere in `v` holds `ph`.
+fn contains_key(v: &Value, ph: &str) -> bool {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains(ph) || contains_key(v, ph)),
+        Value::Array(items) => items.iter().any(|v| contains_key(v, ph)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::indent_arg;
@@ -767,16 +778,5 @@ mod tests {
         assert_eq!(indent_arg(r#"{{- include "x" . | nindent 8 }}"#), Some(8));
         assert_eq!(indent_arg("{{ toYaml .Values.r | indent 4 }}"), Some(4));
         assert_eq!(indent_arg(r#"{{ include "x" . }}"#), None);
-    }
-}
-
-/// Whether a mapping key anywhere in `v` holds `ph`.
-fn contains_key(v: &Value, ph: &str) -> bool {
-    match v {
-        Value::Object(map) => map
-            .iter()
-            .any(|(k, v)| k.contains(ph) || contains_key(v, ph)),
-        Value::Array(items) => items.iter().any(|v| contains_key(v, ph)),
-        _ => false,
     }
 }
