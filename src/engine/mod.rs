@@ -985,7 +985,8 @@ fn plan_rules_in(
                     // other nodes keep their edits.
                     Some(Err(msg)) => {
                         let keys = crate::pointer::pointer_keys(op.path());
-                        match plan::guards::undecided_guard(rendering, &keys, &v.model, &template) {
+                        match plan::includes::undecided_guard(rendering, &keys, &v.model, &template)
+                        {
                             Some((why, node)) => {
                                 // It says why the node is not seen, where the general note
                                 // on its unfollowed action (`unseen`) does not.

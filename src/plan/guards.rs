@@ -397,47 +397,6 @@ pub fn tpl_refusal(
     None
 }
 
-/// Why whether the node at `keys` (an op's pointer) renders cannot be decided from
-/// `values`, if it cannot: the read that prints it (the one `route` would follow: the
-/// deepest at or above `keys`, inside the define output holding it) sits in an `if`/`with`
-/// whose condition is not a simple one, with no condition outside it false. Such a node is
-/// unchecked for the op's recipe, and not a refusal of the recipe's other nodes (which
-/// render, or not, whatever that condition says). With the message, the pointer of the
-/// read's node.
-pub fn undecided_guard(
-    r: &crate::plan::includes::Rendering,
-    keys: &[String],
-    values: &Value,
-    template: &str,
-) -> Option<(String, Vec<String>)> {
-    let splice = crate::plan::includes::splice_at(r, keys);
-    let source = r
-        .sources
-        .iter()
-        .filter(|s| keys.starts_with(&s.pointer))
-        .filter(|s| splice.is_none_or(|sp| s.pointer.starts_with(&sp.pointer)))
-        .max_by_key(|s| s.pointer.len())?;
-    for c in &source.conditions {
-        match &c.cond {
-            Err(why) => {
-                let file = source.file.as_deref().unwrap_or(template);
-                let why = format!(
-                    "{} is printed by `{}` at {file}:{}, inside `{}` at line {}, which is not provable from the values ({why}): whether it renders is not known, so it is not checked",
-                    crate::pointer::to_pointer(keys),
-                    source.action.trim(),
-                    source.line,
-                    c.action.trim(),
-                    c.line
-                );
-                return Some((why, source.pointer.clone()));
-            }
-            Ok(cond) if truth(cond, values) == Some(false) => return None,
-            Ok(_) => {}
-        }
-    }
-    None
-}
-
 /// `values` with `keys` set to `value` (`None` removes the key), creating mappings on the
 /// way: what the templates see after a values edit.
 pub fn with_edit(values: &Value, keys: &[String], value: Option<&Value>) -> Value {

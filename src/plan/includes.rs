@@ -653,6 +653,47 @@ pub fn resolve_branches(branches: &mut [Branch], defines: &HashMap<String, Parse
     }
 }
 
+/// Why whether the node at `keys` (an op's pointer) renders cannot be decided from
+/// `values`, if it cannot: the read that prints it (the one `route` would follow: the
+/// deepest at or above `keys`, inside the define output holding it) sits in an `if`/`with`
+/// whose condition is not a simple one, with no condition outside it false. Such a node is
+/// unchecked for the op's recipe, and not a refusal of the recipe's other nodes (which
+/// render, or not, whatever that condition says). With the message, the pointer of the
+/// read's node.
+pub fn undecided_guard(
+    r: &Rendering,
+    keys: &[String],
+    values: &Value,
+    template: &str,
+) -> Option<(String, Vec<String>)> {
+    let splice = splice_at(r, keys);
+    let source = r
+        .sources
+        .iter()
+        .filter(|s| keys.starts_with(&s.pointer))
+        .filter(|s| splice.is_none_or(|sp| s.pointer.starts_with(&sp.pointer)))
+        .max_by_key(|s| s.pointer.len())?;
+    for c in &source.conditions {
+        match &c.cond {
+            Err(why) => {
+                let file = source.file.as_deref().unwrap_or(template);
+                let why = format!(
+                    "{} is printed by `{}` at {file}:{}, inside `{}` at line {}, which is not provable from the values ({why}): whether it renders is not known, so it is not checked",
+                    crate::pointer::to_pointer(keys),
+                    source.action.trim(),
+                    source.line,
+                    c.action.trim(),
+                    c.line
+                );
+                return Some((why, source.pointer.clone()));
+            }
+            Ok(cond) if super::guards::truth(cond, values) == Some(false) => return None,
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
