@@ -509,13 +509,16 @@ fn check_mask(src: &str) -> Result<(), String> {
     if m.unmask(src) != src {
         return Err("unmasking the masked text does not give the source back".into());
     }
-    // Masking touches only the actions and the hidden lines.
+    // Masking touches only the actions, the hidden lines and the choice blocks (a mid-line
+    // `if`/`else` choosing one key or word is one placeholder, the words between its actions
+    // included).
     let mut masked = vec![false; src.len()];
     for r in m
         .actions
         .iter()
         .map(|a| a.span.clone())
         .chain(m.hidden.iter().cloned())
+        .chain(m.choices.iter().map(|c| c.span.clone()))
     {
         masked[r].iter_mut().for_each(|b| *b = true);
     }
@@ -523,7 +526,7 @@ fn check_mask(src: &str) -> Result<(), String> {
         (0..src.len()).find(|&i| !masked[i] && m.text.as_bytes()[i] != src.as_bytes()[i])
     {
         return Err(format!(
-            "masking changed byte {at}, outside every action and hidden line"
+            "masking changed byte {at}, outside every action, hidden line and choice block"
         ));
     }
     Ok(())
