@@ -10,21 +10,11 @@
 
 mod common;
 
+#[macro_use]
 #[path = "support/idiom_chart.rs"]
 mod idiom_chart;
 
 use idiom_chart::{apply_and_render_differences, assert_converged, chart_repo, plan};
-
-macro_rules! with_helm {
-    ($name:ident, $body:block) => {
-        #[test]
-        #[cfg_attr(
-            not(has_helm_shim),
-            ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
-        )]
-        fn $name() $body
-    };
-}
 
 // --- a variable set to a helper's output (external-dns's webhook sidecar) ---------------
 

@@ -13,106 +13,31 @@
 
 mod common;
 
+#[macro_use]
 #[path = "support/idiom_chart.rs"]
 mod idiom_chart;
 
-use std::collections::BTreeMap;
-use std::process::Command;
-
 use common::Repo;
-use idiom_chart::{assert_converged, chart_repo, plan};
-use serde_json::Value;
-
-macro_rules! with_helm {
-    ($name:ident, $body:block) => {
-        #[test]
-        #[cfg_attr(
-            not(has_helm_shim),
-            ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
-        )]
-        fn $name() $body
-    };
-}
-
-/// `helm template` of the repository's chart with `values` (chart-relative files), as
-/// `Kind name` → object.
-fn rendered_with(repo: &Repo, values: &[&str]) -> BTreeMap<String, Value> {
-    let chart = repo.root().join("chart");
-    let mut cmd = Command::new(common::helm_shim());
-    cmd.args(["template", "rel"]).arg(&chart);
-    for v in values {
-        cmd.arg("-f").arg(chart.join(v));
-    }
-    let out = common::helm_output(&mut cmd);
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut objects = BTreeMap::new();
-    for doc in text.split("\n---") {
-        let Ok(v) = yaml_serde::from_str::<Value>(doc) else {
-            continue;
-        };
-        if v.is_null() {
-            continue;
-        }
-        let key = format!(
-            "{} {}",
-            v["kind"].as_str().unwrap_or(""),
-            v["metadata"]["name"].as_str().unwrap_or("")
-        );
-        objects.insert(key, v);
-    }
-    objects
-}
+use idiom_chart::{assert_converged, chart_repo, plan, run_rendering, scenario_differences};
 
 /// Renders the chart in the defaults and each of `scenarios`, applies the plan with render
 /// verification (helm shim), renders again, and returns the differences, one
 /// `[scenario] Kind name /pointer: a -> b` line each.
 fn apply_and_render_scenarios(repo: &Repo, scenarios: &[&str]) -> Vec<String> {
-    let sets: Vec<Vec<&str>> = std::iter::once(Vec::new())
-        .chain(scenarios.iter().map(|s| vec![*s]))
-        .collect();
-    let before: Vec<_> = sets.iter().map(|s| rendered_with(repo, s)).collect();
-    let out = Command::new(common::bin())
-        .args([
-            "apply",
-            "--in-place",
-            "--render",
-            "always",
-            "--color",
-            "never",
-        ])
-        .arg("--root")
-        .arg(repo.root())
-        .env("PATCHER_HELM", common::helm_shim())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("patcher");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(
-        stderr.contains("as planned") && !stderr.contains("changes where no planned op does"),
-        "{stderr}"
-    );
+    let per_scenario = scenario_differences(repo, scenarios, || {
+        let out = run_rendering(repo, &["apply", "--in-place"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("as planned")
+                && !out.stderr.contains("changes where no planned op does"),
+            "{}",
+            out.stderr
+        );
+    });
     let mut lines = Vec::new();
-    for (set, before) in sets.iter().zip(before) {
-        let after = rendered_with(repo, set);
+    for (set, diffs) in per_scenario {
         let name = set.first().copied().unwrap_or("defaults");
-        let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        for k in keys {
-            let mut diffs = Vec::new();
-            common::leaf_diff(before.get(k), after.get(k), "", &mut diffs);
-            lines.extend(
-                diffs
-                    .into_iter()
-                    .map(|(p, a, b)| format!("[{name}] {k} {p}: {a} -> {b}")),
-            );
-        }
+        lines.extend(diffs.into_iter().map(|d| format!("[{name}] {d}")));
     }
     lines
 }

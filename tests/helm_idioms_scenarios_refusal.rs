@@ -14,45 +14,33 @@
 
 mod common;
 
+#[macro_use]
 #[path = "support/idiom_chart.rs"]
 mod idiom_chart;
 
 use common::Repo;
-use idiom_chart::{chart_repo, differences, plan, rendered_with, run_rendering};
-
-macro_rules! with_helm {
-    ($name:ident, $body:block) => {
-        #[test]
-        #[cfg_attr(
-            not(has_helm_shim),
-            ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
-        )]
-        fn $name() $body
-    };
-}
+use idiom_chart::{chart_repo, plan, run_rendering, scenario_differences};
 
 /// Renders the chart with its defaults and with each values file before and after `apply
 /// args`, and lists the differences per scenario.
 fn apply_and_render_scenarios(repo: &Repo, args: &[&str], scenarios: &[&str]) -> String {
-    let sets: Vec<Vec<&str>> = std::iter::once(Vec::new())
-        .chain(scenarios.iter().map(|s| vec![*s]))
-        .collect();
-    let before: Vec<_> = sets.iter().map(|s| rendered_with(repo, s)).collect();
-    let out = run_rendering(repo, args);
-    assert!(
-        out.code == 0 || args.contains(&"--keep-going"),
-        "{}",
-        out.stderr
-    );
+    let per_scenario = scenario_differences(repo, scenarios, || {
+        let out = run_rendering(repo, args);
+        assert!(
+            out.code == 0 || args.contains(&"--keep-going"),
+            "{}",
+            out.stderr
+        );
+    });
     let mut lines = Vec::new();
-    for (s, b) in sets.iter().zip(&before) {
+    for (s, diffs) in per_scenario {
         let name = if s.is_empty() {
             "defaults".to_string()
         } else {
             format!("-f {}", s.join(" -f "))
         };
         lines.push(format!("[{name}]"));
-        lines.extend(differences(b, &rendered_with(repo, s)));
+        lines.extend(diffs);
     }
     lines.join("\n")
 }

@@ -10,6 +10,19 @@ use serde_json::Value;
 
 use super::common::{self, Repo, Run, copy_dir};
 
+/// A test that needs the helm shim: ignored, with the reason `tests/probe.rs` checks, where
+/// build.rs did not find it.
+macro_rules! with_helm {
+    ($name:ident, $body:block) => {
+        #[test]
+        #[cfg_attr(
+            not(has_helm_shim),
+            ignore = "needs helm-shim: ../shared/tools/helm and its setup (scripts/setup-test-tools.sh)"
+        )]
+        fn $name() $body
+    };
+}
+
 pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/idioms")
@@ -114,6 +127,29 @@ pub fn differences(
         );
     }
     lines
+}
+
+/// Renders the chart with its defaults and with each of `scenarios` (values files relative
+/// to the chart), runs `act`, renders again, and gives each scenario's values files and its
+/// rendered differences.
+pub fn scenario_differences<'s>(
+    repo: &Repo,
+    scenarios: &[&'s str],
+    act: impl FnOnce(),
+) -> Vec<(Vec<&'s str>, Vec<String>)> {
+    let sets: Vec<Vec<&str>> = std::iter::once(Vec::new())
+        .chain(scenarios.iter().map(|s| vec![*s]))
+        .collect();
+    let before: Vec<_> = sets.iter().map(|s| rendered_with(repo, s)).collect();
+    act();
+    sets.into_iter()
+        .zip(before)
+        .map(|(set, before)| {
+            let after = rendered_with(repo, &set);
+            let diffs = differences(&before, &after);
+            (set, diffs)
+        })
+        .collect()
 }
 
 /// After apply the plan holds: nothing left to do.
