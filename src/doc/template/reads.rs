@@ -185,29 +185,18 @@ pub struct Alt {
     pub guards: Vec<Condition>,
 }
 
-/// Fills in the else branches of the innermost `if` around a node whose key starts at
-/// `key_at`: for each, its condition and the same `key: {{ action }}` line in it.
-fn with_else_branches(
-    mut conds: Vec<Condition>,
+/// The `else` branches of the `if`/`with` block opened at (1-based) `open_line`: each one's
+/// `else` line, the line its branch ends before, and its condition (`else if COND`; `None`
+/// for a plain `else`). `None` when no such block opens there.
+fn else_arms(
     doc: &Document,
     m: &Masked,
-    key_at: Option<usize>,
-) -> Vec<Condition> {
-    let Some(key_at) = key_at else { return conds };
-    let Some(last) = conds.last_mut() else {
-        return conds;
-    };
-    let Some(block) = m
+    open_line: usize,
+) -> Option<Vec<(usize, usize, Option<Result<Cond, String>>)>> {
+    let block = m
         .blocks
         .iter()
-        .find(|b| b.open_line == last.line && matches!(b.kind, BlockKind::If | BlockKind::With))
-    else {
-        return conds;
-    };
-    let key_line = doc.line_of(key_at);
-    let col = key_at - doc.line_start(key_line);
-    let key_end = doc.text[key_at..].find(':').map_or(key_at, |i| key_at + i);
-    let key = &doc.text[key_at..key_end];
+        .find(|b| b.open_line == open_line && matches!(b.kind, BlockKind::If | BlockKind::With))?;
     let ends: Vec<usize> = block
         .else_lines
         .iter()
@@ -215,7 +204,7 @@ fn with_else_branches(
         .copied()
         .chain(block.end_line)
         .collect();
-    for (i, &else_line) in block.else_lines.iter().enumerate() {
+    let arms = block.else_lines.iter().enumerate().map(|(i, &else_line)| {
         let end = ends.get(i).copied().unwrap_or(else_line + 1);
         let opener = m
             .actions
@@ -230,6 +219,31 @@ fn with_else_branches(
                 parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
             })
         });
+        (else_line, end, cond)
+    });
+    Some(arms.collect())
+}
+
+/// Fills in the else branches of the innermost `if` around a node whose key starts at
+/// `key_at`: for each, its condition and the same `key: {{ action }}` line in it.
+fn with_else_branches(
+    mut conds: Vec<Condition>,
+    doc: &Document,
+    m: &Masked,
+    key_at: Option<usize>,
+) -> Vec<Condition> {
+    let Some(key_at) = key_at else { return conds };
+    let Some(last) = conds.last_mut() else {
+        return conds;
+    };
+    let Some(arms) = else_arms(doc, m, last.line) else {
+        return conds;
+    };
+    let key_line = doc.line_of(key_at);
+    let col = key_at - doc.line_start(key_line);
+    let key_end = doc.text[key_at..].find(':').map_or(key_at, |i| key_at + i);
+    let key = &doc.text[key_at..key_end];
+    for (else_line, end, cond) in arms {
         let alt = (else_line + 1..end).find_map(|l| {
             let start = doc.line_start(l - 1);
             let text = doc.line_text(l - 1);
@@ -677,35 +691,10 @@ fn with_else_entries(
     let Some(last) = conds.last_mut() else {
         return conds;
     };
-    let Some(block) = m
-        .blocks
-        .iter()
-        .find(|b| b.open_line == last.line && matches!(b.kind, BlockKind::If | BlockKind::With))
-    else {
+    let Some(arms) = else_arms(doc, m, last.line) else {
         return conds;
     };
-    let ends: Vec<usize> = block
-        .else_lines
-        .iter()
-        .skip(1)
-        .copied()
-        .chain(block.end_line)
-        .collect();
-    for (i, &else_line) in block.else_lines.iter().enumerate() {
-        let end = ends.get(i).copied().unwrap_or(else_line + 1);
-        let opener = m
-            .actions
-            .iter()
-            .find(|a| a.line == else_line && a.kind == ActionKind::Else);
-        let cond = opener.and_then(|a| {
-            let action = &doc.text[a.span.clone()];
-            let words = words_of(action);
-            (words.get(1).map(String::as_str) == Some("if")).then(|| {
-                let ctx = dot_context(m, &doc.text, else_line).ok().flatten();
-                let words = bound_words(m, &doc.text, a.span.start, action)?;
-                parse_cond(words.get(2..).unwrap_or_default(), ctx.as_deref())
-            })
-        });
+    for (else_line, end, cond) in arms {
         let alt = m
             .actions
             .iter()
