@@ -185,6 +185,9 @@ pub struct Alt {
     pub guards: Vec<Condition>,
 }
 
+/// An `else if`'s condition (`None`: a plain `else`), as [`ElseBranch::cond`].
+type ElseCond = Option<Result<Cond, String>>;
+
 /// The `else` branches of the `if`/`with` block opened at (1-based) `open_line`: each one's
 /// `else` line, the line its branch ends before, and its condition (`else if COND`; `None`
 /// for a plain `else`). `None` when no such block opens there.
@@ -192,7 +195,7 @@ fn else_arms(
     doc: &Document,
     m: &Masked,
     open_line: usize,
-) -> Option<Vec<(usize, usize, Option<Result<Cond, String>>)>> {
+) -> Option<Vec<(usize, usize, ElseCond)>> {
     let block = m
         .blocks
         .iter()
