@@ -98,6 +98,10 @@ pub struct Via {
 pub struct AlsoRead {
     /// The template (relative to the root), its YAML document index and literal `kind`.
     pub template: String,
+    /// The 1-based line of its read (or of its include of the define the read is in): the
+    /// use that the other-use checks leave to render verification. Not in the output.
+    #[serde(skip)]
+    pub line: usize,
     pub document: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,

@@ -767,10 +767,10 @@ fn uses_in_every_scenario(
             continue;
         }
         for u in route::other_uses(e, &view.in_scenario(s), same) {
-            // A use is `FILE:LINE (…)`; a reader in `also` is expected there.
+            // A use is `FILE:LINE (…)`; the reader at that line in `also` is expected there.
             if also
                 .iter()
-                .any(|a| u.starts_with(&format!("{}:", a.template)))
+                .any(|a| u.starts_with(&format!("{}:{} ", a.template, a.line)))
             {
                 continue;
             }

@@ -51,7 +51,9 @@ pub(super) fn unrendered(
             s.include.is_none() && s.offset == r.offset && s.file.is_none()
         });
         if let Some((document, kind, at)) = found {
-            push(&mut out, &r.file, document, kind, &at, rest, facts, view);
+            push(
+                &mut out, &r.file, r.line, document, kind, &at, rest, facts, view,
+            );
         }
     }
     // An include of the define the read is in, from another template.
@@ -75,7 +77,9 @@ pub(super) fn unrendered(
             s.include.is_some() && s.offset == site.offset && s.file.is_none()
         });
         if let Some((document, kind, at)) = found {
-            push(&mut out, &site.file, document, kind, &at, rest, facts, view);
+            push(
+                &mut out, &site.file, site.line, document, kind, &at, rest, facts, view,
+            );
         }
     }
     out
@@ -85,6 +89,7 @@ pub(super) fn unrendered(
 fn push(
     out: &mut Vec<AlsoRead>,
     template: &str,
+    line: usize,
     document: usize,
     kind: Option<String>,
     at: &[String],
@@ -103,6 +108,7 @@ fn push(
         .collect();
     let a = AlsoRead {
         template: template.to_string(),
+        line,
         document,
         kind,
         pointer: to_pointer(&keys).to_string(),
